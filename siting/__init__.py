@@ -1,0 +1,56 @@
+"""siting: find, filter, score and map sites for critical-mineral processing on federal land.
+
+The public API in one place; see ``docs/architecture.md`` for the flow. Heavy
+modules are imported on first use so that ``siting --help`` stays fast.
+
+Examples
+--------
+>>> import siting
+>>> isinstance(siting.__version__, str)
+True
+>>> callable(siting.run) and callable(siting.read_layer)
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from importlib.metadata import PackageNotFoundError, version
+
+from siting.errors import SitingError
+
+try:
+    __version__ = version("siting")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+logging.getLogger("siting").addHandler(logging.NullHandler())
+
+_LAZY = {
+    "run": "siting.pipeline",
+    "read_layer": "siting.layers",
+    "load_layer": "siting.layers",
+    "load_scenario": "siting.scenario",
+    "Scenario": "siting.scenario",
+    "SitingResult": "siting.result",
+    "candidates_from_parcels": "siting.candidates",
+    "distance_to": "siting.factors",
+    "count_within": "siting.factors",
+    "raster_stat": "siting.factors",
+    "site_map": "siting.maps",
+    "parse_commodities": "siting.minerals",
+    "critical_minerals": "siting.minerals",
+}
+
+__all__ = ["SitingError", "__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'siting' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,104 @@
+"""The ``siting`` command: a thin click layer over the library.
+
+Every subcommand calls the library. Errors print one paragraph on stderr and
+exit non-zero (1 for siting errors, 2 for usage errors) without a traceback;
+``-vv`` shows the traceback for unexpected errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import textwrap
+
+import click
+
+from siting import __version__
+from siting.errors import SitingError
+
+log = logging.getLogger("siting")
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    level = logging.WARNING + 10 * (quiet - verbose)
+    level = max(logging.DEBUG, min(logging.CRITICAL, level))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("siting")
+    root.handlers = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
+    root.setLevel(level)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="siting")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("-q", "--quiet", count=True, help="Less log output (-q errors only).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
+    """Find, filter, score and map sites for critical-mineral processing on federal land."""
+    _setup_logging(verbose, quiet)
+    ctx.obj = {"verbose": verbose}
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (created; must be empty unless --overwrite).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
+def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None) -> None:
+    """Run SCENARIO and write sites.geojson, siting.gpkg, map.html, funnel.csv and run.json."""
+    from siting.outputs import check_output_dir
+    from siting.pipeline import run as run_pipeline
+
+    check_output_dir(out_dir, overwrite=overwrite)  # fail before doing any work
+    result = run_pipeline(scenario, progress=progress)
+    out = result.save(out_dir, overwrite=overwrite)
+    s = result.summary()
+    click.echo(f"{s['sites']:,} sites ({s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres "
+               f"eligible) -> {out}")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+def validate(scenario: str) -> None:
+    """Check SCENARIO (keys, references, filters) without running it."""
+    from siting.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    missing = [f"{name}: {sc.resolve(spec.path)}" for name in sc.layers
+               for spec in sc.layer_specs(name) if not sc.resolve(spec.path).exists()]
+    missing += [f"raster {name}: {sc.resolve(spec.path)}" for name, spec in sc.rasters.items()
+                if not sc.resolve(spec.path).exists()]
+    if missing:
+        raise SitingError("scenario refers to missing files:\n  - " + "\n  - ".join(missing))
+    click.echo(f"scenario {sc.name!r} is valid: {len(sc.layers)} layers, {len(sc.rasters)} rasters, "
+               f"{len(sc.constraints)} constraints, {len(sc.factors)} factors")
+
+
+def main(argv=None) -> None:
+    """Entry point: run the click group, turning errors into one paragraph and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="siting", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SitingError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # unexpected: still no traceback unless -vv
+        if "-vv" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
+            raise
+        msg = textwrap.shorten(f"{type(exc).__name__}: {exc}", 600)
+        click.echo(f"internal error: {msg} (run with -vv for the traceback and report it)", err=True)
+        sys.exit(3)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,240 @@
+"""Deliverables: GeoJSON (RFC 7946), GeoPackage, CSV, map and run report, written atomically.
+
+:func:`save_result` writes everything into a temporary folder beside the
+target, re-reads each file to check it, then moves the folder into place. A
+failed or killed run leaves earlier outputs untouched and no partial files;
+an existing output folder is never touched without ``overwrite=True``.
+
+Files written (``formats`` selects):
+
+* ``sites.geojson`` - RFC 7946: lon/lat (EPSG:4326), at most 7 decimals,
+  counter-clockwise exterior rings, antimeridian cut by GDAL;
+* ``siting.gpkg`` - layers ``sites`` and ``candidates`` (with the ledger),
+  tables ``funnel``, ``ledger`` and ``rejects``;
+* ``map.html`` - the interactive map;
+* ``sites.csv`` (lon/lat of a point inside each site) and ``funnel.csv``;
+* ``run.json`` - resolved scenario, package versions, input hashes,
+  timings, layer reports, and a manifest (size, sha256) of every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from siting import settings
+from siting.errors import OutputError, OutputExistsError
+from siting.geometry import keep_family
+
+__all__ = ["check_output_dir", "save_result", "to_output_frame", "write_geojson", "write_gpkg"]
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("geojson", "gpkg", "html", "csv")
+
+
+def check_output_dir(out_dir, *, overwrite: bool = False) -> Path:
+    """Refuse an existing, non-empty output folder unless ``overwrite`` (checked before a run).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "x").write_text("1")
+    1
+    >>> check_output_dir(d)
+    Traceback (most recent call last):
+    ...
+    siting.errors.OutputExistsError: output folder ... exists and is not empty; use --overwrite ...
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output {out} exists and is a file; give a folder")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"output folder {out} exists and is not empty; use --overwrite "
+                                "(overwrite=True) to replace it")
+    return out
+
+
+def to_output_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make a frame writable by every driver: plain dtypes, no lists, nullable ints kept."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        s = out[col]
+        if s.dtype == object or str(s.dtype) in ("string", "str"):
+            first = s.dropna().iloc[0] if s.notna().any() else None
+            if isinstance(first, list | tuple | set | np.ndarray):
+                s = s.map(lambda v: ";".join(map(str, v)) if isinstance(v, list | tuple | set | np.ndarray)
+                          else v)
+            out[col] = s.astype(object).where(s.notna(), None)
+    return out
+
+
+def _promote(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One geometry type per layer: Polygon+MultiPolygon -> MultiPolygon (lines likewise)."""
+    types = set(gdf.geometry.geom_type.dropna())
+    for family, pair in (("polygon", {"Polygon", "MultiPolygon"}),
+                         ("line", {"LineString", "MultiLineString"})):
+        if len(types) > 1 and types <= pair:
+            geoms = keep_family(np.asarray(gdf.geometry.values, dtype=object), family)
+            return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path) -> Path:
+    """Write RFC 7946 GeoJSON (EPSG:4326, <= 7 decimals, CCW exteriors) and check it re-reads.
+
+    Examples
+    --------
+    >>> import tempfile, json, geopandas as gpd
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[box(0, 0, 1000, 1000)], crs=5070)
+    >>> p = write_geojson(g, tempfile.mkdtemp() + "/s.geojson")
+    >>> json.loads(p.read_text())["features"][0]["properties"]
+    {'site_id': 'a'}
+    """
+    path = Path(path)
+    out = to_output_frame(gdf).to_crs(settings.OUTPUT_CRS)
+    pyogrio.write_dataframe(out, path, driver="GeoJSON", layer_options={
+        "RFC7946": "YES", "COORDINATE_PRECISION": str(settings.GEOJSON_DECIMALS), "WRITE_NAME": "NO"})
+    n = pyogrio.read_info(path)["features"]
+    if n != len(gdf):
+        raise OutputError(f"{path}: wrote {len(gdf)} features but re-read {n}")
+    return path
+
+
+def write_gpkg(path, layers: dict[str, pd.DataFrame]) -> Path:
+    """Write a fresh GeoPackage with the given layers (spatial or plain tables) and check counts."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    for name, frame in layers.items():
+        if isinstance(frame, gpd.GeoDataFrame):
+            data = _promote(to_output_frame(frame))
+        else:
+            data = frame.copy()
+            for col in data.columns:
+                if data[col].dtype == object:
+                    data[col] = data[col].map(lambda v: None if v is None or v is pd.NA else
+                                              (v if isinstance(v, str | bool | int | float) else str(v)))
+        pyogrio.write_dataframe(data, path, layer=name, driver="GPKG")
+    for name, frame in layers.items():
+        n = pyogrio.read_info(path, layer=name)["features"]
+        if n != len(frame):
+            raise OutputError(f"{path} layer {name}: wrote {len(frame)} rows but re-read {n}")
+    return path
+
+
+def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
+    pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
+    table = to_output_frame(sites).drop(columns=sites.geometry.name)
+    table.insert(1, "lon", np.round(pts.x.to_numpy(), 6))
+    table.insert(2, "lat", np.round(pts.y.to_numpy(), 6))
+    table.to_csv(path, index=False)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def site_columns(result) -> list[str]:
+    """Columns of the delivered sites: ids, score, parcel attributes, factor breakdown."""
+    base = ["site_id", "rank", "score", "tier", "parcel_id", "agency", "manager_name", "designation",
+            "gap_status", "unit_name", "state", "area_acres", "parcel_acres"]
+    factor_cols = []
+    for f in result.scenario.factors:
+        factor_cols += [c for c in (f.raw_column, f"{f.name}_nearest", f"{f.name}_score",
+                                    f"{f.name}_weight", f"{f.name}_contrib") if c in result.sites]
+    return [c for c in base if c in result.sites.columns] + factor_cols + ["geometry"]
+
+
+def _run_report(result, files: dict[str, Path]) -> dict:
+    return {
+        "scenario": result.scenario.model_dump(mode="json"),
+        "summary": result.summary(),
+        "meta": result.meta,
+        "funnel": json.loads(result.funnel.to_json(orient="records")),
+        "audit": json.loads(result.audit().to_json(orient="records")),
+        "layers": {name: [r.to_dict() for r in reps] for name, reps in result.reports.items()},
+        "rejects_by_reason": result.rejects.groupby(["layer", "reason"]).size().rename("count")
+        .reset_index().to_dict(orient="records") if len(result.rejects) else [],
+        "files": {name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for name, p in files.items()},
+    }
+
+
+def _write_all(result, tmp: Path, formats) -> None:
+    sites = result.sites[site_columns(result)]
+    files: dict[str, Path] = {}
+    if "geojson" in formats:
+        files["sites.geojson"] = write_geojson(sites, tmp / "sites.geojson")
+    if "gpkg" in formats:
+        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", {
+            "sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
+            "candidates": result.candidates, "funnel": result.funnel, "ledger": result.ledger,
+            "rejects": result.rejects})
+    if "csv" in formats:
+        _sites_csv(sites, tmp / "sites.csv")
+        files["sites.csv"] = tmp / "sites.csv"
+    result.funnel.to_csv(tmp / "funnel.csv", index=False)
+    files["funnel.csv"] = tmp / "funnel.csv"
+    if "html" in formats:
+        result.map().save(str(tmp / "map.html"))
+        files["map.html"] = tmp / "map.html"
+    report = _run_report(result, files)
+    (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def save_result(result, out_dir, *, overwrite: bool = False, formats=None) -> Path:
+    """Write a run's deliverables into ``out_dir`` (atomically; see the module docstring).
+
+    Parameters
+    ----------
+    result : SitingResult
+    out_dir : str or Path
+    overwrite : bool
+        Replace an existing, non-empty folder.
+    formats : sequence of str, optional
+        Subset of ``geojson``, ``gpkg``, ``html``, ``csv`` (default: the scenario's).
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    out = check_output_dir(out_dir, overwrite=overwrite)
+    formats = list(formats or result.scenario.outputs.formats)
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise OutputError(f"unknown output format(s) {sorted(unknown)}; use {', '.join(FORMATS)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions
+    try:
+        _write_all(result, tmp, formats)
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("wrote %s (%s)", out, ", ".join(sorted(p.name for p in out.iterdir())))
+    return out

@@ -1,0 +1,205 @@
+"""``run(scenario)``: the only place that strings the steps together.
+
+load layers -> working CRS -> rasters -> candidates -> constraints (ledger,
+funnel) -> factors -> scores, ranks, tiers -> :class:`SitingResult`.
+
+Examples
+--------
+>>> import siting
+>>> result = siting.run("sample_data/nevada_demo.yaml")  # doctest: +SKIP
+>>> result.sites[["site_id", "score", "rank"]].head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting import crs as crs_mod
+from siting.candidates import candidates_from_parcels
+from siting.constraints import screen
+from siting.errors import LayerError, ScenarioError
+from siting.layers import LoadedLayer, load_layer
+from siting.progress import Steps
+from siting.result import SitingResult
+from siting.rules import MinArea, RuleContext
+from siting.scenario import Scenario, load_scenario
+from siting.scoring import rank, score_table, tiers
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+STEPS = ["load layers", "load rasters", "candidates", "constraints", "factors", "scoring"]
+_KIND_OF = {"parcels": "parcels", "deposits": "deposits"}
+
+
+def _load(sc: Scenario, name: str, wcrs) -> list[LoadedLayer]:
+    loaded = []
+    for spec in sc.layer_specs(name):
+        opts = spec.model_dump(exclude={"path", "on_invalid"}, exclude_none=True)
+        loaded.append(load_layer(sc.resolve(spec.path), name=name, working_crs=wcrs,
+                                 on_invalid=spec.on_invalid, **opts))
+    return loaded
+
+
+def _combine(name: str, parts: list[LoadedLayer], wcrs) -> gpd.GeoDataFrame:
+    kinds = {p.report.kind for p in parts}
+    if len(kinds) > 1:
+        raise LayerError(f"combines files of different kinds ({', '.join(sorted(kinds))}); "
+                         "use one layer name per kind", layer=name)
+    frames = [p.frame.to_crs(wcrs) for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    expected = _KIND_OF.get(name)
+    if expected and kinds != {expected}:
+        raise LayerError(
+            f"must be a {expected} layer but its file was read as {kinds.pop()} "
+            f"(source {parts[0].report.source}); set `source:` (see `siting info FILE`)", layer=name)
+    id_col = {"parcels": "parcel_id", "deposits": "deposit_id"}.get(kinds.pop(), "feature_id")
+    if len(parts) > 1 and frame[id_col].duplicated().any():  # same ids in two files
+        prefix = np.repeat([p.report.source for p in parts], [len(p.frame) for p in parts])
+        frame[id_col] = pd.Series(prefix, index=frame.index) + ":" + frame[id_col].astype(str)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=wcrs)
+
+
+def _load_layers(sc: Scenario) -> tuple[dict, dict, object]:
+    parcels = _load(sc, "parcels", "auto")
+    if sc.crs == "auto":
+        wcrs = crs_mod.pick_working_crs(crs_mod.total_lonlat_bounds([p.frame for p in parcels]))
+    else:
+        wcrs = crs_mod.resolve_crs(sc.crs)
+        crs_mod.check_projected(wcrs, what="the scenario's crs")
+    loaded = {"parcels": parcels}
+    for name in sc.layers:
+        if name != "parcels":
+            loaded[name] = _load(sc, name, wcrs)
+    layers = {name: _combine(name, parts, wcrs) for name, parts in loaded.items()}
+    return layers, loaded, wcrs
+
+
+def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
+    if not sc.rasters:
+        return {}
+    from siting.raster import load_raster  # lazy: rasterio only when rasters are used
+
+    return {name: load_raster(sc.resolve(spec.path), working_crs=wcrs, name=name, aoi_bounds=aoi,
+                              derive=spec.derive, z_factor=spec.z_factor, crs=spec.crs,
+                              resolution=spec.resolution_m)
+            for name, spec in sc.rasters.items()}
+
+
+def _factors(sites: gpd.GeoDataFrame, sc: Scenario, layers, rasters) -> pd.DataFrame:
+    if not sc.factors:
+        return pd.DataFrame(index=sites.index)
+    return pd.concat([f.compute(sites, layers, rasters) for f in sc.factors], axis=1)
+
+
+def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario) -> gpd.GeoDataFrame:
+    table = score_table(raw, sc.factors)
+    out = pd.concat([sites, raw, table], axis=1)
+    out["rank"] = rank(out["score"], out["site_id"]) if len(out) else pd.Series(dtype=int)
+    t = sc.scoring.tiers
+    out["tier"] = tiers(out["score"], thresholds=t.thresholds, quantiles=t.quantiles,
+                        labels=t.labels) if len(out) else pd.Series(dtype=object)
+    out = out.sort_values("rank")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=sites.crs)
+
+
+def _hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inputs(sc: Scenario) -> list[dict]:
+    out = []
+    for name in sc.layers:
+        for spec in sc.layer_specs(name):
+            p = sc.resolve(spec.path)
+            out.append({"layer": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
+    for name, spec in sc.rasters.items():
+        p = sc.resolve(spec.path)
+        out.append({"raster": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
+    return out
+
+
+def _versions() -> dict:
+    import pyogrio
+    import pyproj
+    import shapely
+
+    from siting import __version__
+
+    return {"siting": __version__, "python": platform.python_version(), "geopandas": gpd.__version__,
+            "shapely": shapely.__version__, "geos": ".".join(map(str, shapely.geos_version)),
+            "pyogrio": pyogrio.__version__, "gdal": pyogrio.__gdal_version_string__,
+            "pyproj": pyproj.__version__, "proj": pyproj.proj_version_str,
+            "pandas": pd.__version__, "numpy": np.__version__}
+
+
+def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | None = None) -> SitingResult:
+    """Run a scenario end to end and return a :class:`SitingResult`.
+
+    Parameters
+    ----------
+    scenario : str, Path, dict or Scenario
+        A scenario file (YAML/TOML) or its content.
+    engine : {"local"}
+        Execution engine.
+    scheduler : str, optional
+        Reserved for distributed engines.
+    progress : bool, optional
+        Show a progress bar (default: the session setting).
+
+    Returns
+    -------
+    SitingResult
+    """
+    if engine != "local":
+        raise ScenarioError(f"engine {engine!r} is not available; use 'local'")
+    sc = load_scenario(scenario)
+    started = datetime.now(UTC)
+    steps = Steps(STEPS, progress)
+    try:
+        with steps.step("load layers") as info:
+            layers, loaded, wcrs = _load_layers(sc)
+            info["layers"] = len(layers)
+            info["features"] = sum(len(f) for f in layers.values())
+        with steps.step("load rasters") as info:
+            rasters = _load_rasters(sc, wcrs, tuple(layers["parcels"].total_bounds))
+            info["rasters"] = len(rasters)
+        with steps.step("candidates") as info:
+            candidates = candidates_from_parcels(layers["parcels"])
+            info["candidates"] = len(candidates)
+        rules = list(sc.constraints)
+        if sc.candidates.min_area_acres > 0:
+            rules.append(MinArea(acres=sc.candidates.min_area_acres))
+        with steps.step("constraints") as info:
+            screening = screen(candidates, rules, RuleContext(layers, rasters))
+            info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
+        with steps.step("factors") as info:
+            eligible = screening.frame[screening.frame["eligible"]].copy()
+            eligible.insert(0, "site_id", eligible["candidate_id"])
+            raw = _factors(eligible, sc, layers, rasters)
+            info["factors"], info["sites"] = len(sc.factors), len(eligible)
+        with steps.step("scoring") as info:
+            sites = _score(eligible, raw, sc)
+            info["sites"] = len(sites)
+    finally:
+        steps.close()
+    reports = {name: [p.report for p in parts] for name, parts in loaded.items()}
+    rejects = pd.concat([p.rejects for parts in loaded.values() for p in parts], ignore_index=True)
+    meta = {"started": started.isoformat(timespec="seconds"), "working_crs": wcrs.to_string(),
+            "versions": _versions(), "inputs": _inputs(sc), "timings": steps.timings}
+    return SitingResult(scenario=sc, sites=sites, candidates=screening.frame,
+                        funnel=screening.funnel, ledger=screening.ledger, rules=screening.rules,
+                        layers=layers, rasters=rasters, reports=reports, rejects=rejects, meta=meta)

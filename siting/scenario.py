@@ -1,0 +1,314 @@
+"""Scenario files: schema (pydantic) and loader (YAML via ``yaml.safe_load``, or TOML).
+
+A scenario says which file is which layer, the hard constraints, how
+candidates are made, the factors and weights, and the outputs. Unknown keys
+are errors that name the key path and list the allowed keys. Paths are
+relative to the scenario file; ``${VAR}`` and ``${VAR:-default}`` are
+expanded from the environment (e.g. ``${SITING_REALDATA:-../../shared/realdata}``).
+
+Examples
+--------
+>>> sc = load_scenario({"version": 1, "name": "t", "layers": {"parcels": {"path": "p.gpkg"}}})
+>>> sc.name, [s.path for s in sc.layer_specs("parcels")]
+('t', ['p.gpkg'])
+>>> load_scenario({"version": 1, "name": "t", "layers": {"parcels": {"pth": "p.gpkg"}}})
+Traceback (most recent call last):
+...
+siting.errors.ScenarioError: scenario is invalid:
+  - layers.parcels.path: missing required key
+  - layers.parcels.pth: unknown key; allowed keys: path, source, layer, crs, on_invalid, ...
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from siting import settings, where
+from siting.errors import ScenarioError
+from siting.factors import Factor
+from siting.rules import Rule
+
+__all__ = ["CandidateSpec", "LayerSpec", "OutputSpec", "RasterSpec", "Scenario", "ScoringSpec",
+           "load_scenario"]
+
+_STRICT = ConfigDict(extra="forbid")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class LayerSpec(BaseModel):
+    """One input file: where it is and how to read it."""
+
+    model_config = _STRICT
+    path: str
+    source: str | None = None
+    layer: str | int | None = None
+    crs: str | int | None = None
+    on_invalid: Literal["repair", "drop", "raise"] = "repair"
+    encoding: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+    where: str | None = None
+    dedupe: bool = False
+    id_field: str | None = None
+    kind: str | None = None
+    critical_year: Literal[2022, 2025] = 2025
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, v):
+        return where.validate(v) if v else v
+
+
+class RasterSpec(BaseModel):
+    """A raster input; ``derive`` computes slope from a DEM."""
+
+    model_config = _STRICT
+    path: str
+    derive: Literal["slope_percent", "slope_degrees"] | None = None
+    z_factor: float = Field(1.0, gt=0)
+    crs: str | int | None = None
+    resolution_m: float | None = Field(None, gt=0)
+
+
+class CandidateSpec(BaseModel):
+    """How candidate sites are made (``parcels``: the eligible remainder of each parcel)."""
+
+    model_config = _STRICT
+    method: Literal["parcels"] = "parcels"
+    min_area_acres: float = Field(0.0, ge=0)
+
+
+class TierSpec(BaseModel):
+    """Tiers by score thresholds (default 0.7 / 0.4) or quantiles."""
+
+    model_config = _STRICT
+    thresholds: list[float] | None = None
+    quantiles: list[Annotated[float, Field(gt=0, lt=1)]] | None = None
+    labels: list[str] | None = None
+
+
+class ScoringSpec(BaseModel):
+    """How factor scores are combined."""
+
+    model_config = _STRICT
+    method: Literal["weighted_sum"] = "weighted_sum"
+    tiers: TierSpec = TierSpec()
+
+
+class OutputSpec(BaseModel):
+    """Which deliverables a run writes."""
+
+    model_config = _STRICT
+    formats: list[Literal["geojson", "gpkg", "html", "csv"]] = ["geojson", "gpkg", "html", "csv"]
+    map_max_sites: int = Field(2000, gt=0)
+    title: str | None = None
+
+
+class Scenario(BaseModel):
+    """A whole siting scenario (see ``sample_data/nevada_demo.yaml``)."""
+
+    model_config = _STRICT
+    version: Literal[1] = 1
+    name: str = Field(min_length=1, max_length=120)
+    description: str | None = None
+    crs: str | int = "auto"
+    layers: dict[str, LayerSpec | list[LayerSpec]]
+    rasters: dict[str, RasterSpec] = {}
+    constraints: list[Rule] = []
+    candidates: CandidateSpec = CandidateSpec()
+    factors: list[Factor] = []
+    scoring: ScoringSpec = ScoringSpec()
+    outputs: OutputSpec = OutputSpec()
+    base_dir: str | None = Field(None, exclude=True)
+
+    @field_validator("layers")
+    @classmethod
+    def _has_parcels(cls, v):
+        if "parcels" not in v:
+            raise ValueError("a scenario needs a `parcels` layer (the land to site on)")
+        bad = [k for k in v if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k)]
+        if bad:
+            raise ValueError(f"layer names must be letters, digits and _: {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self):
+        names = set(self.layers)
+        problems = []
+        for i, rule in enumerate(self.constraints):
+            for attr, pool, what in (("layer", names, "layers"), ("raster", set(self.rasters), "rasters")):
+                ref = getattr(rule, attr, None)
+                if ref is not None and ref not in pool:
+                    problems.append(f"constraints[{i}].{attr}: {ref!r} is not one of the {what} "
+                                    f"({', '.join(sorted(pool)) or 'none'})")
+        for i, f in enumerate(self.factors):
+            pool, what = (set(self.rasters), "rasters") if f.kind == "raster" else (names, "layers")
+            if f.kind != "attribute" and f.target not in pool:
+                problems.append(f"factors[{i}].{f.kind}: {f.target!r} is not one of the {what} "
+                                f"({', '.join(sorted(pool)) or 'none'})")
+        dup = {f.name for f in self.factors if [g.name for g in self.factors].count(f.name) > 1}
+        if dup:
+            problems.append(f"factors: names must be unique, repeated: {sorted(dup)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def layer_specs(self, name: str) -> list[LayerSpec]:
+        """The specs of a layer as a list (a layer may combine several files)."""
+        spec = self.layers[name]
+        return spec if isinstance(spec, list) else [spec]
+
+    def resolve(self, path: str) -> Path:
+        """A scenario path made absolute: env vars expanded, relative to the scenario file."""
+        p = Path(_expand(path)).expanduser()
+        return p if p.is_absolute() or self.base_dir is None else Path(self.base_dir) / p
+
+
+def _expand(text: str) -> str:
+    def sub(m):
+        value = os.environ.get(m.group(1))
+        if value:
+            return value
+        if m.group(2) is not None:
+            return m.group(2)
+        raise ScenarioError(f"path {text!r} uses ${{{m.group(1)}}}, which is not set; set it or "
+                            f"write ${{{m.group(1)}:-default}}")
+    return _VAR.sub(sub, text)
+
+
+# ----------------------------------------------------------------------------- error messages
+def _unwrap(tp):
+    """Yield the model classes an annotation can hold."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        yield from _unwrap(typing.get_args(tp)[0])
+    elif origin in (Union, types.UnionType, list, dict):
+        for arg in typing.get_args(tp):
+            yield from _unwrap(arg)
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
+        yield tp
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    models = [Scenario]
+    for key in loc:
+        if isinstance(key, int) or _is_branch(key):
+            continue
+        nxt = []
+        for m in models:
+            if key in m.model_fields:
+                nxt.extend(_unwrap(m.model_fields[key].annotation))
+            else:
+                tagged = [c for c in _unwrap(Rule) if c.model_fields["rule"].default == key]
+                nxt.extend(tagged if m is not Scenario else [])
+        if not nxt:
+            return models[0] if len(models) == 1 else None
+        models = list(dict.fromkeys(nxt))
+    return models[0] if len(models) == 1 else None
+
+
+def _is_branch(key) -> bool:
+    """A union-branch label pydantic puts in locations (``LayerSpec``, ``list[LayerSpec]``)."""
+    return isinstance(key, str) and ("[" in key or key[:1].isupper() or key.startswith("function-"))
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    tags = {c.model_fields["rule"].default for c in _unwrap(Rule)}
+    for key in loc:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        elif key in tags or _is_branch(key):
+            continue
+        else:
+            out += f".{key}" if out else str(key)
+    return out or "(top level)"
+
+
+def _message(err: dict) -> str:
+    loc = tuple(err["loc"])
+    where_ = _path(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = ", ".join(model.model_fields) if model else "see the docs"
+        allowed = allowed.replace(", base_dir", "")
+        return f"{where_}: unknown key; allowed keys: {allowed}"
+    if kind == "missing":
+        return f"{where_}: missing required key"
+    if kind == "union_tag_invalid":
+        tags = ", ".join(c.model_fields["rule"].default for c in _unwrap(Rule))
+        return f"{where_}: rule {err['input'].get('rule')!r} is unknown; use one of {tags}"
+    if kind == "union_tag_not_found":
+        return f"{where_}: each constraint needs a `rule:` key"
+    msg = err["msg"].removeprefix("Value error, ")
+    if isinstance(err.get("input"), bool) and "string" in msg:
+        msg += " (YAML reads yes/no/on/off as true/false: quote the value)"
+    return f"{where_}: {msg}"
+
+
+def load_scenario(src) -> Scenario:
+    """Load and validate a scenario from a path, a mapping, or a Scenario.
+
+    Parameters
+    ----------
+    src : str, Path, dict or Scenario
+        A ``.yaml``/``.yml`` or ``.toml`` file, or the parsed content.
+
+    Returns
+    -------
+    Scenario
+        ``base_dir`` is set to the file's folder so relative paths resolve.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem with its key path.
+    """
+    if isinstance(src, Scenario):
+        return src
+    base_dir = None
+    if isinstance(src, str | os.PathLike):
+        path = Path(src)
+        data, base_dir = _read_file(path), str(path.resolve().parent)
+    else:
+        data = src
+    if not isinstance(data, dict):
+        raise ScenarioError("a scenario must be a mapping of keys (version, name, layers, ...)")
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        # where "one spec or a list of specs" is allowed, drop the branch the input was not
+        errors = [e for e in exc.errors() if not (
+            e["type"] in ("list_type", "model_type", "dict_type") and any(_is_branch(k) for k in e["loc"]))]
+        lines = list(dict.fromkeys(f"  - {_message(e)}" for e in errors or exc.errors()))
+        raise ScenarioError("scenario is invalid:\n" + "\n".join(lines)) from None
+    if base_dir is not None:
+        sc = sc.model_copy(update={"base_dir": base_dir})
+    return sc
+
+
+def _read_file(path: Path) -> Any:
+    if not path.is_file():
+        raise ScenarioError(f"scenario file not found: {path}")
+    size = path.stat().st_size
+    if size > settings.MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"scenario file {path} is {size:,} bytes; the limit is "
+                            f"{settings.MAX_SCENARIO_BYTES:,}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"scenario file {path} is not valid "
+                            f"{'TOML' if path.suffix.lower() == '.toml' else 'YAML'}: {exc}") from None

@@ -1,0 +1,106 @@
+"""Open a saved map in headless Chromium (Debian's /usr/bin/chromium via Playwright).
+
+The sandbox and CI have no internet, so requests for the CDN assets folium
+references are answered from the XStatic packages (the same Leaflet 1.9.3 and
+jQuery 3.7.1 folium asks for); other assets a siting map does not use (Bootstrap,
+awesome-markers, Font Awesome) get an empty stylesheet or script, and tile
+requests are refused. What the page then does is real: Leaflet parses the
+embedded GeoJSON and draws the layers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+CHROMIUM = os.environ.get("SITING_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_available() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return Path(CHROMIUM).exists()
+
+
+def _asset(url: str) -> tuple[bytes, str] | None:
+    import xstatic.pkg.d3 as d3
+    import xstatic.pkg.jquery as jq
+    import xstatic.pkg.leaflet as lf
+
+    table = {
+        "leaflet@1.9.3/dist/leaflet.js": (lf.BASE_DIR, "leaflet.js", "application/javascript"),
+        "leaflet@1.9.3/dist/leaflet.css": (lf.BASE_DIR, "leaflet.css", "text/css"),
+        "jquery-3.7.1.min.js": (jq.BASE_DIR, "jquery.min.js", "application/javascript"),
+        "d3/3.5.5/d3.min.js": (d3.BASE_DIR, "d3.js", "application/javascript"),
+    }
+    for key, (base, name, mime) in table.items():
+        if key in url:
+            return Path(base, name).read_bytes(), mime
+    if "/images/" in url and "leaflet" in url:
+        return Path(lf.BASE_DIR, "images", url.rsplit("/", 1)[-1]).read_bytes(), "image/png"
+    return None
+
+
+def _route(route):
+    url = route.request.url
+    if url.startswith("file://"):
+        return route.continue_()
+    found = _asset(url)
+    if found:
+        return route.fulfill(status=200, body=found[0], content_type=found[1])
+    if url.endswith(".css"):
+        return route.fulfill(status=200, body=b"", content_type="text/css")
+    if url.endswith(".js"):
+        return route.fulfill(status=200, body=b"", content_type="application/javascript")
+    return route.abort()  # tiles and anything else: no network
+
+
+READY_JS = "() => typeof L !== 'undefined' && Object.values(window).some(v => v instanceof L.Map)"
+COUNT_JS = """() => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  let sites = 0, features = 0;
+  map.eachLayer(l => {
+    if (l.feature) { features++; if (l.feature.properties.site_id !== undefined) sites++; }
+  });
+  return {sites, features};
+}"""
+OPEN_POPUP_JS = """() => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  let done = null;
+  map.eachLayer(l => {
+    if (!done && l.feature && l.feature.properties.site_id !== undefined) { l.openPopup(); done = l; }
+  });
+  const el = document.querySelector('.leaflet-popup-content');
+  return el ? el.innerHTML : null;
+}"""
+
+
+def inspect_map(path, *, screenshot=None, timeout_s: float = 60.0) -> dict:
+    """Load the map; return load time, console errors, dialogs, counts and the first popup's HTML."""
+    from playwright.sync_api import sync_playwright
+
+    result = {"errors": [], "dialogs": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("console", lambda m: result["errors"].append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: result["errors"].append(str(e)))
+        page.on("dialog", lambda d: (result["dialogs"].append(d.message), d.dismiss()))
+        page.route("**/*", _route)
+        start = time.perf_counter()
+        page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=timeout_s * 1000)
+        page.wait_for_function(READY_JS, timeout=timeout_s * 1000)
+        result["load_seconds"] = time.perf_counter() - start
+        result.update(page.evaluate(COUNT_JS))
+        result["popup_html"] = page.evaluate(OPEN_POPUP_JS)
+        page.wait_for_timeout(300)
+        if screenshot:
+            page.screenshot(path=str(screenshot))
+        browser.close()
+    return result

@@ -1,0 +1,83 @@
+"""Shared fixtures: small layers built in code, the demo run, and the real-data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely import LineString, Point, box
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+DEMO = SAMPLE / "nevada_demo.yaml"
+
+
+def realdata_dir() -> Path:
+    return Path(os.environ.get("SITING_REALDATA", ROOT.parent / "shared" / "realdata"))
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    path = realdata_dir()
+    if not path.is_dir():
+        pytest.skip(f"real data folder not found at {path}; set SITING_REALDATA to ../shared/realdata")
+    return path
+
+
+@pytest.fixture
+def padus_raw() -> gpd.GeoDataFrame:
+    """Four PAD-US-like parcels in lon/lat near Tonopah, NV (5 x 5 km boxes)."""
+    lon0, lat0 = -117.3, 38.0
+    d = 0.057  # ~5 km
+    boxes = [box(lon0 + i * d, lat0, lon0 + (i + 1) * d, lat0 + d) for i in range(4)]
+    return gpd.GeoDataFrame(
+        {"OBJECTID": [1, 2, 3, 4], "Mang_Name": ["BLM", "BLM", "NPS", "DOD"],
+         "Mang_Type": ["FED"] * 4, "Des_Tp": ["PUB", "WSA", "NP", "MIL"],
+         "GAP_Sts": ["3", "2", "1", "4"], "Unit_Nm": ["Tonopah FO", "Tonopah FO", "Park", "Range"],
+         "GIS_Acres": [6000, 6000, 6000, 6000]},
+        geometry=boxes, crs="EPSG:4326")
+
+
+@pytest.fixture
+def grid_parcels() -> gpd.GeoDataFrame:
+    """Canonical-looking parcels in EPSG:5070: a row of 10 km squares."""
+    return gpd.GeoDataFrame(
+        {"parcel_id": [f"p{i}" for i in range(5)], "agency": ["BLM", "BLM", "USFS", "NPS", "DOD"],
+         "gap_status": [3, 3, 3, 1, 4], "designation": ["PUB", "PUB", "NF", "NP", "MIL"],
+         "unit_name": ["a", "b", "c", "d", "e"]},
+        geometry=[box(i * 10_000, 0, (i + 1) * 10_000, 10_000) for i in range(5)], crs=5070)
+
+
+@pytest.fixture
+def substations() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"feature_id": ["s1", "s2"], "name": ["Low", "High"], "voltage_kv": [69.0, 230.0]},
+        geometry=[Point(5_000, 12_000), Point(45_000, 30_000)], crs=5070)
+
+
+@pytest.fixture
+def lines() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"feature_id": ["l1"], "name": ["L"], "voltage_kv": [345.0]},
+                            geometry=[LineString([(0, 20_000), (50_000, 20_000)])], crs=5070)
+
+
+@pytest.fixture(scope="session")
+def demo_result():
+    import siting
+
+    return siting.run(DEMO, progress=False)
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory, demo_result) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "nevada"
+    demo_result.save(out)
+    return out
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,69 @@
+"""The siting command, as a user runs it (subprocesses, exit codes, stderr)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import DEMO, ROOT
+
+
+def siting(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "siting.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_version_and_help():
+    from siting import __version__
+
+    r = siting("--version")
+    assert r.returncode == 0 and __version__ in r.stdout
+    r = siting("--help")
+    assert r.returncode == 0 and "run" in r.stdout and "validate" in r.stdout
+
+
+def test_validate_demo():
+    r = siting("validate", DEMO)
+    assert r.returncode == 0 and "is valid" in r.stdout
+
+
+def test_invalid_scenario_exits_nonzero_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\nlayers: {parcels: {path: p.gpkg, sourse: padus}}\n")
+    r = siting("validate", bad)
+    assert r.returncode == 1
+    assert "layers.parcels.sourse: unknown key" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_file_reported(tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text("version: 1\nname: x\nlayers: {parcels: {path: nowhere.gpkg}}\n")
+    r = siting("validate", sc)
+    assert r.returncode == 1 and "nowhere.gpkg" in r.stderr
+    r = siting("run", sc, "--out", tmp_path / "o")
+    assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_existing_output_refused_and_untouched(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("keep me")
+    r = siting("run", DEMO, "--out", out)
+    assert r.returncode == 1 and "--overwrite" in r.stderr
+    assert (out / "old.txt").read_text() == "keep me" and len(list(out.iterdir())) == 1
+
+
+@pytest.mark.slow
+def test_run_demo_then_overwrite(tmp_path):
+    out = tmp_path / "nevada"
+    r = siting("-q", "run", DEMO, "--out", out)
+    assert r.returncode == 0, r.stderr
+    names = {p.name for p in out.iterdir()}
+    assert {"sites.geojson", "siting.gpkg", "map.html", "funnel.csv", "run.json"} <= names
+    assert "sites" in r.stdout
+    (out / "marker").write_text("x")
+    r = siting("-q", "run", DEMO, "--out", out, "--overwrite")
+    assert r.returncode == 0 and not (out / "marker").exists()
+    assert not list(tmp_path.glob(".nevada.*"))  # no temporary folders left behind

@@ -1,0 +1,91 @@
+"""End to end on the demo, checked as a user would check the deliverables."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from browser import chromium_available, inspect_map
+from rfc7946 import problems
+
+
+def test_funnel_balances_and_matches_sites(demo_result):
+    f = demo_result.funnel
+    assert f["acres_in"].iloc[0] == pytest.approx(f["acres_out"].iloc[-1] + f["acres_removed"].sum())
+    assert f["candidates_out"].iloc[-1] == len(demo_result.sites)
+    assert (f["candidates_out"].diff().dropna() <= 0).all()
+    audit = demo_result.audit()
+    assert audit["balanced"].all()
+    assert demo_result.reports["deposits"][0].rejected == 2  # the two broken rows, with reasons
+    assert set(demo_result.rejects["reason"]) >= {"coordinates not numeric"}
+
+
+def test_every_candidate_has_full_ledger(demo_result):
+    c = demo_result.candidates
+    rules = demo_result.rules["rule"]
+    for r in rules:
+        assert c[f"{r}__pass"].notna().all() and f"{r}__value" in c and f"{r}__threshold" in c
+    passed = np.column_stack([c[f"{r}__pass"] for r in rules]).all(axis=1)
+    assert (passed == c["eligible"].to_numpy()).all()
+    failed = c[~c["eligible"]]
+    assert failed["reason"].str.startswith("failed ").all()
+
+
+def test_scores_ranks_and_weighted_sum_by_hand(demo_result):
+    s = demo_result.sites
+    assert s["score"].between(0, 1).all()
+    assert sorted(s["rank"]) == list(range(1, len(s) + 1))
+    assert s["site_id"].is_unique
+    factors = demo_result.scenario.factors
+    wsum = sum(f.weight for f in factors)
+    row = s.iloc[0]
+    by_hand = sum(f.weight / wsum * row[f"{f.name}_score"] for f in factors)
+    assert row["score"] == pytest.approx(by_hand)
+    # the power factor's transform, by hand: linear 0 m -> 1, 50 km -> 0
+    assert row["power_score"] == pytest.approx(max(0, 1 - row["power_m"] / 50_000))
+
+
+def test_outputs_as_a_user_reads_them(demo_result, demo_out):
+    assert problems(demo_out / "sites.geojson") == []
+    gj = gpd.read_file(demo_out / "sites.geojson")
+    assert len(gj) == len(demo_result.sites) and gj["site_id"].is_unique
+    assert {"score", "rank", "power_m", "feedstock_count"} <= set(gj.columns)
+    layers = set(pyogrio.list_layers(demo_out / "siting.gpkg")[:, 0])
+    assert {"sites", "candidates", "funnel", "ledger"} <= layers
+    sites = gpd.read_file(demo_out / "siting.gpkg", layer="sites")
+    cands = gpd.read_file(demo_out / "siting.gpkg", layer="candidates")
+    assert len(sites) == len(demo_result.sites) and len(cands) == len(demo_result.candidates)
+    assert pyogrio.read_info(demo_out / "siting.gpkg", layer="sites")["geometry_type"] == "MultiPolygon"
+    funnel = pd.read_csv(demo_out / "funnel.csv")
+    assert funnel["rule"].tolist() == demo_result.funnel["rule"].tolist()
+    run = json.loads((demo_out / "run.json").read_text())
+    assert run["scenario"]["name"] == "nevada-demo" and run["meta"]["versions"]["geopandas"]
+    assert all(i["sha256"] for i in run["meta"]["inputs"])
+    assert set(run["files"]) >= {"sites.geojson", "siting.gpkg", "map.html"}
+    html = (demo_out / "map.html").read_text()
+    assert html.count('"site_id"') >= len(demo_result.sites)
+
+
+def test_explain_a_site(demo_result):
+    sid = demo_result.sites["site_id"].iloc[0]
+    ex = demo_result.explain(sid)
+    assert set(ex["kind"]) == {"rule", "factor"}
+    assert ex[ex.kind == "rule"]["passed"].all()
+    assert ex[ex.kind == "factor"]["contribution"].sum() == pytest.approx(demo_result.sites["score"].iloc[0])
+    html = demo_result._repr_html_()
+    assert "SitingResult" in html and sid in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not chromium_available(), reason="Chromium or playwright not installed")
+def test_map_in_headless_chromium(demo_result, demo_out):
+    res = inspect_map(demo_out / "map.html")
+    tile_errors = [e for e in res["errors"] if "Failed to load resource" in e]
+    assert [e for e in res["errors"] if e not in tile_errors] == []
+    assert res["sites"] == len(demo_result.sites)
+    assert res["popup_html"] and "Score breakdown" in res["popup_html"]
+    assert res["dialogs"] == []

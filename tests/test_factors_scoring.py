@@ -1,0 +1,77 @@
+"""Factors (as Series on the candidate index), transforms, weighted sum and ranks."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import Point
+
+from siting import factors, scoring, transforms
+from siting.factors import Factor
+
+
+def test_distance_to_is_exact_and_indexed(grid_parcels, substations):
+    cands = grid_parcels.set_index(pd.Index(list("abcde")))
+    d = factors.distance_to(cands, substations)
+    assert list(d.index) == list("abcde")
+    exp = [substations.distance(g).min() for g in cands.geometry]
+    assert d.tolist() == pytest.approx(exp)
+    assert np.isinf(factors.distance_to(cands, substations, where="voltage_kv > 1000")).all()
+
+
+def test_count_within_by_commodity_group(grid_parcels):
+    deps = gpd.GeoDataFrame({"commodities": ["tungsten", "gold", "dysprosium;gold", "lithium"]},
+                            geometry=[Point(5_000, 5_000), Point(5_000, 6_000), Point(15_000, 5_000),
+                                      Point(100_000, 0)], crs=5070)
+    all_ = factors.count_within(grid_parcels, deps, 1_000)
+    china = factors.count_within(grid_parcels, deps, 1_000, commodities=["china_export_controls"])
+    assert all_.tolist() == [2, 1, 0, 0, 0]
+    assert china.tolist() == [1, 1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("spec,x,expected", [
+    ({"linear": {"best": 0, "worst": 10}}, [0, 5, 20], [1, 0.5, 0]),
+    ({"linear": {"best": 10, "worst": 0}}, [0, 5, 20], [0, 0.5, 1]),
+    ({"sigmoid": {"mid": 10, "scale": 2}}, [10], [0.5]),
+    ({"gaussian": {"optimum": 3, "sd": 1}}, [3], [1.0]),
+    ({"piecewise": {"points": [[0, 0], [10, 1], [20, 0.5]]}}, [5, 15, 30], [0.5, 0.75, 0.5]),
+    ({"log": {"best": 99, "worst": 0}}, [0, 99], [0, 1]),
+    ({"minmax": {"direction": "cost"}}, [1, 2, 3], [1, 0.5, 0]),
+])
+def test_transforms(spec, x, expected):
+    assert transforms.apply(spec, np.array(x, float)).tolist() == pytest.approx(expected)
+
+
+def test_transform_output_in_unit_interval(rng):
+    x = rng.normal(0, 1e4, 1000)
+    for spec in ({"linear": {"best": -5, "worst": 5}}, {"sigmoid": {"mid": 0, "scale": 3}},
+                 {"log": {}}, {"minmax": {}}):
+        s = transforms.apply(spec, x)
+        assert (s >= 0).all() and (s <= 1).all()
+
+
+def test_weighted_sum_by_hand_and_zero_weight():
+    raw = pd.DataFrame({"a_m": [0.0, 50.0, 100.0], "b_count": [10.0, 0.0, 5.0]})
+    fa = Factor(name="a", distance_to="x", transform={"linear": {"best": 0, "worst": 100}}, weight=3)
+    fb = Factor(name="b", count_within="y", radius_m=1, transform={"linear": {"best": 10, "worst": 0}},
+                weight=1)
+    t = scoring.score_table(raw, [fa, fb])
+    assert t["score"].tolist() == pytest.approx([0.75 * 1 + 0.25 * 1, 0.75 * 0.5, 0.25 * 0.5])
+    assert (t["a_contrib"] + t["b_contrib"]).tolist() == pytest.approx(t["score"].tolist())
+    t0 = scoring.score_table(raw, [fa, fb.model_copy(update={"weight": 0})])
+    assert t0["score"].tolist() == pytest.approx(t["a_score"].tolist())
+
+
+def test_rank_is_a_permutation_with_deterministic_ties(rng):
+    s = pd.Series(rng.integers(0, 5, 50).astype(float))
+    ids = pd.Series([f"s{i:02d}" for i in range(50)])
+    r = scoring.rank(s, ids)
+    assert sorted(r) == list(range(1, 51))
+    assert (np.diff(s.to_numpy()[np.argsort(r.to_numpy())]) <= 0).all()
+
+
+def test_negative_weight_rejected():
+    with pytest.raises(ValueError):
+        Factor(name="a", distance_to="x", weight=-1)
