@@ -76,6 +76,21 @@ def validate(scenario: str) -> None:
                f"{len(sc.constraints)} constraints, {len(sc.factors)} factors")
 
 
+@cli.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--layer", default=None, help="Only this layer of a multi-layer file.")
+@click.option("--source", default=None, help="Force a source adapter instead of detecting it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info(path: str, layer: str | None, source: str | None, as_json: bool) -> None:
+    """What PATH is: detected source, layers, CRS, feature count, fields mapped and unmapped."""
+    import json
+
+    from siting.info import describe, format_info
+
+    desc = describe(path, layer=layer, source=source)
+    click.echo(json.dumps(desc, indent=2, default=str) if as_json else format_info(desc))
+
+
 def main(argv=None) -> None:
     """Entry point: run the click group, turning errors into one paragraph and an exit code."""
     try:

@@ -53,11 +53,7 @@ def filter_features(features: gpd.GeoDataFrame, *, where_expr: str | None = None
     if commodities:
         if "commodities" not in features.columns:
             raise ScenarioError(f"layer {layer!r} has no commodities; commodity filters need deposits")
-        wanted = minerals.expand(commodities)
-        lists = features["commodities"].fillna("").astype(str).str.split(";")
-        exploded = lists.explode()
-        hit = exploded.isin(wanted).groupby(level=0).any()
-        keep &= hit.reindex(features.index, fill_value=False).to_numpy()
+        keep &= minerals.has_any(features["commodities"], commodities)
     if critical_only:
         keep &= features["critical"].fillna(False).to_numpy(dtype=bool)
     return features[keep]

@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 
 from siting import crs as crs_mod
-from siting import geometry, readers
+from siting import geometry, minerals, readers
 from siting import sources as registry
 from siting import where as where_mod
 from siting.errors import CRSError, FieldError, GeometryError
@@ -195,22 +195,78 @@ def _check_ids(frame: pd.DataFrame, id_col: str, name: str, path, dedupe: bool) 
     return dup
 
 
-def _canonical(frame, src, ctx, name, path, dedupe):
+def _canonical(frame: gpd.GeoDataFrame, src, ctx) -> tuple[gpd.GeoDataFrame, list[str]]:
     converted, used = convert_tracked(src, frame.drop(columns=["geometry"]), ctx)
     originals = [c for c in frame.columns if c not in converted.columns and c != "geometry"]
     out = pd.concat([converted, frame[originals]], axis=1)
-    out = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs)
-    dup = _check_ids(out, _ID_COLUMN[src.kind], name, path, dedupe)
-    return out, dup, sorted(map(str, used))
+    return gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs), sorted(map(str, used))
+
+
+class _Tally:
+    """Collects rejected features (with reasons) while a layer is loaded."""
+
+    def __init__(self, name: str, raw_rejects: pd.DataFrame) -> None:
+        self.name = name
+        self.tables = [_reject_table(name, raw_rejects["src_row"], [None] * len(raw_rejects),
+                                     raw_rejects["reason"], raw_rejects["detail"])]
+
+    def reject(self, frame: gpd.GeoDataFrame, mask: np.ndarray, reasons, ids=None) -> gpd.GeoDataFrame:
+        """Record the rows of ``frame`` under ``mask`` as rejected and return the rest."""
+        n = int(mask.sum())
+        if n:
+            reasons = reasons[mask] if isinstance(reasons, np.ndarray) else [reasons] * n
+            self.tables.append(_reject_table(self.name, frame.loc[mask, "src_row"],
+                                             ids[mask] if ids is not None else [None] * n, reasons,
+                                             geoms=frame.geometry.values[mask]))
+        return frame.loc[~mask]
+
+    def table(self) -> pd.DataFrame:
+        tables = [t for t in self.tables if len(t)]
+        return pd.concat(tables, ignore_index=True) if tables else _reject_table(self.name, [], [], [])
+
+
+def _drop_bad_locations(frame: gpd.GeoDataFrame, tally: _Tally) -> gpd.GeoDataFrame:
+    out_range, null_island = _coordinate_checks(frame, tally.name)
+    frame = tally.reject(frame, out_range, "coordinates out of range")
+    return tally.reject(frame, null_island[~out_range], "suspect placeholder location (0, 0)")
+
+
+def _clean(frame, source, on_invalid, tally, path):
+    """Geometry verdicts in the working CRS; adds a ``_status`` column (ok / repaired)."""
+    hint = registry.get(source).geometry if source else None
+    cleaned = geometry.clean(frame.geometry.values, family=None if hint == "any" else hint,
+                             on_invalid=on_invalid, ids=frame["src_row"].to_numpy(),
+                             layer=tally.name, path=path)
+    frame = frame.assign(_status=cleaned.status, _reason=cleaned.reason)
+    frame = frame.set_geometry(gpd.GeoSeries(cleaned.geoms, index=frame.index, crs=frame.crs))
+    bad = cleaned.status == "rejected"
+    frame = tally.reject(frame, bad, cleaned.reason)
+    return frame, cleaned.family
+
+
+def _select(canon, where, commodities, name, path) -> np.ndarray:
+    keep = np.ones(len(canon), dtype=bool)
+    if where:
+        keep &= where_mod.evaluate(where, canon, layer=name).to_numpy()
+    if commodities:
+        if "commodities" not in canon.columns:
+            raise FieldError("has no commodities; `commodities:` needs a deposits layer", layer=name,
+                             path=path, field="commodities")
+        keep &= minerals.has_any(canon["commodities"], commodities)
+    return keep
 
 
 def load_layer(
     src, *, name: str | None = None, source: str | None = None, layer=None, crs=None,
     working_crs="auto", on_invalid: str = "repair", encoding: str | None = None,
     lat: str | None = None, lon: str | None = None, where: str | None = None,
-    dedupe: bool = False, **options,
+    commodities=None, dedupe: bool = False, **options,
 ) -> LoadedLayer:
     """Read, check, map and reproject one layer; see :func:`read_layer` for the parameters.
+
+    Steps: read -> CRS -> drop impossible locations -> reproject to the working CRS ->
+    geometry checks (after reprojection, which can itself make a polygon invalid) -> source
+    adapter -> ids -> ``where``/``commodities`` selection.
 
     Returns
     -------
@@ -222,65 +278,39 @@ def load_layer(
         name = Path(os.fspath(src)).stem if isinstance(src, str | os.PathLike) else "layer"
     raw = readers.read_raw(src, name=name, layer=layer, encoding=encoding, lat=lat, lon=lon)
     frame = _assign_crs(raw, crs, name)
+    input_crs = frame.crs.to_string()
     n_read = len(frame) + len(raw.rejects)
-    rejects = [_reject_table(name, raw.rejects["src_row"], [None] * len(raw.rejects),
-                             raw.rejects["reason"], raw.rejects["detail"])]
-    out_range, null_island = _coordinate_checks(frame, name)
-    for mask, why in ((out_range, "coordinates out of range"),
-                      (null_island & ~out_range, "suspect placeholder location (0, 0)")):
-        if mask.any():
-            rejects.append(_reject_table(name, frame.loc[mask, "src_row"], [None] * int(mask.sum()),
-                                         [why] * int(mask.sum()), geoms=frame.geometry.values[mask]))
-    frame = frame.loc[~(out_range | null_island)]
-    family_hint = registry.get(source).geometry if source else None
-    family_hint = None if family_hint == "any" else family_hint
-    cleaned = geometry.clean(frame.geometry.values, family=family_hint, on_invalid=on_invalid,
-                             ids=frame["src_row"].to_numpy(), layer=name, path=raw.path)
-    src_obj = _choose_source(frame, source, cleaned.family, name, raw.path)
-    bad = cleaned.status == "rejected"
-    if bad.any():
-        rejects.append(_reject_table(name, frame.loc[bad, "src_row"], [None] * int(bad.sum()),
-                                     cleaned.reason[bad], geoms=frame.geometry.values[bad]))
-    kept_frame = frame.loc[~bad].copy()
-    kept_frame = kept_frame.set_geometry(gpd.GeoSeries(cleaned.geoms[~bad], index=kept_frame.index,
-                                                       crs=frame.crs))
+    tally = _Tally(name, raw.rejects)
+    frame = _drop_bad_locations(frame, tally)
+    wcrs = _working_crs(frame, working_crs)
+    frame = frame.to_crs(wcrs)
+    frame, family = _clean(frame, source, on_invalid, tally, raw.path)
+    src_obj = _choose_source(frame.drop(columns=["_status", "_reason"]), source, family, name, raw.path)
     ctx = registry.Context(layer=name, path=raw.path, options=options)
-    canon, dup, used = _canonical(kept_frame, src_obj, ctx, name, raw.path, dedupe)
-    if dup.any():
-        rejects.append(_reject_table(name, canon.loc[dup, "src_row"],
-                                     canon.loc[dup, _ID_COLUMN[src_obj.kind]],
-                                     ["duplicate id (dedupe: kept the first)"] * int(dup.sum()),
-                                     geoms=canon.geometry.values[dup]))
-        canon = canon.loc[~dup]
-    filtered = 0
-    if where:
-        keep = where_mod.evaluate(where, canon, layer=name).to_numpy()
-        filtered, canon, status_keep = int((~keep).sum()), canon.loc[keep], keep
-    wcrs = _working_crs(canon, working_crs)
-    canon = canon.to_crs(wcrs).reset_index(drop=True)
-    status = cleaned.status[~bad][~dup]
-    if where:
-        status = status[status_keep]
-    rej = pd.concat([r for r in rejects if len(r)], ignore_index=True) if any(len(r) for r in rejects) \
-        else _reject_table(name, [], [], [])
+    canon, used = _canonical(frame.drop(columns=["_status", "_reason"]), src_obj, ctx)
+    id_col = _ID_COLUMN[src_obj.kind]
+    dup = _check_ids(canon, id_col, name, raw.path, dedupe)
+    canon = tally.reject(canon, dup, "duplicate id (dedupe: kept the first)", canon[id_col].to_numpy())
+    keep = _select(canon, where, commodities, name, raw.path)
+    canon = canon.loc[keep].reset_index(drop=True)
+    status = frame["_status"].to_numpy()[~dup][keep]
+    rej = tally.table()
     report = LayerReport(
-        layer=name, path=raw.path, source=src_obj.name, kind=src_obj.kind,
-        input_crs=frame.crs.to_string() if frame.crs is not None else None,
-        working_crs=wcrs.to_string(), geometry_family=cleaned.family, read=n_read,
+        layer=name, path=raw.path, source=src_obj.name, kind=src_obj.kind, input_crs=input_crs,
+        working_crs=wcrs.to_string(), geometry_family=family, read=n_read,
         kept=int((status == "ok").sum()), repaired=int((status == "repaired").sum()),
-        rejected=len(rej), filtered=filtered, encoding=raw.encoding,
-        fields_mapped=used,
-        fields_unmapped=[str(c) for c in kept_frame.columns
-                         if c not in ("geometry", "src_row") and str(c) not in used],
-        issues=ctx.issues + _repair_issues(name, cleaned, kept_frame.index, frame),
+        rejected=len(rej), filtered=int((~keep).sum()), encoding=raw.encoding, fields_mapped=used,
+        fields_unmapped=[str(c) for c in frame.columns
+                         if c not in ("geometry", "src_row", "_status", "_reason") and str(c) not in used],
+        issues=ctx.issues + _repair_issues(name, frame),
     )
     _plausibility(canon, name, report)
     _log_report(report)
     return LoadedLayer(name, canon, rej, report)
 
 
-def _repair_issues(name, cleaned, kept_index, frame) -> list[dict]:
-    fixed = cleaned.status == "repaired"
+def _repair_issues(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
+    fixed = frame["_status"].to_numpy() == "repaired"
     if not fixed.any():
         return []
     examples = frame.loc[fixed, "src_row"].tolist()[:5]

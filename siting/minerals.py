@@ -48,6 +48,7 @@ __all__ = [
     "critical_minerals",
     "expand",
     "group_names",
+    "has_any",
     "is_critical",
     "list_sources",
     "mineral_table",
@@ -295,6 +296,20 @@ def expand(selection: Iterable[str]) -> set[str]:
         if out & (members - {umbrella}):
             out.add(umbrella)
     return out
+
+
+def has_any(commodities: pd.Series, selection: Iterable[str]) -> np.ndarray:
+    """Which rows of a ``;``-joined ``commodities`` column hold any selected commodity or group.
+
+    Examples
+    --------
+    >>> has_any(pd.Series(["tungsten;gold", "gold", None]), ["china_export_controls"]).tolist()
+    [True, False, False]
+    """
+    wanted = expand(selection)
+    exploded = commodities.fillna("").astype(str).str.split(";").explode()
+    hit = exploded.isin(wanted).groupby(level=0).any()
+    return hit.reindex(commodities.index, fill_value=False).to_numpy(dtype=bool)
 
 
 def is_critical(names: Iterable[str], year: int = 2025) -> bool:

@@ -32,6 +32,7 @@ from siting.result import SitingResult
 from siting.rules import MinArea, RuleContext
 from siting.scenario import Scenario, load_scenario
 from siting.scoring import rank, score_table, tiers
+from siting.sources import name_installations
 
 __all__ = ["run"]
 
@@ -81,7 +82,21 @@ def _load_layers(sc: Scenario) -> tuple[dict, dict, object]:
         if name != "parcels":
             loaded[name] = _load(sc, name, wcrs)
     layers = {name: _combine(name, parts, wcrs) for name, parts in loaded.items()}
+    _name_installations(layers, loaded)
     return layers, loaded, wcrs
+
+
+def _name_installations(layers: dict, loaded: dict) -> None:
+    """Give DoD parcels the names of the MIRTA installations they hold (if a MIRTA layer is loaded)."""
+    mirta = [n for n, parts in loaded.items() if any(p.report.source == "mirta_points" for p in parts)]
+    if not mirta:
+        return
+    parcels = layers["parcels"]
+    names = name_installations(parcels, layers[mirta[0]])
+    if "installation" in parcels:
+        names = parcels["installation"].where(parcels["installation"].notna(), names)
+    parcels["installation"] = names
+    log.info("named %d DoD parcel(s) from MIRTA layer %r", int(names.notna().sum()), mirta[0])
 
 
 def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
@@ -178,7 +193,8 @@ def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | Non
             rasters = _load_rasters(sc, wcrs, tuple(layers["parcels"].total_bounds))
             info["rasters"] = len(rasters)
         with steps.step("candidates") as info:
-            candidates = candidates_from_parcels(layers["parcels"])
+            zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
+            candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
             info["candidates"] = len(candidates)
         rules = list(sc.constraints)
         if sc.candidates.min_area_acres > 0:

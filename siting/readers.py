@@ -21,8 +21,11 @@ Examples
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +102,33 @@ def _check_zip(path: Path) -> None:
         raise InputFileError(f"{path} has unsafe member names {bad[:3]}; refusing to read it")
 
 
+_ESRI_TYPES = {"rings": "esriGeometryPolygon", "paths": "esriGeometryPolyline",
+               "points": "esriGeometryMultipoint", "x": "esriGeometryPoint"}
+
+
+def _esri_features(path: Path) -> bytes | None:
+    """Esri JSON feature(s) not wrapped in a FeatureSet (as the PAD-US service returns them).
+
+    GDAL reads Esri JSON FeatureSets only; a bare feature ``{"attributes", "geometry"}`` or a list
+    of them is wrapped into one. Returns None for anything else.
+    """
+    if path.suffix.lower() not in {".json", ".esrijson"} or path.stat().st_size > 512 * 1024**2:
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    feats = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []
+    if not feats or not all(isinstance(f, dict) and "attributes" in f and "geometry" in f for f in feats):
+        return None
+    kind = next((t for k, t in _ESRI_TYPES.items() if k in (feats[0]["geometry"] or {})), None)
+    wrapped = {"geometryType": kind, "features": feats}
+    sr = (feats[0]["geometry"] or {}).get("spatialReference")
+    if sr:
+        wrapped["spatialReference"] = sr
+    return json.dumps(wrapped).encode("utf-8")
+
+
 def _gdal_path(path: Path) -> str:
     if path.suffix.lower() == ".zip":
         _check_zip(path)
@@ -124,6 +154,13 @@ def _pick_layer(gdal_path: str, layer, name: str) -> str | int | None:
 
 
 def _read_vector(path: Path, layer, name: str, encoding: str | None, bbox) -> RawLayer:
+    esri = _esri_features(path)
+    if esri is not None:
+        log.info("layer %r: %s holds bare Esri JSON features; read as one FeatureSet", name, path)
+        with warnings.catch_warnings():  # GDAL's note that organizing many rings may be slow
+            warnings.filterwarnings("ignore", message="organizePolygons", category=RuntimeWarning)
+            frame = pyogrio.read_dataframe(io.BytesIO(esri), use_arrow=True, fid_as_index=True)
+        return RawLayer(frame, _empty_rejects(), str(path), encoding="utf-8")
     gdal_path = _gdal_path(path)
     chosen = _pick_layer(gdal_path, layer, name)
     try:

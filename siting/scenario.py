@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from siting import settings, where
+from siting import minerals, settings, where
 from siting.errors import ScenarioError
 from siting.factors import Factor
 from siting.rules import Rule
@@ -61,6 +61,14 @@ class LayerSpec(BaseModel):
     id_field: str | None = None
     kind: str | None = None
     critical_year: Literal[2022, 2025] = 2025
+    commodities: list[str] | None = Field(None, description="Keep deposits of these commodities/groups.")
+
+    @field_validator("commodities")
+    @classmethod
+    def _commodities(cls, v):
+        if v:
+            minerals.expand(v)
+        return v
 
     @field_validator("where")
     @classmethod
@@ -85,6 +93,7 @@ class CandidateSpec(BaseModel):
     model_config = _STRICT
     method: Literal["parcels"] = "parcels"
     min_area_acres: float = Field(0.0, ge=0)
+    split_by: str | None = Field(None, description="A polygon layer (e.g. counties) cutting parcels.")
 
 
 class TierSpec(BaseModel):
@@ -155,6 +164,8 @@ class Scenario(BaseModel):
             if f.kind != "attribute" and f.target not in pool:
                 problems.append(f"factors[{i}].{f.kind}: {f.target!r} is not one of the {what} "
                                 f"({', '.join(sorted(pool)) or 'none'})")
+        if self.candidates.split_by and self.candidates.split_by not in names:
+            problems.append(f"candidates.split_by: {self.candidates.split_by!r} is not one of the layers")
         dup = {f.name for f in self.factors if [g.name for g in self.factors].count(f.name) > 1}
         if dup:
             problems.append(f"factors: names must be unique, repeated: {sorted(dup)}")

@@ -67,3 +67,28 @@ def test_run_demo_then_overwrite(tmp_path):
     r = siting("-q", "run", DEMO, "--out", out, "--overwrite")
     assert r.returncode == 0 and not (out / "marker").exists()
     assert not list(tmp_path.glob(".nevada.*"))  # no temporary folders left behind
+
+
+def test_info_describes_layers_sources_and_sentinels():
+    r = siting("info", "sample_data/infrastructure.gpkg")
+    assert r.returncode == 0, r.stderr
+    assert "layer 'substations'" in r.stdout and "hifld_substations" in r.stdout
+    assert "layer 'towns'" in r.stdout and "generic" in r.stdout
+    assert "sentinel -999999 in MIN_VOLT: 5" in r.stdout
+    r = siting("info", "sample_data/mrds_deposits.csv", "--json")
+    import json
+
+    d = json.loads(r.stdout)[0]
+    assert d["source"] == "mrds" and d["unplaced_rows"] == 1 and "commod1" in d["fields_mapped"]
+
+
+def test_info_on_file_without_crs(tmp_path):
+    import geopandas as gpd
+    import pyogrio
+    from shapely import box
+
+    p = tmp_path / "x.shp"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"Mang_Name": ["BLM"]}, geometry=[box(0, 0, 1, 1)], crs=4326), p)
+    p.with_suffix(".prj").unlink()  # a shapefile published without its .prj
+    r = siting("info", p)
+    assert r.returncode == 0 and "CRS NONE" in r.stdout and "give `crs:`" in r.stdout

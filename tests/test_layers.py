@@ -109,10 +109,14 @@ def test_missing_file(tmp_path):
 
 def test_duplicate_ids_error_or_dedupe(padus_raw):
     dup = padus_raw.assign(OBJECTID=[1, 1, 2, 3])
-    with pytest.raises(FieldError, match="duplicate"):
-        siting.read_layer(dup, name="parcels")
-    loaded = load_layer(dup, name="parcels", dedupe=True)
+    with pytest.raises(FieldError, match="duplicate"):  # a configured id must be unique
+        siting.read_layer(dup, name="parcels", id_field="OBJECTID")
+    loaded = load_layer(dup, name="parcels", id_field="OBJECTID", dedupe=True)
     assert len(loaded.frame) == 3 and loaded.rejects["reason"].str.contains("duplicate").sum() == 1
+    # a natural id that repeats is replaced by row numbers, and the report says so
+    natural = load_layer(dup, name="parcels")
+    assert natural.frame["parcel_id"].is_unique and len(natural.frame) == 4
+    assert any(i["problem"] == "missing or repeated ids" and i["count"] == 2 for i in natural.report.issues)
 
 
 def test_invalid_geometry_repaired_and_counted():

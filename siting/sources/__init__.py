@@ -17,5 +17,7 @@ Examples
 
 from siting.sources import blm, hifld, mirta, mrds, padus, reference, transport, usgs  # noqa: F401
 from siting.sources.base import CANONICAL, Context, Source, available, detect, get, register
+from siting.sources.mirta import name_installations
 
-__all__ = ["CANONICAL", "Context", "Source", "available", "detect", "get", "register"]
+__all__ = ["CANONICAL", "Context", "Source", "available", "detect", "get", "name_installations",
+           "register"]

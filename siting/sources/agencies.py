@@ -10,6 +10,8 @@ Examples
 --------
 >>> to_agency(["BLM", "Forest Service", "Department of Defense", "ARMY", "SLB", None]).tolist()
 ['BLM', 'USFS', 'DOD', 'DOD', 'STATE', 'UNKNOWN']
+>>> to_agency(["State Fish and Wildlife", "U.S. Fish and Wildlife Service"]).tolist()
+['STATE', 'FWS']
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ _CODES = {
     "OTHFE": "OTHER_FED", "DOD-ARMY": "DOD", "DOD-NAVY": "DOD", "DOD-USAF": "DOD",
 }
 _NAMES = [
+    (r"^state\b", "STATE"),  # "State Fish and Wildlife" is a state agency, not FWS
     (r"land management", "BLM"),
     (r"forest service|national forest", "USFS"),
     (r"fish and wildlife|wildlife refuge", "FWS"),

@@ -78,6 +78,7 @@ class Context:
     path: str | None = None
     options: dict = field(default_factory=dict)
     issues: list[dict] = field(default_factory=list)
+    quiet: bool = False
 
     def note(self, field_name: str, what: str, count: int, action: str, ids=()) -> None:
         """Record a repair (e.g. sentinel -> NA) with a count and example ids."""
@@ -86,8 +87,9 @@ class Context:
                 {"layer": self.layer, "field": field_name, "problem": what,
                  "count": int(count), "action": action, "examples": [str(i) for i in ids][:5]}
             )
-            log.warning("layer %r: %s in field %s for %d feature(s); %s",
-                        self.layer, what, field_name, count, action)
+            if not self.quiet:
+                log.warning("layer %r: %s in field %s for %d feature(s); %s",
+                            self.layer, what, field_name, count, action)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Source:
         """
         if family and self.geometry != "any" and family != self.geometry:
             return 0
-        low = {str(f).lower() for f in fields}
+        low = {norm_field(f) for f in fields}
         sizes = [len(sig) for sig in self.signatures if sig <= low]
         return max(sizes, default=0)
 
@@ -207,15 +209,27 @@ def convert_tracked(source: Source, df: pd.DataFrame, ctx: Context) -> tuple[pd.
         _USED.reset(token)
 
 
+def norm_field(name) -> str:
+    """Normalise a field name for matching: case, spaces, and Esri's trailing ``*`` (key fields).
+
+    Examples
+    --------
+    >>> norm_field("Site_ID *"), norm_field(" GAP_Sts")
+    ('site_id', 'gap_sts')
+    """
+    return str(name).strip().rstrip("*").strip().lower().replace(" ", "_")
+
+
 def column(df: pd.DataFrame, *names: str) -> str | None:
-    """Return the first column of ``df`` matching any of ``names`` (case-insensitive)."""
-    lookup = {str(c).lower(): c for c in df.columns}
+    """Return the first column of ``df`` matching any of ``names`` (see :func:`norm_field`)."""
+    lookup = {norm_field(c): c for c in df.columns}
     for name in names:
-        if name and name.lower() in lookup:
+        key = norm_field(name) if name else None
+        if key in lookup:
             used = _USED.get()
             if used is not None:
-                used.add(lookup[name.lower()])
-            return lookup[name.lower()]
+                used.add(lookup[key])
+            return lookup[key]
     return None
 
 
@@ -266,8 +280,21 @@ def number(
     return vals
 
 
+def _as_id_text(vals: pd.Series) -> pd.Series:
+    as_num = pd.to_numeric(vals, errors="coerce")
+    whole = as_num.notna() & (as_num == np.floor(as_num))
+    out = vals.astype("object").map(lambda v: None if pd.isna(v) else str(v).strip())
+    out[whole] = as_num[whole].astype("int64").astype(str)
+    return out.astype("object")
+
+
 def ids(df: pd.DataFrame, ctx: Context, *names: str, prefix: str) -> pd.Series:
-    """Return a string id column: the option ``id_field``, the first of ``names``, or row numbers."""
+    """Return a string id column: the option ``id_field``, the first of ``names``, or row numbers.
+
+    An ``id_field`` the user configured is used as is (the loader then refuses nulls and
+    duplicates). A natural id the adapter picks (``OBJECTID``, ``dep_id``...) that turns out
+    incomplete or not unique is replaced by row numbers, with a note in the run report.
+    """
     wanted = ctx.options.get("id_field")
     col = column(df, wanted) if wanted else column(df, *names)
     if wanted and col is None:
@@ -276,12 +303,13 @@ def ids(df: pd.DataFrame, ctx: Context, *names: str, prefix: str) -> pd.Series:
             + ", ".join(str(c) for c in df.columns if c != "geometry"),
             layer=ctx.layer, path=ctx.path, field=wanted,
         )
+    rows = pd.Series([f"{prefix}{i}" for i in range(1, len(df) + 1)], index=df.index, dtype="object")
     if col is None:
-        return pd.Series([f"{prefix}{i}" for i in range(1, len(df) + 1)], index=df.index,
-                         dtype="object")
-    vals = df[col]
-    as_num = pd.to_numeric(vals, errors="coerce")
-    whole = as_num.notna() & (as_num == np.floor(as_num))
-    out = vals.astype("object").map(lambda v: None if pd.isna(v) else str(v).strip())
-    out[whole] = as_num[whole].astype("int64").astype(str)
-    return out.astype("object")
+        return rows
+    out = _as_id_text(df[col])
+    bad = out.isna() | out.duplicated(keep=False)
+    if bad.any() and not wanted:
+        ctx.note(col, "missing or repeated ids", int(bad.sum()), "row numbers used as ids instead",
+                 out[bad].dropna().unique())
+        return rows
+    return out

@@ -16,11 +16,14 @@ Examples
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import shapely
+from shapely import STRtree
 
 from siting.sources.base import Context, Source, ids, register, text
 
-__all__ = ["convert_boundaries", "convert_points"]
+__all__ = ["convert_boundaries", "convert_points", "name_installations"]
 
 _SIG = (frozenset({"site_name", "component"}),)
 
@@ -53,6 +56,53 @@ def convert_points(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     out["category"] = text(df, "COMPONENT")
     out["joint_base"] = text(df, "JOINT_BASE")
     out["source"] = "mirta_points"
+    return out
+
+
+def name_installations(parcels, points, *, max_distance_m: float = 5_000.0) -> pd.Series:
+    """Name the DoD installation(s) each DoD parcel belongs to, from MIRTA points.
+
+    A point inside a DoD parcel, or within ``max_distance_m`` of it, names it; several names are
+    joined with ``"; "`` nearest first. Non-DoD parcels and parcels with no point get NA.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        Canonical parcels (``agency``) in a projected CRS.
+    points : GeoDataFrame
+        Canonical MIRTA points (``name``) in the same CRS.
+    max_distance_m : float
+
+    Returns
+    -------
+    Series of str on the parcels' index
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point, box
+    >>> parcels = gpd.GeoDataFrame({"agency": ["DOD", "BLM"]}, crs=5070,
+    ...     geometry=[box(0, 0, 1000, 1000), box(20_000, 0, 21_000, 1000)])
+    >>> pts = gpd.GeoDataFrame({"name": ["Nellis AFB", "Mill"]}, crs=5070,
+    ...     geometry=[Point(500, 500), Point(20_500, 500)])
+    >>> name_installations(parcels, pts).tolist()
+    ['Nellis AFB', <NA>]
+    """
+    out = pd.Series(pd.NA, index=parcels.index, dtype="object")
+    dod = np.flatnonzero(parcels["agency"].to_numpy() == "DOD")
+    if not len(dod) or not len(points):
+        return out
+    geoms = np.asarray(parcels.geometry.values, dtype=object)[dod]
+    tree = STRtree(np.asarray(points.geometry.values, dtype=object))
+    p_idx, q_idx = tree.query(geoms, predicate="dwithin", distance=max_distance_m)
+    if not len(p_idx):
+        return out
+    dist = shapely.distance(geoms[p_idx], tree.geometries[q_idx])
+    pairs = pd.DataFrame({"parcel": dod[p_idx], "dist": dist,
+                          "name": points["name"].astype(str).to_numpy()[q_idx]})
+    pairs = pairs.sort_values(["parcel", "dist", "name"]).drop_duplicates(["parcel", "name"])
+    joined = pairs.groupby("parcel")["name"].agg("; ".join)
+    out.iloc[joined.index.to_numpy()] = joined.to_numpy()
     return out
 
 

@@ -59,6 +59,17 @@ def _gap_status(df: pd.DataFrame, ctx: Context, row_ids: pd.Series) -> pd.Series
     return vals.mask(bad).round().astype("Int64")
 
 
+def _reported_acres(df: pd.DataFrame, ctx: Context, row_ids: pd.Series) -> pd.Series:
+    """The dataset's own area: GIS_Acres, or the area fields of derived PAD-US products."""
+    if column(df, "GIS_Acres", "SUM_GIS_Acres", "GIS_AcrsDb"):
+        return number(df, ctx, "GIS_Acres", "SUM_GIS_Acres", "GIS_AcrsDb", id_values=row_ids)
+    if column(df, "area_km2_in_nv", "area_km2"):
+        return number(df, ctx, "area_km2_in_nv", "area_km2", id_values=row_ids) * 247.10538146717
+    if column(df, "areaMngNm_Typ"):  # square metres, per-manager dissolves
+        return number(df, ctx, "areaMngNm_Typ", id_values=row_ids) / 4046.8564224
+    return pd.Series(float("nan"), index=df.index)
+
+
 def convert(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     """Map a PAD-US table to the canonical parcels columns."""
     row_ids = ids(df, ctx, "OBJECTID", "mvt_id", "FID", prefix="padus-")
@@ -77,8 +88,7 @@ def convert(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     out["gap_status"] = _gap_status(df, ctx, row_ids)
     out["unit_name"] = text(df, "Unit_Nm", "Loc_Nm", "Unit_Name")
     out["state"] = text(df, "State_Nm", "State")
-    out["reported_acres"] = number(df, ctx, "GIS_Acres", "SUM_GIS_Acres", "GIS_AcrsDb",
-                                   id_values=row_ids)
+    out["reported_acres"] = _reported_acres(df, ctx, row_ids)
     out["source"] = "padus"
     return out
 

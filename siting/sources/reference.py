@@ -56,7 +56,8 @@ def convert_natural_earth(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     extra = {}
     if column(df, "POP_MAX"):
         extra["population"] = number(df, ctx, "POP_MAX")
-    return _infra(df, ids(df, ctx, "uident", "ne_id", "GEONAMEID", "unit_code", prefix="ne-"),
+    # uident and rivernum repeat across the pieces of one river: only ne_id is unique
+    return _infra(df, ids(df, ctx, "ne_id", prefix="ne-"),
                   kind, text(df, "name", "NAME", "unit_name"), "natural_earth",
                   category=text(df, "featurecla", "FEATURECLA"), **extra)
 
