@@ -50,9 +50,13 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None) -> 
     """Run SCENARIO and write sites.geojson, siting.gpkg, map.html, funnel.csv and run.json."""
     from siting.outputs import check_output_dir
     from siting.pipeline import run as run_pipeline
+    from siting.scenario import load_scenario
 
-    check_output_dir(out_dir, overwrite=overwrite)  # fail before doing any work
-    result = run_pipeline(scenario, progress=progress)
+    sc = load_scenario(scenario)
+    inputs = [sc.resolve(s.path) for n in sc.layers for s in sc.layer_specs(n)]
+    inputs += [sc.resolve(r.path) for r in sc.rasters.values()]
+    check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)  # fail before doing any work
+    result = run_pipeline(sc, progress=progress)
     out = result.save(out_dir, overwrite=overwrite)
     s = result.summary()
     click.echo(f"{s['sites']:,} sites ({s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres "
@@ -62,18 +66,19 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None) -> 
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 def validate(scenario: str) -> None:
-    """Check SCENARIO (keys, references, filters) without running it."""
+    """Check SCENARIO and every layer it reads (CRS, fields, geometries, sentinels, ids) without running it."""
+    from siting.checks import check_scenario
     from siting.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    missing = [f"{name}: {sc.resolve(spec.path)}" for name in sc.layers
-               for spec in sc.layer_specs(name) if not sc.resolve(spec.path).exists()]
-    missing += [f"raster {name}: {sc.resolve(spec.path)}" for name, spec in sc.rasters.items()
-                if not sc.resolve(spec.path).exists()]
-    if missing:
-        raise SitingError("scenario refers to missing files:\n  - " + "\n  - ".join(missing))
+    report = check_scenario(sc)
+    if report.problems or report.layers:
+        click.echo(report.format())
+    if report.errors:
+        raise SitingError(f"scenario {sc.name!r} has {len(report.errors)} error(s); see above")
     click.echo(f"scenario {sc.name!r} is valid: {len(sc.layers)} layers, {len(sc.rasters)} rasters, "
-               f"{len(sc.constraints)} constraints, {len(sc.factors)} factors")
+               f"{len(sc.constraints)} constraints, {len(sc.factors)} factors "
+               f"({len(report.problems)} warning(s))")
 
 
 @cli.command()

@@ -33,6 +33,7 @@ import pandas as pd
 import shapely
 
 from siting import settings
+from siting.crs import require_same_crs
 from siting.rules import RuleContext
 
 __all__ = ["Screening", "ledger_columns", "rule_labels", "screen"]
@@ -144,6 +145,8 @@ def screen(candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) 
     Screening
     """
     ctx = ctx or RuleContext()
+    if ctx.layers:
+        require_same_crs(candidates, *ctx.layers.values(), what="candidates and rule layers")
     frame = candidates.copy()
     labels = rule_labels(rules)
     geoms = frame.geometry.values.to_numpy() if hasattr(frame.geometry.values, "to_numpy") \

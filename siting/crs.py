@@ -187,6 +187,26 @@ def check_projected(crs, *, what: str = "data") -> None:
         )
 
 
+def require_same_crs(*frames, what: str = "layers") -> None:
+    """Raise a CRSError unless every frame has the same CRS (geopandas would only warn).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> a = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=5070)
+    >>> require_same_crs(a, a.to_crs(3338))
+    Traceback (most recent call last):
+    ...
+    siting.errors.CRSError: layers are in different CRSs (EPSG:5070, EPSG:3338); reproject them ...
+    """
+    crss = [f.crs for f in frames]
+    if any(c is None for c in crss) or any(c != crss[0] for c in crss[1:]):
+        names = ", ".join(c.to_string() if c is not None else "none" for c in crss)
+        raise CRSError(f"{what} are in different CRSs ({names}); reproject them to one working CRS "
+                       "(siting.read_layer does this)")
+
+
 def total_lonlat_bounds(frames) -> tuple[float, float, float, float]:
     """Union of the lon/lat bounds of several GeoDataFrames (empty ones skipped).
 

@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from siting import minerals, spatial, transforms, where
+from siting.crs import require_same_crs
 from siting.errors import ScenarioError
 
 __all__ = ["Factor", "attribute", "count_within", "distance_to", "filter_features", "raster_stat"]
@@ -81,6 +82,7 @@ def distance_to(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *,
     Series of float
         ``inf`` when no feature passes the filter.
     """
+    require_same_crs(candidates, features, what="candidates and features")
     feats = filter_features(features, where_expr=where, commodities=commodities)
     return pd.Series(spatial.nearest_distance(_geoms(candidates), _geoms(feats)),
                      index=candidates.index, dtype=float)
@@ -88,6 +90,7 @@ def distance_to(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *,
 
 def nearest_feature(candidates, features, *, where=None, commodities=None) -> pd.DataFrame:
     """Distance and name (or id) of the nearest feature for each candidate."""
+    require_same_crs(candidates, features, what="candidates and features")
     feats = filter_features(features, where_expr=where, commodities=commodities)
     d, idx = spatial.nearest(_geoms(candidates), _geoms(feats))
     label_col = "name" if "name" in feats.columns else None
@@ -115,6 +118,7 @@ def count_within(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, radiu
     >>> count_within(c, d, 200).tolist(), count_within(c, d, 200, commodities=["W"]).tolist()
     ([2.0], [1.0])
     """
+    require_same_crs(candidates, features, what="candidates and features")
     feats = filter_features(features, where_expr=where, commodities=commodities)
     w = None if weights is None else np.asarray(weights(feats) if callable(weights) else weights)
     return pd.Series(spatial.count_within(_geoms(candidates), _geoms(feats), radius_m, w),
@@ -230,7 +234,11 @@ class Factor(BaseModel):
             if self.raster not in rasters:
                 raise ScenarioError(f"factor {self.name!r}: raster {self.raster!r} is not loaded; "
                                     f"rasters: {', '.join(rasters) or 'none'}")
-            return pd.DataFrame({self.raw_column: raster_stat(candidates, rasters[self.raster], self.stat)})
+            vals = raster_stat(candidates, rasters[self.raster], self.stat)
+            if vals.isna().any():
+                log.warning("factor %s: %d site(s) have no %s data; they score 0 on it", self.name,
+                            int(vals.isna().sum()), self.raster)
+            return pd.DataFrame({self.raw_column: vals})
         if self.kind == "attribute":
             return pd.DataFrame({self.raw_column: attribute(candidates, self.attribute)})
         if self.target not in layers:

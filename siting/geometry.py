@@ -178,7 +178,7 @@ def clean(
         if on_wrong_type == "raise":
             raise GeometryError(
                 f"expects {family} geometries but {int(wrong.sum())} feature(s) are "
-                f"{', '.join(sorted(set(fam[wrong])))} (ids {', '.join(map(str, ids[wrong][:5]))}); "
+                f"{', '.join(sorted(set(fam[wrong])))} (rows {', '.join(map(str, ids[wrong][:5]))}); "
                 "remove them or load them as a separate layer",
                 layer=layer, path=path, ids=ids[wrong][:5],
             )

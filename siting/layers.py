@@ -237,6 +237,13 @@ def _clean(frame, source, on_invalid, tally, path):
     cleaned = geometry.clean(frame.geometry.values, family=None if hint == "any" else hint,
                              on_invalid=on_invalid, ids=frame["src_row"].to_numpy(),
                              layer=tally.name, path=path)
+    closed = frame["_closed"].to_numpy(dtype=bool)  # rings closed on reading (A2)
+    bad_close = closed & (cleaned.status == "repaired")
+    cleaned.status[bad_close] = "rejected"
+    cleaned.reason[bad_close] = "unclosed ring; closing it does not give a valid polygon"
+    good_close = closed & (cleaned.status == "ok")
+    cleaned.status[good_close] = "repaired"
+    cleaned.reason[good_close] = "unclosed ring closed by repeating its first vertex"
     frame = frame.assign(_status=cleaned.status, _reason=cleaned.reason)
     frame = frame.set_geometry(gpd.GeoSeries(cleaned.geoms, index=frame.index, crs=frame.crs))
     bad = cleaned.status == "rejected"
@@ -278,6 +285,8 @@ def load_layer(
         name = Path(os.fspath(src)).stem if isinstance(src, str | os.PathLike) else "layer"
     raw = readers.read_raw(src, name=name, layer=layer, encoding=encoding, lat=lat, lon=lon)
     frame = _assign_crs(raw, crs, name)
+    closed = raw.closed_rings if raw.closed_rings is not None else np.zeros(len(frame), dtype=bool)
+    frame = frame.assign(_closed=closed)
     input_crs = frame.crs.to_string()
     n_read = len(frame) + len(raw.rejects)
     tally = _Tally(name, raw.rejects)
@@ -285,9 +294,13 @@ def load_layer(
     wcrs = _working_crs(frame, working_crs)
     frame = frame.to_crs(wcrs)
     frame, family = _clean(frame, source, on_invalid, tally, raw.path)
-    src_obj = _choose_source(frame.drop(columns=["_status", "_reason"]), source, family, name, raw.path)
+    internal = ["_status", "_reason", "_closed"]
+    src_obj = _choose_source(frame.drop(columns=internal), source, family, name, raw.path)
     ctx = registry.Context(layer=name, path=raw.path, options=options)
-    canon, used = _canonical(frame.drop(columns=["_status", "_reason"]), src_obj, ctx)
+    if raw.mojibake:
+        ctx.note("text", "values that look wrongly decoded (e.g. 'Ã©' or U+FFFD)", raw.mojibake,
+                 f"kept; the file was read as {raw.encoding}: set `encoding:` if that is wrong")
+    canon, used = _canonical(frame.drop(columns=internal), src_obj, ctx)
     id_col = _ID_COLUMN[src_obj.kind]
     dup = _check_ids(canon, id_col, name, raw.path, dedupe)
     canon = tally.reject(canon, dup, "duplicate id (dedupe: kept the first)", canon[id_col].to_numpy())
@@ -301,7 +314,7 @@ def load_layer(
         kept=int((status == "ok").sum()), repaired=int((status == "repaired").sum()),
         rejected=len(rej), filtered=int((~keep).sum()), encoding=raw.encoding, fields_mapped=used,
         fields_unmapped=[str(c) for c in frame.columns
-                         if c not in ("geometry", "src_row", "_status", "_reason") and str(c) not in used],
+                         if c not in ("geometry", "src_row", *internal) and str(c) not in used],
         issues=ctx.issues + _repair_issues(name, frame),
     )
     _plausibility(canon, name, report)
@@ -310,13 +323,12 @@ def load_layer(
 
 
 def _repair_issues(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
-    fixed = frame["_status"].to_numpy() == "repaired"
-    if not fixed.any():
-        return []
-    examples = frame.loc[fixed, "src_row"].tolist()[:5]
-    return [{"layer": name, "field": "geometry", "problem": "invalid or mixed geometry",
-             "count": int(fixed.sum()), "action": "repaired with make_valid(structure)",
-             "examples": [str(e) for e in examples]}]
+    """One report entry per kind of geometry repair, with counts and up to 5 example rows."""
+    fixed = frame[frame["_status"] == "repaired"]
+    kinds = fixed["_reason"].astype(str).str.split(":").str[0]
+    return [{"layer": name, "field": "geometry", "problem": kind, "count": len(rows),
+             "action": "repaired", "examples": [str(e) for e in rows["src_row"].tolist()[:5]]}
+            for kind, rows in fixed.groupby(kinds, sort=True)]
 
 
 def _working_crs(frame: gpd.GeoDataFrame, working_crs):

@@ -122,12 +122,24 @@ def _popups(sites: pd.DataFrame, factors, rules) -> pd.Series:
     return head
 
 
+def _unwrap(geoms: np.ndarray) -> np.ndarray:
+    """Shift western longitudes by +360 when the data straddle the antimeridian (Aleutians).
+
+    Leaflet draws longitudes beyond 180 continuously, so shapes stay whole and bounds stay small.
+    """
+    xy = shapely.get_coordinates(geoms)
+    if not len(xy) or not ((xy[:, 0] > 90).any() and (xy[:, 0] < -90).any()):
+        return geoms
+    return shapely.transform(geoms, lambda c: np.column_stack([np.where(c[:, 0] < 0, c[:, 0] + 360, c[:, 0]),
+                                                                c[:, 1]]))
+
+
 def _to_web(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     out = gdf
     if tolerance_m > 0 and out.crs is not None and not out.crs.is_geographic:
         out = out.set_geometry(out.geometry.simplify(tolerance_m, preserve_topology=True))
     out = out.to_crs(settings.OUTPUT_CRS)
-    geoms = shapely.set_precision(out.geometry.values, 1e-6, mode="pointwise")
+    geoms = _unwrap(shapely.set_precision(out.geometry.values, 1e-6, mode="pointwise"))
     return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
 
 
@@ -187,7 +199,9 @@ def _context_layer(frame: gpd.GeoDataFrame, name: str, kind: str, max_features: 
 
 
 def _bounds(gdf: gpd.GeoDataFrame):
-    w, s, e, n = gdf.to_crs(settings.OUTPUT_CRS).total_bounds
+    """Leaflet bounds [[S, W], [N, E]], computed after unwrapping at the antimeridian."""
+    geoms = _unwrap(np.asarray(gdf.to_crs(settings.OUTPUT_CRS).geometry.values, dtype=object))
+    w, s, e, n = shapely.total_bounds(geoms)
     return [[float(s), float(w)], [float(n), float(e)]]
 
 

@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 FORMATS = ("geojson", "gpkg", "html", "csv")
 
 
-def check_output_dir(out_dir, *, overwrite: bool = False) -> Path:
+def check_output_dir(out_dir, *, overwrite: bool = False, inputs=()) -> Path:
     """Refuse an existing, non-empty output folder unless ``overwrite`` (checked before a run).
+
+    Also refuses a folder that holds any of the run's ``inputs`` (replacing it would delete them).
 
     Examples
     --------
@@ -59,8 +61,15 @@ def check_output_dir(out_dir, *, overwrite: bool = False) -> Path:
     siting.errors.OutputExistsError: output folder ... exists and is not empty; use --overwrite ...
     """
     out = Path(out_dir)
+    if "\x00" in str(out_dir):
+        raise OutputError("output path contains a NUL character")
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"output {out} exists and is a file; give a folder")
+    root = out.resolve()
+    for p in inputs:
+        p = Path(p).resolve()
+        if p == root or root in p.parents:
+            raise OutputError(f"output folder {out} holds the input {p}; choose another output folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputExistsError(f"output folder {out} exists and is not empty; use --overwrite "
                                 "(overwrite=True) to replace it")
@@ -107,7 +116,8 @@ def write_geojson(gdf: gpd.GeoDataFrame, path) -> Path:
     {'site_id': 'a'}
     """
     path = Path(path)
-    out = to_output_frame(gdf).to_crs(settings.OUTPUT_CRS)
+    # GDAL reprojects to lon/lat itself and so can cut geometries at the antimeridian (A9)
+    out = to_output_frame(gdf)
     pyogrio.write_dataframe(out, path, driver="GeoJSON", layer_options={
         "RFC7946": "YES", "COORDINATE_PRECISION": str(settings.GEOJSON_DECIMALS), "WRITE_NAME": "NO"})
     n = pyogrio.read_info(path)["features"]
@@ -171,6 +181,8 @@ def _run_report(result, files: dict[str, Path]) -> dict:
         "layers": {name: [r.to_dict() for r in reps] for name, reps in result.reports.items()},
         "rejects_by_reason": result.rejects.groupby(["layer", "reason"]).size().rename("count")
         .reset_index().to_dict(orient="records") if len(result.rejects) else [],
+        "rejects": json.loads(result.rejects.drop(columns="wkt").to_json(orient="records")),
+        "repairs": [i for reps in result.reports.values() for r in reps for i in r.issues],
         "files": {name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for name, p in files.items()},
     }
 
@@ -190,11 +202,32 @@ def _write_all(result, tmp: Path, formats) -> None:
         files["sites.csv"] = tmp / "sites.csv"
     result.funnel.to_csv(tmp / "funnel.csv", index=False)
     files["funnel.csv"] = tmp / "funnel.csv"
+    result.rejects.to_csv(tmp / "rejects.csv", index=False)
+    files["rejects.csv"] = tmp / "rejects.csv"
     if "html" in formats:
         result.map().save(str(tmp / "map.html"))
         files["map.html"] = tmp / "map.html"
     report = _run_report(result, files)
     (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def _remove_stale(out: Path) -> None:
+    """Remove temporary folders left beside ``out`` by runs that were killed (their PID is gone)."""
+    for p in out.parent.glob(f".{out.name}.*-*"):
+        parts = p.name[len(out.name) + 2:].split("-")
+        if len(parts) < 2 or parts[0] not in ("tmp", "old") or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        try:
+            os.kill(pid, 0)
+            alive = pid != os.getpid()
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True
+        if not alive and p.is_dir():
+            log.info("removing %s left by an interrupted run", p)
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def save_result(result, out_dir, *, overwrite: bool = False, formats=None) -> Path:
@@ -214,13 +247,15 @@ def save_result(result, out_dir, *, overwrite: bool = False, formats=None) -> Pa
     Path
         The output folder.
     """
-    out = check_output_dir(out_dir, overwrite=overwrite)
+    inputs = [i["path"] for i in result.meta.get("inputs", [])]
+    out = check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)
     formats = list(formats or result.scenario.outputs.formats)
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise OutputError(f"unknown output format(s) {sorted(unknown)}; use {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    _remove_stale(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions

@@ -83,7 +83,20 @@ def _load_layers(sc: Scenario) -> tuple[dict, dict, object]:
             loaded[name] = _load(sc, name, wcrs)
     layers = {name: _combine(name, parts, wcrs) for name, parts in loaded.items()}
     _name_installations(layers, loaded)
+    _warn_far_layers(layers)
     return layers, loaded, wcrs
+
+
+def _warn_far_layers(layers: dict, margin_m: float = 200_000.0) -> None:
+    """Warn about layers with no feature near the parcels: usually a wrong CRS or the wrong file (A6)."""
+    minx, miny, maxx, maxy = layers["parcels"].total_bounds
+    for name, frame in layers.items():
+        if name == "parcels" or not len(frame):
+            continue
+        near = frame.cx[minx - margin_m:maxx + margin_m, miny - margin_m:maxy + margin_m]
+        if not len(near):
+            log.warning("layer %r: none of its %d features lies within %.0f km of the parcels; check its "
+                        "CRS and that it is the right file", name, len(frame), margin_m / 1000)
 
 
 def _name_installations(layers: dict, loaded: dict) -> None:

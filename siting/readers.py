@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from siting import settings
 from siting.errors import CRSError, InputFileError, LayerError
 
 __all__ = ["RawLayer", "points_from_table", "read_raw"]
@@ -46,6 +48,7 @@ LAT_NAMES = ("latitude", "lat", "lat_wgs84", "approx_lat", "lat_dd", "y_coord", 
 LON_NAMES = ("longitude", "lon", "long", "lng", "long_wgs84", "approx_lon", "lon_dd",
              "x_coord", "point_x")
 WKT_NAMES = ("geometry", "wkt", "geom", "location", "the_geom")
+NETWORK = re.compile(r"^(https?|ftp|s3|gs|az)://|^/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs|hdfs)", re.I)
 ZIP_MAX_BYTES = 4 * 1024**3
 ZIP_MAX_MEMBERS = 10_000
 ZIP_MAX_RATIO = 200.0
@@ -67,6 +70,10 @@ class RawLayer:
         True for CSV tables (lat/lon defaults to EPSG:4326).
     encoding : str or None
         Encoding GDAL reported or was told to use.
+    closed_rings : ndarray of bool or None
+        Rows whose polygon rings were not closed in the file and were closed on reading (A2).
+    mojibake : int
+        Text values that look wrongly decoded (U+FFFD, "Ã©"...), a sign of a wrong encoding.
     """
 
     frame: gpd.GeoDataFrame
@@ -74,6 +81,8 @@ class RawLayer:
     path: str | None
     is_table: bool = False
     encoding: str | None = None
+    closed_rings: np.ndarray | None = None
+    mojibake: int = 0
 
 
 def _empty_rejects() -> pd.DataFrame:
@@ -165,8 +174,14 @@ def _read_vector(path: Path, layer, name: str, encoding: str | None, bbox) -> Ra
     chosen = _pick_layer(gdal_path, layer, name)
     try:
         info = pyogrio.read_info(gdal_path, layer=chosen, encoding=encoding)
-        frame = pyogrio.read_dataframe(gdal_path, layer=chosen, encoding=encoding, bbox=bbox,
-                                       use_arrow=True, fid_as_index=True)
+        enc = encoding or info.get("encoding")
+        if info.get("features", 0) > settings.LARGE_LAYER_FEATURES:
+            log.warning("layer %r: %s holds %s features; loading them all", name, path,
+                        f"{info['features']:,}")
+        # Arrow hands text over as UTF-8: other encodings are decoded by GDAL instead (A12)
+        opts = {"layer": chosen, "encoding": encoding, "bbox": bbox, "fid_as_index": True,
+                "use_arrow": (enc or "UTF-8").upper().replace("-", "") == "UTF8"}
+        frame, closed = _read_fixing_rings(gdal_path, opts)
     except pyogrio.errors.DataSourceError as exc:
         raise InputFileError(f"layer {name!r}: cannot read {path}: {exc}") from None
     except Exception as exc:
@@ -174,7 +189,46 @@ def _read_vector(path: Path, layer, name: str, encoding: str | None, bbox) -> Ra
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerError("has no geometry column; for a table give a CSV with lat/lon columns",
                          layer=name, path=str(path))
-    return RawLayer(frame, _empty_rejects(), str(path), encoding=info.get("encoding") or encoding)
+    return RawLayer(frame, _empty_rejects(), str(path), encoding=enc, closed_rings=closed,
+                    mojibake=_mojibake(frame))
+
+
+def _read_fixing_rings(gdal_path: str, opts: dict):
+    """Read; if some polygon rings are not closed (A2), close them and say which rows."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            frame = pyogrio.read_dataframe(gdal_path, **opts)
+        except (shapely.errors.GEOSException, ValueError):
+            frame = None  # GDAL warned "Non closed ring": handled below
+    unclosed = any("Non closed ring" in str(w.message) for w in caught)
+    for w in caught:
+        if "Non closed ring" not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if frame is not None and not unclosed:
+        return frame, None
+    if frame is None and not unclosed:
+        return pyogrio.read_dataframe(gdal_path, **opts), None  # raise the real error
+    opts = {**opts, "use_arrow": False}  # pyogrio's Arrow path cannot combine on_invalid and FIDs
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Non closed ring", category=RuntimeWarning)
+        fixed = pyogrio.read_dataframe(gdal_path, **opts, on_invalid="fix")
+        plain = pyogrio.read_dataframe(gdal_path, **opts, on_invalid="ignore")
+    closed = np.asarray(shapely.is_missing(plain.geometry.values) & ~shapely.is_missing(fixed.geometry.values))
+    return fixed, closed
+
+
+_MOJIBAKE = re.compile("\ufffd|\u00c3[\u0080-\u00bf]|\u00c2[\u00a0-\u00bf]")
+
+
+def _mojibake(frame: pd.DataFrame) -> int:
+    """Count text values that look wrongly decoded (U+FFFD, UTF-8 read as Latin-1)."""
+    count = 0
+    for col in frame.columns:
+        if col != "geometry" and (frame[col].dtype == object or str(frame[col].dtype) in ("str", "string")):
+            count += int(frame[col].astype("object").map(
+                lambda v: isinstance(v, str) and bool(_MOJIBAKE.search(v))).sum())
+    return count
 
 
 def _find(columns, names) -> str | None:
@@ -240,7 +294,7 @@ def points_from_table(
     xlon = pd.to_numeric(table[lon_col], errors="coerce")
     _swap_check(ylat, xlon, layer, path)
     bad = ylat.isna() | xlon.isna()
-    detail = table[lat_col].astype(str) + ", " + table[lon_col].astype(str)
+    detail = table[lat_col].fillna("").astype(str) + ", " + table[lon_col].fillna("").astype(str)
     rejects = pd.DataFrame({"src_row": np.flatnonzero(bad), "reason": "coordinates not numeric",
                             "detail": detail[bad].to_numpy()})
     keep = table.loc[~bad].copy()
@@ -290,7 +344,11 @@ def read_raw(src, *, name: str, layer=None, encoding: str | None = None, lat=Non
     if isinstance(src, pd.DataFrame):
         frame, rejects = points_from_table(src, layer=name, lat=lat, lon=lon)
         return RawLayer(frame, rejects, None, is_table=True)
-    path = Path(os.fspath(src)).expanduser()
+    text = os.fspath(src)
+    if NETWORK.match(str(text)):
+        raise InputFileError(f"layer {name!r}: {text} is a network address; siting reads local files "
+                             "only (download the data first)")
+    path = Path(text).expanduser()
     if not path.exists():
         raise InputFileError(f"layer {name!r}: file not found: {path}")
     if path.suffix.lower() in {".csv", ".txt", ".tsv"}:

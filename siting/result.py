@@ -105,8 +105,9 @@ class SitingResult:
     def audit(self) -> pd.DataFrame:
         """Per layer: features read, kept, repaired, rejected, filtered; for parcels the area balance.
 
-        The parcels row also gives ``input_acres``, ``eligible_acres`` and
-        ``excluded_acres`` (``input = eligible + excluded``).
+        The parcels row also gives ``input_acres`` (the parcels' area), ``eligible_acres``,
+        ``excluded_acres``, ``unassigned_acres`` (slivers outside every zone when parcels are split)
+        and ``area_balance_pct`` = (eligible + excluded - input) / input, in percent.
         """
         rows = []
         for name, reps in self.reports.items():
@@ -117,9 +118,15 @@ class SitingResult:
             rows.append(row)
         out = pd.DataFrame(rows)
         f = self.funnel
-        out.loc[out["layer"] == "parcels", "input_acres"] = f["acres_in"].iloc[0]
-        out.loc[out["layer"] == "parcels", "eligible_acres"] = f["acres_out"].iloc[-1]
-        out.loc[out["layer"] == "parcels", "excluded_acres"] = f["acres_removed"].sum()
+        parcels = out["layer"] == "parcels"
+        input_acres = float(self.layers["parcels"].area.sum() / 4046.8564224)
+        out.loc[parcels, "input_acres"] = input_acres
+        out.loc[parcels, "eligible_acres"] = f["acres_out"].iloc[-1]
+        out.loc[parcels, "excluded_acres"] = f["acres_removed"].sum()
+        # land in no candidate: slivers dropped when parcels are split by zones
+        out.loc[parcels, "unassigned_acres"] = input_acres - f["acres_in"].iloc[0]
+        out.loc[parcels, "area_balance_pct"] = 100 * (
+            f["acres_out"].iloc[-1] + f["acres_removed"].sum() - input_acres) / input_acres
         return out
 
     def summary(self) -> dict:

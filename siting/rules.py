@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -37,6 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from siting import settings, spatial, where
 from siting.errors import ScenarioError
 from siting.sources.agencies import AGENCIES
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "RULE_TYPES", "AgencyIn", "AgencyNotIn", "Attribute", "Beyond", "DesignationNotIn",
@@ -255,6 +258,13 @@ class MinArea(_Rule):
         return Outcome(acres, acres >= self.acres, ">=", self.acres, "eligible acres")
 
 
+def _log_missing(values: np.ndarray, label: str, raster: str, policy: str) -> None:
+    n = int(np.isnan(values).sum())
+    if n:
+        log.warning("rule %s: %d candidate(s) have no %s data (off the raster or nodata); they %s",
+                    label, n, raster, "pass" if policy == "pass" else "fail")
+
+
 class _RasterRule(_Rule):
     stage: ClassVar[str] = "site"
     raster: str
@@ -270,6 +280,7 @@ class _RasterRule(_Rule):
         from siting.raster import zonal_stats  # lazy: rasterio only when rasters are used
 
         val = zonal_stats(ctx.raster(self.raster), geoms, [self.stat])[self.stat].to_numpy()
+        _log_missing(val, self.label(), self.raster, self.missing)
         ok = val <= self.value if self._op == "<=" else val >= self.value
         ok = np.where(np.isnan(val), self.missing == "pass", ok)
         return Outcome(val, ok, self._op, self.value, f"{self.stat} of {self.raster}")

@@ -127,7 +127,7 @@ class Scenario(BaseModel):
 
     model_config = _STRICT
     version: Literal[1] = 1
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.,()-]*$")
     description: str | None = None
     crs: str | int = "auto"
     layers: dict[str, LayerSpec | list[LayerSpec]]
@@ -138,6 +138,13 @@ class Scenario(BaseModel):
     scoring: ScoringSpec = ScoringSpec()
     outputs: OutputSpec = OutputSpec()
     base_dir: str | None = Field(None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v):
+        if ".." in v:
+            raise ValueError("a scenario name must not contain '..'")
+        return v
 
     @field_validator("layers")
     @classmethod

@@ -41,7 +41,7 @@ def test_missing_file_reported(tmp_path):
     sc = tmp_path / "s.yaml"
     sc.write_text("version: 1\nname: x\nlayers: {parcels: {path: nowhere.gpkg}}\n")
     r = siting("validate", sc)
-    assert r.returncode == 1 and "nowhere.gpkg" in r.stderr
+    assert r.returncode == 1 and "nowhere.gpkg" in r.stdout and "1 error" in r.stderr
     r = siting("run", sc, "--out", tmp_path / "o")
     assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
 
@@ -92,3 +92,26 @@ def test_info_on_file_without_crs(tmp_path):
     p.with_suffix(".prj").unlink()  # a shapefile published without its .prj
     r = siting("info", p)
     assert r.returncode == 0 and "CRS NONE" in r.stdout and "give `crs:`" in r.stdout
+
+
+def test_validate_reports_every_problem_of_every_layer_at_once(tmp_path):
+    import geopandas as gpd
+    import pyogrio
+    from shapely import Point, box
+
+    parcels = gpd.GeoDataFrame({"Mang_Name": ["BLM", "BLM"], "OBJECTID": [1, 1]},
+                               geometry=[box(-117, 38, -116.9, 38.1), box(-116, 38, -115.9, 38.1)], crs=4326)
+    pyogrio.write_dataframe(parcels, tmp_path / "parcels.shp")
+    (tmp_path / "parcels.prj").unlink()  # no CRS
+    subs = gpd.GeoDataFrame({"NAME": ["A"], "MAX_VOLT": [-999999.0]}, geometry=[Point(-117, 38)], crs=4326)
+    subs.to_file(tmp_path / "subs.geojson")
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\nname: bad\nlayers:\n  parcels: {path: parcels.shp, id_field: OBJECTID}\n"
+        "  subs: {path: subs.geojson}\n  missing: {path: nope.gpkg}\n"
+        "constraints:\n  - {rule: within, layer: subs, where: 'kv > 1', distance_m: 5}\n")
+    r = siting("validate", tmp_path / "s.yaml")
+    assert r.returncode == 1
+    out = r.stdout + r.stderr
+    assert "has no CRS" in out and "duplicate parcel_id" in out  # two problems in one layer
+    assert "sentinel -999999 in MAX_VOLT" in out and "file not found" in out
+    assert "filters on kv" in out and "Traceback" not in out
