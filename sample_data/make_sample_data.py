@@ -364,6 +364,35 @@ def make_lakes() -> gpd.GeoDataFrame:
     return g.to_crs(4326)
 
 
+def make_disturbance(rng, deposits: pd.DataFrame):
+    """USMIN-style mine features and BLM-style mining claims around the (past) producers."""
+    dev = deposits[deposits["dev_stat"].isin(["Producer", "Past Producer"])]
+    lon = pd.to_numeric(dev["longitude"], errors="coerce").to_numpy()
+    lat = pd.to_numeric(dev["latitude"], errors="coerce").to_numpy()
+    x, y = to_work(lon, lat)
+    k = rng.integers(1, 5, len(x))
+    fx = np.repeat(x, k) + rng.normal(0, 700, k.sum())
+    fy = np.repeat(y, k) + rng.normal(0, 700, k.sum())
+    types = rng.choice(["Prospect Pit", "Shaft", "Adit", "Open Pit Mine", "Tailings"], k.sum(),
+                       p=[0.35, 0.25, 0.2, 0.1, 0.1])
+    feats = gpd.GeoDataFrame({
+        "gid": 800000 + np.arange(k.sum()), "state": "NV", "ftr_type": types,
+        "ftr_name": [f"{t} {i + 1}" for i, t in enumerate(types)], "topo_name": "Synthetic Quad",
+        "topo_date": "1985", "topo_scale": "24000"}, geometry=shapely.points(fx, fy), crs=WORK_CRS).to_crs(4326)
+    pick = rng.choice(len(x), size=min(60, len(x)), replace=False)
+    size = 20 * 4046.8564224
+    side = math.sqrt(size)
+    boxes = [shapely.box(x[i] + dx, y[i] + dy, x[i] + dx + side, y[i] + dy + side)
+             for i, (dx, dy) in zip(pick, rng.normal(0, 500, (len(pick), 2)), strict=True)]
+    claims = gpd.GeoDataFrame({
+        "CSE_NR": [f"NV10{5000000 + i}" for i in range(len(boxes))],
+        "CSE_NAME": [f"Synthetic Lode {i + 1}" for i in range(len(boxes))],
+        "CSE_DISP": rng.choice(["Active", "Filed"], len(boxes), p=[0.85, 0.15]),
+        "BLM_PROD": rng.choice(["Lode Claim", "Placer Claim", "LODE CLAIM"], len(boxes), p=[0.6, 0.2, 0.2]),
+        "RCRD_ACRS": 20.66}, geometry=boxes, crs=WORK_CRS).to_crs(4326)
+    return feats, claims
+
+
 def make_dem(rng):
     """Basin-and-range terrain: NNE ridges over basins rising to the north-east (metres)."""
     res = 0.005
@@ -415,6 +444,9 @@ def write_all(out: Path) -> dict:
                            "LATITUDE": f"{la:.5f}", "LONGITUDE": f"{lo:.5f}"} for i, (n, c, lo, la) in enumerate(MIRTA)])
     mirta.to_csv(out / "mirta_points.csv", index=False, lineterminator="\n")
     z, transform = make_dem(rng)
+    feats, claims = make_disturbance(np.random.default_rng(SEED + 1), make_deposits(np.random.default_rng(SEED)))
+    _geojson(feats, out / "usmin_mine_features.geojson")
+    _geojson(claims, out / "blm_mining_claims.geojson")
     _fresh(out / "dem.tif")
     with rasterio.open(out / "dem.tif", "w", driver="GTiff", width=z.shape[1], height=z.shape[0], count=1,
                        dtype="int16", crs="EPSG:4326", transform=transform, nodata=-32768,

@@ -241,4 +241,5 @@ def _rule_table(rules, labels, outcomes) -> pd.DataFrame:
         "rule": labels, "type": [r.rule for r in rules], "stage": [r.stage for r in rules],
         "description": [r.describe() for r in rules], "measure": [oc.measure for oc in outcomes],
         "op": [oc.op for oc in outcomes], "threshold": [oc.threshold for oc in outcomes],
+        "parameter": [r.parameter for r in rules], "parameter_value": [r.parameter_value() for r in rules],
     })

@@ -32,11 +32,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from siting import minerals, spatial, transforms, where
+from siting import minerals, readiness, spatial, transforms, where
 from siting.crs import require_same_crs
 from siting.errors import ScenarioError
+from siting.readiness import PermittingSpec
 
-__all__ = ["Factor", "attribute", "count_within", "distance_to", "filter_features", "raster_stat"]
+__all__ = ["KINDS", "Factor", "attribute", "count_within", "distance_to", "filter_features", "raster_stat"]
+
+#: What a factor can measure.
+KINDS = ("distance_to", "count_within", "raster", "attribute", "feedstock", "permitting")
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +148,9 @@ def attribute(candidates: gpd.GeoDataFrame, column: str) -> pd.Series:
 class Factor(BaseModel):
     """A scenario factor: what to measure, how to score it, and its weight.
 
-    Exactly one of ``distance_to``, ``count_within``, ``raster`` or
-    ``attribute`` names what is measured.
+    Exactly one of ``distance_to``, ``count_within``, ``raster``, ``attribute``, ``feedstock``
+    (development-weighted deposits within ``radius_m``) or ``permitting`` (readiness parts, see
+    :mod:`siting.readiness`) names what is measured.
 
     Examples
     --------
@@ -161,6 +166,9 @@ class Factor(BaseModel):
     count_within: str | None = None
     raster: str | None = None
     attribute: str | None = None
+    feedstock: str | None = None
+    permitting: PermittingSpec | None = None
+    dev_weights: dict[str, float] | None = None
     where: str | None = None
     commodities: list[str] | None = None
     critical_only: bool = False
@@ -189,29 +197,35 @@ class Factor(BaseModel):
 
     @model_validator(mode="after")
     def _one_kind(self):
-        kinds = [k for k in ("distance_to", "count_within", "raster", "attribute") if getattr(self, k)]
+        kinds = [k for k in KINDS if getattr(self, k)]
         if len(kinds) != 1:
-            raise ValueError("give exactly one of distance_to, count_within, raster, attribute"
-                             + (f" (got {', '.join(kinds)})" if kinds else ""))
-        if kinds[0] == "count_within" and self.radius_m is None:
-            raise ValueError("count_within needs radius_m")
+            got = f" (got {', '.join(kinds)})" if kinds else ""
+            raise ValueError(f"give exactly one of {', '.join(KINDS)}{got}")
+        if kinds[0] in ("count_within", "feedstock") and self.radius_m is None:
+            raise ValueError(f"{kinds[0]} needs radius_m")
         return self
 
     @property
     def kind(self) -> str:
-        """``distance_to``, ``count_within``, ``raster`` or ``attribute``."""
-        return next(k for k in ("distance_to", "count_within", "raster", "attribute") if getattr(self, k))
+        """One of :data:`KINDS`."""
+        return next(k for k in KINDS if getattr(self, k))
 
     @property
-    def target(self) -> str:
-        """The layer, raster or column the factor measures."""
-        return getattr(self, self.kind)
+    def target(self) -> str | None:
+        """The layer, raster or column the factor measures (None for ``permitting``)."""
+        return None if self.kind == "permitting" else getattr(self, self.kind)
+
+    def layers_used(self) -> list[str]:
+        """Every layer the factor reads."""
+        if self.kind == "permitting":
+            return self.permitting.layer_names()
+        return [] if self.kind in ("raster", "attribute") else [self.target]
 
     @property
     def unit(self) -> str:
         """Unit suffix of the raw column."""
-        return {"distance_to": "m", "count_within": "count", "raster": self.stat,
-                "attribute": "value"}[self.kind]
+        return {"distance_to": "m", "count_within": "count", "raster": self.stat, "attribute": "value",
+                "feedstock": "wcount", "permitting": "index"}[self.kind]
 
     @property
     def raw_column(self) -> str:
@@ -241,6 +255,15 @@ class Factor(BaseModel):
             return pd.DataFrame({self.raw_column: vals})
         if self.kind == "attribute":
             return pd.DataFrame({self.raw_column: attribute(candidates, self.attribute)})
+        missing = [n for n in self.layers_used() if n not in layers]
+        if missing:
+            raise ScenarioError(f"factor {self.name!r}: layer(s) {', '.join(missing)} not loaded; "
+                                f"layers: {', '.join(layers)}")
+        if self.kind == "permitting":
+            return readiness.permitting(candidates, layers, self.permitting, name=self.name)
+        if self.kind == "feedstock":
+            return readiness.feedstock(candidates, layers[self.feedstock], name=self.name, radius_m=self.radius_m,
+                                       commodities=self.commodities, dev_weights=self.dev_weights)
         if self.target not in layers:
             raise ScenarioError(f"factor {self.name!r}: layer {self.target!r} is not loaded; "
                                 f"layers: {', '.join(layers)}")

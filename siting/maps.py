@@ -96,9 +96,14 @@ def _popups(sites: pd.DataFrame, factors, rules) -> pd.Series:
             + _fmt(sites.get("rank", pd.Series(np.nan, index=idx))).set_axis(idx))
     if "tier" in sites:
         head = head + ", tier " + escape(sites["tier"]).set_axis(idx)
-    for col, label in (("agency", "agency"), ("unit_name", "unit"), ("area_acres", "eligible acres")):
+    for col, label in (("agency", "agency"), ("unit_name", "unit"), ("installation", "installation"),
+                       ("area_acres", "eligible acres")):
         if col in sites:
             head = head + f"<br>{label}: " + _fmt(sites[col]).set_axis(idx)
+    if "median_rank" in sites:
+        head = (head + "<br>weights perturbed: median rank " + _fmt(sites["median_rank"]).set_axis(idx)
+                + " (5-95 %: " + _fmt(sites["rank_p05"]).set_axis(idx) + "-" + _fmt(sites["rank_p95"]).set_axis(idx)
+                + "), P(top k) " + _fmt(sites["p_top_k"]).set_axis(idx))
     head = head + "</p>"
     if factors:
         rows = [[escape([f"{f.name} ({f.unit})"] * len(idx)), _fmt(sites[f.raw_column]).set_axis(idx),
@@ -272,8 +277,25 @@ def _add_text(m: folium.Map, title: str | None, footer: str | None) -> None:
             f"{escape([footer]).iloc[0]}</div>"))
 
 
+def _near_miss_layer(result):
+    """Candidates failing exactly one rule, with the rule and the gap in the tooltip."""
+    nm = result.analysis.get("near_misses")
+    if nm is None or not len(nm):
+        return None
+    cands = result.candidates.set_index("candidate_id").loc[nm["candidate_id"]].reset_index()
+    cands = cands[~cands.geometry.is_empty & cands.geometry.notna()]
+    nm = nm.set_index("candidate_id").loc[cands["candidate_id"]].reset_index()
+    tip = ("Near miss " + escape(nm["candidate_id"]) + ": fails only " + escape(nm["rule"]) + " ("
+           + escape(nm["measure"]) + " = " + _fmt(pd.to_numeric(nm["value"], errors="coerce")) + ", needs "
+           + escape(nm["op"]) + " " + escape(nm["threshold"].astype(str)) + ")")
+    props = pd.DataFrame({"tooltip": tip.to_numpy(),
+                          "style": [_style("#fd8d3c", weight=2, fill_opacity=0.1)] * len(nm)})
+    return _geojson(_to_web(gpd.GeoDataFrame(cands, geometry="geometry", crs=result.candidates.crs), 30.0), props,
+                    f"Near misses ({len(nm):,}, fail one rule)", show=False)
+
+
 def result_map(result, **kwargs) -> folium.Map:
-    """Map of a :class:`SitingResult`: sites, parcels, exclusions and the other input layers."""
+    """Map of a :class:`SitingResult`: sites, parcels, exclusions, near misses and the other input layers."""
     layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
     excluded = {r.layer for r in result.scenario.constraints if r.rule == "outside"}
     for name, frame in result.layers.items():
@@ -289,4 +311,17 @@ def result_map(result, **kwargs) -> folium.Map:
             "title": sc.outputs.title or sc.name, "footer": footer,
             "max_sites": sc.outputs.map_max_sites}
     opts.update(kwargs)
-    return site_map(result.sites, **opts)
+    m = site_map(result.sites, **opts)
+    near = _near_miss_layer(result)
+    if near is not None:
+        near.add_to(m)
+        _move_layer_control_last(m)
+    return m
+
+
+def _move_layer_control_last(m: folium.Map) -> None:
+    """Keep the layer control after every layer so that it lists them all."""
+    controls = [(k, c) for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
+    for key, control in controls:
+        del m._children[key]
+        m._children[key] = control

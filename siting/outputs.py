@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -162,12 +163,15 @@ def _sha256(path: Path) -> str:
 
 def site_columns(result) -> list[str]:
     """Columns of the delivered sites: ids, score, parcel attributes, factor breakdown."""
-    base = ["site_id", "rank", "score", "tier", "parcel_id", "agency", "manager_name", "designation",
-            "gap_status", "unit_name", "state", "area_acres", "parcel_acres"]
+    base = ["site_id", "rank", "score", "tier", "median_rank", "rank_p05", "rank_p95", "p_top_k", "parcel_id",
+            "agency", "manager_name", "designation", "gap_status", "unit_name", "state", "installation",
+            "area_acres", "parcel_acres"]
     factor_cols = []
     for f in result.scenario.factors:
-        factor_cols += [c for c in (f.raw_column, f"{f.name}_nearest", f"{f.name}_score",
-                                    f"{f.name}_weight", f"{f.name}_contrib") if c in result.sites]
+        extra = [c for c in result.sites.columns if c.startswith(f"{f.name}_")
+                 and c not in (f.raw_column, f"{f.name}_score", f"{f.name}_weight", f"{f.name}_contrib")]
+        factor_cols += [c for c in (f.raw_column, *extra, f"{f.name}_score", f"{f.name}_weight",
+                                    f"{f.name}_contrib") if c in result.sites]
     return [c for c in base if c in result.sites.columns] + factor_cols + ["geometry"]
 
 
@@ -187,6 +191,58 @@ def _run_report(result, files: dict[str, Path]) -> dict:
     }
 
 
+def slug(text: str) -> str:
+    """A safe file-name part: letters, digits, ``_`` and ``-`` only (S4).
+
+    Examples
+    --------
+    >>> slug("../../within substations")
+    'within_substations'
+    """
+    out = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text)).strip("_.-")
+    return out[:80] or "unnamed"
+
+
+def _charts(result, tmp: Path) -> dict[str, Path]:
+    try:
+        from siting import plots
+
+        plots._plt()
+    except ImportError:
+        log.info("matplotlib is not installed: analysis charts are not drawn (pip install 'siting[plot]')")
+        return {}
+    import matplotlib.pyplot as plt
+
+    files = {}
+    for rule, table in result.analysis.get("relaxation", {}).items():
+        ax = plots.relaxation_plot(table, rule)
+        files[f"relaxation_{slug(rule)}.png"] = tmp / f"relaxation_{slug(rule)}.png"
+        ax.figure.savefig(files[f"relaxation_{slug(rule)}.png"])
+        plt.close(ax.figure)
+    if "sensitivity" in result.analysis and len(result.analysis["sensitivity"]):
+        ax = plots.sensitivity_plot(result.analysis["sensitivity"])
+        files["sensitivity.png"] = tmp / "sensitivity.png"
+        ax.figure.savefig(files["sensitivity.png"])
+        plt.close(ax.figure)
+    return files
+
+
+def _write_analysis(result, tmp: Path) -> dict[str, Path]:
+    """near_misses.csv, sensitivity.csv, weight_sweeps.csv, relaxation_<rule>.csv (+ charts)."""
+    files = {}
+    tables = {k: v for k, v in result.analysis.items() if isinstance(v, pd.DataFrame)}
+    for name, table in tables.items():
+        path = tmp / f"{slug(name)}.csv"
+        table.to_csv(path, index=name == "sensitivity")
+        files[path.name] = path
+    for rule, table in result.analysis.get("relaxation", {}).items():
+        path = tmp / f"relaxation_{slug(rule)}.csv"
+        table.to_csv(path, index=False)
+        files[path.name] = path
+    files.update(_charts(result, tmp))
+    return files
+
+
 def _write_all(result, tmp: Path, formats) -> None:
     sites = result.sites[site_columns(result)]
     files: dict[str, Path] = {}
@@ -196,7 +252,9 @@ def _write_all(result, tmp: Path, formats) -> None:
         files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", {
             "sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
             "candidates": result.candidates, "funnel": result.funnel, "ledger": result.ledger,
-            "rejects": result.rejects})
+            "rejects": result.rejects, **{k: v.reset_index() if k == "sensitivity" else v
+                                          for k, v in result.analysis.items()
+                                          if isinstance(v, pd.DataFrame) and len(v)}})
     if "csv" in formats:
         _sites_csv(sites, tmp / "sites.csv")
         files["sites.csv"] = tmp / "sites.csv"
@@ -204,6 +262,7 @@ def _write_all(result, tmp: Path, formats) -> None:
     files["funnel.csv"] = tmp / "funnel.csv"
     result.rejects.to_csv(tmp / "rejects.csv", index=False)
     files["rejects.csv"] = tmp / "rejects.csv"
+    files.update(_write_analysis(result, tmp))
     if "html" in formats:
         result.map().save(str(tmp / "map.html"))
         files["map.html"] = tmp / "map.html"

@@ -33,12 +33,13 @@ from siting.rules import MinArea, RuleContext
 from siting.scenario import Scenario, load_scenario
 from siting.scoring import rank, score_table, tiers
 from siting.sources import name_installations
+from siting.weights import resolve_weights
 
 __all__ = ["run"]
 
 log = logging.getLogger(__name__)
 
-STEPS = ["load layers", "load rasters", "candidates", "constraints", "factors", "scoring"]
+STEPS = ["load layers", "load rasters", "candidates", "constraints", "factors", "scoring", "analysis"]
 _KIND_OF = {"parcels": "parcels", "deposits": "deposits"}
 
 
@@ -129,8 +130,8 @@ def _factors(sites: gpd.GeoDataFrame, sc: Scenario, layers, rasters) -> pd.DataF
     return pd.concat([f.compute(sites, layers, rasters) for f in sc.factors], axis=1)
 
 
-def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario) -> gpd.GeoDataFrame:
-    table = score_table(raw, sc.factors)
+def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario, weights: dict) -> gpd.GeoDataFrame:
+    table = score_table(raw, sc.factors, method=sc.scoring.method, weights=weights)
     out = pd.concat([sites, raw, table], axis=1)
     out["rank"] = rank(out["score"], out["site_id"]) if len(out) else pd.Series(dtype=int)
     t = sc.scoring.tiers
@@ -198,37 +199,52 @@ def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | Non
     started = datetime.now(UTC)
     steps = Steps(STEPS, progress)
     try:
-        with steps.step("load layers") as info:
-            layers, loaded, wcrs = _load_layers(sc)
-            info["layers"] = len(layers)
-            info["features"] = sum(len(f) for f in layers.values())
-        with steps.step("load rasters") as info:
-            rasters = _load_rasters(sc, wcrs, tuple(layers["parcels"].total_bounds))
-            info["rasters"] = len(rasters)
-        with steps.step("candidates") as info:
-            zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
-            candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
-            info["candidates"] = len(candidates)
-        rules = list(sc.constraints)
-        if sc.candidates.min_area_acres > 0:
-            rules.append(MinArea(acres=sc.candidates.min_area_acres))
-        with steps.step("constraints") as info:
-            screening = screen(candidates, rules, RuleContext(layers, rasters))
-            info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
-        with steps.step("factors") as info:
-            eligible = screening.frame[screening.frame["eligible"]].copy()
-            eligible.insert(0, "site_id", eligible["candidate_id"])
-            raw = _factors(eligible, sc, layers, rasters)
-            info["factors"], info["sites"] = len(sc.factors), len(eligible)
-        with steps.step("scoring") as info:
-            sites = _score(eligible, raw, sc)
-            info["sites"] = len(sites)
+        result = _run_steps(sc, steps)
+        result.meta.update({"started": started.isoformat(timespec="seconds"), "versions": _versions(),
+                            "inputs": _inputs(sc), "timings": steps.timings})
     finally:
         steps.close()
+    return result
+
+
+def _run_steps(sc: Scenario, steps: Steps) -> SitingResult:
+    with steps.step("load layers") as info:
+        layers, loaded, wcrs = _load_layers(sc)
+        info["layers"], info["features"] = len(layers), sum(len(f) for f in layers.values())
+    with steps.step("load rasters") as info:
+        rasters = _load_rasters(sc, wcrs, tuple(layers["parcels"].total_bounds))
+        info["rasters"] = len(rasters)
+    with steps.step("candidates") as info:
+        zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
+        candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
+        info["candidates"] = len(candidates)
+    rules = list(sc.constraints)
+    if sc.candidates.min_area_acres > 0:
+        rules.append(MinArea(acres=sc.candidates.min_area_acres))
+    ctx = RuleContext(layers, rasters)
+    with steps.step("constraints") as info:
+        screening = screen(candidates, rules, ctx)
+        info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
+    with steps.step("factors") as info:
+        eligible = screening.frame[screening.frame["eligible"]].copy()
+        eligible.insert(0, "site_id", eligible["candidate_id"])
+        raw = _factors(eligible, sc, layers, rasters)
+        info["factors"], info["sites"] = len(sc.factors), len(eligible)
+    with steps.step("scoring") as info:
+        names = [f.name for f in sc.factors]
+        weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \
+            if sc.factors else ({}, {"method": "none"})
+        sites = _score(eligible, raw, sc, weights)
+        info["sites"], info["method"] = len(sites), sc.scoring.method
     reports = {name: [p.report for p in parts] for name, parts in loaded.items()}
     rejects = pd.concat([p.rejects for parts in loaded.values() for p in parts], ignore_index=True)
-    meta = {"started": started.isoformat(timespec="seconds"), "working_crs": wcrs.to_string(),
-            "versions": _versions(), "inputs": _inputs(sc), "timings": steps.timings}
-    return SitingResult(scenario=sc, sites=sites, candidates=screening.frame,
-                        funnel=screening.funnel, ledger=screening.ledger, rules=screening.rules,
-                        layers=layers, rasters=rasters, reports=reports, rejects=rejects, meta=meta)
+    meta = {"working_crs": wcrs.to_string(),
+            "weights": {**note, "weights": {k: round(float(v), 6) for k, v in weights.items()}}}
+    result = SitingResult(scenario=sc, sites=sites, candidates=screening.frame, funnel=screening.funnel,
+                          ledger=screening.ledger, rules=screening.rules, layers=layers, rasters=rasters,
+                          reports=reports, rejects=rejects, meta=meta)
+    result._screen_inputs = (candidates, rules, ctx)
+    with steps.step("analysis") as info:
+        result.analyse()
+        info["analyses"] = len(result.analysis)
+    return result

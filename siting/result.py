@@ -15,7 +15,13 @@ import html
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+
+from siting.constraints import rule_labels, screen
+from siting.errors import ScenarioError
+from siting.relaxation import near_misses, relaxation
+from siting.sensitivity import rank_stability, weight_sweep
 
 __all__ = ["SitingResult"]
 
@@ -61,11 +67,90 @@ class SitingResult:
     reports: dict
     rejects: pd.DataFrame
     meta: dict = field(default_factory=dict)
+    analysis: dict = field(default_factory=dict)
+    _screen_inputs: tuple | None = field(default=None, repr=False)
 
     @property
     def factor_names(self) -> list[str]:
         """Names of the scenario's factors."""
         return [f.name for f in self.scenario.factors]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The factor weights used (summing to 1), in factor order."""
+        w = self.meta.get("weights", {}).get("weights", {})
+        return np.array([w.get(n, 0.0) for n in self.factor_names], dtype=float)
+
+    def _score_matrix(self) -> np.ndarray:
+        return self.sites[[f"{n}_score" for n in self.factor_names]].to_numpy(float)
+
+    def sensitivity(self, n: int = 1000, spread: float = 0.2, seed: int = 0, top_k: int = 10) -> pd.DataFrame:
+        """Rank stability under perturbed weights (see :func:`siting.sensitivity.rank_stability`).
+
+        Returns
+        -------
+        DataFrame indexed by site_id
+            ``base_rank``, ``median_rank``, ``rank_p05``, ``rank_p95``, ``p_top_k``.
+        """
+        if not self.factor_names or not len(self.sites):
+            return pd.DataFrame(columns=["base_rank", "median_rank", "rank_p05", "rank_p95", "p_top_k"])
+        return rank_stability(self._score_matrix(), self.weights, ids=self.sites["site_id"].to_numpy(),
+                              method=self.scenario.scoring.method, n=n, spread=spread, seed=seed, top_k=top_k)
+
+    def weight_sweep(self, multipliers=(0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10) -> pd.DataFrame:
+        """One-at-a-time weight sweeps (see :func:`siting.sensitivity.weight_sweep`)."""
+        if not self.factor_names or not len(self.sites):
+            return pd.DataFrame()
+        return weight_sweep(self._score_matrix(), self.weights, ids=self.sites["site_id"].to_numpy(),
+                            names=self.factor_names, method=self.scenario.scoring.method,
+                            multipliers=multipliers, top_k=top_k)
+
+    def near_misses(self) -> pd.DataFrame:
+        """Candidates failing exactly one rule, with the rule, value, threshold and gap."""
+        return near_misses(self.candidates, self.rules)
+
+    def relaxation(self, rule: str, values) -> pd.DataFrame:
+        """Sites and acres gained as ``rule``'s threshold takes each of ``values``.
+
+        Examples
+        --------
+        >>> r = siting.run("sample_data/nevada_demo.yaml")  # doctest: +SKIP
+        >>> r.relaxation("within_substations", [50_000, 75_000, 100_000])  # doctest: +SKIP
+        """
+        return relaxation(self.candidates, self.rules, rule, values, rescreen=self._rescreen)
+
+    def _rescreen(self, rule: str, value: float) -> pd.DataFrame:
+        if self._screen_inputs is None:
+            raise ScenarioError("this result has no screening inputs to re-run")
+        candidates, rules, ctx = self._screen_inputs
+        labels = rule_labels(rules)
+        i = labels.index(rule)
+        changed = [*rules[:i], rules[i].with_parameter(value).model_copy(update={"id": rule}), *rules[i + 1:]]
+        return screen(candidates, changed, ctx).frame
+
+    def analyse(self) -> dict:
+        """Run the analyses the scenario asks for and keep them in :attr:`analysis`.
+
+        Sensitivity columns (``median_rank``, ``rank_p05``, ``rank_p95``, ``p_top_k``) are also
+        joined onto :attr:`sites` so they reach every output and the map.
+        """
+        spec = self.scenario.analysis
+        if spec.near_misses:
+            self.analysis["near_misses"] = self.near_misses()
+        if spec.sensitivity is not None and self.factor_names:
+            s = spec.sensitivity
+            table = self.sensitivity(n=s.n, spread=s.spread, seed=s.seed, top_k=s.top_k)
+            self.analysis["sensitivity"] = table
+            cols = ["median_rank", "rank_p05", "rank_p95", "p_top_k"]
+            joined = table[cols].reindex(self.sites["site_id"].to_numpy())
+            for c in cols:
+                self.sites[c] = joined[c].to_numpy()
+        if spec.weight_sweeps and self.factor_names:
+            top_k = spec.sensitivity.top_k if spec.sensitivity else 10
+            self.analysis["weight_sweeps"] = self.weight_sweep(spec.weight_sweeps, top_k=top_k)
+        for r in spec.relaxation:
+            self.analysis.setdefault("relaxation", {})[r.rule] = self.relaxation(r.rule, r.values)
+        return self.analysis
 
     def map(self, **kwargs):
         """Interactive folium map of the sites and the input layers (see :func:`siting.maps.site_map`)."""

@@ -102,6 +102,19 @@ class _Rule(BaseModel):
     def describe(self) -> str:  # pragma: no cover - overridden
         return self.rule
 
+    #: Name of the numeric parameter a relaxation curve varies (None: not relaxable).
+    parameter: ClassVar[str | None] = None
+
+    def parameter_value(self) -> float | None:
+        """The current value of :attr:`parameter`."""
+        return float(getattr(self, self.parameter)) if self.parameter else None
+
+    def with_parameter(self, value: float):
+        """A copy of the rule with its numeric parameter set to ``value``."""
+        if not self.parameter:
+            raise ScenarioError(f"rule {self.label()!r} has no numeric threshold to vary")
+        return self.model_copy(update={self.parameter: float(value)})
+
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         raise NotImplementedError  # pragma: no cover
 
@@ -218,6 +231,7 @@ class Outside(_Rule):
     """Remove a layer (plus a buffer) from the land; the remainder stays eligible."""
 
     rule: Literal["outside"] = "outside"
+    parameter: ClassVar[str | None] = "buffer_m"
     layer: str
     buffer_m: float = Field(0.0, ge=0)
     where: str | None = None
@@ -248,6 +262,7 @@ class MinArea(_Rule):
 
     rule: Literal["min_area"] = "min_area"
     stage: ClassVar[str] = "site"
+    parameter: ClassVar[str | None] = "acres"
     acres: float = Field(gt=0)
 
     def describe(self) -> str:
@@ -267,6 +282,7 @@ def _log_missing(values: np.ndarray, label: str, raster: str, policy: str) -> No
 
 class _RasterRule(_Rule):
     stage: ClassVar[str] = "site"
+    parameter: ClassVar[str | None] = "value"
     raster: str
     stat: str = "mean"
     value: float
@@ -301,6 +317,7 @@ class RasterMin(_RasterRule):
 
 class _DistanceRule(_Rule):
     stage: ClassVar[str] = "site"
+    parameter: ClassVar[str | None] = "distance_m"
     layer: str
     distance_m: float = Field(ge=0)
     where: str | None = None

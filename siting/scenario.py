@@ -36,6 +36,7 @@ from siting import minerals, settings, where
 from siting.errors import ScenarioError
 from siting.factors import Factor
 from siting.rules import Rule
+from siting.weights import WeightSpec
 
 __all__ = ["CandidateSpec", "LayerSpec", "OutputSpec", "RasterSpec", "Scenario", "ScoringSpec",
            "load_scenario"]
@@ -106,11 +107,40 @@ class TierSpec(BaseModel):
 
 
 class ScoringSpec(BaseModel):
-    """How factor scores are combined."""
+    """How factor scores are combined (see :mod:`siting.scoring` and :mod:`siting.weights`)."""
 
     model_config = _STRICT
-    method: Literal["weighted_sum"] = "weighted_sum"
+    method: Literal["weighted_sum", "weighted_product", "topsis", "minimum"] = "weighted_sum"
+    weights: WeightSpec = WeightSpec()
     tiers: TierSpec = TierSpec()
+
+
+class SensitivitySpec(BaseModel):
+    """Monte Carlo weight perturbation (Dirichlet around the chosen weights)."""
+
+    model_config = _STRICT
+    n: int = Field(1000, ge=10, le=100_000)
+    spread: float = Field(0.2, gt=0, le=2)
+    seed: int = 0
+    top_k: int = Field(10, ge=1)
+
+
+class RelaxationSpec(BaseModel):
+    """A relaxation curve: the rule and the thresholds to try."""
+
+    model_config = _STRICT
+    rule: str
+    values: list[float] = Field(min_length=1, max_length=200)
+
+
+class AnalysisSpec(BaseModel):
+    """Analyses written with the outputs: sensitivity, one-at-a-time sweeps, near misses, relaxation."""
+
+    model_config = _STRICT
+    sensitivity: SensitivitySpec | None = None
+    weight_sweeps: list[float] | None = Field(None, description="Weight multipliers, e.g. [0, 0.5, 1, 1.5, 2]")
+    near_misses: bool = True
+    relaxation: list[RelaxationSpec] = []
 
 
 class OutputSpec(BaseModel):
@@ -136,6 +166,7 @@ class Scenario(BaseModel):
     candidates: CandidateSpec = CandidateSpec()
     factors: list[Factor] = []
     scoring: ScoringSpec = ScoringSpec()
+    analysis: AnalysisSpec = AnalysisSpec()
     outputs: OutputSpec = OutputSpec()
     base_dir: str | None = Field(None, exclude=True)
 
@@ -167,10 +198,19 @@ class Scenario(BaseModel):
                     problems.append(f"constraints[{i}].{attr}: {ref!r} is not one of the {what} "
                                     f"({', '.join(sorted(pool)) or 'none'})")
         for i, f in enumerate(self.factors):
-            pool, what = (set(self.rasters), "rasters") if f.kind == "raster" else (names, "layers")
-            if f.kind != "attribute" and f.target not in pool:
-                problems.append(f"factors[{i}].{f.kind}: {f.target!r} is not one of the {what} "
-                                f"({', '.join(sorted(pool)) or 'none'})")
+            if f.kind == "raster" and f.raster not in self.rasters:
+                problems.append(f"factors[{i}].raster: {f.raster!r} is not one of the rasters "
+                                f"({', '.join(sorted(self.rasters)) or 'none'})")
+            for layer in f.layers_used():
+                if layer not in names:
+                    problems.append(f"factors[{i}].{f.kind}: {layer!r} is not one of the layers "
+                                    f"({', '.join(sorted(names))})")
+        factor_names = [f.name for f in self.factors]
+        w = self.scoring.weights
+        if w.method == "rank_order_centroid" and w.order and sorted(w.order) != sorted(factor_names):
+            problems.append(f"scoring.weights.order must list every factor once: {', '.join(factor_names)}")
+        if w.method == "ahp" and not w.pairwise:
+            problems.append("scoring.weights.pairwise is needed for ahp")
         if self.candidates.split_by and self.candidates.split_by not in names:
             problems.append(f"candidates.split_by: {self.candidates.split_by!r} is not one of the layers")
         dup = {f.name for f in self.factors if [g.name for g in self.factors].count(f.name) > 1}

@@ -53,7 +53,7 @@ def test_outputs_as_a_user_reads_them(demo_result, demo_out):
     assert problems(demo_out / "sites.geojson") == []
     gj = gpd.read_file(demo_out / "sites.geojson")
     assert len(gj) == len(demo_result.sites) and gj["site_id"].is_unique
-    assert {"score", "rank", "power_m", "feedstock_count"} <= set(gj.columns)
+    assert {"score", "rank", "power_m", "feedstock_wcount", "permitting_index"} <= set(gj.columns)
     layers = set(pyogrio.list_layers(demo_out / "siting.gpkg")[:, 0])
     assert {"sites", "candidates", "funnel", "ledger"} <= layers
     sites = gpd.read_file(demo_out / "siting.gpkg", layer="sites")
