@@ -46,7 +46,9 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
               help="Output folder (created; must be empty unless --overwrite).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
-def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None) -> None:
+@click.option("--offline-map", is_flag=True, default=None,
+              help="Self-contained map.html (scripts inlined, no web tiles); needs siting[offline].")
+def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, offline_map: bool | None) -> None:
     """Run SCENARIO and write sites.geojson, siting.gpkg, map.html, funnel.csv and run.json."""
     from siting.outputs import check_output_dir
     from siting.pipeline import run as run_pipeline
@@ -57,7 +59,7 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None) -> 
     inputs += [sc.resolve(r.path) for r in sc.rasters.values()]
     check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)  # fail before doing any work
     result = run_pipeline(sc, progress=progress)
-    out = result.save(out_dir, overwrite=overwrite)
+    out = result.save(out_dir, overwrite=overwrite, offline_map=offline_map)
     s = result.summary()
     click.echo(f"{s['sites']:,} sites ({s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres "
                f"eligible) -> {out}")
@@ -79,6 +81,29 @@ def validate(scenario: str) -> None:
     click.echo(f"scenario {sc.name!r} is valid: {len(sc.layers)} layers, {len(sc.rasters)} rasters, "
                f"{len(sc.constraints)} constraints, {len(sc.factors)} factors "
                f"({len(report.problems)} warning(s))")
+
+
+@cli.command(name="map")
+@click.argument("result_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--static", "static_path", required=True, type=click.Path(dir_okay=False),
+              help="Output .png or .pdf (300 dpi).")
+@click.option("--title", default=None, help="Map title (default: the scenario's).")
+@click.option("--dpi", default=300, show_default=True, type=int)
+@click.option("--top", default=None, type=int, help="Draw only the best N sites.")
+def map_command(result_dir: str, static_path: str, title: str | None, dpi: int, top: int | None) -> None:
+    """Draw a static map (PNG or PDF) of a result folder: legend, scale bar, north arrow, sources."""
+    from siting.static import static_map
+
+    click.echo(static_map(result_dir, static_path, title=title, dpi=dpi, top=top))
+
+
+@cli.command()
+@click.argument("result_dir", type=click.Path(exists=True, file_okay=False))
+def report(result_dir: str) -> None:
+    """Write RESULT_DIR/report.html: summary, funnel, top sites, maps, sensitivity, repairs, rejects."""
+    from siting.report import write_report
+
+    click.echo(write_report(result_dir))
 
 
 @cli.command()

@@ -196,9 +196,16 @@ def _check_ids(frame: pd.DataFrame, id_col: str, name: str, path, dedupe: bool) 
 
 
 def _canonical(frame: gpd.GeoDataFrame, src, ctx) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Canonical columns first, then the original attributes.
+
+    An original whose name equals a canonical one but for case (``NAME`` beside ``name``) is kept as
+    ``src_NAME``: GeoPackage and Shapefile field names are case-insensitive.
+    """
     converted, used = convert_tracked(src, frame.drop(columns=["geometry"]), ctx)
+    taken = {str(c).lower() for c in converted.columns}
     originals = [c for c in frame.columns if c not in converted.columns and c != "geometry"]
-    out = pd.concat([converted, frame[originals]], axis=1)
+    renamed = {c: f"src_{c}" for c in originals if str(c).lower() in taken}
+    out = pd.concat([converted, frame[originals].rename(columns=renamed)], axis=1)
     return gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs), sorted(map(str, used))
 
 

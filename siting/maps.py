@@ -1,19 +1,24 @@
 """Interactive deliverable maps (the only module that imports folium).
 
-:func:`site_map` draws any sites GeoDataFrame: sites coloured by score with a
-legend, popups with the score breakdown and the ledger, tooltips, and one
-toggleable layer per input layer (parcels, deposits, infrastructure,
-exclusions) under a layer control.
+:func:`site_map` draws any sites GeoDataFrame: sites coloured by score (or tier) with a legend,
+popups with the score breakdown, the ledger and the weight sensitivity, tooltips, and one toggleable
+FeatureGroup per input layer (parcels, excluded land per rule, near misses, deposits by commodity
+group, power lines by voltage, ...) under a layer control, with fullscreen, minimap and measure
+controls, a title, and a footer with the sources, data dates, run date and CRS.
 
-Attribute values are never run as code: every value, field name and caption
-is HTML-escaped and backticks and ``${`` are neutralised before it reaches
-the page. Popups and tooltips are bound from escaped feature properties by a
-fixed script, not through folium's ``GeoJsonPopup``/``Tooltip`` (which insert
-raw values; see BAD_INPUTS S1). Styles are static per feature (no O(n^2)
-``style_function``).
+Large results stay usable: beyond ``max_sites`` polygons only the best ``max_sites`` are drawn as
+polygons, every site is still shown as a clustered point, and a note says so.
 
-Network: the HTML loads Leaflet/folium scripts from CDNs, and basemap tiles
-unless ``tiles=None``.
+Attribute values are never run as code: every value, field name, caption, title and footer is
+HTML-escaped and backticks and ``${`` are neutralised before reaching the page. Popups and
+tooltips are bound from escaped feature properties by a fixed script, never through folium's
+``GeoJsonPopup``/``Tooltip`` (which insert raw values, see BAD_INPUTS S1). Styles are static per
+feature (no O(n^2) ``style_function``).
+
+Network: a map loads Leaflet, jQuery, Bootstrap, d3 and the plugins from public CDNs, and basemap
+tiles unless ``tiles=None``. ``offline=True`` inlines every script and stylesheet (from the
+``folium-offline`` package, ``pip install 'siting[offline]'``) and draws no web tiles: the HTML then
+makes no network request at all.
 
 Examples
 --------
@@ -29,7 +34,9 @@ Examples
 from __future__ import annotations
 
 import html as html_mod
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import branca
 import folium
@@ -37,11 +44,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from folium import plugins
 from folium.utilities import JsCode
 
-from siting import settings
+from siting import minerals, settings
+from siting.errors import MissingDependencyError, ScenarioError
 
-__all__ = ["escape", "result_map", "site_map"]
+__all__ = ["escape", "inline_assets", "result_map", "site_map"]
 
 _BIND = JsCode("""
 function(feature, layer) {
@@ -50,9 +59,22 @@ function(feature, layer) {
   if (p.tooltip) { layer.bindTooltip(p.tooltip, {sticky: true}); }
 }
 """)
+# every site as a clustered point: row = [lat, lon, escaped tooltip, colour]
+_CLUSTER_POINT = """
+function (row) {
+  var m = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 5, color: row[3], fillColor: row[3],
+                                                         fillOpacity: 0.8, weight: 1});
+  m.on('mouseover', function () { if (!this.getTooltip()) { this.bindTooltip(row[2]).openTooltip(); } });
+  return m;
+};
+"""
 _AGENCY_COLOURS = {"BLM": "#e8b04b", "USFS": "#3a7d44", "DOD": "#7d5ba6", "DOE": "#c0504d",
                    "FWS": "#4f81bd", "NPS": "#2e8b57", "BOR": "#8c6d31", "USACE": "#636363"}
 _VOLT_COLOURS = [(345, "#b2182b"), (230, "#ef8a62"), (115, "#fdae61"), (0, "#999999")]
+_GROUP_COLOURS = [("china_export_controls", "#d7301f", "China export controls"),
+                  ("rare_earths", "#7a0177", "rare earths"), ("battery", "#2171b5", "battery minerals")]
+_TIER_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#999999"]
+CLUSTER_ABOVE = 1500
 
 
 def escape(values) -> pd.Series:
@@ -89,7 +111,7 @@ def _rows(index, cells: list[list]) -> pd.Series:
     return out
 
 
-def _popups(sites: pd.DataFrame, factors, rules) -> pd.Series:
+def _head(sites: pd.DataFrame) -> pd.Series:
     idx = sites.index
     head = ("<h4>Site " + escape(sites["site_id"]).set_axis(idx) + "</h4><p>score <b>"
             + _fmt(sites.get("score", pd.Series(np.nan, index=idx))).set_axis(idx) + "</b>, rank "
@@ -104,27 +126,28 @@ def _popups(sites: pd.DataFrame, factors, rules) -> pd.Series:
         head = (head + "<br>weights perturbed: median rank " + _fmt(sites["median_rank"]).set_axis(idx)
                 + " (5-95 %: " + _fmt(sites["rank_p05"]).set_axis(idx) + "-" + _fmt(sites["rank_p95"]).set_axis(idx)
                 + "), P(top k) " + _fmt(sites["p_top_k"]).set_axis(idx))
-    head = head + "</p>"
+    return head + "</p>"
+
+
+def _popups(sites: pd.DataFrame, factors, rules) -> pd.Series:
+    idx = sites.index
+    html = _head(sites)
     if factors:
         rows = [[escape([f"{f.name} ({f.unit})"] * len(idx)), _fmt(sites[f.raw_column]).set_axis(idx),
-                 _fmt(sites[f"{f.name}_score"]).set_axis(idx),
-                 _fmt(sites[f"{f.name}_weight"]).set_axis(idx),
+                 _fmt(sites[f"{f.name}_score"]).set_axis(idx), _fmt(sites[f"{f.name}_weight"]).set_axis(idx),
                  _fmt(sites[f"{f.name}_contrib"]).set_axis(idx)] for f in factors]
-        head = head + ("<b>Score breakdown</b><table><tr><th>factor</th><th>value</th><th>score</th>"
+        html = html + ("<b>Score breakdown</b><table><tr><th>factor</th><th>value</th><th>score</th>"
                        "<th>weight</th><th>contrib.</th></tr>") + _rows(idx, rows) + "</table>"
-    if len(rules):
-        rrows = []
-        for label, op, thr in zip(rules["rule"], rules["op"], rules["threshold"], strict=True):
-            col = f"{label}__value"
-            if col not in sites:
-                continue
+    rrows = []
+    for label, op, thr in zip(rules["rule"], rules["op"], rules["threshold"], strict=True):
+        if f"{label}__value" in sites:
             ok = np.where(sites[f"{label}__pass"].to_numpy(bool), "pass", "FAIL")
-            rrows.append([escape([label] * len(idx)), _fmt(sites[col]).set_axis(idx),
+            rrows.append([escape([label] * len(idx)), _fmt(sites[f"{label}__value"]).set_axis(idx),
                           escape([f"{op} {thr}"] * len(idx)), pd.Series(ok, index=idx)])
-        if rrows:
-            head = head + ("<b>Rules</b><table><tr><th>rule</th><th>value</th><th>needs</th>"
-                           "<th></th></tr>") + _rows(idx, rrows) + "</table>"
-    return head
+    if rrows:
+        html = html + ("<b>Rules</b><table><tr><th>rule</th><th>value</th><th>needs</th>"
+                       "<th></th></tr>") + _rows(idx, rrows) + "</table>"
+    return html
 
 
 def _unwrap(geoms: np.ndarray) -> np.ndarray:
@@ -148,12 +171,6 @@ def _to_web(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
 
 
-def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame, name: str, show=True, marker=None):
-    data = gpd.GeoDataFrame(props.reset_index(drop=True), geometry=gdf.geometry.values, crs=gdf.crs)
-    return folium.GeoJson(data.__geo_interface__, name=html_mod.escape(name), show=show,
-                          on_each_feature=_BIND, marker=marker, zoom_on_click=False)
-
-
 def _style(color, fill=None, weight=1.5, opacity=0.9, fill_opacity=0.35, radius=None) -> dict:
     st = {"color": color, "weight": weight, "opacity": opacity, "fillColor": fill or color,
           "fillOpacity": fill_opacity}
@@ -162,45 +179,95 @@ def _style(color, fill=None, weight=1.5, opacity=0.9, fill_opacity=0.35, radius=
     return st
 
 
-def _sites_layer(sites, factors, rules, cmap, name):
+def _group(m, name: str, show: bool = True) -> folium.FeatureGroup:
+    return folium.FeatureGroup(name=html_mod.escape(name), show=show).add_to(m)
+
+
+def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame, marker=None) -> folium.GeoJson:
+    data = gpd.GeoDataFrame(props.reset_index(drop=True), geometry=gdf.geometry.values, crs=gdf.crs)
+    return folium.GeoJson(data.__geo_interface__, on_each_feature=_BIND, marker=marker, zoom_on_click=False)
+
+
+def _colours(sites: pd.DataFrame, color_by: str, cmap) -> list[str]:
+    if color_by == "tier" and "tier" in sites:
+        tiers = sorted(sites["tier"].dropna().astype(str).unique())
+        table = dict(zip(tiers, _TIER_COLOURS, strict=False))
+        return [table.get(str(t), "#999999") for t in sites["tier"]]
+    return [cmap(v) if np.isfinite(v) else "#999999" for v in sites["score"].to_numpy(float)]
+
+
+def _sites_layer(m, sites, factors, rules, colours, name):
     web = _to_web(sites, 10.0)
-    colours = [cmap(v) if np.isfinite(v) else "#999999" for v in sites["score"].to_numpy(float)]
     props = pd.DataFrame({
         "site_id": escape(sites["site_id"]).to_numpy(),
         "score": np.round(sites["score"].to_numpy(float), 4),
         "popup_html": _popups(sites, factors, rules).to_numpy(),
-        "tooltip": ("Site " + escape(sites["site_id"]) + " — score " + _fmt(sites["score"])).to_numpy(),
+        "tooltip": ("Site " + escape(sites["site_id"]) + " - score " + _fmt(sites["score"])).to_numpy(),
         "style": [_style(c, weight=2, fill_opacity=0.6) for c in colours],
     })
-    return _geojson(web, props, name)
+    _geojson(web, props).add_to(_group(m, name))
 
 
-def _context_layer(frame: gpd.GeoDataFrame, name: str, kind: str, max_features: int = 5000):
-    if frame is None or not len(frame):
-        return None
-    frame = frame.head(max_features).reset_index(drop=True)
-    family = frame.geometry.geom_type.iloc[0]
+def _all_sites_points(m, sites, colours, name):
+    """Every site as a clustered point (cheap in the browser even for 100,000 sites)."""
+    pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
+    tips = ("Site " + escape(sites["site_id"]) + " - score " + _fmt(sites["score"]) + ", rank "
+            + _fmt(sites["rank"] if "rank" in sites else np.arange(1, len(sites) + 1))).to_numpy()
+    data = [[round(float(y), 5), round(float(x), 5), t, c]
+            for x, y, t, c in zip(pts.x.to_numpy(), pts.y.to_numpy(), tips, colours, strict=True)]
+    plugins.FastMarkerCluster(data, callback=_CLUSTER_POINT).add_to(_group(m, name, show=True))
+
+
+def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    colours = np.where(frame["critical"].fillna(False).to_numpy(bool), "#fd8d3c", "#6a6a6a").astype(object)
+    labels = pd.Series(np.where(colours == "#fd8d3c", "other critical", "not critical"), index=frame.index)
+    for group, colour, label in reversed(_GROUP_COLOURS):
+        hit = minerals.has_any(frame["commodities"], [group])
+        colours[hit] = colour
+        labels[hit] = label
+    return colours, labels
+
+
+def _context_props(frame: gpd.GeoDataFrame, name: str, kind: str) -> pd.DataFrame:
     label = frame["name"] if "name" in frame else frame.get("unit_name", pd.Series("", index=frame.index))
     tip = escape(name + ": ") + escape(label.fillna("").astype(str)).set_axis(frame.index)
     if "agency" in frame:
         tip = tip + " (" + escape(frame["agency"]).set_axis(frame.index) + ")"
-        colours = frame["agency"].map(_AGENCY_COLOURS).fillna("#bbbbbb")
-        styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in colours]
+        styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in frame["agency"].map(_AGENCY_COLOURS).fillna("#bbb")]
+    elif "commodities" in frame:
+        colours, groups = _deposit_colours(frame)
+        styles = [_style(c, weight=1, radius=3, fill_opacity=0.85) for c in colours]
+        tip = tip + " [" + escape(frame["commodities"]).set_axis(frame.index) + "; " + escape(groups).set_axis(
+            frame.index) + "]"
     elif "voltage_kv" in frame and frame["voltage_kv"].notna().any():
         kv = frame["voltage_kv"].fillna(0).to_numpy(float)
         colours = np.select([kv >= v for v, _ in _VOLT_COLOURS], [c for _, c in _VOLT_COLOURS], "#999999")
         styles = [_style(c, weight=2, radius=4) for c in colours]
         tip = tip + " " + _fmt(frame["voltage_kv"]).set_axis(frame.index) + " kV"
-    elif "critical" in frame:
-        colours = np.where(frame["critical"].fillna(False).to_numpy(bool), "#d7301f", "#6a6a6a")
-        styles = [_style(c, weight=1, radius=3, fill_opacity=0.8) for c in colours]
-        tip = tip + " [" + escape(frame["commodities"]).set_axis(frame.index) + "]"
     else:
-        colour = "#d62728" if kind == "exclusion" else "#555555"
+        colour = {"exclusion": "#d62728", "near_miss": "#fd8d3c"}.get(kind, "#555555")
         styles = [_style(colour, weight=1.2, radius=3, fill_opacity=0.25)] * len(frame)
-    props = pd.DataFrame({"tooltip": tip.to_numpy(), "style": styles})
+    if "tooltip" in frame:  # prepared, already escaped
+        tip = frame["tooltip"].astype(str)
+    return pd.DataFrame({"tooltip": tip.to_numpy(), "style": styles})
+
+
+def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_features: int = 5000):
+    if frame is None or not len(frame):
+        return
+    note = f" (first {max_features:,} of {len(frame):,})" if len(frame) > max_features else ""
+    frame = frame.head(max_features).reset_index(drop=True)
+    family = str(frame.geometry.geom_type.iloc[0])
+    group = _group(m, name + note, show=kind == "parcels")
+    props = _context_props(frame, name, kind)
+    if "Point" in family and len(frame) > CLUSTER_ABOVE:
+        pts = frame.to_crs(4326)
+        data = [[round(float(y), 5), round(float(x), 5), t, s["color"]] for x, y, t, s in
+                zip(pts.geometry.x, pts.geometry.y, props["tooltip"], props["style"], strict=True)]
+        plugins.FastMarkerCluster(data, callback=_CLUSTER_POINT).add_to(group)
+        return
     marker = folium.CircleMarker(radius=3) if "Point" in family else None
-    return _geojson(_to_web(frame, 30.0), props, name, show=kind != "context", marker=marker)
+    _geojson(_to_web(frame, 30.0), props, marker=marker).add_to(group)
 
 
 def _bounds(gdf: gpd.GeoDataFrame):
@@ -208,60 +275,6 @@ def _bounds(gdf: gpd.GeoDataFrame):
     geoms = _unwrap(np.asarray(gdf.to_crs(settings.OUTPUT_CRS).geometry.values, dtype=object))
     w, s, e, n = shapely.total_bounds(geoms)
     return [[float(s), float(w)], [float(n), float(e)]]
-
-
-def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.Map | None = None,
-             tiles: str | None = "OpenStreetMap", factors=(), rules=None, title: str | None = None,
-             footer: str | None = None, max_sites: int = 2000, **style) -> folium.Map:
-    """Build the interactive map of scored sites.
-
-    Parameters
-    ----------
-    sites : GeoDataFrame
-        With ``site_id`` and ``score`` (and ``rank``, factor and ledger columns).
-    layers : dict, optional
-        ``{name: (GeoDataFrame, kind)}`` with kind ``parcels``, ``context`` or
-        ``exclusion``, drawn as toggleable layers.
-    m : folium.Map, optional
-        A map to add to (the sites layer and legend are added).
-    tiles : str or None
-        Basemap; ``None`` draws no tiles (no network for tiles).
-    factors : sequence of Factor
-        For the score breakdown in popups.
-    rules : DataFrame, optional
-        ``SitingResult.rules``, for the ledger in popups.
-    title, footer : str, optional
-        Escaped text shown on the map.
-    max_sites : int
-        Only the best ``max_sites`` by rank are drawn (a note says so).
-    **style
-        ``cmap`` (a list of colours for the score legend).
-
-    Returns
-    -------
-    folium.Map
-    """
-    rules = rules if rules is not None else pd.DataFrame(columns=["rule", "op", "threshold"])
-    shown = sites.sort_values("rank").head(max_sites) if "rank" in sites else sites.head(max_sites)
-    shown = shown.reset_index(drop=True)
-    if m is None:
-        m = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
-    cmap = branca.colormap.LinearColormap(style.get("cmap", ["#d73027", "#fee08b", "#1a9850"]),
-                                          vmin=0.0, vmax=1.0, caption="Site score (0 = worst, 1 = best)")
-    for name, (frame, kind) in (layers or {}).items():
-        layer = _context_layer(frame, name, kind)
-        if layer is not None:
-            layer.add_to(m)
-    if len(shown):
-        _sites_layer(shown, factors, rules, cmap, f"Sites ({len(shown):,})").add_to(m)
-    cmap.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    extent = shown if len(shown) else next((f for f, _ in (layers or {}).values() if len(f)), None)
-    if extent is not None and len(extent):
-        m.fit_bounds(_bounds(extent))
-    note = f"Showing the top {len(shown):,} of {len(sites):,} sites. " if len(shown) < len(sites) else ""
-    _add_text(m, title, (note + (footer or "")).strip())
-    return m
 
 
 def _add_text(m: folium.Map, title: str | None, footer: str | None) -> None:
@@ -277,51 +290,198 @@ def _add_text(m: folium.Map, title: str | None, footer: str | None) -> None:
             f"{escape([footer]).iloc[0]}</div>"))
 
 
-def _near_miss_layer(result):
-    """Candidates failing exactly one rule, with the rule and the gap in the tooltip."""
+def _deposit_legend(m: folium.Map) -> None:
+    items = "".join(f'<div><span style="color:{c}">&#9679;</span> {html_mod.escape(lab)}</div>'
+                    for _, c, lab in [*_GROUP_COLOURS, ("", "#fd8d3c", "other critical"),
+                                      ("", "#6a6a6a", "not critical")])
+    m.get_root().html.add_child(folium.Element(
+        '<div style="position:fixed;bottom:40px;right:10px;z-index:9999;background:white;padding:4px 8px;'
+        f'font:11px sans-serif;border-radius:4px;box-shadow:0 1px 4px #888"><b>Deposits</b>{items}</div>'))
+
+
+class _OfflineFigure(branca.element.Figure):
+    """A Figure whose HTML inlines every script and stylesheet (no network when opened)."""
+
+    def render(self, **kwargs) -> str:
+        return inline_assets(super().render(**kwargs))
+
+
+def inline_assets(html: str) -> str:
+    """Replace CDN ``<script src>`` and ``<link href>`` tags with the assets' content.
+
+    The assets come from the ``folium-offline`` package (maintained for folium's releases).
+
+    Raises
+    ------
+    MissingDependencyError
+        When folium-offline is not installed, or an asset is not in it.
+    """
+    try:
+        from offlinefolium.elements import _res
+    except ImportError as exc:
+        raise MissingDependencyError("offline maps need the folium-offline package: "
+                                     "pip install 'siting[offline]'") from exc
+
+    def script(mt):
+        url = mt.group(1)
+        if url not in _res:
+            raise MissingDependencyError(f"folium-offline has no copy of {url}; update folium-offline")
+        return "<script>" + _res[url].replace("</script", "<\\/script") + "</script>"
+
+    def style(mt):
+        url = mt.group(1)
+        if url not in _res:
+            raise MissingDependencyError(f"folium-offline has no copy of {url}; update folium-offline")
+        return "<style>" + _res[url] + "</style>"
+
+    html = re.sub(r'<script src="(https?://[^"]+)"></script>', script, html)
+    return re.sub(r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>', style, html)
+
+
+def _new_map(tiles, offline: bool, location=None) -> folium.Map:
+    web_tiles = tiles is not None and ("/" not in str(tiles) or re.match(r"^(https?:)?//", str(tiles)))
+    if offline and web_tiles:
+        raise ScenarioError("offline maps draw no web tiles: give tiles=None, or a local tile URL template "
+                            "(e.g. 'tiles/{z}/{x}/{y}.png') with attr=")
+    m = folium.Map(location=location, zoom_start=6, tiles=tiles, control_scale=True, prefer_canvas=True,
+                   max_zoom=19, attr="local tiles" if offline and tiles else None)
+    m.options["max_zoom"] = 19  # marker clusters need the map's own maxZoom (tiles=None sets none)
+    if offline:
+        fig = _OfflineFigure()
+        fig.add_child(m)
+    return m
+
+
+def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.Map | None = None,
+             tiles: str | None = "OpenStreetMap", factors=(), rules=None, title: str | None = None,
+             footer: str | None = None, max_sites: int = 2000, color_by: str = "score",
+             offline: bool = False, controls: bool = True, **style) -> folium.Map:
+    """Build the interactive map of scored sites.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        With ``site_id`` and ``score`` (and ``rank``, ``tier``, factor and ledger columns).
+    layers : dict, optional
+        ``{name: (GeoDataFrame, kind)}``; kind ``parcels`` (shown), ``exclusion``, ``near_miss``
+        or ``context`` (hidden at first); each becomes a toggleable FeatureGroup.
+    m : folium.Map, optional
+        A map to add to.
+    tiles : str or None
+        Basemap; ``None`` draws no tiles (no network for tiles).
+    factors : sequence of Factor
+        For the score breakdown in popups.
+    rules : DataFrame, optional
+        ``SitingResult.rules``, for the ledger in popups.
+    title, footer : str, optional
+        Escaped text shown on the map.
+    max_sites : int
+        Only the best ``max_sites`` by rank are drawn as polygons; beyond that every site is also
+        drawn as a clustered point, with a note.
+    color_by : {"score", "tier"}
+    offline : bool
+        Inline every script and stylesheet (needs folium-offline) and refuse web tiles.
+    controls : bool
+        Add fullscreen, minimap and measure controls.
+    **style
+        ``cmap`` (a list of colours for the score legend).
+
+    Returns
+    -------
+    folium.Map
+    """
+    if color_by not in ("score", "tier"):
+        raise ScenarioError(f"color_by must be 'score' or 'tier', not {color_by!r}")
+    rules = rules if rules is not None else pd.DataFrame(columns=["rule", "op", "threshold"])
+    ranked = sites.sort_values("rank") if "rank" in sites else sites
+    ranked = ranked.reset_index(drop=True)
+    shown = ranked.head(max_sites)
+    extent = shown if len(shown) else next((f for f, _ in (layers or {}).values() if f is not None and len(f)), None)
+    bounds = _bounds(extent) if extent is not None and len(extent) else None
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
+    m = m if m is not None else _new_map(tiles, offline, centre)  # a view from the start (clusters need one)
+    cmap = branca.colormap.LinearColormap(style.get("cmap", ["#d73027", "#fee08b", "#1a9850"]),
+                                          vmin=0.0, vmax=1.0, caption="Site score (0 = worst, 1 = best)")
+    for name, (frame, kind) in (layers or {}).items():
+        _context_layer(m, frame, name, kind)
+        if frame is not None and "commodities" in frame and len(frame):
+            _deposit_legend(m)
+    colours = _colours(ranked, color_by, cmap)
+    if len(ranked) > max_sites:
+        _all_sites_points(m, ranked, colours, f"All {len(ranked):,} sites (points)")
+    if len(shown):
+        _sites_layer(m, shown, factors, rules, colours[:len(shown)], f"Sites ({len(shown):,})")
+    cmap.add_to(m)
+    if controls:
+        plugins.Fullscreen().add_to(m)
+        if tiles and "/" not in str(tiles):  # a named basemap (custom tile URLs need their attribution)
+            plugins.MiniMap(tile_layer=tiles, toggle_display=True).add_to(m)
+        plugins.MeasureControl(primary_length_unit="kilometers", primary_area_unit="hectares").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    if bounds:
+        m.fit_bounds(bounds)
+    note = (f"Showing the best {len(shown):,} of {len(ranked):,} sites as polygons; every site is a clustered "
+            "point. " if len(shown) < len(ranked) else "")
+    _add_text(m, title, (note + (footer or "")).strip())
+    return m
+
+
+def _excluded_layers(result) -> dict:
+    """Excluded land per rule: the buffered exclusion zones of ``outside`` rules, and the candidates
+    each other rule failed (drawn when there are at most 5,000 candidates)."""
+    out = {}
+    minx, miny, maxx, maxy = result.layers["parcels"].total_bounds
+    for rule, label in zip(result.scenario.constraints, result.rules["rule"], strict=False):
+        if rule.rule == "outside" and rule.layer in result.layers:
+            feats = result.layers[rule.layer].cx[minx - 50_000:maxx + 50_000, miny - 50_000:maxy + 50_000]
+            zone = feats.set_geometry(feats.geometry.buffer(rule.buffer_m)) if rule.buffer_m > 0 else feats
+            out[f"Excluded by {label} ({rule.layer} + {rule.buffer_m:g} m)"] = (zone, "exclusion")
+        elif len(result.candidates) <= 5000:
+            failed = result.candidates[~result.candidates[f"{label}__pass"].astype(bool)]
+            failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
+            out[f"Failed {label} ({len(failed):,})"] = (failed, "exclusion")
+    return out
+
+
+def _near_miss_layer(result) -> tuple | None:
     nm = result.analysis.get("near_misses")
     if nm is None or not len(nm):
         return None
     cands = result.candidates.set_index("candidate_id").loc[nm["candidate_id"]].reset_index()
-    cands = cands[~cands.geometry.is_empty & cands.geometry.notna()]
-    nm = nm.set_index("candidate_id").loc[cands["candidate_id"]].reset_index()
+    keep = (~cands.geometry.is_empty & cands.geometry.notna()).to_numpy()
+    cands, nm = cands[keep], nm[keep].reset_index(drop=True)
     tip = ("Near miss " + escape(nm["candidate_id"]) + ": fails only " + escape(nm["rule"]) + " ("
            + escape(nm["measure"]) + " = " + _fmt(pd.to_numeric(nm["value"], errors="coerce")) + ", needs "
            + escape(nm["op"]) + " " + escape(nm["threshold"].astype(str)) + ")")
-    props = pd.DataFrame({"tooltip": tip.to_numpy(),
-                          "style": [_style("#fd8d3c", weight=2, fill_opacity=0.1)] * len(nm)})
-    return _geojson(_to_web(gpd.GeoDataFrame(cands, geometry="geometry", crs=result.candidates.crs), 30.0), props,
-                    f"Near misses ({len(nm):,}, fail one rule)", show=False)
+    frame = gpd.GeoDataFrame({"tooltip": tip.to_numpy()}, geometry=cands.geometry.values, crs=result.candidates.crs)
+    return frame, "near_miss"
+
+
+def _vintages(result) -> str:
+    """Input files with their modification dates (the data vintage an analyst can check)."""
+    parts = []
+    for name, reps in result.reports.items():
+        for r in reps:
+            if r.path and Path(r.path).exists():
+                day = datetime.fromtimestamp(Path(r.path).stat().st_mtime, UTC).date().isoformat()
+                parts.append(f"{name}: {r.source} ({Path(r.path).name}, {day})")
+    return "; ".join(parts)
 
 
 def result_map(result, **kwargs) -> folium.Map:
-    """Map of a :class:`SitingResult`: sites, parcels, exclusions, near misses and the other input layers."""
-    layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
-    excluded = {r.layer for r in result.scenario.constraints if r.rule == "outside"}
-    for name, frame in result.layers.items():
-        if name == "parcels":
-            continue
-        kind = "exclusion" if name in excluded else "context"
-        layers[f"{'Excluded: ' if kind == 'exclusion' else ''}{name}"] = (frame, kind)
+    """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs."""
     sc = result.scenario
-    footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
-              f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Sources: "
-              + ", ".join(sorted({r.source for reps in result.reports.values() for r in reps})))
-    opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
-            "title": sc.outputs.title or sc.name, "footer": footer,
-            "max_sites": sc.outputs.map_max_sites}
-    opts.update(kwargs)
-    m = site_map(result.sites, **opts)
+    layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
+    layers.update(_excluded_layers(result))
     near = _near_miss_layer(result)
     if near is not None:
-        near.add_to(m)
-        _move_layer_control_last(m)
-    return m
-
-
-def _move_layer_control_last(m: folium.Map) -> None:
-    """Keep the layer control after every layer so that it lists them all."""
-    controls = [(k, c) for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
-    for key, control in controls:
-        del m._children[key]
-        m._children[key] = control
+        layers[f"Near misses ({len(near[0]):,}, fail one rule)"] = near
+    for name, frame in result.layers.items():
+        if name != "parcels":
+            layers[name] = (frame, "context")
+    footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
+              f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
+    opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
+            "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites}
+    opts.update(kwargs)
+    return site_map(result.sites, **opts)

@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,12 +30,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
-from siting import settings
 from siting.errors import OutputError, OutputExistsError
-from siting.geometry import keep_family
+from siting.writers import slug, to_output_frame, write_geojson, write_gpkg, write_parquet, write_shapefile
 
 __all__ = ["check_output_dir", "save_result", "to_output_frame", "write_geojson", "write_gpkg"]
 
@@ -75,78 +72,6 @@ def check_output_dir(out_dir, *, overwrite: bool = False, inputs=()) -> Path:
         raise OutputExistsError(f"output folder {out} exists and is not empty; use --overwrite "
                                 "(overwrite=True) to replace it")
     return out
-
-
-def to_output_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Make a frame writable by every driver: plain dtypes, no lists, nullable ints kept."""
-    out = gdf.copy()
-    for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        s = out[col]
-        if s.dtype == object or str(s.dtype) in ("string", "str"):
-            first = s.dropna().iloc[0] if s.notna().any() else None
-            if isinstance(first, list | tuple | set | np.ndarray):
-                s = s.map(lambda v: ";".join(map(str, v)) if isinstance(v, list | tuple | set | np.ndarray)
-                          else v)
-            out[col] = s.astype(object).where(s.notna(), None)
-    return out
-
-
-def _promote(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One geometry type per layer: Polygon+MultiPolygon -> MultiPolygon (lines likewise)."""
-    types = set(gdf.geometry.geom_type.dropna())
-    for family, pair in (("polygon", {"Polygon", "MultiPolygon"}),
-                         ("line", {"LineString", "MultiLineString"})):
-        if len(types) > 1 and types <= pair:
-            geoms = keep_family(np.asarray(gdf.geometry.values, dtype=object), family)
-            return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    return gdf
-
-
-def write_geojson(gdf: gpd.GeoDataFrame, path) -> Path:
-    """Write RFC 7946 GeoJSON (EPSG:4326, <= 7 decimals, CCW exteriors) and check it re-reads.
-
-    Examples
-    --------
-    >>> import tempfile, json, geopandas as gpd
-    >>> from shapely import box
-    >>> g = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[box(0, 0, 1000, 1000)], crs=5070)
-    >>> p = write_geojson(g, tempfile.mkdtemp() + "/s.geojson")
-    >>> json.loads(p.read_text())["features"][0]["properties"]
-    {'site_id': 'a'}
-    """
-    path = Path(path)
-    # GDAL reprojects to lon/lat itself and so can cut geometries at the antimeridian (A9)
-    out = to_output_frame(gdf)
-    pyogrio.write_dataframe(out, path, driver="GeoJSON", layer_options={
-        "RFC7946": "YES", "COORDINATE_PRECISION": str(settings.GEOJSON_DECIMALS), "WRITE_NAME": "NO"})
-    n = pyogrio.read_info(path)["features"]
-    if n != len(gdf):
-        raise OutputError(f"{path}: wrote {len(gdf)} features but re-read {n}")
-    return path
-
-
-def write_gpkg(path, layers: dict[str, pd.DataFrame]) -> Path:
-    """Write a fresh GeoPackage with the given layers (spatial or plain tables) and check counts."""
-    path = Path(path)
-    if path.exists():
-        path.unlink()
-    for name, frame in layers.items():
-        if isinstance(frame, gpd.GeoDataFrame):
-            data = _promote(to_output_frame(frame))
-        else:
-            data = frame.copy()
-            for col in data.columns:
-                if data[col].dtype == object:
-                    data[col] = data[col].map(lambda v: None if v is None or v is pd.NA else
-                                              (v if isinstance(v, str | bool | int | float) else str(v)))
-        pyogrio.write_dataframe(data, path, layer=name, driver="GPKG")
-    for name, frame in layers.items():
-        n = pyogrio.read_info(path, layer=name)["features"]
-        if n != len(frame):
-            raise OutputError(f"{path} layer {name}: wrote {len(frame)} rows but re-read {n}")
-    return path
 
 
 def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
@@ -191,18 +116,6 @@ def _run_report(result, files: dict[str, Path]) -> dict:
     }
 
 
-def slug(text: str) -> str:
-    """A safe file-name part: letters, digits, ``_`` and ``-`` only (S4).
-
-    Examples
-    --------
-    >>> slug("../../within substations")
-    'within_substations'
-    """
-    out = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text)).strip("_.-")
-    return out[:80] or "unnamed"
-
-
 def _charts(result, tmp: Path) -> dict[str, Path]:
     try:
         from siting import plots
@@ -243,18 +156,44 @@ def _write_analysis(result, tmp: Path) -> dict[str, Path]:
     return files
 
 
-def _write_all(result, tmp: Path, formats) -> None:
+def _input_layers(result) -> dict[str, gpd.GeoDataFrame]:
+    """The run's canonical input layers, one geometry family per GeoPackage layer."""
+    from siting.geometry import family_of
+
+    out = {}
+    for name, frame in result.layers.items():
+        fam = family_of(np.asarray(frame.geometry.values, dtype=object))
+        for f in np.unique(fam.astype(str)):
+            part = frame[fam == f]
+            key = f"input_{slug(name)}" if len(np.unique(fam)) == 1 else f"input_{slug(name)}_{f}"
+            out[key] = part
+    return out
+
+
+def gpkg_layers(result) -> dict[str, pd.DataFrame]:
+    """Every layer of the run: sites, candidates with the ledger, inputs, and the tables."""
+    tables = {k: v.reset_index() if k == "sensitivity" else v for k, v in result.analysis.items()
+              if isinstance(v, pd.DataFrame) and len(v)}
+    return {"sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
+            "candidates": result.candidates, **_input_layers(result), "funnel": result.funnel,
+            "ledger": result.ledger, "rejects": result.rejects, **tables}
+
+
+def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     sites = result.sites[site_columns(result)]
+    spec = result.scenario.outputs
     files: dict[str, Path] = {}
     if "geojson" in formats:
         files["sites.geojson"] = write_geojson(sites, tmp / "sites.geojson")
     if "gpkg" in formats:
-        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", {
-            "sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
-            "candidates": result.candidates, "funnel": result.funnel, "ledger": result.ledger,
-            "rejects": result.rejects, **{k: v.reset_index() if k == "sensitivity" else v
-                                          for k, v in result.analysis.items()
-                                          if isinstance(v, pd.DataFrame) and len(v)}})
+        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", gpkg_layers(result))
+    if spec.geoparquet:
+        files["sites.parquet"] = write_parquet(result.sites, tmp / "sites.parquet")
+        files["candidates.parquet"] = write_parquet(result.candidates, tmp / "candidates.parquet")
+    if spec.shapefile:
+        shp, crosswalk = write_shapefile(sites, tmp / "sites.shp")
+        files.update({p.name: p for p in tmp.glob(f"{shp.stem}.*")})
+        files[crosswalk.name] = crosswalk
     if "csv" in formats:
         _sites_csv(sites, tmp / "sites.csv")
         files["sites.csv"] = tmp / "sites.csv"
@@ -264,7 +203,9 @@ def _write_all(result, tmp: Path, formats) -> None:
     files["rejects.csv"] = tmp / "rejects.csv"
     files.update(_write_analysis(result, tmp))
     if "html" in formats:
-        result.map().save(str(tmp / "map.html"))
+        offline = spec.offline_map if offline_map is None else offline_map
+        tiles = None if offline else spec.map_tiles
+        result.map(offline=offline, tiles=tiles, color_by=spec.color_by).save(str(tmp / "map.html"))
         files["map.html"] = tmp / "map.html"
     report = _run_report(result, files)
     (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
@@ -289,7 +230,7 @@ def _remove_stale(out: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def save_result(result, out_dir, *, overwrite: bool = False, formats=None) -> Path:
+def save_result(result, out_dir, *, overwrite: bool = False, formats=None, offline_map: bool | None = None) -> Path:
     """Write a run's deliverables into ``out_dir`` (atomically; see the module docstring).
 
     Parameters
@@ -300,6 +241,8 @@ def save_result(result, out_dir, *, overwrite: bool = False, formats=None) -> Pa
         Replace an existing, non-empty folder.
     formats : sequence of str, optional
         Subset of ``geojson``, ``gpkg``, ``html``, ``csv`` (default: the scenario's).
+    offline_map : bool, optional
+        Write a self-contained map.html (default: the scenario's ``outputs.offline_map``).
 
     Returns
     -------
@@ -319,7 +262,7 @@ def save_result(result, out_dir, *, overwrite: bool = False, formats=None) -> Pa
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions
     try:
-        _write_all(result, tmp, formats)
+        _write_all(result, tmp, formats, offline_map)
         old = None
         if out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"

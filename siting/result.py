@@ -158,11 +158,11 @@ class SitingResult:
 
         return result_map(self, **kwargs)
 
-    def save(self, out_dir, *, overwrite: bool = False, formats=None):
+    def save(self, out_dir, *, overwrite: bool = False, formats=None, offline_map: bool | None = None):
         """Write the deliverables to ``out_dir`` atomically (see :func:`siting.outputs.save_result`)."""
         from siting.outputs import save_result
 
-        return save_result(self, out_dir, overwrite=overwrite, formats=formats)
+        return save_result(self, out_dir, overwrite=overwrite, formats=formats, offline_map=offline_map)
 
     def explain(self, candidate_id: str) -> pd.DataFrame:
         """Every rule (value, threshold, pass) and factor (raw, score, weight, contribution) of a candidate.

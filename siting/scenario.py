@@ -150,6 +150,11 @@ class OutputSpec(BaseModel):
     formats: list[Literal["geojson", "gpkg", "html", "csv"]] = ["geojson", "gpkg", "html", "csv"]
     map_max_sites: int = Field(2000, gt=0)
     title: str | None = None
+    offline_map: bool = Field(False, description="Self-contained map.html (needs siting[offline]); no web tiles.")
+    map_tiles: str | None = Field("OpenStreetMap", description="Basemap; null for none.")
+    color_by: Literal["score", "tier"] = "score"
+    geoparquet: bool = Field(True, description="Also write sites and candidates as GeoParquet.")
+    shapefile: bool = Field(False, description="Also write sites.shp with a field-name crosswalk.")
 
 
 class Scenario(BaseModel):

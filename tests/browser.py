@@ -1,11 +1,9 @@
 """Open a saved map in headless Chromium (Debian's /usr/bin/chromium via Playwright).
 
-The sandbox and CI have no internet, so requests for the CDN assets folium
-references are answered from the XStatic packages (the same Leaflet 1.9.3 and
-jQuery 3.7.1 folium asks for); other assets a siting map does not use (Bootstrap,
-awesome-markers, Font Awesome) get an empty stylesheet or script, and tile
-requests are refused. What the page then does is real: Leaflet parses the
-embedded GeoJSON and draws the layers.
+The sandbox and CI have no internet, so requests for the CDN assets folium references are answered
+with the same files from the folium-offline package (a test dependency), and tile requests are
+refused. What the page then does is real: Leaflet and the plugins run, parse the embedded GeoJSON
+and draw the layers.
 """
 
 from __future__ import annotations
@@ -22,42 +20,22 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 
 def chromium_available() -> bool:
     try:
+        import offlinefolium  # noqa: F401
         import playwright  # noqa: F401
     except ImportError:
         return False
     return Path(CHROMIUM).exists()
 
 
-def _asset(url: str) -> tuple[bytes, str] | None:
-    import xstatic.pkg.d3 as d3
-    import xstatic.pkg.jquery as jq
-    import xstatic.pkg.leaflet as lf
-
-    table = {
-        "leaflet@1.9.3/dist/leaflet.js": (lf.BASE_DIR, "leaflet.js", "application/javascript"),
-        "leaflet@1.9.3/dist/leaflet.css": (lf.BASE_DIR, "leaflet.css", "text/css"),
-        "jquery-3.7.1.min.js": (jq.BASE_DIR, "jquery.min.js", "application/javascript"),
-        "d3/3.5.5/d3.min.js": (d3.BASE_DIR, "d3.js", "application/javascript"),
-    }
-    for key, (base, name, mime) in table.items():
-        if key in url:
-            return Path(base, name).read_bytes(), mime
-    if "/images/" in url and "leaflet" in url:
-        return Path(lf.BASE_DIR, "images", url.rsplit("/", 1)[-1]).read_bytes(), "image/png"
-    return None
-
-
 def _route(route):
+    from offlinefolium.elements import _res
+
     url = route.request.url
-    if url.startswith("file://"):
+    if url.startswith(("file://", "data:")):
         return route.continue_()
-    found = _asset(url)
-    if found:
-        return route.fulfill(status=200, body=found[0], content_type=found[1])
-    if url.endswith(".css"):
-        return route.fulfill(status=200, body=b"", content_type="text/css")
-    if url.endswith(".js"):
-        return route.fulfill(status=200, body=b"", content_type="application/javascript")
+    if url in _res:
+        mime = "text/css" if url.endswith(".css") else "application/javascript"
+        return route.fulfill(status=200, body=_res[url].encode("utf-8"), content_type=mime)
     return route.abort()  # tiles and anything else: no network
 
 

@@ -18,7 +18,7 @@ from shapely import GeometryCollection, LineString, MultiPolygon, Point, Polygon
 import siting
 from siting.errors import CRSError, GeometryError, InputFileError, OutputError, RasterError, ScenarioError
 from siting.layers import load_layer
-from siting.outputs import write_geojson, write_gpkg
+from siting.writers import write_geojson, write_gpkg
 
 BOWTIE = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
 
@@ -123,7 +123,7 @@ def test_a6_layers_in_different_crs_reprojected_and_mismatch_refused(grid_parcel
 
 
 def test_a6_layer_far_from_parcels_warns(tmp_path, caplog):
-    from conftest import SAMPLE
+    from paths import SAMPLE
 
     far = gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(10.0, 50.0)], crs=4326)  # in Germany
     far.to_file(tmp_path / "far.geojson")
@@ -230,7 +230,7 @@ def test_a14_null_configured_id_is_an_error_and_gpkg_keeps_rows(tmp_path):
         load_layer(raw, name="parcels", id_field="PID")
     frame = load_layer(raw, name="parcels").frame
     p = write_gpkg(tmp_path / "x.gpkg", {"p": frame})
-    assert len(gpd.read_file(p)) == 2
+    assert len(gpd.read_file(p, layer="p")) == 2
 
 
 # ---------------------------------------------------------------- A15 text coordinates, lists
@@ -354,7 +354,7 @@ def test_s4_run_refuses_output_over_inputs(tmp_path):
     import subprocess
     import sys
 
-    from conftest import SAMPLE
+    from paths import SAMPLE
 
     work = tmp_path / "copy"
     shutil.copytree(SAMPLE, work)
@@ -413,7 +413,7 @@ def test_s6_sigkill_mid_write_then_rerun(tmp_path):
     import sys
     import time
 
-    from conftest import DEMO
+    from paths import DEMO
 
     out = tmp_path / "out"
     first = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(DEMO), "--out", str(out)],

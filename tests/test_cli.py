@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DEMO, ROOT
+from paths import DEMO, ROOT
 
 
 def siting(*args, cwd=ROOT):

@@ -12,7 +12,8 @@ from shapely import Polygon, box
 
 from siting.errors import OutputExistsError
 from siting.maps import escape, site_map
-from siting.outputs import check_output_dir, write_geojson, write_gpkg
+from siting.outputs import check_output_dir
+from siting.writers import write_geojson, write_gpkg
 
 PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>", "`"]
 
@@ -34,7 +35,7 @@ def test_gpkg_round_trip_with_table_layers(tmp_path, grid_parcels):
     import pandas as pd
 
     path = write_gpkg(tmp_path / "x.gpkg", {"sites": grid_parcels, "funnel": pd.DataFrame({"a": [1, 2]})})
-    assert sorted(pyogrio.list_layers(path)[:, 0]) == ["funnel", "sites"]
+    assert sorted(pyogrio.list_layers(path)[:, 0]) == ["funnel", "layer_styles", "sites"]
     back = gpd.read_file(path, layer="sites")
     assert len(back) == len(grid_parcels) and back.crs.to_epsg() == 5070
 
@@ -65,15 +66,23 @@ def test_map_html_contains_no_raw_payloads(grid_parcels):
 
 def test_map_feature_count_and_legend(grid_parcels):
     sites = grid_parcels.assign(site_id=list("abcde"), score=[0.1, 0.2, 0.3, 0.4, 0.5], rank=range(1, 6))
+    def geojsons(m):
+        out, todo = [], list(m._children.values())
+        while todo:
+            c = todo.pop()
+            out += [c] if type(c).__name__ == "GeoJson" else []
+            todo += list(getattr(c, "_children", {}).values())
+        return out
+
     m = site_map(sites, tiles=None)
     html = m.get_root().render()
-    data = [c for c in m._children.values() if type(c).__name__ == "GeoJson"]
+    data = geojsons(m)
     assert len(data) == 1 and len(data[0].data["features"]) == 5
     assert "Site score" in html
     top = site_map(sites, tiles=None, max_sites=2)
-    feats = next(c for c in top._children.values() if type(c).__name__ == "GeoJson").data["features"]
+    feats = geojsons(top)[0].data["features"]
     assert [f["properties"]["site_id"] for f in feats] == ["a", "b"]
-    assert "top 2 of 5" in top.get_root().render()
+    assert "best 2 of 5 sites" in top.get_root().render()
 
 
 def test_geojson_properties_keep_types(tmp_path, grid_parcels):

@@ -231,7 +231,7 @@ def test_dem_in_feet_and_geographic_dem(realdata):
 def test_nevada_real_scenario_end_to_end(realdata, tmp_path, monkeypatch):
     import json
 
-    from conftest import SAMPLE
+    from paths import SAMPLE
 
     import siting
 

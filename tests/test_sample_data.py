@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SAMPLE
+from paths import SAMPLE
 
 
 def _versions():

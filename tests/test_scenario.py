@@ -93,7 +93,7 @@ def test_env_var_expansion(tmp_path, monkeypatch):
 
 
 def test_demo_scenario_is_valid():
-    from conftest import DEMO
+    from paths import DEMO
 
     sc = load_scenario(DEMO)
     assert sc.name == "nevada-demo" and "parcels" in sc.layers and sc.factors

@@ -155,7 +155,7 @@ def test_permitting_parts_by_hand():
 
 @pytest.fixture(scope="module")
 def demo_dict():
-    from conftest import DEMO
+    from paths import DEMO
 
     d = yaml.safe_load(DEMO.read_text())
     for spec in d["layers"].values():
