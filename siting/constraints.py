@@ -56,13 +56,16 @@ class Screening:
     ledger : DataFrame
         Long form: one row per candidate and rule.
     rules : DataFrame
-        One row per rule: label, type, stage, description, measure, op, threshold.
+        One row per rule: label, type, stage, description, measure, op, threshold, layer, where.
+    land : GeoDataFrame, optional
+        With generated candidates (:mod:`siting.staged`): the eligible land they were made from.
     """
 
     frame: gpd.GeoDataFrame
     funnel: pd.DataFrame
     ledger: pd.DataFrame
     rules: pd.DataFrame
+    land: gpd.GeoDataFrame | None = None
 
 
 def rule_labels(rules) -> list[str]:
@@ -242,4 +245,5 @@ def _rule_table(rules, labels, outcomes) -> pd.DataFrame:
         "description": [r.describe() for r in rules], "measure": [oc.measure for oc in outcomes],
         "op": [oc.op for oc in outcomes], "threshold": [oc.threshold for oc in outcomes],
         "parameter": [r.parameter for r in rules], "parameter_value": [r.parameter_value() for r in rules],
+        "layer": [getattr(r, "layer", None) for r in rules], "where": [getattr(r, "where", None) for r in rules],
     })

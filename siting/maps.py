@@ -47,7 +47,7 @@ import shapely
 from folium import plugins
 from folium.utilities import JsCode
 
-from siting import minerals, settings
+from siting import minerals, settings, where
 from siting.errors import MissingDependencyError, ScenarioError
 
 __all__ = ["escape", "inline_assets", "result_map", "site_map"]
@@ -258,7 +258,7 @@ def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_
     note = f" (first {max_features:,} of {len(frame):,})" if len(frame) > max_features else ""
     frame = frame.head(max_features).reset_index(drop=True)
     family = str(frame.geometry.geom_type.iloc[0])
-    group = _group(m, name + note, show=kind == "parcels")
+    group = _group(m, name + note, show=kind in ("parcels", "eligible"))
     props = _context_props(frame, name, kind)
     if "Point" in family and len(frame) > CLUSTER_ABOVE:
         pts = frame.to_crs(4326)
@@ -431,11 +431,16 @@ def _excluded_layers(result) -> dict:
     each other rule failed (drawn when there are at most 5,000 candidates)."""
     out = {}
     minx, miny, maxx, maxy = result.layers["parcels"].total_bounds
-    for rule, label in zip(result.scenario.constraints, result.rules["rule"], strict=False):
-        if rule.rule == "outside" and rule.layer in result.layers:
-            feats = result.layers[rule.layer].cx[minx - 50_000:maxx + 50_000, miny - 50_000:maxy + 50_000]
-            zone = feats.set_geometry(feats.geometry.buffer(rule.buffer_m)) if rule.buffer_m > 0 else feats
-            out[f"Excluded by {label} ({rule.layer} + {rule.buffer_m:g} m)"] = (zone, "exclusion")
+    for rule in result.rules.itertuples(index=False):
+        label, layer = rule.rule, rule.layer
+        if rule.type == "outside" and layer in result.layers:
+            feats = result.layers[layer]
+            if isinstance(rule.where, str) and rule.where:
+                feats = feats[where.evaluate(rule.where, feats, layer=layer)]
+            feats = feats.cx[minx - 50_000:maxx + 50_000, miny - 50_000:maxy + 50_000]
+            buffer_m = float(rule.parameter_value)
+            zone = feats.set_geometry(feats.geometry.buffer(buffer_m)) if buffer_m > 0 else feats
+            out[f"Excluded by {label} ({layer} + {buffer_m:g} m)"] = (zone, "exclusion")
         elif len(result.candidates) <= 5000:
             failed = result.candidates[~result.candidates[f"{label}__pass"].astype(bool)]
             failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
@@ -472,6 +477,10 @@ def result_map(result, **kwargs) -> folium.Map:
     """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs."""
     sc = result.scenario
     layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
+    land = result.eligible_land
+    if land is not None and len(land):
+        acres = float(land.area.sum()) / settings.M2_PER_ACRE
+        layers[f"Eligible land ({acres:,.0f} acres)"] = (land, "eligible")
     layers.update(_excluded_layers(result))
     near = _near_miss_layer(result)
     if near is not None:

@@ -174,8 +174,9 @@ def gpkg_layers(result) -> dict[str, pd.DataFrame]:
     """Every layer of the run: sites, candidates with the ledger, inputs, and the tables."""
     tables = {k: v.reset_index() if k == "sensitivity" else v for k, v in result.analysis.items()
               if isinstance(v, pd.DataFrame) and len(v)}
+    land = {"eligible_land": result.eligible_land} if result.eligible_land is not None else {}
     return {"sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
-            "candidates": result.candidates, **_input_layers(result), "funnel": result.funnel,
+            "candidates": result.candidates, **land, **_input_layers(result), "funnel": result.funnel,
             "ledger": result.ledger, "rejects": result.rejects, **tables}
 
 

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import platform
@@ -33,6 +34,7 @@ from siting.rules import MinArea, RuleContext
 from siting.scenario import Scenario, load_scenario
 from siting.scoring import rank, score_table, tiers
 from siting.sources import name_installations
+from siting.staged import Generator, screen_staged
 from siting.weights import resolve_weights
 
 __all__ = ["run"]
@@ -122,6 +124,21 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
                               derive=spec.derive, z_factor=spec.z_factor, crs=spec.crs,
                               resolution=spec.resolution_m)
             for name, spec in sc.rasters.items()}
+
+
+def _screener(sc: Scenario, rasters: dict):
+    """``screen`` for parcel candidates; for grid and pack, the two-stage screening with its generator."""
+    c = sc.candidates
+    if c.method == "parcels":
+        return screen
+    if c.method == "grid":
+        options = {"cell_acres": c.cell_acres, "cell_m": c.cell_m, "shape": c.shape or "hex"}
+    else:
+        options = {"footprint_acres": c.footprint_acres, "shape": c.shape or "square", "aspect": c.aspect,
+                   "spacing_m": c.spacing_m, "edge_setback_m": c.edge_setback_m, "objective": c.objective,
+                   "score": rasters[c.score_raster] if c.score_raster else None, "method": c.solver,
+                   "seed": c.seed, "time_limit_s": c.time_limit_s}
+    return functools.partial(screen_staged, generator=Generator(c.method, options))
 
 
 def _factors(sites: gpd.GeoDataFrame, sc: Scenario, layers, rasters) -> pd.DataFrame:
@@ -217,13 +234,14 @@ def _run_steps(sc: Scenario, steps: Steps) -> SitingResult:
     with steps.step("candidates") as info:
         zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
         candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
-        info["candidates"] = len(candidates)
+        info["parcel_units"] = len(candidates)
     rules = list(sc.constraints)
     if sc.candidates.min_area_acres > 0:
         rules.append(MinArea(acres=sc.candidates.min_area_acres))
     ctx = RuleContext(layers, rasters)
+    screener = _screener(sc, rasters)
     with steps.step("constraints") as info:
-        screening = screen(candidates, rules, ctx)
+        screening = screener(candidates, rules, ctx)
         info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
     with steps.step("factors") as info:
         eligible = screening.frame[screening.frame["eligible"]].copy()
@@ -238,12 +256,15 @@ def _run_steps(sc: Scenario, steps: Steps) -> SitingResult:
         info["sites"], info["method"] = len(sites), sc.scoring.method
     reports = {name: [p.report for p in parts] for name, parts in loaded.items()}
     rejects = pd.concat([p.rejects for parts in loaded.values() for p in parts], ignore_index=True)
-    meta = {"working_crs": wcrs.to_string(),
-            "weights": {**note, "weights": {k: round(float(v), 6) for k, v in weights.items()}}}
+    meta = {"working_crs": wcrs.to_string(), "candidate_method": sc.candidates.method,
+            "weights": {**note, "weights": {k: float(v) for k, v in weights.items()}}}
+    generator = getattr(screener, "keywords", {}).get("generator")
+    if generator is not None and generator.report:
+        meta["packing"] = {k: v for k, v in generator.report.items() if not isinstance(v, np.ndarray)}
     result = SitingResult(scenario=sc, sites=sites, candidates=screening.frame, funnel=screening.funnel,
                           ledger=screening.ledger, rules=screening.rules, layers=layers, rasters=rasters,
-                          reports=reports, rejects=rejects, meta=meta)
-    result._screen_inputs = (candidates, rules, ctx)
+                          reports=reports, rejects=rejects, meta=meta, eligible_land=screening.land)
+    result._screen_inputs = (candidates, rules, ctx, screener)
     with steps.step("analysis") as info:
         result.analyse()
         info["analyses"] = len(result.analysis)

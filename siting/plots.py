@@ -14,7 +14,7 @@ import pandas as pd
 
 from siting.errors import MissingDependencyError
 
-__all__ = ["relaxation_plot", "sensitivity_plot"]
+__all__ = ["packing_plot", "relaxation_plot", "sensitivity_plot"]
 
 
 def _plt():
@@ -62,5 +62,25 @@ def sensitivity_plot(table: pd.DataFrame, top: int = 25, ax=None):
     ax.invert_yaxis()
     ax.set_xlabel("rank (5-95 % range under perturbed weights)")
     ax.legend(fontsize=7)
+    ax.figure.tight_layout()
+    return ax
+
+
+def packing_plot(table: pd.DataFrame, ax=None):
+    """Sites (and the upper bound, dotted) against spacing, one line per footprint size.
+
+    ``table`` is the output of :func:`siting.packing_curve`.
+    """
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5), dpi=150)
+    for k, (acres, part) in enumerate(table.sort_values("spacing_m").groupby("footprint_acres")):
+        color = f"C{k % 10}"
+        ax.plot(part["spacing_m"], part["sites"], marker="o", color=color, label=f"{acres:g} acres")
+        ax.plot(part["spacing_m"], part["bound"], ls=":", color=color, lw=1)
+    ax.set_xlabel("spacing between sites (m)")
+    ax.set_ylabel("sites that fit")
+    ax.set_title("Sites against footprint and spacing (dotted: upper bound)")
+    ax.legend(title="footprint", fontsize=8)
     ax.figure.tight_layout()
     return ax

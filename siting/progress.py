@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from siting import settings
 
-__all__ = ["Steps"]
+__all__ = ["Steps", "iterate"]
 
 log = logging.getLogger("siting.pipeline")
 
@@ -71,3 +71,19 @@ class Steps:
             self._bar.close()
         if self._redirect is not None:
             self._redirect.__exit__(None, None, None)
+
+
+def iterate(items, desc: str, show: bool | None = None):
+    """``items`` wrapped in a tqdm bar when progress is enabled (default: the ``progress`` setting).
+
+    Examples
+    --------
+    >>> list(iterate([1, 2], "demo", show=False))
+    [1, 2]
+    """
+    show = settings.progress_enabled() if show is None else show
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=f"siting: {desc}", leave=False, disable=None)

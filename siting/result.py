@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.constraints import rule_labels, screen
+from siting.constraints import rule_labels
 from siting.errors import ScenarioError
 from siting.relaxation import near_misses, relaxation
 from siting.sensitivity import rank_stability, weight_sweep
@@ -53,7 +53,10 @@ class SitingResult:
     rejects : DataFrame
         Every rejected input feature with its layer, row and reason.
     meta : dict
-        Start time, working CRS, package versions, input hashes, timings.
+        Start time, working CRS, package versions, input hashes, timings; for packed candidates
+        the packing report (``meta["packing"]``: sites, bound, efficiency).
+    eligible_land : GeoDataFrame or None
+        With grid or pack candidates: the land left by the land rules, one row per parcel unit.
     """
 
     scenario: object
@@ -68,6 +71,7 @@ class SitingResult:
     rejects: pd.DataFrame
     meta: dict = field(default_factory=dict)
     analysis: dict = field(default_factory=dict)
+    eligible_land: gpd.GeoDataFrame | None = None
     _screen_inputs: tuple | None = field(default=None, repr=False)
 
     @property
@@ -122,11 +126,11 @@ class SitingResult:
     def _rescreen(self, rule: str, value: float) -> pd.DataFrame:
         if self._screen_inputs is None:
             raise ScenarioError("this result has no screening inputs to re-run")
-        candidates, rules, ctx = self._screen_inputs
+        candidates, rules, ctx, screener = self._screen_inputs
         labels = rule_labels(rules)
         i = labels.index(rule)
         changed = [*rules[:i], rules[i].with_parameter(value).model_copy(update={"id": rule}), *rules[i + 1:]]
-        return screen(candidates, changed, ctx).frame
+        return screener(candidates, changed, ctx).frame
 
     def analyse(self) -> dict:
         """Run the analyses the scenario asks for and keep them in :attr:`analysis`.

@@ -88,13 +88,57 @@ class RasterSpec(BaseModel):
     resolution_m: float | None = Field(None, gt=0)
 
 
+_SHAPES = {"grid": ("hex", "square"), "pack": ("square", "rectangle", "circle")}
+
+
 class CandidateSpec(BaseModel):
-    """How candidate sites are made (``parcels``: the eligible remainder of each parcel)."""
+    """How candidate sites are made.
+
+    ``parcels``: the eligible remainder of each parcel. ``grid``: cells of ``cell_acres`` (or
+    ``cell_m`` wide) cut from the eligible land. ``pack``: as many facility footprints of
+    ``footprint_acres`` as fit on the eligible land, ``spacing_m`` apart (see
+    :func:`siting.pack_sites`). With ``grid`` and ``pack``, land rules (agency, GAP status,
+    designation, attribute, outside) cut the parcels first; site rules (distance, raster,
+    minimum area) then judge each cell or footprint.
+    """
 
     model_config = _STRICT
-    method: Literal["parcels"] = "parcels"
+    method: Literal["parcels", "grid", "pack"] = "parcels"
     min_area_acres: float = Field(0.0, ge=0)
     split_by: str | None = Field(None, description="A polygon layer (e.g. counties) cutting parcels.")
+    shape: str | None = Field(None, description="grid: hex|square (default hex); pack: square|rectangle|circle.")
+    cell_acres: float | None = Field(None, gt=0)
+    cell_m: float | None = Field(None, gt=0)
+    footprint_acres: float | None = Field(None, gt=0)
+    aspect: float = Field(1.0, gt=0)
+    spacing_m: float = Field(0.0, ge=0)
+    edge_setback_m: float = Field(0.0, ge=0)
+    objective: Literal["count", "score"] = "count"
+    score_raster: str | None = Field(None, description="pack: raster whose value each footprint maximises.")
+    solver: Literal["greedy", "exact"] = "greedy"
+    seed: int = 0
+    time_limit_s: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _method_options(self):
+        m = self.method
+        if self.shape is not None and (m == "parcels" or self.shape not in _SHAPES[m]):
+            allowed = ", ".join(_SHAPES.get(m, ())) or "none (parcels have their own shape)"
+            raise ValueError(f"shape {self.shape!r} does not apply to method {m!r}; allowed: {allowed}")
+        if m == "grid" and (self.cell_acres is None) == (self.cell_m is None):
+            raise ValueError("method grid needs exactly one of cell_acres or cell_m")
+        if m == "pack" and self.footprint_acres is None:
+            raise ValueError("method pack needs footprint_acres")
+        if self.objective == "score" and not self.score_raster:
+            raise ValueError("objective score needs score_raster (a raster the footprints maximise)")
+        pack_only = {"footprint_acres", "spacing_m", "edge_setback_m", "score_raster", "solver", "aspect"}
+        grid_only = {"cell_acres", "cell_m"}
+        wrong = (pack_only if m != "pack" else set()) | (grid_only if m != "grid" else set())
+        misplaced = sorted(wrong & self.model_fields_set)
+        if misplaced:
+            raise ValueError("; ".join(f"{k} is used only by method {'pack' if k in pack_only else 'grid'}, "
+                                       f"not {m!r}" for k in misplaced))
+        return self
 
 
 class TierSpec(BaseModel):
@@ -218,6 +262,9 @@ class Scenario(BaseModel):
             problems.append("scoring.weights.pairwise is needed for ahp")
         if self.candidates.split_by and self.candidates.split_by not in names:
             problems.append(f"candidates.split_by: {self.candidates.split_by!r} is not one of the layers")
+        if self.candidates.score_raster and self.candidates.score_raster not in self.rasters:
+            problems.append(f"candidates.score_raster: {self.candidates.score_raster!r} is not one of the rasters "
+                            f"({', '.join(sorted(self.rasters)) or 'none'})")
         dup = {f.name for f in self.factors if [g.name for g in self.factors].count(f.name) > 1}
         if dup:
             problems.append(f"factors: names must be unique, repeated: {sorted(dup)}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from siting import settings
 from siting.errors import ScenarioError
 
 __all__ = ["METHODS", "aggregate", "minimum", "normalise_weights", "rank", "score_table", "tiers", "topsis",
@@ -151,7 +152,8 @@ def minimum(scores: pd.DataFrame) -> pd.Series:
 
 def rank(score: pd.Series, ids: pd.Series) -> pd.Series:
     """Rank 1..n by descending score, ties broken by id (deterministic)."""
-    order = np.lexsort((ids.astype(str).to_numpy(), -np.nan_to_num(score.to_numpy(float), nan=-1.0)))
+    values = np.round(np.nan_to_num(score.to_numpy(float), nan=-1.0), settings.RANK_DECIMALS)
+    order = np.lexsort((ids.astype(str).to_numpy(), -values))
     out = np.empty(len(score), dtype=int)
     out[order] = np.arange(1, len(score) + 1)
     return pd.Series(out, index=score.index)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from siting import settings
 from siting.errors import ScenarioError
 from siting.scoring import aggregate
 
@@ -67,7 +68,7 @@ def ranks_of(scores: np.ndarray) -> np.ndarray:
     [[3, 1, 2]]
     """
     k, n = scores.shape
-    neg = -scores
+    neg = -np.round(scores, settings.RANK_DECIMALS)  # float noise is a tie, as in the run
     by = np.argsort(neg, axis=1)  # quicksort: 2x faster than a stable sort ...
     tied = (np.diff(np.take_along_axis(neg, by, axis=1), axis=1) == 0).any(axis=1)
     if tied.any():  # ... and rows with equal scores are redone stably, so ties go to the lower index

@@ -24,6 +24,9 @@ M2_PER_ACRE = 4046.8564224
 M2_PER_HECTARE = 10_000.0
 #: CRS of every web deliverable (GeoJSON, Folium maps).
 OUTPUT_CRS = "EPSG:4326"
+#: Scores are ranked after rounding to this many decimals, so sums that differ only by float noise tie
+#: (and ties go to the smaller id) in the run and in every sensitivity draw alike.
+RANK_DECIMALS = 9
 #: Decimals kept in delivered GeoJSON (RFC 7946 recommends no more than 7).
 GEOJSON_DECIMALS = 7
 #: Working CRS for the conterminous US (NAD83 / Conus Albers, equal area).

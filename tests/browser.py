@@ -42,11 +42,12 @@ def _route(route):
 READY_JS = "() => typeof L !== 'undefined' && Object.values(window).some(v => v instanceof L.Map)"
 COUNT_JS = """() => {
   const map = Object.values(window).find(v => v instanceof L.Map);
-  let sites = 0, features = 0;
+  let sites = 0, features = 0, clustered = 0;
   map.eachLayer(l => {
     if (l.feature) { features++; if (l.feature.properties.site_id !== undefined) sites++; }
+    if (L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup) clustered += l.getLayers().length;
   });
-  return {sites, features};
+  return {sites, features, clustered};
 }"""
 OPEN_POPUP_JS = """() => {
   const map = Object.values(window).find(v => v instanceof L.Map);

@@ -66,7 +66,8 @@ def test_offline_demo_map_needs_no_network(demo_result, tmp_path):
     demo_result.map(offline=True, tiles=None).save(str(path))
     asked, facts = _offline_requests(path)
     assert asked == [] and facts["errors"] == [] and facts["dialogs"] == []
-    assert facts["sites"] == len(demo_result.sites)
+    drawn = min(len(demo_result.sites), demo_result.scenario.outputs.map_max_sites)
+    assert facts["sites"] == drawn  # the best as polygons; beyond max_sites every site is a clustered point
     assert "Score breakdown" in facts["popup_html"] and "weights perturbed" in facts["popup_html"]
 
 
@@ -85,11 +86,12 @@ def test_payloads_neither_run_nor_break_the_page(tmp_path):
 
 @pytest.mark.browser
 @browser
-def test_online_map_loads_with_cdn_assets_and_draws_every_site(demo_result, tmp_path):
+def test_online_map_loads_with_cdn_assets_and_draws_the_best_sites(demo_result, tmp_path):
     path = tmp_path / "online.html"
     demo_result.map(tiles=None).save(str(path))
     res = inspect_map(path)
-    assert res["errors"] == [] and res["sites"] == len(demo_result.sites) and res["dialogs"] == []
+    drawn = min(len(demo_result.sites), demo_result.scenario.outputs.map_max_sites)
+    assert res["errors"] == [] and res["sites"] == drawn and res["dialogs"] == []
 
 
 def test_large_results_stay_small_with_top_n_and_points(tmp_path):

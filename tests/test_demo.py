@@ -17,7 +17,12 @@ def test_funnel_balances_and_matches_sites(demo_result):
     f = demo_result.funnel
     assert f["acres_in"].iloc[0] == pytest.approx(f["acres_out"].iloc[-1] + f["acres_removed"].sum())
     assert f["candidates_out"].iloc[-1] == len(demo_result.sites)
-    assert (f["candidates_out"].diff().dropna() <= 0).all()
+    for stage in ("land", "site"):  # rules only remove; packing turns parcels into footprints
+        part = f[f["stage"].isin([stage, "input"] if stage == "land" else [stage])]
+        assert (part["candidates_out"].diff().dropna() <= 0).all()
+    gen = f[f["stage"] == "generate"].iloc[0]
+    assert gen["candidates_out"] == demo_result.meta["packing"]["sites"]
+    assert gen["acres_out"] == pytest.approx(gen["candidates_out"] * 320)
     audit = demo_result.audit()
     assert audit["balanced"].all()
     assert demo_result.reports["deposits"][0].rejected == 2  # the two broken rows, with reasons
@@ -26,11 +31,18 @@ def test_funnel_balances_and_matches_sites(demo_result):
 
 def test_every_candidate_has_full_ledger(demo_result):
     c = demo_result.candidates
-    rules = demo_result.rules["rule"]
-    for r in rules:
-        assert c[f"{r}__pass"].notna().all() and f"{r}__value" in c and f"{r}__threshold" in c
-    passed = np.column_stack([c[f"{r}__pass"] for r in rules]).all(axis=1)
+    rules = demo_result.rules
+    packed = c["candidate_id"].str.startswith("K-").to_numpy()
+    for r, stage in zip(rules["rule"], rules["stage"], strict=True):
+        assert f"{r}__value" in c and f"{r}__threshold" in c
+        assert c.loc[packed, f"{r}__pass"].notna().all()  # footprints: every rule, land ones from the parcel
+        if stage == "land":  # parcels the land rules rejected carry those rules, and no site rule
+            assert c.loc[~packed, f"{r}__pass"].notna().all()
+        else:
+            assert c.loc[~packed, f"{r}__pass"].isna().all()
+    passed = np.column_stack([c[f"{r}__pass"].fillna(True).astype(bool) for r in rules["rule"]]).all(axis=1)
     assert (passed == c["eligible"].to_numpy()).all()
+    assert not c.loc[~packed, "eligible"].any()
     failed = c[~c["eligible"]]
     assert failed["reason"].str.startswith("failed ").all()
 
@@ -59,7 +71,9 @@ def test_outputs_as_a_user_reads_them(demo_result, demo_out):
     sites = gpd.read_file(demo_out / "siting.gpkg", layer="sites")
     cands = gpd.read_file(demo_out / "siting.gpkg", layer="candidates")
     assert len(sites) == len(demo_result.sites) and len(cands) == len(demo_result.candidates)
-    assert pyogrio.read_info(demo_out / "siting.gpkg", layer="sites")["geometry_type"] == "MultiPolygon"
+    assert pyogrio.read_info(demo_out / "siting.gpkg", layer="sites")["geometry_type"] == "Polygon"  # footprints
+    land = gpd.read_file(demo_out / "siting.gpkg", layer="eligible_land")
+    assert land.area.sum() / 4046.8564224 == pytest.approx(demo_result.funnel.query("stage == 'generate'")["acres_in"])
     funnel = pd.read_csv(demo_out / "funnel.csv")
     assert funnel["rule"].tolist() == demo_result.funnel["rule"].tolist()
     run = json.loads((demo_out / "run.json").read_text())
@@ -67,7 +81,9 @@ def test_outputs_as_a_user_reads_them(demo_result, demo_out):
     assert all(i["sha256"] for i in run["meta"]["inputs"])
     assert set(run["files"]) >= {"sites.geojson", "siting.gpkg", "map.html"}
     html = (demo_out / "map.html").read_text()
-    assert html.count('"site_id"') >= len(demo_result.sites)
+    drawn = min(len(demo_result.sites), demo_result.scenario.outputs.map_max_sites)  # the rest as clustered points
+    assert html.count('"site_id"') >= drawn
+    assert all(s in html for s in demo_result.sites["site_id"].iloc[:drawn])
 
 
 def test_explain_a_site(demo_result):
@@ -86,6 +102,8 @@ def test_map_in_headless_chromium(demo_result, demo_out):
     res = inspect_map(demo_out / "map.html")
     tile_errors = [e for e in res["errors"] if "Failed to load resource" in e]
     assert [e for e in res["errors"] if e not in tile_errors] == []
-    assert res["sites"] == len(demo_result.sites)
+    assert res["sites"] == min(len(demo_result.sites), demo_result.scenario.outputs.map_max_sites)
+    if len(demo_result.sites) > demo_result.scenario.outputs.map_max_sites:  # the rest: one point per site
+        assert res["clustered"] >= len(demo_result.sites)
     assert res["popup_html"] and "Score breakdown" in res["popup_html"]
     assert res["dialogs"] == []
