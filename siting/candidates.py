@@ -257,11 +257,18 @@ def candidates_from_grid(eligible: gpd.GeoDataFrame, *, cell_acres: float | None
     live = np.flatnonzero(~shapely.is_empty(geoms) & ~shapely.is_missing(geoms))
     pieces, row, bi, bj = _clip_to_blocks(geoms[live], width, shape, block)
     row = live[row]
-    # every cell of each piece's block, then only those meeting the piece
-    n = np.full(len(pieces), block * block)
+    # the cells of each piece's block near the piece's bounds, then only those meeting the piece
+    dx, dy = _steps(width, shape)
+    b = shapely.bounds(pieces)
+    i0 = np.maximum(bi, np.floor(b[:, 0] / dx).astype(np.int64) - 1)
+    i1 = np.minimum(bi + block - 1, np.floor(b[:, 2] / dx).astype(np.int64) + 1)
+    j0 = np.maximum(bj, np.floor(b[:, 1] / dy).astype(np.int64) - 1)
+    j1 = np.minimum(bj + block - 1, np.floor(b[:, 3] / dy).astype(np.int64) + 1)
+    ni, nj = np.maximum(i1 - i0 + 1, 0), np.maximum(j1 - j0 + 1, 0)
+    n = ni * nj
     owner = np.repeat(np.arange(len(pieces)), n)
     k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    ci, cj = bi[owner] + k % block, bj[owner] + k // block
+    ci, cj = i0[owner] + k % ni[owner], j0[owner] + k // ni[owner]
     cells = _cell_polygons(ci, cj, width, shape)
     shapely.prepare(pieces)
     hit = shapely.intersects(pieces[owner], cells)

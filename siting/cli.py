@@ -48,7 +48,12 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
 @click.option("--offline-map", is_flag=True, default=None,
               help="Self-contained map.html (scripts inlined, no web tiles); needs siting[offline].")
-def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, offline_map: bool | None) -> None:
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: screening and factors partitioned on a dask.distributed cluster (siting[dask]).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --engine dask: a running scheduler (tcp://host:8786); default a local 2-worker cluster.")
+def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, offline_map: bool | None,
+        engine: str, scheduler: str | None) -> None:
     """Run SCENARIO and write sites.geojson, siting.gpkg, map.html, funnel.csv and run.json."""
     from siting.outputs import check_output_dir
     from siting.pipeline import run as run_pipeline
@@ -58,7 +63,7 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, off
     inputs = [sc.resolve(s.path) for n in sc.layers for s in sc.layer_specs(n)]
     inputs += [sc.resolve(r.path) for r in sc.rasters.values()]
     check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)  # fail before doing any work
-    result = run_pipeline(sc, progress=progress)
+    result = run_pipeline(sc, engine=engine, scheduler=scheduler, progress=progress)
     out = result.save(out_dir, overwrite=overwrite, offline_map=offline_map)
     s = result.summary()
     click.echo(f"{s['sites']:,} sites ({s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres "

@@ -175,7 +175,7 @@ def screen(candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) 
     out["reason"] = _reasons(out.index, labels, outcomes)
     result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     funnel = _funnel(labels, rules, outcomes, areas)
-    _warn_if_empty(funnel, rules, labels, len(frame))
+    warn_if_empty(funnel, rules, labels, len(frame))
     return Screening(result, funnel, _ledger_long(frame, labels, outcomes),
                      _rule_table(rules, labels, outcomes))
 
@@ -212,7 +212,8 @@ def _funnel(labels, rules, outcomes, areas) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
+def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
+    """Log a warning naming the rule that removed the last candidates, when none are left."""
     if n == 0 or funnel["candidates_out"].iloc[-1] > 0:
         return
     removing = funnel[funnel["candidates_removed"] > 0]

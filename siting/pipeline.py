@@ -26,7 +26,8 @@ import pandas as pd
 from siting import crs as crs_mod
 from siting.candidates import candidates_from_parcels
 from siting.constraints import screen
-from siting.errors import LayerError, ScenarioError
+from siting.engine import make_engine
+from siting.errors import LayerError
 from siting.layers import LoadedLayer, load_layer
 from siting.progress import Steps
 from siting.result import SitingResult
@@ -126,11 +127,11 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
             for name, spec in sc.rasters.items()}
 
 
-def _screener(sc: Scenario, rasters: dict):
-    """``screen`` for parcel candidates; for grid and pack, the two-stage screening with its generator."""
+def _screener(sc: Scenario, rasters: dict, screen_fn=screen):
+    """``screen_fn`` for parcel candidates; for grid and pack, the two-stage screening with its generator."""
     c = sc.candidates
     if c.method == "parcels":
-        return screen
+        return screen_fn
     if c.method == "grid":
         options = {"cell_acres": c.cell_acres, "cell_m": c.cell_m, "shape": c.shape or "hex"}
     else:
@@ -138,13 +139,7 @@ def _screener(sc: Scenario, rasters: dict):
                    "spacing_m": c.spacing_m, "edge_setback_m": c.edge_setback_m, "objective": c.objective,
                    "score": rasters[c.score_raster] if c.score_raster else None, "method": c.solver,
                    "seed": c.seed, "time_limit_s": c.time_limit_s}
-    return functools.partial(screen_staged, generator=Generator(c.method, options))
-
-
-def _factors(sites: gpd.GeoDataFrame, sc: Scenario, layers, rasters) -> pd.DataFrame:
-    if not sc.factors:
-        return pd.DataFrame(index=sites.index)
-    return pd.concat([f.compute(sites, layers, rasters) for f in sc.factors], axis=1)
+    return functools.partial(screen_staged, generator=Generator(c.method, options), screen=screen_fn)
 
 
 def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario, weights: dict) -> gpd.GeoDataFrame:
@@ -199,10 +194,13 @@ def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | Non
     ----------
     scenario : str, Path, dict or Scenario
         A scenario file (YAML/TOML) or its content.
-    engine : {"local"}
-        Execution engine.
+    engine : {"local", "dask"}
+        ``local`` runs every step in this process; ``dask`` runs screening and factors partitioned
+        with dask-geopandas on a dask.distributed cluster (``pip install 'siting[dask]'``), with
+        the same result.
     scheduler : str, optional
-        Reserved for distributed engines.
+        With ``engine="dask"``: the address of a running scheduler (``tcp://host:8786``); without
+        it a 2-worker LocalCluster is started for the run and closed after it.
     progress : bool, optional
         Show a progress bar (default: the session setting).
 
@@ -210,21 +208,20 @@ def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | Non
     -------
     SitingResult
     """
-    if engine != "local":
-        raise ScenarioError(f"engine {engine!r} is not available; use 'local'")
     sc = load_scenario(scenario)
     started = datetime.now(UTC)
-    steps = Steps(STEPS, progress)
-    try:
-        result = _run_steps(sc, steps)
-        result.meta.update({"started": started.isoformat(timespec="seconds"), "versions": _versions(),
-                            "inputs": _inputs(sc), "timings": steps.timings})
-    finally:
-        steps.close()
+    with make_engine(engine, scheduler) as eng:
+        steps = Steps(STEPS, progress)
+        try:
+            result = _run_steps(sc, steps, eng)
+            result.meta.update({"started": started.isoformat(timespec="seconds"), "versions": _versions(),
+                                "inputs": _inputs(sc), "timings": steps.timings, "engine": eng.describe()})
+        finally:
+            steps.close()
     return result
 
 
-def _run_steps(sc: Scenario, steps: Steps) -> SitingResult:
+def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     with steps.step("load layers") as info:
         layers, loaded, wcrs = _load_layers(sc)
         info["layers"], info["features"] = len(layers), sum(len(f) for f in layers.values())
@@ -239,14 +236,14 @@ def _run_steps(sc: Scenario, steps: Steps) -> SitingResult:
     if sc.candidates.min_area_acres > 0:
         rules.append(MinArea(acres=sc.candidates.min_area_acres))
     ctx = RuleContext(layers, rasters)
-    screener = _screener(sc, rasters)
+    screener = _screener(sc, rasters, eng.screen)
     with steps.step("constraints") as info:
         screening = screener(candidates, rules, ctx)
         info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
     with steps.step("factors") as info:
         eligible = screening.frame[screening.frame["eligible"]].copy()
         eligible.insert(0, "site_id", eligible["candidate_id"])
-        raw = _factors(eligible, sc, layers, rasters)
+        raw = eng.factors(eligible, sc.factors, layers, rasters)
         info["factors"], info["sites"] = len(sc.factors), len(eligible)
     with steps.step("scoring") as info:
         names = [f.name for f in sc.factors]
@@ -264,7 +261,7 @@ def _run_steps(sc: Scenario, steps: Steps) -> SitingResult:
     result = SitingResult(scenario=sc, sites=sites, candidates=screening.frame, funnel=screening.funnel,
                           ledger=screening.ledger, rules=screening.rules, layers=layers, rasters=rasters,
                           reports=reports, rejects=rejects, meta=meta, eligible_land=screening.land)
-    result._screen_inputs = (candidates, rules, ctx, screener)
+    result._screen_inputs = (candidates, rules, ctx, _screener(sc, rasters, screen))  # analyses run locally
     with steps.step("analysis") as info:
         result.analyse()
         info["analyses"] = len(result.analysis)

@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 STATS = ("mean", "min", "max", "median", "std", "count", "p10", "p25", "p75", "p90", "p95")
 #: Derived layers :func:`load_raster` can compute.
 DERIVATIONS = ("slope_percent", "slope_degrees")
+#: Polygons whose bounding box covers at most this many pixels are measured by testing each pixel
+#: centre (vectorized over all polygons); larger ones are rasterized.
+SMALL_WINDOW_PX = 4096
+#: (polygon, pixel) centre tests per batch, bounding memory.
+PIXEL_BATCH = 4_000_000
 
 
 @dataclass
@@ -320,31 +325,77 @@ def _layers_without_overlap(geoms: np.ndarray) -> np.ndarray:
 def _pixels_in(raster: Raster, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Values and polygon index of every valid pixel whose centre lies in each polygon.
 
-    Candidate ids are burnt into the raster grid (``rasterio.features.rasterize``),
-    one pass per group of non-overlapping polygons, so overlapping polygons each
-    get all their pixels.
+    Small polygons (a bounding box of at most :data:`SMALL_WINDOW_PX` pixels: grid cells, footprints)
+    test the centres of the pixels in their box with ``shapely.contains_xy``, vectorized over all
+    (polygon, pixel) pairs. Larger polygons are burnt with ``rasterio.features.rasterize``, one pass
+    per group of non-overlapping polygons. Either way overlapping polygons each get all their pixels.
     """
-    from rasterio.features import rasterize
-
     live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
     if not len(live):
         return np.array([]), np.array([], dtype=int)
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms[live])
+    c0, r0, c1, r1 = _windows(raster, geoms[live])
+    npx = np.clip(c1 - c0, 0, None) * np.clip(r1 - r0, 0, None)
+    small = npx <= SMALL_WINDOW_PX
+    found = [_centres_in(raster, geoms, live[small], c0[small], r0[small], c1[small], r1[small]),
+             _burn(raster, geoms, live[~small & (npx > 0)])]
+    return np.concatenate([v for v, _ in found]), np.concatenate([g for _, g in found])
+
+
+def _windows(raster: Raster, geoms: np.ndarray):
+    """Pixel windows (col0, row0, col1, row1; ends exclusive, clipped to the raster) of each bounding box."""
+    b = shapely.bounds(geoms)
     inv = ~raster.transform
-    c0, r0 = inv @ (minx, maxy)
-    c1, r1 = inv @ (maxx, miny)
+    ca, ra = inv @ (b[:, 0], b[:, 3])
+    cb, rb = inv @ (b[:, 2], b[:, 1])
     h, w = raster.values.shape
-    col0, col1 = max(int(np.floor(min(c0, c1))), 0), min(int(np.ceil(max(c0, c1))) + 1, w)
-    row0, row1 = max(int(np.floor(min(r0, r1))), 0), min(int(np.ceil(max(r0, r1))) + 1, h)
-    if col1 <= col0 or row1 <= row0:
+    c0 = np.clip(np.floor(np.minimum(ca, cb)), 0, w).astype(np.int64)
+    c1 = np.clip(np.ceil(np.maximum(ca, cb)), 0, w).astype(np.int64)
+    r0 = np.clip(np.floor(np.minimum(ra, rb)), 0, h).astype(np.int64)
+    r1 = np.clip(np.ceil(np.maximum(ra, rb)), 0, h).astype(np.int64)
+    return c0, r0, c1, r1
+
+
+def _centres_in(raster: Raster, geoms, ids, c0, r0, c1, r1):
+    """Valid pixels whose centre lies in each of the small polygons ``geoms[ids]``."""
+    width, height = np.clip(c1 - c0, 0, None), np.clip(r1 - r0, 0, None)
+    count = width * height
+    values = raster.values.data
+    valid = ~np.ma.getmaskarray(raster.values)
+    shapely.prepare(geoms[ids])
+    vals, groups = [np.array([])], [np.array([], dtype=int)]
+    ends = np.cumsum(count)
+    start = 0
+    while start < len(ids):
+        stop = int(np.searchsorted(ends, ends[start] - count[start] + PIXEL_BATCH, side="right"))
+        stop = max(stop, start + 1)
+        sel = np.arange(start, stop)
+        poly = np.repeat(sel, count[sel])
+        k = np.arange(len(poly)) + (ends[start] - count[start]) - np.repeat(ends[sel] - count[sel], count[sel])
+        col = c0[poly] + k % width[poly]
+        row = r0[poly] + k // width[poly]
+        x, y = raster.transform @ (col + 0.5, row + 0.5)
+        inside = shapely.contains_xy(geoms[ids[poly]], x, y) & valid[row, col]
+        vals.append(values[row[inside], col[inside]].astype(float))
+        groups.append(ids[poly[inside]])
+        start = stop
+    return np.concatenate(vals), np.concatenate(groups)
+
+
+def _burn(raster: Raster, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Valid pixels of the large polygons ``geoms[ids]``: ``rasterize`` over their joint window."""
+    from rasterio.features import rasterize
+
+    if not len(ids):
         return np.array([]), np.array([], dtype=int)
+    c0, r0, c1, r1 = _windows(raster, geoms[ids])
+    col0, row0, col1, row1 = int(c0.min()), int(r0.min()), int(c1.max()), int(r1.max())
     values = raster.values.data[row0:row1, col0:col1]
     valid = ~np.ma.getmaskarray(raster.values)[row0:row1, col0:col1]
     transform = raster.transform * Affine.translation(col0, row0)
-    colour = _layers_without_overlap(geoms[live])
+    colour = _layers_without_overlap(geoms[ids])
     vals, groups = [], []
     for c in range(int(colour.max()) + 1):  # one pass per group of non-overlapping polygons
-        sel = live[colour == c]
+        sel = ids[colour == c]
         burned = rasterize(zip(geoms[sel], (sel + 1).tolist(), strict=True), out_shape=values.shape,
                            transform=transform, fill=0, dtype="int32")
         hit = (burned > 0) & valid

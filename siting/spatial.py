@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
+from siting import proximity
 from siting.geometry import keep_family
 
 __all__ = ["count_within", "nearest", "nearest_distance", "subtract", "union_by_group"]
@@ -107,16 +108,17 @@ def subtract(targets: np.ndarray, cutters: np.ndarray, *, tree: STRtree | None =
 def nearest(sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact distance from each source to its nearest target, and that target's index.
 
-    Returns ``(inf, -1)`` for every source when there are no targets.
+    KD-tree proposals certified by exact distances (:func:`siting.proximity.nearest`). Returns
+    ``(inf, -1)`` for sources that are missing or empty, and for every source without targets.
     """
-    n = len(sources)
-    if not len(targets):
-        return np.full(n, np.inf), np.full(n, -1)
-    tree = STRtree(targets)
-    (src, tgt), dist = tree.query_nearest(sources, return_distance=True, all_matches=False)
-    d = np.full(n, np.inf)
-    idx = np.full(n, -1)
-    d[src], idx[src] = dist, tgt
+    sources = np.asarray(sources, dtype=object)
+    targets = np.asarray(targets, dtype=object)
+    d, idx = np.full(len(sources), np.inf), np.full(len(sources), -1)
+    ok = ~shapely.is_missing(sources) & ~shapely.is_empty(sources)
+    live = np.flatnonzero(~shapely.is_missing(targets) & ~shapely.is_empty(targets))
+    if ok.any() and len(live):
+        d[ok], found = proximity.nearest(sources[ok], targets[live])
+        idx[ok] = live[found]
     return d, idx
 
 
@@ -137,6 +139,12 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float,
     """
     if not len(points) or not len(sources):
         return np.zeros(len(sources))
+    sources, points = np.asarray(sources, dtype=object), np.asarray(points, dtype=object)
+    ok = ~shapely.is_missing(sources) & ~shapely.is_empty(sources)
+    live = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+    if (shapely.get_type_id(points[live]) == 0).all() and ok.all():  # points: KD-tree counts (exact)
+        w = None if weights is None else np.asarray(weights, dtype=float)[live]
+        return proximity.count_within(sources, points[live], radius, w)
     tree = STRtree(points)
     s_idx, p_idx = tree.query(sources, predicate="dwithin", distance=radius)
     w = None if weights is None else np.asarray(weights, dtype=float)[p_idx]

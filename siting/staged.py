@@ -83,7 +83,7 @@ class Generator:
 
 
 def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None, *,
-                  generator: Generator) -> Screening:
+                  generator: Generator, screen=screen) -> Screening:
     """Land rules on ``units`` (parcels), candidates from the eligible land, site rules on them.
 
     Parameters
@@ -95,6 +95,8 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     ctx : RuleContext, optional
     generator : Generator
         Makes the candidates from the eligible land.
+    screen : callable
+        Screens one stage (:func:`siting.constraints.screen`, or an engine's ``screen``).
 
     Returns
     -------

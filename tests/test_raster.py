@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
+import shapely
 from rasterio.transform import from_origin
 from shapely import box
 
@@ -75,3 +77,18 @@ def test_slope_function_directly():
     z = np.ma.masked_invalid((np.arange(8)[:, None] * 10.0).repeat(8, 1))
     s = slope_percent(Raster(z, Affine(100, 0, 0, 0, -100, 800), "EPSG:5070", "d"))
     assert np.allclose(s.values, 10.0)
+
+
+def test_zonal_stats_in_batches_equals_one_batch(monkeypatch):
+    """Small polygons are measured in batches of pixel tests; batch edges must not matter."""
+    from affine import Affine
+
+    from siting import raster as raster_mod
+
+    values = np.ma.masked_invalid(np.random.default_rng(0).random((60, 80)).astype("float32"))
+    r = raster_mod.Raster(values, Affine(10, 0, 0, 0, -10, 600), "EPSG:5070", "r")
+    cells = shapely.buffer(shapely.points(np.random.default_rng(1).uniform(0, 600, (300, 2))), 25)
+    whole = raster_mod.zonal_stats(r, cells, ["mean", "count"])
+    monkeypatch.setattr(raster_mod, "PIXEL_BATCH", 37)  # many batches, edges inside polygons' windows
+    batched = raster_mod.zonal_stats(r, cells, ["mean", "count"])
+    pd.testing.assert_frame_equal(whole, batched)

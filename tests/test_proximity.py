@@ -1,0 +1,62 @@
+"""The KD-tree factor engine gives exactly what plain STRtree queries give."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely import STRtree
+
+from siting import proximity
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _layer(rng, kind: str, n: int, extent: float) -> np.ndarray:
+    xy = rng.uniform(0, extent, (n, 2))
+    if kind == "points":
+        return shapely.points(xy)
+    if kind == "lines":
+        steps = rng.normal(0, extent / 20, (n, 5, 2)).cumsum(axis=1)
+        return shapely.linestrings(xy[:, None, :] + steps)
+    if kind == "multi":  # two-part lines and point pairs: parts must not be joined into segments
+        a, b = _layer(rng, "lines", n, extent), _layer(rng, "lines", n, extent)
+        lines = shapely.multilinestrings(np.stack([a, b], axis=1).tolist())
+        pts = shapely.multipoints(np.stack([xy, xy[::-1]], axis=1))
+        return np.where(rng.random(n) < 0.5, lines, pts)
+    if kind == "cells":
+        return shapely.buffer(shapely.points(xy), extent / 200, quad_segs=1)
+    return shapely.buffer(shapely.points(xy), rng.uniform(extent / 100, extent / 10, n))  # polygons
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), src=st.sampled_from(["points", "cells", "lines"]),
+       tgt=st.sampled_from(["points", "lines", "polygons", "multi"]), n=st.integers(1, 400), m=st.integers(1, 200),
+       step=st.sampled_from([50.0, 1_000.0, 20_000.0]))
+def test_nearest_equals_the_strtree_answer(seed, src, tgt, n, m, step):
+    rng = np.random.default_rng(seed)
+    sources, targets = _layer(rng, src, n, 100_000), _layer(rng, tgt, m, 100_000)
+    d, i = proximity.nearest(sources, targets, step=step, k=4)
+    (s, _), ref = STRtree(targets).query_nearest(sources, return_distance=True, all_matches=False)
+    assert np.allclose(d[s], ref, rtol=0, atol=1e-6)
+    assert np.allclose(shapely.distance(sources, targets[i]), d, rtol=0, atol=1e-6)  # the index names it
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), src=st.sampled_from(["points", "cells", "lines", "polygons"]),
+       n=st.integers(1, 300), m=st.integers(1, 500), radius=st.floats(100, 30_000), weighted=st.booleans())
+def test_count_within_equals_the_strtree_answer(seed, src, n, m, radius, weighted):
+    rng = np.random.default_rng(seed)
+    sources, points = _layer(rng, src, n, 100_000), _layer(rng, "points", m, 100_000)
+    w = rng.choice([1.0, 0.7, 0.2], m) if weighted else None
+    got = proximity.count_within(sources, points, radius, w)
+    a, b = STRtree(points).query(sources, predicate="dwithin", distance=radius)
+    ref = np.bincount(a, weights=None if w is None else w[b], minlength=n)
+    assert np.allclose(got, ref, atol=1e-9)
+
+
+def test_sources_inside_polygon_targets_are_at_distance_zero():
+    big = shapely.Point(0, 0).buffer(50_000)
+    d, i = proximity.nearest(np.array([shapely.Point(10, 10), shapely.box(-5, -5, 5, 5)]), np.array([big]))
+    assert d.tolist() == [0.0, 0.0] and i.tolist() == [0, 0]
