@@ -185,6 +185,15 @@ def make_engine(engine: str = "local", scheduler: str | None = None, **options):
         For an unknown engine, or a scheduler given to the local engine.
     MissingDependencyError
         For ``dask`` without dask-geopandas and distributed installed.
+
+    Examples
+    --------
+    >>> make_engine("local").describe()
+    {'name': 'local'}
+    >>> make_engine("spark")
+    Traceback (most recent call last):
+    ...
+    siting.errors.ScenarioError: engine 'spark' is not available; use one of local, dask
     """
     if engine not in ENGINES:
         raise ScenarioError(f"engine {engine!r} is not available; use one of {', '.join(ENGINES)}")

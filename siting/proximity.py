@@ -120,6 +120,13 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, 
     -------
     (ndarray, ndarray)
         Distances (``inf`` without targets) and target indexes (``-1`` without targets).
+
+    Examples
+    --------
+    >>> from shapely import LineString, Point
+    >>> d, i = nearest(np.array([Point(0, 300)]), np.array([LineString([(-5_000, 0), (5_000, 0)])]))
+    >>> float(d[0]), int(i[0])
+    (300.0, 0)
     """
     sources = np.asarray(sources, dtype=object)
     targets = np.asarray(targets, dtype=object)
@@ -186,6 +193,13 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
         One weight per point (counts are summed weights).
     workers : int
         Threads for the KD-tree queries (-1: all cores).
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> deposits = np.array([Point(50, 0), Point(150, 0), Point(400, 0)])
+    >>> count_within(np.array([box(-10, -10, 10, 10)]), deposits, 150.0, np.array([1.0, 0.7, 0.2])).tolist()
+    [1.7]
     """
     sources = np.asarray(sources, dtype=object)
     points = np.asarray(points, dtype=object)
