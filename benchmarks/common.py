@@ -5,6 +5,7 @@ Benchmarks are scripts that print tables; they are never timed unit tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import threading
@@ -22,15 +23,23 @@ def machine() -> str:
 
 
 @contextmanager
-def measure(result: dict, interval: float = 0.005):
-    """Record ``seconds`` and ``peak_mib`` (process RSS sampled every 5 ms) into ``result``."""
+def measure(result: dict, interval: float = 0.02):
+    """Record ``seconds`` and ``peak_mib`` (RSS of this process and its children, e.g. dask workers,
+    sampled every 20 ms) into ``result``."""
     proc = psutil.Process()
     peak = [proc.memory_info().rss]
     stop = threading.Event()
 
+    def rss() -> int:
+        total = proc.memory_info().rss
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # the child ended meanwhile
+                total += child.memory_info().rss
+        return total
+
     def sample():
         while not stop.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
+            peak[0] = max(peak[0], rss())
             stop.wait(interval)
 
     t = threading.Thread(target=sample, daemon=True)

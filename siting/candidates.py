@@ -33,6 +33,7 @@ from siting import settings
 from siting.crs import check_projected
 from siting.errors import ScenarioError
 from siting.geometry import keep_family
+from siting.parallel import chunked, map_pieces
 from siting.spatial import union_by_group
 
 __all__ = ["candidates_from_grid", "candidates_from_parcels", "grid_cells", "split_parcels"]
@@ -207,7 +208,7 @@ def _clip_to_blocks(geoms: np.ndarray, width: float, shape: str, block: int):
     row, bi, bj, boxes = row[hit], bi[hit], bj[hit], boxes[hit]
     inside = shapely.contains(geoms[row], boxes)
     pieces = boxes.copy()
-    pieces[~inside] = shapely.intersection(geoms[row[~inside]], boxes[~inside])
+    pieces[~inside] = chunked(shapely.intersection, geoms[row[~inside]], boxes[~inside])
     keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 0)
     return pieces[keep], row[keep], bi[keep] * block, bj[keep] * block
 
@@ -257,7 +258,14 @@ def candidates_from_grid(eligible: gpd.GeoDataFrame, *, cell_acres: float | None
     live = np.flatnonzero(~shapely.is_empty(geoms) & ~shapely.is_missing(geoms))
     pieces, row, bi, bj = _clip_to_blocks(geoms[live], width, shape, block)
     row = live[row]
-    # the cells of each piece's block near the piece's bounds, then only those meeting the piece
+    parts = map_pieces(_piece_cells, pieces, bi, bj, width=width, shape=shape, block=block, min_items=2_000)
+    land = row[np.concatenate([start + p[0] for start, p in parts])]
+    ci, cj, clipped = (np.concatenate([p[k] for _, p in parts]) for k in (1, 2, 3))
+    return _grid_frame(eligible, land, ci, cj, clipped, width, shape)
+
+
+def _piece_cells(pieces, bi, bj, *, width, shape, block):
+    """The cells of each piece's block near the piece's bounds, clipped to the piece: (piece, i, j, cell)."""
     dx, dy = _steps(width, shape)
     b = shapely.bounds(pieces)
     i0 = np.maximum(bi, np.floor(b[:, 0] / dx).astype(np.int64) - 1)
@@ -278,9 +286,7 @@ def candidates_from_grid(eligible: gpd.GeoDataFrame, *, cell_acres: float | None
     clipped[~whole] = keep_family(shapely.intersection(pieces[owner[~whole]], cells[~whole]), "polygon")
     ok = ~shapely.is_missing(clipped) & ~shapely.is_empty(clipped)
     ok[ok] = shapely.area(clipped[ok]) > 0
-    land = row[owner[ok]]
-    ci, cj, clipped = ci[ok], cj[ok], clipped[ok]
-    return _grid_frame(eligible, land, ci, cj, clipped, width, shape)
+    return owner[ok], ci[ok], cj[ok], clipped[ok]
 
 
 def _grid_frame(eligible, land, ci, cj, pieces, width, shape) -> gpd.GeoDataFrame:

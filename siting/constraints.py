@@ -36,7 +36,10 @@ from siting import settings
 from siting.crs import require_same_crs
 from siting.rules import RuleContext
 
-__all__ = ["Screening", "ledger_columns", "rule_labels", "screen"]
+__all__ = ["Screening", "compact_ledger", "ledger_columns", "rule_labels", "screen"]
+
+#: Long-ledger columns kept as categoricals (see :func:`compact_ledger`).
+LEDGER_CATEGORIES = ["rule", "measure", "op"]
 
 log = logging.getLogger(__name__)
 
@@ -224,12 +227,28 @@ def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
     )
 
 
+def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The long ledger with its few-valued text columns (rule, measure, op) as categoricals.
+
+    A national ledger has millions of rows (candidates x rules); categoricals keep the same values
+    in a fraction of the memory. Concatenating ledgers of different rules gives plain text again:
+    compact the result.
+
+    Examples
+    --------
+    >>> led = pd.DataFrame({"rule": ["a", "a", "b"], "measure": "m", "op": "<=", "value": [1, 2, 3]})
+    >>> compact_ledger(led).dtypes.astype(str).tolist()
+    ['category', 'category', 'category', 'int64']
+    """
+    return ledger.astype({c: "category" for c in LEDGER_CATEGORIES if c in ledger})
+
+
 def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
     if not outcomes:
         return pd.DataFrame(columns=["candidate_id", "rule", "measure", "value", "op",
                                      "threshold", "passed"])
     n = len(frame)
-    return pd.DataFrame({
+    return compact_ledger(pd.DataFrame({
         "candidate_id": np.tile(frame["candidate_id"].to_numpy(), len(labels)),
         "rule": np.repeat(labels, n),
         "measure": np.repeat([oc.measure for oc in outcomes], n),
@@ -237,7 +256,7 @@ def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
         "op": np.repeat([oc.op for oc in outcomes], n),
         "threshold": np.repeat(np.array([oc.threshold for oc in outcomes], dtype=object), n),
         "passed": np.concatenate([oc.passed for oc in outcomes]),
-    })
+    }))
 
 
 def _rule_table(rules, labels, outcomes) -> pd.DataFrame:

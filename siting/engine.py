@@ -28,7 +28,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.constraints import Screening, screen, warn_if_empty
+from siting import proximity
+from siting.constraints import Screening, compact_ledger, screen, warn_if_empty
 from siting.errors import MissingDependencyError, ScenarioError
 from siting.rules import RuleContext
 
@@ -46,7 +47,8 @@ def compute_factors(sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dic
     """Every factor's raw columns for ``sites`` (on its index)."""
     if not factors:
         return pd.DataFrame(index=sites.index)
-    return pd.concat([f.compute(sites, layers, rasters) for f in factors], axis=1)
+    with proximity.reuse():  # factors share the sites' anchors (and a rule's distances, within a run)
+        return pd.concat([f.compute(sites, layers, rasters) for f in factors], axis=1)
 
 
 class LocalEngine:
@@ -168,7 +170,7 @@ def merge_screenings(parts: list[Screening], rules) -> Screening:
     funnel[_COUNTS] = sum(p.funnel[_COUNTS].to_numpy(float) for p in parts)
     for col in ("candidates_in", "candidates_removed", "candidates_out"):
         funnel[col] = funnel[col].astype(np.int64)
-    ledger = pd.concat([p.ledger for p in parts], ignore_index=True)
+    ledger = compact_ledger(pd.concat([p.ledger for p in parts], ignore_index=True))
     if len(ledger):
         order = {label: k for k, label in enumerate(parts[0].rules["rule"])}
         ledger = ledger.iloc[np.argsort(ledger["rule"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)

@@ -7,7 +7,8 @@ group, power lines by voltage, ...) under a layer control, with fullscreen, mini
 controls, a title, and a footer with the sources, data dates, run date and CRS.
 
 Large results stay usable: beyond ``max_sites`` polygons only the best ``max_sites`` are drawn as
-polygons, every site is still shown as a clustered point, and a note says so.
+polygons, the sites (at most the best ``max_points``) are shown as clustered points, and the layer
+names say how many of how many are drawn.
 
 Attribute values are never run as code: every value, field name, caption, title and footer is
 HTML-escaped and backticks and ``${`` are neutralised before reaching the page. Popups and
@@ -188,12 +189,36 @@ def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame, marker=None) -> folium.
     return folium.GeoJson(data.__geo_interface__, on_each_feature=_BIND, marker=marker, zoom_on_click=False)
 
 
-def _colours(sites: pd.DataFrame, color_by: str, cmap) -> list[str]:
-    if color_by == "tier" and "tier" in sites:
-        tiers = sorted(sites["tier"].dropna().astype(str).unique())
+def _colours(drawn: pd.DataFrame, color_by: str, cmap, all_tiers=None) -> list[str]:
+    """Colours of the drawn sites (tier colours follow the order of every site's tiers)."""
+    if color_by == "tier" and "tier" in drawn:
+        tiers = sorted(pd.Series(all_tiers if all_tiers is not None else drawn["tier"]).dropna().astype(str).unique())
         table = dict(zip(tiers, _TIER_COLOURS, strict=False))
-        return [table.get(str(t), "#999999") for t in sites["tier"]]
-    return [cmap(v) if np.isfinite(v) else "#999999" for v in sites["score"].to_numpy(float)]
+        return [table.get(str(t), "#999999") for t in drawn["tier"]]
+    return score_colours(drawn["score"].to_numpy(float), cmap)
+
+
+def score_colours(values: np.ndarray, cmap) -> list[str]:
+    """``cmap(v)`` for every value at once ("#rrggbbaa", as branca gives it); grey where not finite.
+
+    Examples
+    --------
+    >>> cmap = branca.colormap.LinearColormap(["#d73027", "#1a9850"], vmin=0.0, vmax=1.0)
+    >>> score_colours(np.array([0.0, 0.25, np.nan]), cmap) == [cmap(0.0), cmap(0.25), "#999999"]
+    True
+    """
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    rgba = np.column_stack([np.interp(np.where(ok, v, 0.0), cmap.index, [c[j] for c in cmap.colors])
+                            for j in range(4)])
+    codes = (rgba * 255.9999).astype(np.int64)
+    hexes = np.char.add("#", np.char.add(np.char.add(_hex2(codes[:, 0]), _hex2(codes[:, 1])),
+                                         np.char.add(_hex2(codes[:, 2]), _hex2(codes[:, 3]))))
+    return np.where(ok, hexes, "#999999").tolist()
+
+
+def _hex2(codes: np.ndarray) -> np.ndarray:
+    return np.array([f"{i:02x}" for i in range(256)])[codes]
 
 
 def _sites_layer(m, sites, factors, rules, colours, name):
@@ -209,7 +234,7 @@ def _sites_layer(m, sites, factors, rules, colours, name):
 
 
 def _all_sites_points(m, sites, colours, name):
-    """Every site as a clustered point (cheap in the browser even for 100,000 sites)."""
+    """Sites as clustered points (cheap in the browser even for 100,000 sites)."""
     pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
     tips = ("Site " + escape(sites["site_id"]) + " - score " + _fmt(sites["score"]) + ", rank "
             + _fmt(sites["rank"] if "rank" in sites else np.arange(1, len(sites) + 1))).to_numpy()
@@ -354,7 +379,7 @@ def _new_map(tiles, offline: bool, location=None) -> folium.Map:
 
 def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.Map | None = None,
              tiles: str | None = "OpenStreetMap", factors=(), rules=None, title: str | None = None,
-             footer: str | None = None, max_sites: int = 2000, color_by: str = "score",
+             footer: str | None = None, max_sites: int = 2000, max_points: int = 100_000, color_by: str = "score",
              offline: bool = False, controls: bool = True, **style) -> folium.Map:
     """Build the interactive map of scored sites.
 
@@ -376,8 +401,11 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     title, footer : str, optional
         Escaped text shown on the map.
     max_sites : int
-        Only the best ``max_sites`` by rank are drawn as polygons; beyond that every site is also
-        drawn as a clustered point, with a note.
+        Only the best ``max_sites`` by rank are drawn as polygons; beyond that the sites are also
+        drawn as clustered points, with a note.
+    max_points : int
+        At most this many sites (the best by rank) are drawn as points; the layer's name says how
+        many of how many are shown (every site is in the GeoPackage and GeoParquet outputs).
     color_by : {"score", "tier"}
     offline : bool
         Inline every script and stylesheet (needs folium-offline) and refuse web tiles.
@@ -393,8 +421,9 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     if color_by not in ("score", "tier"):
         raise ScenarioError(f"color_by must be 'score' or 'tier', not {color_by!r}")
     rules = rules if rules is not None else pd.DataFrame(columns=["rule", "op", "threshold"])
-    ranked = sites.sort_values("rank") if "rank" in sites else sites
-    ranked = ranked.reset_index(drop=True)
+    n_sites, n_drawn = len(sites), min(len(sites), max(max_sites, max_points))
+    ranked = sites.nsmallest(n_drawn, "rank", keep="first") if "rank" in sites else sites.head(n_drawn)
+    ranked = ranked.reset_index(drop=True)  # the drawn sites only: a national result is not copied
     shown = ranked.head(max_sites)
     extent = shown if len(shown) else next((f for f, _ in (layers or {}).values() if f is not None and len(f)), None)
     bounds = _bounds(extent) if extent is not None and len(extent) else None
@@ -406,9 +435,11 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
         _context_layer(m, frame, name, kind)
         if frame is not None and "commodities" in frame and len(frame):
             _deposit_legend(m)
-    colours = _colours(ranked, color_by, cmap)
-    if len(ranked) > max_sites:
-        _all_sites_points(m, ranked, colours, f"All {len(ranked):,} sites (points)")
+    colours = _colours(ranked, color_by, cmap, sites.get("tier"))
+    if n_sites > max_sites:
+        label = f"All {n_sites:,} sites (points)" if n_sites <= max_points else \
+            f"Best {max_points:,} of {n_sites:,} sites (points; all are in siting.gpkg)"
+        _all_sites_points(m, ranked.head(max_points), colours[:max_points], label)
     if len(shown):
         _sites_layer(m, shown, factors, rules, colours[:len(shown)], f"Sites ({len(shown):,})")
     cmap.add_to(m)
@@ -420,8 +451,9 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     folium.LayerControl(collapsed=False).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
-    note = (f"Showing the best {len(shown):,} of {len(ranked):,} sites as polygons; every site is a clustered "
-            "point. " if len(shown) < len(ranked) else "")
+    points = "every site" if n_sites <= max_points else f"the best {max_points:,}"
+    note = (f"Showing the best {len(shown):,} of {n_sites:,} sites as polygons; {points} as clustered points. "
+            if len(shown) < n_sites else "")
     _add_text(m, title, (note + (footer or "")).strip())
     return m
 
@@ -491,6 +523,7 @@ def result_map(result, **kwargs) -> folium.Map:
     footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
               f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
     opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
-            "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites}
+            "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites,
+            "max_points": sc.outputs.map_max_points}
     opts.update(kwargs)
     return site_map(result.sites, **opts)

@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 
 from siting.errors import OutputError, OutputExistsError
-from siting.writers import slug, to_output_frame, write_geojson, write_gpkg, write_parquet, write_shapefile
+from siting.writers import slug, to_output_frame, write_csv, write_geojson, write_gpkg, write_parquet, write_shapefile
 
 __all__ = ["check_output_dir", "save_result", "to_output_frame", "write_geojson", "write_gpkg"]
 
@@ -76,10 +76,10 @@ def check_output_dir(out_dir, *, overwrite: bool = False, inputs=()) -> Path:
 
 def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
     pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
-    table = to_output_frame(sites).drop(columns=sites.geometry.name)
+    table = pd.DataFrame(to_output_frame(sites).drop(columns=sites.geometry.name))
     table.insert(1, "lon", np.round(pts.x.to_numpy(), 6))
     table.insert(2, "lat", np.round(pts.y.to_numpy(), 6))
-    table.to_csv(path, index=False)
+    write_csv(table, path)
 
 
 def _sha256(path: Path) -> str:
@@ -170,27 +170,50 @@ def _input_layers(result) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-def gpkg_layers(result) -> dict[str, pd.DataFrame]:
-    """Every layer of the run: sites, candidates with the ledger, inputs, and the tables."""
+def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Every layer of the run: sites, candidates with the ledger, inputs, and the tables.
+
+    Returns the layers for siting.gpkg and, apart, the candidates, long-form ledger and input
+    layers with more than ``max_rows`` rows (a GeoPackage of millions of rows is slow to write and
+    to open): :func:`save_result` writes those as GeoParquet, except the long-form ledger, whose
+    every entry the candidates already hold as columns.
+    """
     tables = {k: v.reset_index() if k == "sensitivity" else v for k, v in result.analysis.items()
               if isinstance(v, pd.DataFrame) and len(v)}
     land = {"eligible_land": result.eligible_land} if result.eligible_land is not None else {}
-    return {"sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
-            "candidates": result.candidates, **land, **_input_layers(result), "funnel": result.funnel,
-            "ledger": result.ledger, "rejects": result.rejects, **tables}
+    layers = {"sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
+              "candidates": result.candidates, **land, **_input_layers(result), "funnel": result.funnel,
+              "ledger": result.ledger, "rejects": result.rejects, **tables}
+    movable = {"candidates", "ledger", *_input_layers(result)}
+    moved = {k: v for k, v in layers.items() if max_rows is not None and k in movable and len(v) > max_rows}
+    return {k: v for k, v in layers.items() if k not in moved}, moved
 
 
 def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     sites = result.sites[site_columns(result)]
     spec = result.scenario.outputs
     files: dict[str, Path] = {}
+    notes: list[str] = []
     if "geojson" in formats:
-        files["sites.geojson"] = write_geojson(sites, tmp / "sites.geojson")
+        top = spec.geojson_max_sites
+        if top is not None and len(sites) > top:
+            notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
+                         "(outputs.geojson_max_sites); every site is in siting.gpkg")
+        files["sites.geojson"] = write_geojson(sites.head(top), tmp / "sites.geojson")
+    parquet = {"sites": result.sites, "candidates": result.candidates} if spec.geoparquet else {}
     if "gpkg" in formats:
-        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", gpkg_layers(result))
-    if spec.geoparquet:
-        files["sites.parquet"] = write_parquet(result.sites, tmp / "sites.parquet")
-        files["candidates.parquet"] = write_parquet(result.candidates, tmp / "candidates.parquet")
+        layers, moved = gpkg_layers(result, spec.gpkg_max_rows)
+        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers)
+        ledger = moved.pop("ledger", None)
+        parquet.update(moved)
+        notes += [f"{name} ({len(frame):,} rows) is written to {slug(name)}.parquet instead of siting.gpkg "
+                  f"(more than outputs.gpkg_max_rows = {spec.gpkg_max_rows:,})" for name, frame in moved.items()]
+        if ledger is not None:
+            notes.append(f"the long-form ledger ({len(ledger):,} rows, more than outputs.gpkg_max_rows) is not "
+                         "written: every entry is in the candidates' <rule>__value, <rule>__threshold and "
+                         "<rule>__pass columns (and in result.ledger in Python)")
+    for name, frame in parquet.items():
+        files[f"{slug(name)}.parquet"] = write_parquet(frame, tmp / f"{slug(name)}.parquet")
     if spec.shapefile:
         shp, crosswalk = write_shapefile(sites, tmp / "sites.shp")
         files.update({p.name: p for p in tmp.glob(f"{shp.stem}.*")})
@@ -208,7 +231,9 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
         tiles = None if offline else spec.map_tiles
         result.map(offline=offline, tiles=tiles, color_by=spec.color_by).save(str(tmp / "map.html"))
         files["map.html"] = tmp / "map.html"
-    report = _run_report(result, files)
+    for note in notes:
+        log.info("%s", note)
+    report = {**_run_report(result, files), "notes": notes}
     (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 
 

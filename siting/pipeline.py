@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from siting import crs as crs_mod
+from siting import proximity
 from siting.candidates import candidates_from_parcels
 from siting.constraints import screen
 from siting.engine import make_engine
@@ -237,14 +238,15 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         rules.append(MinArea(acres=sc.candidates.min_area_acres))
     ctx = RuleContext(layers, rasters)
     screener = _screener(sc, rasters, eng.screen)
-    with steps.step("constraints") as info:
-        screening = screener(candidates, rules, ctx)
-        info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
-    with steps.step("factors") as info:
-        eligible = screening.frame[screening.frame["eligible"]].copy()
-        eligible.insert(0, "site_id", eligible["candidate_id"])
-        raw = eng.factors(eligible, sc.factors, layers, rasters)
-        info["factors"], info["sites"] = len(sc.factors), len(eligible)
+    with proximity.reuse():  # a site rule's distances serve a factor on the same layer
+        with steps.step("constraints") as info:
+            screening = screener(candidates, rules, ctx)
+            info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
+        with steps.step("factors") as info:
+            eligible = screening.frame[screening.frame["eligible"].to_numpy(bool)]  # a new frame
+            eligible.insert(0, "site_id", eligible["candidate_id"])
+            raw = eng.factors(eligible, sc.factors, layers, rasters)
+            info["factors"], info["sites"] = len(sc.factors), len(eligible)
     with steps.step("scoring") as info:
         names = [f.name for f in sc.factors]
         weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \

@@ -12,12 +12,13 @@ Examples
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from contextlib import contextmanager
 
 from siting import settings
 
-__all__ = ["Steps", "iterate"]
+__all__ = ["Steps", "iterate", "peak_mib"]
 
 log = logging.getLogger("siting.pipeline")
 
@@ -58,7 +59,7 @@ class Steps:
             yield info
         finally:
             seconds = time.perf_counter() - start
-            self.timings.append({"step": name, "seconds": round(seconds, 3), **info})
+            self.timings.append({"step": name, "seconds": round(seconds, 3), "peak_mib": peak_mib(), **info})
             counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
                                for k, v in info.items())
             log.info("%s: %s%.2f s", name, f"{counts}; " if counts else "", seconds)
@@ -71,6 +72,22 @@ class Steps:
             self._bar.close()
         if self._redirect is not None:
             self._redirect.__exit__(None, None, None)
+
+
+def peak_mib() -> float | None:
+    """The process's peak resident memory so far, in MiB (None where the OS does not say).
+
+    Examples
+    --------
+    >>> peak_mib() is None or peak_mib() > 0
+    True
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)  # bytes on macOS, KiB elsewhere
 
 
 def iterate(items, desc: str, show: bool | None = None):

@@ -4,18 +4,23 @@ GEOS STRtree queries cost tens of microseconds each; a ``scipy.spatial.cKDTree``
 about one. Both functions here use the KD-tree to do the bulk of the work and exact shapely
 distances to keep the answer exact:
 
-* :func:`nearest`: lines and polygon outlines are densified so no two consecutive vertices are
-  more than ``step`` apart, and a KD-tree is built on all vertices. For each source, an anchor
-  point and its reach ``rho`` (the largest distance from the anchor to the source's own vertices)
-  bound the distance from any part of the source; the ``k`` nearest vertices propose targets,
-  exact ``shapely.distance`` to those gives the best distance, and every other target is at least
-  ``(k-th vertex distance) - step / 2 - rho`` away. Sources where that lower bound does not
-  certify the best distance (rare) are answered by ``STRtree.query_nearest``. The result is the
-  exact distance, as ``STRtree.query_nearest`` would give it.
+* :func:`nearest`, point sources: the targets' lines and outlines are cut into segments no longer
+  than ``step`` and a KD-tree is built on their midpoints. The ``k`` nearest midpoints propose
+  segments; exact point-to-segment distances (numpy) give the best, and every other segment is at
+  least ``(k-th midpoint distance) - (largest half length)`` away.
+* :func:`nearest`, line and polygon sources: the targets are densified to ``step`` and a KD-tree is
+  built on their vertices. Each source has an anchor inside it and a reach ``rho`` (the largest
+  distance from the anchor to its own vertices); the ``k`` nearest vertices propose targets, exact
+  ``shapely.distance`` measures those a bound cannot rule out, and every other target is at least
+  ``(k-th vertex distance) - step / 2 - rho`` away.
+
+  In both, sources whose lower bound does not certify the best distance (a few per cent) are asked
+  again with ``4 k`` proposals, and the rest answered by ``STRtree.query_nearest``: the result is
+  the exact distance, as ``STRtree.query_nearest`` gives it.
 * :func:`count_within`: points (or polygons' anchors) query the KD-tree of the counted points with
-  ``query_ball_point(return_length=True)``. For polygon sources the count at ``radius`` from an
-  anchor inside the polygon is certain; points between ``radius`` and ``radius + rho`` of the anchor
-  are checked exactly with ``shapely.dwithin``.
+  ``query_ball_point(return_length=True)``. For a polygon the count within ``radius`` plus its
+  anchor's :func:`inradius` is certain; only sources with points between that and
+  ``radius + rho`` list them, and those are checked exactly with ``shapely.dwithin``.
 
 Sources are processed in Hilbert order (cache locality roughly halves the query time) and the
 results put back in input order.
@@ -34,12 +39,17 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
-__all__ = ["anchors", "count_within", "nearest"]
+from siting.parallel import chunked
+
+__all__ = ["anchors", "count_within", "inradius", "nearest", "reuse"]
 
 #: Nearest vertices asked of the KD-tree per source.
 K_NEAREST = 8
@@ -47,30 +57,113 @@ K_NEAREST = 8
 BATCH = 50_000
 #: Floating-point allowance (CRS units) when comparing the best distance with the lower bound.
 CERTIFY_SLACK = 1e-6
+#: Answers kept by :func:`reuse` (None outside such a block): {key: [(source ids, sources, result)]}.
+_MEMO: contextvars.ContextVar[dict | None] = contextvars.ContextVar("siting_proximity_memo", default=None)
+#: Answers kept per key (the most recent).
+MEMO_ENTRIES = 2
+
+
+@contextlib.contextmanager
+def reuse():
+    """Within this block, :func:`anchors` and :func:`nearest` answer again without recomputing.
+
+    A run measures the same geometries several times: a site rule and a factor both take the
+    distance to substations, every factor needs the sites' anchors. Inside the block an answer is
+    kept, keyed on the identity of the geometry objects, and a later call on the same geometries
+    or on any subset of them (the eligible sites among the candidates) takes its rows from it.
+    Re-entrant; everything kept is dropped when the outermost block ends.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> cells = np.array([box(0, 0, 2, 2), box(4, 0, 6, 2)])
+    >>> with reuse():
+    ...     a, b = anchors(cells), anchors(cells[1:])
+    >>> b[0].tolist() == a[0][1:].tolist()
+    True
+    """
+    if _MEMO.get() is not None:
+        yield
+        return
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _ids(geoms: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(id, geoms), np.int64, len(geoms))
+
+
+def _recall(key, geoms: np.ndarray):
+    """Rows of a kept answer for ``geoms`` (the same objects or a subset), or None."""
+    memo = _MEMO.get()
+    if memo is None or not len(geoms):
+        return None
+    ids = _ids(geoms)
+    for held_ids, order, _held, result in memo.get(key, ()):  # _held keeps the ids' objects alive
+        pos = np.minimum(np.searchsorted(held_ids, ids, sorter=order), len(order) - 1)
+        rows = order[pos]
+        if np.array_equal(held_ids[rows], ids):
+            return tuple(r[rows] for r in result)
+    return None
+
+
+def _keep(key, geoms: np.ndarray, result: tuple, hold=None) -> tuple:
+    """Keep ``result`` for ``geoms`` (and the objects ``hold``, whose ids are in ``key``); return a copy."""
+    memo = _MEMO.get()
+    if memo is None or not len(geoms):
+        return result
+    ids = _ids(geoms)
+    memo[key] = [*memo.get(key, [])[-(MEMO_ENTRIES - 1):], (ids, np.argsort(ids), (geoms, hold), result)]
+    return tuple(r.copy() for r in result)
 
 
 def anchors(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, rho) per geometry: an anchor inside it and the largest distance to its vertices.
+    """(x, y, rho) per geometry: an anchor in (or on) it and the largest distance to its vertices.
 
-    The anchor is the centroid where that lies in (or on) the geometry, else a point on it
-    (``point_on_surface``: lines and multipoints); every point of the geometry is within ``rho`` of it.
+    The anchor is the mean of the vertices where that lies in the geometry (convex polygons such as
+    grid cells), else a point on it (``point_on_surface``: lines, multipoints, some concave
+    polygons). Every point of the geometry is within ``rho`` of its anchor (the geometry lies in
+    the convex hull of its vertices).
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> [v.tolist() for v in anchors(np.array([LineString([(0, 0), (10, 0)])]))]
+    [[5.0], [0.0], [5.0]]
     """
     geoms = np.asarray(geoms, dtype=object)
-    if (shapely.get_type_id(geoms) == 0).all():  # points are their own anchors
-        xy = shapely.get_coordinates(geoms)
-        return xy[:, 0], xy[:, 1], np.zeros(len(geoms))
-    anchor = shapely.centroid(geoms)
-    outside = ~shapely.intersects(geoms, anchor)
-    if outside.any():
-        anchor[outside] = shapely.point_on_surface(geoms[outside])
-    ax, ay = shapely.get_x(anchor), shapely.get_y(anchor)
+    kept = _recall("anchors", geoms)
+    return kept if kept is not None else _keep("anchors", geoms, _anchors(geoms))
+
+
+def _anchors(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    rho = np.zeros(len(geoms))
-    np.maximum.at(rho, owner, np.hypot(coords[:, 0] - ax[owner], coords[:, 1] - ay[owner]))
+    n = len(geoms)
+    if len(coords) == n and (shapely.get_type_id(geoms) == 0).all():  # points are their own anchors
+        return coords[:, 0].copy(), coords[:, 1].copy(), np.zeros(n)
+    count = np.bincount(owner, minlength=n)
+    starts = np.r_[0, np.cumsum(count)[:-1]]
+    sx, sy, k = np.bincount(owner, coords[:, 0], n), np.bincount(owner, coords[:, 1], n), count.astype(float)
+    ring = np.flatnonzero(np.isin(shapely.get_type_id(geoms), [3, 6]) & (count > 1))  # closed: first vertex twice
+    sx[ring] -= coords[starts[ring], 0]
+    sy[ring] -= coords[starts[ring], 1]
+    k[ring] -= 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ax, ay = sx / k, sy / k
+    outside = np.flatnonzero(~shapely.intersects_xy(geoms, np.nan_to_num(ax), np.nan_to_num(ay)) & (count > 0))
+    if len(outside):
+        on = shapely.point_on_surface(geoms[outside])
+        ax[outside], ay[outside] = shapely.get_x(on), shapely.get_y(on)
+    rho = np.zeros(n)
+    live = np.flatnonzero(count)
+    rho[live] = np.maximum.reduceat(np.hypot(coords[:, 0] - ax[owner], coords[:, 1] - ay[owner]), starts[live])
     return ax, ay, rho
 
 
-def _hilbert_order(x: np.ndarray, y: np.ndarray, level: int = 16) -> np.ndarray:
+def _hilbert_order(x: np.ndarray, y: np.ndarray, level: int = 10) -> np.ndarray:
     """Permutation sorting points along a Hilbert curve over their extent."""
     if len(x) < 2:
         return np.arange(len(x))
@@ -131,32 +224,19 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, 
     sources = np.asarray(sources, dtype=object)
     targets = np.asarray(targets, dtype=object)
     n = len(sources)
-    dist, idx = np.full(n, np.inf), np.full(n, -1)
     if not n or not len(targets):
-        return dist, idx
-    coords, owner, half = _vertices(targets, step)
-    tree = cKDTree(coords)
+        return np.full(n, np.inf), np.full(n, -1)
+    key = ("nearest", _ids(targets).tobytes(), step)
+    kept = _recall(key, sources)
+    return kept if kept is not None else _keep(key, sources, _nearest(sources, targets, step, k, workers), targets)
+
+
+def _nearest(sources: np.ndarray, targets: np.ndarray, step: float, k: int, workers: int):
     ax, ay, rho = anchors(sources)
-    xy = np.column_stack([ax, ay])
-    if half == 0 and not rho.any():  # points to points: the KD-tree distance is the exact one
-        dist, nearest_vertex = tree.query(xy, k=1, workers=workers)
-        return dist, owner[nearest_vertex]
-    doubt = _hilbert_order(ax, ay)
-    for kk in dict.fromkeys(min(v, len(coords)) for v in (k, 4 * k)):  # widen the proposals for the doubtful
-        if not len(doubt):
-            break
-        vd, vi = tree.query(xy[doubt], k=kk, workers=workers)
-        vd, own = vd.reshape(len(doubt), kk), owner[vi.reshape(len(doubt), kk)]
-        dmat = _pair_distances(sources[doubt], targets, own)
-        col = dmat.argmin(axis=1)
-        rows = np.arange(len(doubt))
-        dist[doubt], idx[doubt] = dmat[rows, col], own[rows, col]
-        if kk == len(coords):  # every vertex was proposed: exact
-            doubt = doubt[:0]
-            break
-        doubt = doubt[dist[doubt] > vd[:, -1] - half - rho[doubt] + CERTIFY_SLACK]
-        if not len(doubt):
-            break
+    if not rho.any():  # point sources: exact point-to-segment distances in numpy
+        dist, idx, doubt = _point_nearest(ax, ay, targets, step, k, workers)
+    else:
+        dist, idx, doubt = _anchor_nearest(sources, ax, ay, rho, targets, step, k, workers)
     polygonal = shapely.get_type_id(targets) >= 3
     if polygonal.any():  # a source inside a polygon target is far from its vertices: check containment
         hit_s, hit_t = STRtree(targets[polygonal]).query(sources, predicate="intersects")
@@ -168,14 +248,110 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, 
     return dist, idx
 
 
-def _pair_distances(sources: np.ndarray, targets: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """Exact distance from each source (row) to each proposed target (column); repeats are inf."""
-    first = np.ones(own.shape, bool)
-    for j in range(1, own.shape[1]):  # a target proposed by several vertices is measured once
-        first[:, j] = (own[:, :j] != own[:, j:j + 1]).all(axis=1)
+def _segments(targets: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Segments (x0, y0, x1, y1 columns) of the targets' outlines densified to ``step``, and their owner.
+
+    Multi-part geometries give the segments of each part (parts are never joined); a point gives
+    one zero-length segment. Polygons give their rings (containment is checked separately).
+    """
+    dense = shapely.segmentize(targets, step)
+    if (shapely.get_type_id(dense) == 1).all():  # plain lines: one part each
+        parts, owner = dense, np.arange(len(dense))
+    else:
+        parts, owner = shapely.get_parts(dense, return_index=True)
+    poly = shapely.get_type_id(parts) == 3
+    if poly.any():
+        rings, r_idx = shapely.get_rings(parts[poly], return_index=True)
+        parts = np.concatenate([parts[~poly], rings])
+        owner = np.concatenate([owner[~poly], owner[poly][r_idx]])
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    same = np.flatnonzero(part[:-1] == part[1:])
+    single = np.flatnonzero(np.bincount(part, minlength=len(parts)) == 1)
+    a = np.concatenate([same, np.searchsorted(part, single)])
+    b = np.concatenate([same + 1, a[len(same):]])
+    segs = np.column_stack([coords[a], coords[b]])
+    return segs, owner[part[a]]
+
+
+def _point_nearest(px: np.ndarray, py: np.ndarray, targets: np.ndarray, step: float, k: int, workers: int):
+    """Nearest target of each point: KD-tree over segment midpoints, exact point-to-segment distances.
+
+    A segment whose midpoint is ``m`` away is at least ``m - h`` away (``h`` the largest half
+    length), so the best of the ``k`` proposed segments is exact when it is at most the ``k``-th
+    midpoint distance minus ``h``. Returns distances, target indexes and the uncertified sources.
+    """
+    segs, owner = _segments(targets, step)
+    order = _hilbert_order((segs[:, 0] + segs[:, 2]) / 2, (segs[:, 1] + segs[:, 3]) / 2)  # cache locality
+    segs, owner = segs[order], owner[order]
+    x0, y0, x1, y1 = (np.ascontiguousarray(segs[:, j]) for j in range(4))
+    h = np.hypot(x1 - x0, y1 - y0).max() / 2
+    tree = cKDTree(np.column_stack([(x0 + x1) / 2, (y0 + y1) / 2]))
+    dist, idx = np.full(len(px), np.inf), np.full(len(px), -1)
+    doubt = _hilbert_order(px, py)
+    ks = (1,) if h == 0 else (k, 4 * k)  # points to points: the nearest midpoint is the answer
+    for kk in dict.fromkeys(min(v, len(segs)) for v in ks):
+        md, mi = tree.query(np.column_stack([px[doubt], py[doubt]]), k=kk, workers=workers)
+        md, mi = md.reshape(len(doubt), kk), mi.reshape(len(doubt), kk)
+        d = _point_segment(px[doubt, None], py[doubt, None], x0[mi], y0[mi], x1[mi], y1[mi])
+        col = d.argmin(axis=1)
+        rows = np.arange(len(doubt))
+        dist[doubt], idx[doubt] = d[rows, col], owner[mi[rows, col]]
+        if kk == len(segs):
+            return dist, idx, doubt[:0]
+        doubt = doubt[dist[doubt] > md[:, -1] - h + CERTIFY_SLACK]
+        if not len(doubt):
+            break
+    return dist, idx, doubt
+
+
+def _point_segment(px, py, x0, y0, x1, y1) -> np.ndarray:
+    """Distance from points to segments (broadcasting), zero-length segments included."""
+    dx, dy = x1 - x0, y1 - y0
+    ax, ay = px - x0, py - y0
+    t = (ax * dx + ay * dy) / np.maximum(dx * dx + dy * dy, 1e-300)  # 0 for zero-length segments
+    np.clip(t, 0.0, 1.0, out=t)
+    return np.hypot(ax - t * dx, ay - t * dy)
+
+
+def _anchor_nearest(sources, ax, ay, rho, targets, step, k, workers):
+    """Nearest target of each line or polygon source: vertex proposals, exact shapely distances."""
+    coords, owner, half = _vertices(targets, step)
+    tree = cKDTree(coords)
+    xy = np.column_stack([ax, ay])
+    dist, idx = np.full(len(sources), np.inf), np.full(len(sources), -1)
+    doubt = _hilbert_order(ax, ay)
+    for kk in dict.fromkeys(min(v, len(coords)) for v in (k, 4 * k)):  # widen the proposals for the doubtful
+        if not len(doubt):
+            break
+        vd, vi = tree.query(xy[doubt], k=kk, workers=workers)
+        vd, own = vd.reshape(len(doubt), kk), owner[vi.reshape(len(doubt), kk)]
+        dmat = _pair_distances(sources[doubt], targets, own, vd - half - rho[doubt, None] > vd[:, :1])
+        col = dmat.argmin(axis=1)
+        rows = np.arange(len(doubt))
+        dist[doubt], idx[doubt] = dmat[rows, col], own[rows, col]
+        if kk == len(coords):  # every vertex was proposed: exact
+            doubt = doubt[:0]
+            break
+        doubt = doubt[dist[doubt] > vd[:, -1] - half - rho[doubt] + CERTIFY_SLACK]
+        if not len(doubt):
+            break
+    return dist, idx, doubt
+
+
+def _pair_distances(sources: np.ndarray, targets: np.ndarray, own: np.ndarray, beaten: np.ndarray) -> np.ndarray:
+    """Exact distance from each source (row) to each proposed target (column); others are inf.
+
+    A target proposed by several vertices is measured once (at its first, nearest, vertex), and
+    not at all where ``beaten``: its lower bound (vertex distance - half gap - rho) exceeds the
+    distance from the anchor to the nearest proposed vertex, an upper bound of the best distance
+    (the anchor lies in the source).
+    """
+    first = ~beaten
+    for j in range(1, own.shape[1]):
+        first[:, j] &= (own[:, :j] != own[:, j:j + 1]).all(axis=1)
     r, c = np.nonzero(first)
     dmat = np.full(own.shape, np.inf)
-    dmat[r, c] = shapely.distance(sources[r], targets[own[r, c]])
+    dmat[r, c] = chunked(shapely.distance, sources[r], targets[own[r, c]])
     return dmat
 
 
@@ -209,22 +385,54 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
     ax, ay, rho = anchors(sources)
     order = _hilbert_order(ax, ay)
     xy = np.column_stack([ax[order], ay[order]])
+    sure = radius + inradius(sources[order], ax[order], ay[order])  # points this near the anchor are in
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=float)
     pxy = shapely.get_coordinates(points)
+    n_sure = np.zeros(len(sources), np.int64)
     for value in np.unique(w):  # a few development classes: one tree per weight
-        sel = w == value
-        tree = cKDTree(pxy[sel])
-        inner = tree.query_ball_point(xy, radius, return_length=True, workers=workers)
+        inner = cKDTree(pxy[w == value]).query_ball_point(xy, sure, return_length=True, workers=workers)
         out[order] += value * inner
-    ring = np.flatnonzero(rho[order] > 0)
-    if len(ring):
-        out[order[ring]] += _ring_counts(sources[order[ring]], xy[ring], rho[order[ring]], pxy, w, points, radius)
+        n_sure += inner
+    if rho.any():  # points between the sure radius and radius + rho: checked exactly
+        tree = cKDTree(pxy)
+        maybe = tree.query_ball_point(xy, radius + rho[order], return_length=True, workers=workers) > n_sure
+        ring = np.flatnonzero(maybe)
+        out[order[ring]] += _ring_counts(tree, sources[order[ring]], xy[ring], sure[ring], rho[order[ring]],
+                                         w, points, radius)
     return out
 
 
-def _ring_counts(geoms, xy, rho, pxy, w, points, radius) -> np.ndarray:
-    """Weights of the points farther than ``radius`` from the anchor but within ``radius`` of the geometry."""
-    tree = cKDTree(pxy)
+def inradius(geoms: np.ndarray, ax: np.ndarray, ay: np.ndarray) -> np.ndarray:
+    """Distance from each anchor to its polygon's boundary (0 for points, lines and anchors on the edge).
+
+    The disk of that radius around an anchor inside a polygon lies in the polygon, so a point within
+    ``r + inradius`` of the anchor is within ``r`` of the polygon.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> inradius(np.array([box(0, 0, 10, 4)]), np.array([5.0]), np.array([2.0])).tolist()
+    [2.0]
+    """
+    out = np.zeros(len(geoms))
+    poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), [3, 6]))
+    if not len(poly):
+        return out
+    # consecutive vertices of a polygon: its edges, plus (with holes or parts) a few chords between
+    # rings, which can only make the radius smaller: safe
+    coords, owner = shapely.get_coordinates(geoms[poly], return_index=True)
+    edge = np.flatnonzero(owner[:-1] == owner[1:])
+    d = _point_segment(ax[poly][owner[edge]], ay[poly][owner[edge]], coords[edge, 0], coords[edge, 1],
+                       coords[edge + 1, 0], coords[edge + 1, 1])
+    has = np.bincount(owner[edge], minlength=len(poly)) > 0
+    starts = np.searchsorted(owner[edge], np.flatnonzero(has))
+    out[poly[has]] = np.minimum.reduceat(d, starts)
+    return out
+
+
+def _ring_counts(tree, geoms, xy, sure, rho, w, points, radius) -> np.ndarray:
+    """Weights of the points between ``sure`` and ``radius + rho`` from the anchor within ``radius`` of the geometry."""
+    pxy = tree.data
     out = np.zeros(len(geoms))
     for start in range(0, len(geoms), BATCH):
         sl = slice(start, start + BATCH)
@@ -234,8 +442,8 @@ def _ring_counts(geoms, xy, rho, pxy, w, points, radius) -> np.ndarray:
             continue
         src = np.repeat(np.arange(len(outer)), sizes)
         pt = np.concatenate([np.asarray(o, np.int64) for o in outer if len(o)])
-        far = np.hypot(pxy[pt, 0] - xy[sl][src, 0], pxy[pt, 1] - xy[sl][src, 1]) > radius
+        far = np.hypot(pxy[pt, 0] - xy[sl][src, 0], pxy[pt, 1] - xy[sl][src, 1]) > sure[sl][src]
         src, pt = src[far], pt[far]
-        near = shapely.dwithin(geoms[sl][src], points[pt], radius)
+        near = chunked(shapely.dwithin, geoms[sl][src], points[pt], distance=radius)
         out[sl] += np.bincount(src[near], weights=w[pt[near]], minlength=len(outer))
     return out

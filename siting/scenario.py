@@ -192,7 +192,12 @@ class OutputSpec(BaseModel):
 
     model_config = _STRICT
     formats: list[Literal["geojson", "gpkg", "html", "csv"]] = ["geojson", "gpkg", "html", "csv"]
-    map_max_sites: int = Field(2000, gt=0)
+    map_max_sites: int = Field(2000, gt=0, description="Sites drawn as polygons on the map (the best by rank).")
+    map_max_points: int = Field(100_000, gt=0, description="Sites drawn as clustered points on the map.")
+    geojson_max_sites: int | None = Field(None, gt=0, description="Only the best N sites in sites.geojson "
+                                          "(every site stays in siting.gpkg).")
+    gpkg_max_rows: int = Field(250_000, gt=0, description="Candidates, the long-form ledger and input layers "
+                               "with more rows go to GeoParquet files instead of siting.gpkg.")
     title: str | None = None
     offline_map: bool = Field(False, description="Self-contained map.html (needs siting[offline]); no web tiles.")
     map_tiles: str | None = Field("OpenStreetMap", description="Basemap; null for none.")

@@ -39,6 +39,11 @@ HAWAII_CRS = "ESRI:102007"
 MAX_SCENARIO_BYTES = 1_000_000
 #: Feature count above which read_layer logs a warning before loading.
 LARGE_LAYER_FEATURES = 2_000_000
+#: Threads for the heavy vectorized geometry calls (shapely releases the GIL): ``SITING_THREADS``, default
+#: the number of CPUs. ``1`` runs everything in the calling thread.
+THREADS = max(1, int(os.environ.get("SITING_THREADS", 0)) or os.cpu_count() or 1)
+#: Arrays shorter than this are not split across threads.
+THREAD_MIN_ITEMS = 20_000
 
 _progress = os.environ.get("SITING_PROGRESS", "1").lower() not in {"0", "false", "no", "off"}
 

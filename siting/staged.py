@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 
 from siting import settings
-from siting.constraints import Screening, screen
+from siting.constraints import Screening, compact_ledger, screen
 from siting.rules import RuleContext
 
 __all__ = ["Generator", "screen_staged"]
@@ -145,5 +145,5 @@ def _ledger(land: pd.DataFrame, site: pd.DataFrame, rejected_units: pd.Series, m
     passed = land[~land["candidate_id"].isin(set(rejected_units))]
     inherited = made[["candidate_id", "unit_id"]].merge(
         passed.rename(columns={"candidate_id": "unit_id"}), on="unit_id").drop(columns="unit_id")
-    return pd.concat([rejected, inherited, site], ignore_index=True)
+    return compact_ledger(pd.concat([rejected, inherited, site], ignore_index=True))
 

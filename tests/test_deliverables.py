@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import xml.etree.ElementTree as ET
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pyogrio
 import pytest
 import shapely
@@ -153,6 +155,32 @@ def test_geoparquet_and_csv_outputs(demo_result, demo_out):
     assert len(sites) == len(demo_result.sites) and sites.crs == demo_result.sites.crs
     csv = pd.read_csv(demo_out / "sites.csv")
     assert csv["lon"].between(-120.1, -114).all() and csv["lat"].between(35, 42.1).all()
+
+
+def test_large_tables_go_to_geoparquet_and_caps_are_noted(demo_result, tmp_path):
+    result = copy.copy(demo_result)
+    caps = {"gpkg_max_rows": 300, "geojson_max_sites": 3, "map_max_sites": 5, "map_max_points": 10}
+    outputs = demo_result.scenario.outputs.model_copy(update=caps)
+    result.scenario = demo_result.scenario.model_copy(update={"outputs": outputs})
+    out = result.save(tmp_path / "out", formats=["geojson", "gpkg", "html"])
+    in_gpkg = {name for name, _ in pyogrio.list_layers(out / "siting.gpkg")}
+    big = {"candidates": result.candidates, **{f"input_{k}": v for k, v in result.layers.items() if len(v) > 300}}
+    assert len(big) >= 2 and "sites" in in_gpkg and "ledger" not in in_gpkg
+    for name, frame in big.items():
+        assert name not in in_gpkg
+        assert pq.read_metadata(out / f"{name}.parquet").num_rows == len(frame)
+    rule_cols = [c for c in result.candidates if c.endswith("__pass")]
+    assert len(rule_cols) == result.ledger["rule"].nunique()  # the ledger's entries, as candidate columns
+    small = [f"input_{k}" for k, v in result.layers.items() if len(v) <= 300]
+    assert set(small) <= in_gpkg
+    back = gpd.read_parquet(out / "candidates.parquet")
+    assert back.crs == result.candidates.crs and back["candidate_id"].tolist() == result.candidates["candidate_id"].tolist()
+    top = gpd.read_file(out / "sites.geojson")
+    assert top["site_id"].tolist() == result.sites.nsmallest(3, "rank")["site_id"].tolist()
+    notes = json.loads((out / "run.json").read_text())["notes"]
+    assert any("best 3 of" in n for n in notes) and sum("parquet instead of siting.gpkg" in n for n in notes) == len(big)
+    assert any("long-form ledger" in n and "__pass" in n for n in notes)
+    assert f"Best 10 of {len(result.sites):,} sites" in (out / "map.html").read_text()
 
 
 def test_shapefile_only_on_request_with_crosswalk(tmp_path, grid_parcels):

@@ -60,3 +60,20 @@ def test_sources_inside_polygon_targets_are_at_distance_zero():
     big = shapely.Point(0, 0).buffer(50_000)
     d, i = proximity.nearest(np.array([shapely.Point(10, 10), shapely.box(-5, -5, 5, 5)]), np.array([big]))
     assert d.tolist() == [0.0, 0.0] and i.tolist() == [0, 0]
+
+
+def test_reuse_answers_subsets_from_kept_results_and_never_other_targets():
+    rng = np.random.default_rng(3)
+    cells, lines = _layer(rng, "cells", 500, 100_000), _layer(rng, "lines", 60, 100_000)
+    ref_d, ref_i = proximity.nearest(cells[::3], lines)
+    other = proximity.nearest(cells[::3], lines[:10])
+    with proximity.reuse():
+        proximity.nearest(cells, lines)
+        d, i = proximity.nearest(cells[::3], lines)
+        d[:] = -1.0  # a caller changing its answer does not change the kept one
+        again, _ = proximity.nearest(cells[::3], lines)
+        fewer = proximity.nearest(cells[::3], lines[:10])
+        anchors_sub = proximity.anchors(cells[5:9])
+    assert np.array_equal(again, ref_d) and np.array_equal(i, ref_i)
+    assert all(np.array_equal(a, b) for a, b in zip(fewer, other, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(anchors_sub, proximity.anchors(cells[5:9]), strict=True))

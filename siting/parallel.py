@@ -1,0 +1,66 @@
+"""Vectorized geometry calls split across threads (shapely and GEOS release the GIL).
+
+A 2-core machine runs ``shapely.intersection`` about 1.4 times and ``shapely.distance`` about
+twice as fast on two halves at once. :func:`chunked` splits the arrays, runs the function on each
+part in a thread pool of :data:`siting.settings.THREADS` and joins the results in order, so the
+answer is exactly what one call would give.
+
+Examples
+--------
+>>> import numpy as np, shapely
+>>> a = shapely.points(np.arange(5.0), np.zeros(5))
+>>> chunked(shapely.distance, a, shapely.points(np.zeros(5), np.zeros(5)), min_items=2).tolist()
+[0.0, 1.0, 2.0, 3.0, 4.0]
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from siting import settings
+
+__all__ = ["chunked", "map_pieces"]
+
+
+def map_pieces(fn, *arrays, min_items: int | None = None, **kwargs) -> list[tuple[int, object]]:
+    """``fn`` on equal slices of the (same-length) arrays in threads: ``[(slice start, result), ...]``.
+
+    For functions that return several arrays per slice; results are in slice order.
+
+    Examples
+    --------
+    >>> map_pieces(lambda a: a.sum(), np.arange(6), min_items=2)[0][0]
+    0
+    """
+    n = len(arrays[0])
+    threads = settings.THREADS
+    if threads < 2 or n < (settings.THREAD_MIN_ITEMS if min_items is None else min_items):
+        return [(0, fn(*arrays, **kwargs))]
+    cuts = np.linspace(0, n, threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(lambda i: fn(*(a[cuts[i]:cuts[i + 1]] for a in arrays), **kwargs), range(threads)))
+    return list(zip(cuts[:-1].tolist(), results, strict=True))
+
+
+def chunked(fn, *arrays, min_items: int | None = None, **kwargs) -> np.ndarray:
+    """``fn(*arrays, **kwargs)`` computed on equal slices of the (same-length) arrays in threads.
+
+    Parameters
+    ----------
+    fn : callable
+        An element-wise function (a shapely ufunc) returning one value per element.
+    *arrays : ndarray
+        Arguments sliced together; all of the same length.
+    min_items : int, optional
+        Below this length (default :data:`siting.settings.THREAD_MIN_ITEMS`) ``fn`` runs once.
+    **kwargs
+        Passed to every call (scalars: ``grid_size``, ``distance``...).
+
+    Returns
+    -------
+    ndarray
+    """
+    parts = map_pieces(fn, *arrays, min_items=min_items, **kwargs)
+    return parts[0][1] if len(parts) == 1 else np.concatenate([r for _, r in parts])
