@@ -23,16 +23,18 @@ def machine() -> str:
 
 
 @contextmanager
-def measure(result: dict, interval: float = 0.02):
-    """Record ``seconds`` and ``peak_mib`` (RSS of this process and its children, e.g. dask workers,
-    sampled every 20 ms) into ``result``."""
+def measure(result: dict, interval: float = 0.02, children: bool = False):
+    """Record ``seconds`` and ``peak_mib`` (RSS sampled every 20 ms) into ``result``.
+
+    With ``children``, the RSS of the child processes (dask workers) is added; listing them costs
+    CPU time, so only runs with children ask for it."""
     proc = psutil.Process()
     peak = [proc.memory_info().rss]
     stop = threading.Event()
 
     def rss() -> int:
         total = proc.memory_info().rss
-        for child in proc.children(recursive=True):
+        for child in proc.children(recursive=True) if children else ():
             with contextlib.suppress(psutil.Error):  # the child ended meanwhile
                 total += child.memory_info().rss
         return total

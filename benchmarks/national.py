@@ -120,9 +120,9 @@ def run_scale(scale: float, engine: str) -> tuple[dict, list[dict]]:
         gen_s = time.perf_counter() - t0
         total = {"scale": scale, "engine": engine, "generate_s": gen_s, **{f"n_{k}": v for k, v in sizes.items()}}
         save = {}
-        with measure(total):
+        with measure(total, children=engine == "dask"):
             result = siting.run(scenario(folder), engine=engine, progress=False)
-            with measure(save):
+            with measure(save, children=engine == "dask"):
                 result.save(folder / "out", overwrite=True)
         timings = result.meta["timings"]
         total.update(cells=int(result.funnel.query("stage == 'generate'")["candidates_out"].iloc[0]),

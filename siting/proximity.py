@@ -233,6 +233,10 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, 
 
 def _nearest(sources: np.ndarray, targets: np.ndarray, step: float, k: int, workers: int):
     ax, ay, rho = anchors(sources)
+    if not rho.any() and (shapely.get_type_id(targets) == 0).all():  # points to points: the KD-tree is exact
+        coords = shapely.get_coordinates(targets)
+        dist, nearest_point = cKDTree(coords).query(np.column_stack([ax, ay]), k=1, workers=workers)
+        return dist, nearest_point
     if not rho.any():  # point sources: exact point-to-segment distances in numpy
         dist, idx, doubt = _point_nearest(ax, ay, targets, step, k, workers)
     else:

@@ -174,11 +174,13 @@ def test_large_tables_go_to_geoparquet_and_caps_are_noted(demo_result, tmp_path)
     small = [f"input_{k}" for k, v in result.layers.items() if len(v) <= 300]
     assert set(small) <= in_gpkg
     back = gpd.read_parquet(out / "candidates.parquet")
-    assert back.crs == result.candidates.crs and back["candidate_id"].tolist() == result.candidates["candidate_id"].tolist()
+    assert back.crs == result.candidates.crs
+    assert back["candidate_id"].tolist() == result.candidates["candidate_id"].tolist()
     top = gpd.read_file(out / "sites.geojson")
     assert top["site_id"].tolist() == result.sites.nsmallest(3, "rank")["site_id"].tolist()
     notes = json.loads((out / "run.json").read_text())["notes"]
-    assert any("best 3 of" in n for n in notes) and sum("parquet instead of siting.gpkg" in n for n in notes) == len(big)
+    assert any("best 3 of" in n for n in notes)
+    assert sum("parquet instead of siting.gpkg" in n for n in notes) == len(big)
     assert any("long-form ledger" in n and "__pass" in n for n in notes)
     assert f"Best 10 of {len(result.sites):,} sites" in (out / "map.html").read_text()
 
