@@ -110,10 +110,13 @@ class DaskEngine(LocalEngine):
                  self.client.scheduler.address, self.partitions)
 
     def _share(self, obj):
-        """A future of ``obj`` on every worker, sent once per object."""
+        """A future of ``obj`` on every worker, sent once per object.
+
+        Wrapped in a list: ``scatter`` would send a dict's or list's items one by one (and fails on
+        an empty dict, a scenario without rasters)."""
         key = id(obj)
         if key not in self._shared:
-            self._shared[key] = (obj, self.client.scatter(obj, broadcast=True, hash=False))
+            self._shared[key] = (obj, self.client.scatter([obj], broadcast=True, hash=False)[0])
         return self._shared[key][1]
 
     def _map(self, func, frame: gpd.GeoDataFrame, *args) -> list:

@@ -56,6 +56,18 @@ def test_dask_engine_equals_local_on_parcel_candidates(cluster):
     assert dask.funnel["candidates_removed"].sum() > 0  # the rules did remove candidates in both
 
 
+def test_dask_engine_runs_a_scenario_without_rasters(cluster):
+    sc = load_scenario(DEMO)
+    sc = sc.model_copy(update={
+        "rasters": {}, "constraints": [r for r in sc.constraints if getattr(r, "raster", None) is None],
+        "factors": [f for f in sc.factors if getattr(f, "raster", None) is None],
+        "candidates": CandidateSpec(method="parcels"), "analysis": sc.analysis.model_copy(update={"relaxation": []})})
+    local = siting.run(sc, progress=False)
+    dask = siting.run(sc, engine="dask", scheduler=cluster.scheduler_address, progress=False)
+    _same_result(local, dask)
+    assert not dask.rasters and len(dask.sites) > 0
+
+
 def test_cli_runs_on_a_remote_scheduler(cluster, tmp_path):
     out = tmp_path / "nevada"
     res = CliRunner().invoke(cli, ["run", str(DEMO), "--out", str(out), "--engine", "dask",
