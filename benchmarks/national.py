@@ -5,7 +5,7 @@
 The country (benchmarks/synthetic.py) is written to real files with the federal datasets' field
 names (PAD-US parcels in a GeoPackage, HIFLD lines and substations, NARN-like rail, an MRDS CSV of
 deposits, exclusion zones), then ``siting.run`` screens it, cuts 1-km2 hexagons from the eligible
-land, measures five factors, scores and writes sites and candidates to GeoPackage and GeoParquet
+land, measures four factors, scores and writes sites and candidates to GeoPackage and GeoParquet
 (GeoJSON and the map for the best sites only). Per scale it prints each step's seconds, rows and
 the peak memory, and the growth of the cost from one scale to the next.
 
@@ -75,7 +75,7 @@ def write_country(folder: Path, scale: float, seed: int = 0) -> dict:
 
 
 def scenario(folder: Path) -> dict:
-    """The national scenario: land rules, 1-km2 hex cells, site rules, five factors."""
+    """The national scenario: land rules, 1-km2 hex cells, site rules, four factors."""
     return {
         "version": 1, "name": "national-synthetic", "crs": "EPSG:5070",
         "layers": {"parcels": {"path": str(folder / "federal.gpkg"), "source": "padus"},

@@ -8,13 +8,18 @@ an existing output folder is never touched without ``overwrite=True``.
 Files written (``formats`` selects):
 
 * ``sites.geojson`` - RFC 7946: lon/lat (EPSG:4326), at most 7 decimals,
-  counter-clockwise exterior rings, antimeridian cut by GDAL;
+  counter-clockwise exterior rings, antimeridian cut (``outputs.geojson_max_sites``
+  keeps only the best sites);
 * ``siting.gpkg`` - layers ``sites`` and ``candidates`` (with the ledger),
-  tables ``funnel``, ``ledger`` and ``rejects``;
+  tables ``funnel``, ``ledger`` and ``rejects``; candidates and input layers
+  above ``outputs.gpkg_max_rows`` go to ``<name>.parquet`` instead, and a
+  long-form ledger that large is not written (the candidates hold it as columns);
+* ``sites.parquet``, ``candidates.parquet`` - GeoParquet (``outputs.geoparquet``);
 * ``map.html`` - the interactive map;
 * ``sites.csv`` (lon/lat of a point inside each site) and ``funnel.csv``;
 * ``run.json`` - resolved scenario, package versions, input hashes,
-  timings, layer reports, and a manifest (size, sha256) of every file.
+  timings, layer reports, a manifest (size, sha256) of every file, and
+  ``notes`` on what was capped or moved.
 """
 
 from __future__ import annotations
