@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 #: Canonical parcel columns carried onto candidates.
 PARCEL_COLUMNS = ["parcel_id", "agency", "manager_name", "designation", "gap_status", "unit_name",
                   "state", "reported_acres", "installation", "source"]
+#: Land pieces (blocks of parcels) per slice of grid cutting: bounds the cells alive at once.
+PIECES_PER_SLICE = 2_000
 
 
 def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *,
@@ -258,7 +260,8 @@ def candidates_from_grid(eligible: gpd.GeoDataFrame, *, cell_acres: float | None
     live = np.flatnonzero(~shapely.is_empty(geoms) & ~shapely.is_missing(geoms))
     pieces, row, bi, bj = _clip_to_blocks(geoms[live], width, shape, block)
     row = live[row]
-    parts = map_pieces(_piece_cells, pieces, bi, bj, width=width, shape=shape, block=block, min_items=2_000)
+    parts = map_pieces(_piece_cells, pieces, bi, bj, width=width, shape=shape, block=block, min_items=2_000,
+                       size=PIECES_PER_SLICE)
     land = row[np.concatenate([start + p[0] for start, p in parts])]
     ci, cj, clipped = (np.concatenate([p[k] for _, p in parts]) for k in (1, 2, 3))
     return _grid_frame(eligible, land, ci, cj, clipped, width, shape)

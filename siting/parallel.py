@@ -24,23 +24,42 @@ from siting import settings
 __all__ = ["chunked", "map_pieces"]
 
 
-def map_pieces(fn, *arrays, min_items: int | None = None, **kwargs) -> list[tuple[int, object]]:
-    """``fn`` on equal slices of the (same-length) arrays in threads: ``[(slice start, result), ...]``.
+def map_pieces(fn, *arrays, min_items: int | None = None, size: int | None = None, threads: int | None = None,
+               **kwargs) -> list[tuple[int, object]]:
+    """``fn`` on slices of the (same-length) arrays in threads: ``[(slice start, result), ...]``.
 
     For functions that return several arrays per slice; results are in slice order.
 
+    Parameters
+    ----------
+    fn : callable
+    *arrays : ndarray
+        Sliced together; all of the same length.
+    min_items : int, optional
+        Below this length (default :data:`siting.settings.THREAD_MIN_ITEMS`) ``fn`` runs once, unsliced.
+    size : int, optional
+        Largest slice. By default one slice per thread; small slices keep a numpy pipeline's
+        temporaries in the CPU cache.
+    threads : int, optional
+        Threads (default :data:`siting.settings.THREADS`).
+
     Examples
     --------
-    >>> map_pieces(lambda a: a.sum(), np.arange(6), min_items=2)[0][0]
-    0
+    >>> [start for start, _ in map_pieces(lambda a: a.sum(), np.arange(6), min_items=2, size=2)]
+    [0, 2, 4]
     """
     n = len(arrays[0])
-    threads = settings.THREADS
-    if threads < 2 or n < (settings.THREAD_MIN_ITEMS if min_items is None else min_items):
+    threads = threads or settings.THREADS
+    if n < (settings.THREAD_MIN_ITEMS if min_items is None else min_items) or (threads < 2 and size is None):
         return [(0, fn(*arrays, **kwargs))]
-    cuts = np.linspace(0, n, threads + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(lambda i: fn(*(a[cuts[i]:cuts[i + 1]] for a in arrays), **kwargs), range(threads)))
+    pieces = max(threads, -(-n // size) if size else 0)
+    cuts = np.linspace(0, n, pieces + 1).astype(int)
+    if threads < 2:
+        results = [fn(*(a[cuts[i]:cuts[i + 1]] for a in arrays), **kwargs) for i in range(pieces)]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(lambda i: fn(*(a[cuts[i]:cuts[i + 1]] for a in arrays), **kwargs),
+                                    range(pieces)))
     return list(zip(cuts[:-1].tolist(), results, strict=True))
 
 

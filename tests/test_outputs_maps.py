@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pyogrio
@@ -62,6 +63,14 @@ def test_map_html_contains_no_raw_payloads(grid_parcels):
         assert p not in html
     assert "onerror=alert(1)>" not in html
     assert html.count("</script>") == html.count("<script")  # no stray script terminator
+
+
+def test_map_text_is_never_run_as_a_jinja_template(grid_parcels):
+    jinja = ["Unit {{ 7*7 }}", "{% if x %}", "{# open comment", "{{ this.get_name() }}", "fine"]
+    sites = grid_parcels.assign(site_id=jinja, score=[0.1, 0.2, 0.3, 0.4, 0.5], rank=range(1, 6), unit_name=jinja)
+    html = site_map(sites, tiles=None, title="Plan {{ 6*7 }}").get_root().render()  # unbalanced tags: no error
+    assert "Unit 49" not in html and "Plan 42" not in html
+    assert re.search(r"Unit (&|\\u0026)#123;(&|\\u0026)#123; 7\*7 }}", html)  # shown as the text it is (JSON-encoded)
 
 
 def test_map_feature_count_and_legend(grid_parcels):

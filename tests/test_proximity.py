@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -77,3 +78,18 @@ def test_reuse_answers_subsets_from_kept_results_and_never_other_targets():
     assert np.array_equal(again, ref_d) and np.array_equal(i, ref_i)
     assert all(np.array_equal(a, b) for a, b in zip(fewer, other, strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(anchors_sub, proximity.anchors(cells[5:9]), strict=True))
+
+
+@pytest.mark.parametrize("src", ["points", "cells", "polygons"])
+def test_sources_in_many_slices_on_threads_give_the_single_call_answer(monkeypatch, src):
+    rng = np.random.default_rng(11)
+    sources, lines = _layer(rng, src, 3_000, 100_000), _layer(rng, "multi", 300, 100_000)
+    deposits = _layer(rng, "points", 2_000, 100_000)
+    whole = (*proximity.nearest(sources, lines, k=2), proximity.count_within(sources, deposits, 4_000.0),
+             *proximity.anchors(sources))
+    monkeypatch.setattr(proximity, "PIECE", 97)  # 31 slices, several uncertified in each
+    sliced = (*proximity.nearest(sources, lines, k=2, workers=2),
+              proximity.count_within(sources, deposits, 4_000.0, workers=2), *proximity.anchors(sources))
+    assert all(np.array_equal(a, b) for a, b in zip(sliced, whole, strict=True))
+    (s, _), ref = STRtree(lines).query_nearest(sources, return_distance=True, all_matches=False)
+    assert np.allclose(sliced[0][s], ref, rtol=0, atol=1e-6)
