@@ -186,13 +186,51 @@ def _style(color, fill=None, weight=1.5, opacity=0.9, fill_opacity=0.35, radius=
     return st
 
 
+class _Literal(branca.element.Element):
+    """Text already rendered, added to the page as it is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class _RenderOnce(branca.element.MacroElement):
+    """A MacroElement whose rendered header, html and script join the page as text.
+
+    branca's ``MacroElement.render`` wraps each rendered part in ``Element(part)``, which compiles it
+    as a Jinja template a second time: seconds for the megabytes of a national layer, and any
+    ``{{ }}`` in the data would be evaluated. Mixed in after a folium class (``class X(folium.GeoJson,
+    _RenderOnce)``), it takes the place of ``MacroElement.render`` in that class's ``super()`` chain.
+    """
+
+    def render(self, **kwargs) -> None:
+        figure = self.get_root()
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            if macros.get(part) is not None:
+                getattr(figure, part).add_child(_Literal(macros[part](self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJson(folium.GeoJson, _RenderOnce):
+    """``folium.GeoJson`` rendered once (:class:`_RenderOnce`)."""
+
+
+class _MarkerCluster(plugins.FastMarkerCluster, _RenderOnce):
+    """``folium.plugins.FastMarkerCluster`` rendered once (:class:`_RenderOnce`)."""
+
+
 def _group(m, name: str, show: bool = True) -> folium.FeatureGroup:
     return folium.FeatureGroup(name=escape([name]).iloc[0], show=show).add_to(m)
 
 
 def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame, marker=None) -> folium.GeoJson:
-    return folium.GeoJson(_feature_collection(gdf.geometry.values, props), on_each_feature=_BIND, marker=marker,
-                          zoom_on_click=False)
+    return _GeoJson(_feature_collection(gdf.geometry.values, props), on_each_feature=_BIND, marker=marker,
+                    zoom_on_click=False)
 
 
 def _feature_collection(geoms, props: pd.DataFrame) -> dict:
@@ -266,7 +304,7 @@ def _all_sites_points(m, sites, colours, name):
             + _fmt(sites["rank"] if "rank" in sites else np.arange(1, len(sites) + 1))).to_numpy()
     data = [[round(float(y), 5), round(float(x), 5), t, c]
             for x, y, t, c in zip(pts.x.to_numpy(), pts.y.to_numpy(), tips, colours, strict=True)]
-    plugins.FastMarkerCluster(data, callback=_CLUSTER_POINT).add_to(_group(m, name, show=True))
+    _MarkerCluster(data, callback=_CLUSTER_POINT).add_to(_group(m, name, show=True))
 
 
 def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -315,7 +353,7 @@ def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_
         pts = frame.to_crs(4326)
         data = [[round(float(y), 5), round(float(x), 5), t, s["color"]] for x, y, t, s in
                 zip(pts.geometry.x, pts.geometry.y, props["tooltip"], props["style"], strict=True)]
-        plugins.FastMarkerCluster(data, callback=_CLUSTER_POINT).add_to(group)
+        _MarkerCluster(data, callback=_CLUSTER_POINT).add_to(group)
         return
     marker = folium.CircleMarker(radius=3) if "Point" in family else None
     _geojson(_to_web(frame, 30.0), props, marker=marker).add_to(group)

@@ -50,7 +50,7 @@ from shapely import STRtree
 
 from siting.parallel import chunked, map_pieces
 
-__all__ = ["anchors", "count_within", "inradius", "nearest", "reuse"]
+__all__ = ["anchors", "count_within", "inradius", "nearest", "reuse", "segment_distance"]
 
 #: Nearest vertices asked of the KD-tree per source.
 K_NEAREST = 8
@@ -305,14 +305,20 @@ def _best_segment(x, y, tree, segs, k):
     md, mi = tree.query(np.column_stack([x, y]), k=k)
     md, mi = md.reshape(len(x), k), mi.reshape(len(x), k)
     g = segs[mi]
-    d = _point_segment(x[:, None], y[:, None], g[..., 0], g[..., 1], g[..., 2], g[..., 3])
+    d = segment_distance(x[:, None], y[:, None], g[..., 0], g[..., 1], g[..., 2], g[..., 3])
     col = d.argmin(axis=1)
     rows = np.arange(len(x))
     return d[rows, col], mi[rows, col], md[:, -1]
 
 
-def _point_segment(px, py, x0, y0, x1, y1) -> np.ndarray:
-    """Distance from points to segments (broadcasting), zero-length segments included."""
+def segment_distance(px, py, x0, y0, x1, y1) -> np.ndarray:
+    """Distance from points (px, py) to segments (x0, y0)-(x1, y1), broadcasting; zero-length segments included.
+
+    Examples
+    --------
+    >>> segment_distance(np.array([0.0, 5.0]), np.array([3.0, 3.0]), 0.0, 0.0, 4.0, 0.0).tolist()
+    [3.0, 3.1622776601683795]
+    """
     dx, dy = x1 - x0, y1 - y0
     ax, ay = px - x0, py - y0
     t = (ax * dx + ay * dy) / np.maximum(dx * dx + dy * dy, 1e-300)  # 0 for zero-length segments
@@ -438,7 +444,7 @@ def _inradius(geoms: np.ndarray, ax: np.ndarray, ay: np.ndarray) -> tuple[np.nda
     # rings, which can only make the radius smaller: safe
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     edge = np.flatnonzero(owner[:-1] == owner[1:])
-    d = _point_segment(ax[owner[edge]], ay[owner[edge]], coords[edge, 0], coords[edge, 1],
+    d = segment_distance(ax[owner[edge]], ay[owner[edge]], coords[edge, 0], coords[edge, 1],
                        coords[edge + 1, 0], coords[edge + 1, 1])
     has = np.bincount(owner[edge], minlength=len(geoms)) > 0
     if has.any():

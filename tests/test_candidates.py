@@ -25,3 +25,31 @@ def test_split_drops_only_slivers_and_keeps_input(grid_parcels):
     pieces = split_parcels(grid_parcels, zones, min_piece_acres=1)
     assert len(pieces) == 5 and set(pieces["zone"]) == {"all"}  # 0.1 m2 sliver dropped
     assert grid_parcels.equals(before)
+
+
+@pytest.mark.parametrize("shape", ["hex", "square"])
+def test_cells_sure_from_numpy_are_the_cells_geos_gives(monkeypatch, shape):
+    import numpy as np
+    import shapely
+
+    from siting import candidates as cand
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 30_000, (60, 2))
+    disks = shapely.buffer(shapely.points(xy), rng.uniform(400, 5_000, 60), quad_segs=6)
+    holed = shapely.difference(disks, shapely.buffer(shapely.points(xy + 300), 350, quad_segs=3))
+    pairs = shapely.union(holed[:30], holed[30:])  # multipolygons where the disks are apart
+    star = shapely.Polygon([(40_000 + 6_000 * np.cos(a) * (1 + (k % 2)), 6_000 * np.sin(a) * (1 + (k % 2)))
+                            for k, a in enumerate(np.linspace(0, 2 * np.pi, 24, endpoint=False))])
+    land = np.array([*pairs, star, shapely.box(50_000, 0, 50_300, 90_000)], dtype=object)  # concave, a thin strip
+    width = 1_000.0
+    pieces, _, bi, bj = cand._clip_to_blocks(land, width, shape, 8)
+    got = cand._piece_cells(pieces, bi, bj, width=width, shape=shape, block=8)
+    inside, outside = cand._sure_cells(pieces, *cand._block_cells(pieces, bi, bj, width, shape, 8), width, shape)
+    assert inside.sum() > 50 and outside.sum() > 50  # the numpy pre-check decides many cells
+    monkeypatch.setattr(cand, "SURE_MAX_EDGES", 0)  # every cell to GEOS
+    ref = cand._piece_cells(pieces, bi, bj, width=width, shape=shape, block=8)
+    for a, b in zip(got[:3], ref[:3], strict=True):
+        assert np.array_equal(a, b)
+    assert shapely.equals_exact(got[3], ref[3], tolerance=0).all()
+
