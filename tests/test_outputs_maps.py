@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -9,6 +10,8 @@ import folium
 import geopandas as gpd
 import pyogrio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rfc7946 import problems
 from shapely import Polygon, box
 
@@ -54,6 +57,15 @@ def test_escape_neutralises_html_and_template_literals():
     out = escape(PAYLOADS).tolist()
     for o in out:
         assert "<" not in o and "`" not in o and "${" not in o
+
+
+@given(st.lists(st.one_of(st.text(), st.none(), st.floats(allow_nan=True)), max_size=20))
+def test_escape_is_html_escape_plus_backtick_dollar_and_brace(values):
+    def ref(v):
+        v = "" if v is None or v != v else str(v)
+        return html.escape(v, quote=True).replace("`", "&#96;").replace("$", "&#36;").replace("{", "&#123;")
+
+    assert escape(values).tolist() == [ref(v) for v in values]
 
 
 def test_map_html_contains_no_raw_payloads(grid_parcels):
