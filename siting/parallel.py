@@ -54,12 +54,15 @@ def map_pieces(fn, *arrays, min_items: int | None = None, size: int | None = Non
         return [(0, fn(*arrays, **kwargs))]
     pieces = max(threads, -(-n // size) if size else 0)
     cuts = np.linspace(0, n, pieces + 1).astype(int)
+
+    def piece(i: int):
+        return fn(*(a[cuts[i]:cuts[i + 1]] for a in arrays), **kwargs)
+
     if threads < 2:
-        results = [fn(*(a[cuts[i]:cuts[i + 1]] for a in arrays), **kwargs) for i in range(pieces)]
+        results = [piece(i) for i in range(pieces)]
     else:
         with ThreadPoolExecutor(threads) as pool:
-            results = list(pool.map(lambda i: fn(*(a[cuts[i]:cuts[i + 1]] for a in arrays), **kwargs),
-                                    range(pieces)))
+            results = list(pool.map(piece, range(pieces)))
     return list(zip(cuts[:-1].tolist(), results, strict=True))
 
 
