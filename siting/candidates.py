@@ -48,6 +48,8 @@ PARCEL_COLUMNS = ["parcel_id", "agency", "manager_name", "designation", "gap_sta
 PIECES_PER_SLICE = 2_000
 #: Pieces with more edges than this leave every cell to GEOS (the numpy pre-check costs cells x edges).
 SURE_MAX_EDGES = 64
+#: Cell x edge pairs per batch of that pre-check (bounds its memory).
+SURE_PAIRS = 1 << 20
 
 
 def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *,
@@ -220,22 +222,28 @@ def _sure_cells(pieces: np.ndarray, owner: np.ndarray, ci: np.ndarray, cj: np.nd
     n_edges = np.bincount(edge_piece, minlength=len(pieces))
     plain = np.bincount(part_piece[shapely.get_type_id(parts) != 3], minlength=len(pieces)) == 0
     cells = np.flatnonzero(plain[owner] & (n_edges[owner] > 0) & (n_edges[owner] <= SURE_MAX_EDGES))
-    if not len(cells):
-        return inside, outside
-    per = n_edges[owner[cells]]
-    pair_cell = np.repeat(cells, per)
-    first = np.r_[0, np.cumsum(n_edges)[:-1]]
+    first = np.r_[0, np.cumsum(n_edges)[:-1]]  # each piece's first edge
+    pairs = np.cumsum(n_edges[owner[cells]])
+    cuts = np.searchsorted(pairs, np.arange(SURE_PAIRS, pairs[-1] if len(pairs) else 0, SURE_PAIRS))
+    for part in np.split(cells, cuts):  # cell x edge pairs in bounded batches
+        if len(part):
+            near, odd = _centre_to_edges(cx[part], cy[part], n_edges[owner[part]], first[owner[part]], edge, coords)
+            clear = near > reach * (1 + 1e-9) + 1e-6
+            inside[part], outside[part] = clear & odd, clear & ~odd
+    return inside, outside
+
+
+def _centre_to_edges(cx, cy, per, first, edge, coords) -> tuple[np.ndarray, np.ndarray]:
+    """Per centre: the distance to the nearest of its piece's ``per`` edges (from ``first``), and
+    whether it is inside the piece (an odd number of those edges cross the ray to +x)."""
     starts = np.r_[0, np.cumsum(per)[:-1]]
-    e = edge[first[owner[pair_cell]] + np.arange(len(pair_cell)) - np.repeat(starts, per)]
+    e = edge[np.repeat(first, per) + np.arange(per.sum()) - np.repeat(starts, per)]
     x0, y0, x1, y1 = coords[e, 0], coords[e, 1], coords[e + 1, 0], coords[e + 1, 1]
-    px, py = cx[pair_cell], cy[pair_cell]
+    px, py = np.repeat(cx, per), np.repeat(cy, per)
     near = np.minimum.reduceat(segment_distance(px, py, x0, y0, x1, y1), starts)
     with np.errstate(divide="ignore", invalid="ignore"):
         cross = ((y0 > py) != (y1 > py)) & (px < (x1 - x0) * (py - y0) / (y1 - y0) + x0)
-    odd = np.add.reduceat(cross.astype(np.int64), starts) % 2 == 1
-    clear = near > reach * (1 + 1e-9) + 1e-6
-    inside[cells], outside[cells] = clear & odd, clear & ~odd
-    return inside, outside
+    return near, np.add.reduceat(cross.astype(np.int64), starts) % 2 == 1
 
 
 def _clip_to_blocks(geoms: np.ndarray, width: float, shape: str, block: int):

@@ -47,9 +47,12 @@ def test_cells_sure_from_numpy_are_the_cells_geos_gives(monkeypatch, shape):
     got = cand._piece_cells(pieces, bi, bj, width=width, shape=shape, block=8)
     inside, outside = cand._sure_cells(pieces, *cand._block_cells(pieces, bi, bj, width, shape, 8), width, shape)
     assert inside.sum() > 50 and outside.sum() > 50  # the numpy pre-check decides many cells
+    monkeypatch.setattr(cand, "SURE_PAIRS", 97)  # many small batches of cell x edge pairs
+    batched = cand._piece_cells(pieces, bi, bj, width=width, shape=shape, block=8)
     monkeypatch.setattr(cand, "SURE_MAX_EDGES", 0)  # every cell to GEOS
     ref = cand._piece_cells(pieces, bi, bj, width=width, shape=shape, block=8)
-    for a, b in zip(got[:3], ref[:3], strict=True):
-        assert np.array_equal(a, b)
-    assert shapely.equals_exact(got[3], ref[3], tolerance=0).all()
+    for other in (batched, ref):
+        for a, b in zip(got[:3], other[:3], strict=True):
+            assert np.array_equal(a, b)
+        assert shapely.equals_exact(got[3], other[3], tolerance=0).all()
 
