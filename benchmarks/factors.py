@@ -4,14 +4,14 @@
 
 At ``--scale 1`` (issue 8 targets):
 
-* nearest line: 1,000,000 candidates x 100,000 lines, ``siting.proximity.nearest`` against
+* nearest line: 1,000,000 candidates x 100,000 lines, ``siting.geo.proximity.nearest`` against
   ``geopandas.sjoin_nearest``: >= 5x, max error < 1 m (both exact: the error is 0);
-* counts within 25 km: 1,000,000 candidates x 300,000 deposits, ``siting.proximity.count_within``
+* counts within 25 km: 1,000,000 candidates x 300,000 deposits, ``siting.geo.proximity.count_within``
   against ``STRtree.query(predicate="dwithin")`` + ``bincount`` (100,000-candidate chunks): >= 10x;
-* zonal mean of a 250 m raster over 1,000,000 1-km2 hex cells, ``siting.raster.zonal_stats`` against a
+* zonal mean of a 250 m raster over 1,000,000 1-km2 hex cells, ``siting.geo.raster.zonal_stats`` against a
   per-polygon ``rasterio.mask`` loop (timed on ``--mask-sample`` cells, scaled): >= 20x; the
   difference to ``exactextract``'s coverage-weighted mean is reported;
-* exclusion clipping: 50,000 polygons minus 20,000 exclusion disks, ``siting.spatial.subtract``
+* exclusion clipping: 50,000 polygons minus 20,000 exclusion disks, ``siting.geo.spatial.subtract``
   against ``geopandas.overlay(how="difference")``: >= 3x, same area.
 """
 
@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic
 from common import machine, measure, table
 
-from siting import proximity
-from siting.candidates import grid_cells
-from siting.raster import Raster, zonal_stats
-from siting.spatial import subtract
+from siting.candidates.grid import grid_cells
+from siting.geo import proximity
+from siting.geo.raster import Raster, zonal_stats
+from siting.geo.spatial import subtract
 
 CRS = 5070
 

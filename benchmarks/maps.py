@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser import chromium_available, inspect_map
 from common import machine, measure, table
 
-from siting.maps import site_map
+from siting.deliver.maps import site_map
 
 
 def sites(n: int, seed: int = 0) -> gpd.GeoDataFrame:

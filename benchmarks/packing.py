@@ -9,7 +9,7 @@
    120 s and 4 GB. Compared with the straightforward geopandas way: one square grid of
    footprints over the bounding box, kept where ``sjoin(predicate="within")`` finds them on land.
 
-The bound is rigorous (see :func:`siting.packing.footprint.packing_bound`): it adds an edge band
+The bound is rigorous (see :func:`siting.candidates.packing.footprint.packing_bound`): it adds an edge band
 to the land, so on ragged land the efficiency is lower than against plain area / cell area.
 """
 
@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, measure, table
 
 import siting
-from siting.layers import load_layer
-from siting.settings import M2_PER_ACRE
+from siting.core.settings import M2_PER_ACRE
+from siting.io.layers import load_layer
 
 NV_BLM = "padus_great_basin_managers/padus3_federal_managers_nv_clip.geojson"
 SHAPES = (("square", 1.0), ("circle", 1.0), ("rectangle", 2.0))

@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, table
 
-from siting.errors import SitingError
-from siting.layers import load_layer
+from siting.core.errors import SitingError
+from siting.io.layers import load_layer
 
 ROOT = Path(os.environ.get("SITING_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata"))
 #: files without a CRS as published, and the CRS their documentation gives
@@ -44,7 +44,7 @@ def vector_files(root: Path) -> list[Path]:
 
 
 def layers_of(path: Path) -> list:
-    from siting.info import _layer_names
+    from siting.io.info import _layer_names
 
     return _layer_names(path)
 

@@ -18,7 +18,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, measure, table
 
-from siting.sensitivity import dirichlet_draws, rank_stability
+from siting.score.sensitivity import dirichlet_draws, rank_stability
 
 
 def straightforward(scores: pd.DataFrame, draws: np.ndarray) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from siting.errors import SitingError
+from siting.core.errors import SitingError
 
 try:
     __version__ = version("siting")
@@ -28,23 +28,23 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 logging.getLogger("siting").addHandler(logging.NullHandler())
 
 _LAZY = {
-    "run": "siting.pipeline",
-    "read_layer": "siting.layers",
-    "load_layer": "siting.layers",
-    "load_scenario": "siting.scenario",
-    "Scenario": "siting.scenario",
-    "SitingResult": "siting.result",
-    "candidates_from_parcels": "siting.candidates",
-    "candidates_from_grid": "siting.candidates",
-    "pack_sites": "siting.packing",
-    "packing_curve": "siting.packing",
-    "verify_packing": "siting.packing",
-    "distance_to": "siting.factors",
-    "count_within": "siting.factors",
-    "raster_stat": "siting.factors",
-    "site_map": "siting.maps",
-    "parse_commodities": "siting.minerals",
-    "critical_minerals": "siting.minerals",
+    "run": "siting.core.pipeline",
+    "read_layer": "siting.io.layers",
+    "load_layer": "siting.io.layers",
+    "load_scenario": "siting.core.scenario",
+    "Scenario": "siting.core.scenario",
+    "SitingResult": "siting.core.result",
+    "candidates_from_parcels": "siting.candidates.parcels",
+    "candidates_from_grid": "siting.candidates.grid",
+    "pack_sites": "siting.candidates.packing",
+    "packing_curve": "siting.candidates.packing",
+    "verify_packing": "siting.candidates.packing",
+    "distance_to": "siting.score.factors",
+    "count_within": "siting.score.factors",
+    "raster_stat": "siting.score.factors",
+    "site_map": "siting.deliver.maps",
+    "parse_commodities": "siting.io.minerals",
+    "critical_minerals": "siting.io.minerals",
 }
 
 __all__ = ["SitingError", "__version__", *sorted(_LAZY)]

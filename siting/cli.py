@@ -14,7 +14,7 @@ import textwrap
 import click
 
 from siting import __version__
-from siting.errors import SitingError
+from siting.core.errors import SitingError
 
 log = logging.getLogger("siting")
 
@@ -55,9 +55,9 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, offline_map: bool | None,
         engine: str, scheduler: str | None) -> None:
     """Run SCENARIO and write sites.geojson, siting.gpkg, map.html, funnel.csv and run.json."""
-    from siting.outputs import check_output_dir
-    from siting.pipeline import run as run_pipeline
-    from siting.scenario import load_scenario
+    from siting.core.pipeline import run as run_pipeline
+    from siting.core.scenario import load_scenario
+    from siting.deliver.outputs import check_output_dir
 
     sc = load_scenario(scenario)
     inputs = [sc.resolve(s.path) for n in sc.layers for s in sc.layer_specs(n)]
@@ -74,8 +74,8 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, off
 @click.argument("scenario", type=click.Path(dir_okay=False))
 def validate(scenario: str) -> None:
     """Check SCENARIO and every layer it reads (CRS, fields, geometries, sentinels, ids) without running it."""
-    from siting.checks import check_scenario
-    from siting.scenario import load_scenario
+    from siting.core.checks import check_scenario
+    from siting.core.scenario import load_scenario
 
     sc = load_scenario(scenario)
     report = check_scenario(sc)
@@ -97,7 +97,7 @@ def validate(scenario: str) -> None:
 @click.option("--top", default=None, type=int, help="Draw only the best N sites.")
 def map_command(result_dir: str, static_path: str, title: str | None, dpi: int, top: int | None) -> None:
     """Draw a static map (PNG or PDF) of a result folder: legend, scale bar, north arrow, sources."""
-    from siting.static import static_map
+    from siting.deliver.static import static_map
 
     click.echo(static_map(result_dir, static_path, title=title, dpi=dpi, top=top))
 
@@ -106,7 +106,7 @@ def map_command(result_dir: str, static_path: str, title: str | None, dpi: int, 
 @click.argument("result_dir", type=click.Path(exists=True, file_okay=False))
 def report(result_dir: str) -> None:
     """Write RESULT_DIR/report.html: summary, funnel, top sites, maps, sensitivity, repairs, rejects."""
-    from siting.report import write_report
+    from siting.deliver.report import write_report
 
     click.echo(write_report(result_dir))
 
@@ -120,7 +120,7 @@ def info(path: str, layer: str | None, source: str | None, as_json: bool) -> Non
     """What PATH is: detected source, layers, CRS, feature count, fields mapped and unmapped."""
     import json
 
-    from siting.info import describe, format_info
+    from siting.io.info import describe, format_info
 
     desc = describe(path, layer=layer, source=source)
     click.echo(json.dumps(desc, indent=2, default=str) if as_json else format_info(desc))

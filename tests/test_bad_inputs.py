@@ -16,9 +16,9 @@ import shapely
 from shapely import GeometryCollection, LineString, MultiPolygon, Point, Polygon, box
 
 import siting
-from siting.errors import CRSError, GeometryError, InputFileError, OutputError, RasterError, ScenarioError
-from siting.layers import load_layer
-from siting.writers import write_geojson, write_gpkg
+from siting.core.errors import CRSError, GeometryError, InputFileError, OutputError, RasterError, ScenarioError
+from siting.io.layers import load_layer
+from siting.io.writers import write_geojson, write_gpkg
 
 BOWTIE = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
 
@@ -116,7 +116,7 @@ def test_a6_layers_in_different_crs_reprojected_and_mismatch_refused(grid_parcel
     assert got.crs == grid_parcels.crs
     assert np.allclose(shapely.get_coordinates(got.geometry.values),
                        shapely.get_coordinates(substations.geometry.values), atol=1e-3)
-    from siting import factors
+    from siting.score import factors
 
     with pytest.raises(CRSError, match="different CRSs"):
         factors.distance_to(grid_parcels, ll)
@@ -143,8 +143,8 @@ def test_a7_swapped_csv_is_an_error_suggesting_the_swap(tmp_path):
 
 
 def test_a7_transformer_round_trip_and_folium_bounds_order():
-    from siting.crs import transformer
-    from siting.maps import _bounds
+    from siting.deliver.maps import _bounds
+    from siting.io.crs import transformer
 
     fwd, back = transformer(4326, 5070), transformer(5070, 4326)
     x, y = fwd.transform(-117.0, 39.0)
@@ -168,8 +168,8 @@ def test_a8_out_of_range_and_null_island_dropped_with_rows(tmp_path):
 
 # ---------------------------------------------------------------- A9 antimeridian
 def test_a9_aleutian_polygon_cut_in_geojson_and_map_bounds_local(tmp_path):
-    from siting.crs import transformer
-    from siting.maps import _bounds
+    from siting.deliver.maps import _bounds
+    from siting.io.crs import transformer
 
     x, y = transformer(4326, 3338).transform(180.0, 52.0)
     ak = gpd.GeoDataFrame({"site_id": ["ak"]}, geometry=[box(x - 50_000, y - 30_000, x + 50_000, y + 30_000)],
@@ -223,7 +223,7 @@ def test_a13_truncated_padus_shapefile_names_are_read(tmp_path):
 
 # ---------------------------------------------------------------- A14 ids
 def test_a14_null_configured_id_is_an_error_and_gpkg_keeps_rows(tmp_path):
-    from siting.errors import FieldError
+    from siting.core.errors import FieldError
 
     raw = _parcels([box(0, 0, 9, 9), box(10, 0, 19, 9)]).assign(PID=["a", None])
     with pytest.raises(FieldError, match="no parcel_id"):
@@ -266,7 +266,7 @@ def _tif(path, data, transform, crs, nodata=None):
 def test_a17_nodata_sample_is_na_and_no_nodata_warns(tmp_path, caplog):
     from rasterio.transform import from_origin
 
-    from siting.raster import load_raster
+    from siting.geo.raster import load_raster
 
     data = np.arange(25, dtype="float32").reshape(5, 5)
     data[2, 2] = -9999
@@ -282,8 +282,8 @@ def test_a17_nodata_sample_is_na_and_no_nodata_warns(tmp_path, caplog):
 def test_a18_points_in_4326_on_a_5070_raster(tmp_path):
     from rasterio.transform import from_origin
 
-    from siting.factors import raster_stat
-    from siting.raster import load_raster
+    from siting.geo.raster import load_raster
+    from siting.score.factors import raster_stat
 
     # raster in EPSG:5070 whose value is the pixel's column index
     data = np.tile(np.arange(100, dtype="float32"), (100, 1))
@@ -328,7 +328,7 @@ def test_a20_a_million_points_load_within_a_memory_budget(tmp_path):
 
 # ---------------------------------------------------------------- S2, S3 scenario files
 def test_s3_oversized_toml_refused(tmp_path, monkeypatch):
-    from siting import settings
+    from siting.core import settings
 
     monkeypatch.setattr(settings, "MAX_SCENARIO_BYTES", 50)
     p = tmp_path / "s.toml"
@@ -339,7 +339,7 @@ def test_s3_oversized_toml_refused(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- S4 output paths
 def test_s4_scenario_name_traversal_and_output_holding_inputs(tmp_path):
-    from siting.outputs import check_output_dir
+    from siting.deliver.outputs import check_output_dir
 
     with pytest.raises(ScenarioError, match="name"):
         siting.load_scenario({"version": 1, "name": "../../x", "layers": {"parcels": {"path": "p"}}})
@@ -398,7 +398,7 @@ def test_s6_writer_failure_leaves_earlier_outputs_and_no_temps(tmp_path, demo_re
     def boom(*a, **k):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr("siting.outputs.write_gpkg", boom)
+    monkeypatch.setattr("siting.deliver.outputs.write_gpkg", boom)
     with pytest.raises(OSError, match="disk full"):
         demo_result.save(out, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -422,7 +422,7 @@ def test_s6_sigkill_mid_write_then_rerun(tmp_path):
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # a second run whose map writer hangs, so that it is killed while writing
     marker, demo, target = str(tmp_path / "writing"), str(DEMO), str(out)
-    code = ("import time, siting, siting.maps as m\n"
+    code = ("import time, siting, siting.deliver.maps as m\n"
             "orig = m.result_map\n"
             f"def slow(*a, **k):\n    open({marker!r}, 'w').close(); time.sleep(60); return orig(*a, **k)\n"
             "m.result_map = slow\n"

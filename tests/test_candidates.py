@@ -6,7 +6,7 @@ import geopandas as gpd
 import pytest
 from shapely import box
 
-from siting.candidates import candidates_from_parcels, split_parcels
+from siting.candidates.parcels import candidates_from_parcels, split_parcels
 
 
 def test_split_by_zones_conserves_area_and_makes_stable_ids(grid_parcels):
@@ -32,7 +32,7 @@ def test_cells_sure_from_numpy_are_the_cells_geos_gives(monkeypatch, shape):
     import numpy as np
     import shapely
 
-    from siting import candidates as cand
+    from siting.candidates import grid as cand
 
     rng = np.random.default_rng(5)
     xy = rng.uniform(0, 30_000, (60, 2))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from shapely import Point, box
 
-from siting.candidates import candidates_from_parcels
-from siting.constraints import screen
-from siting.rules import (
+from siting.candidates.parcels import candidates_from_parcels
+from siting.screen.constraints import screen
+from siting.screen.rules import (
     AgencyIn,
     Attribute,
     Beyond,
@@ -97,7 +97,7 @@ def test_beyond_and_attribute_rules(grid_parcels, substations):
 def test_raster_rule(grid_parcels):
     from affine import Affine
 
-    from siting.raster import Raster
+    from siting.geo.raster import Raster
 
     # slope raster: 1 in the west half (x < 25 km), 10 in the east half; 1 km pixels
     vals = np.where(np.arange(50) < 25, 1.0, 10.0)[None, :].repeat(10, 0).astype("float32")

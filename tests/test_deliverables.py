@@ -20,9 +20,9 @@ from paths import ROOT
 from rfc7946 import problems
 from shapely import box
 
-from siting.errors import ScenarioError
-from siting.maps import site_map
-from siting.writers import shapefile_names, write_shapefile
+from siting.core.errors import ScenarioError
+from siting.deliver.maps import site_map
+from siting.io.writers import shapefile_names, write_shapefile
 
 PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>", "a`b"]
 browser = pytest.mark.skipif(not chromium_available(), reason="Chromium or playwright not installed")

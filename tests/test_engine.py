@@ -12,9 +12,9 @@ from paths import DEMO
 
 import siting
 from siting.cli import cli
-from siting.engine import make_engine
-from siting.errors import ScenarioError
-from siting.scenario import CandidateSpec, load_scenario
+from siting.core.engine import make_engine
+from siting.core.errors import ScenarioError
+from siting.core.scenario import CandidateSpec, load_scenario
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 pytest.importorskip("dask_geopandas", reason="the dask extra is not installed")

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from shapely import Point
 
-from siting import factors, scoring, transforms
-from siting.factors import Factor
+from siting.score import factors, scoring, transforms
+from siting.score.factors import Factor
 
 
 def test_distance_to_is_exact_and_indexed(grid_parcels, substations):

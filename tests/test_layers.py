@@ -10,8 +10,8 @@ import pytest
 from shapely import Point, Polygon, box
 
 import siting
-from siting.errors import CRSError, FieldError, GeometryError, InputFileError, LayerError
-from siting.layers import load_layer
+from siting.core.errors import CRSError, FieldError, GeometryError, InputFileError, LayerError
+from siting.io.layers import load_layer
 
 
 @pytest.mark.parametrize("suffix,driver", [(".gpkg", "GPKG"), (".geojson", "GeoJSON"),

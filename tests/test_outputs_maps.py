@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from rfc7946 import problems
 from shapely import Polygon, box
 
-from siting.errors import OutputExistsError
-from siting.maps import escape, site_map
-from siting.outputs import check_output_dir
-from siting.writers import write_geojson, write_gpkg
+from siting.core.errors import OutputExistsError
+from siting.deliver.maps import escape, site_map
+from siting.deliver.outputs import check_output_dir
+from siting.io.writers import write_geojson, write_gpkg
 
 PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>", "`"]
 
@@ -117,7 +117,7 @@ def test_geojson_properties_keep_types(tmp_path, grid_parcels):
 def test_layers_rendered_once_give_the_page_folium_gives():
     from folium import plugins
 
-    from siting.maps import _GeoJson, _MarkerCluster
+    from siting.deliver.maps import _GeoJson, _MarkerCluster
 
     data = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"tooltip": "a"}, "geometry": {"type": "Point", "coordinates": [1, 2]}}]}

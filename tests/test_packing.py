@@ -15,10 +15,10 @@ from paths import DEMO
 from shapely import box
 
 import siting
-from siting.errors import ScenarioError, SitingError
-from siting.packing.footprint import Footprint
-from siting.scenario import CandidateSpec, load_scenario
-from siting.settings import M2_PER_ACRE
+from siting.candidates.packing.footprint import Footprint
+from siting.core.errors import ScenarioError, SitingError
+from siting.core.scenario import CandidateSpec, load_scenario
+from siting.core.settings import M2_PER_ACRE
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 X0, Y0 = -1_700_000.0, 1_900_000.0  # Nevada in EPSG:5070

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import shapely
 
-from siting import settings
-from siting.parallel import chunked, map_pieces
+from siting.core import settings
+from siting.geo.parallel import chunked, map_pieces
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])

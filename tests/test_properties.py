@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from shapely import box
 
 import siting
-from siting import scoring, transforms
-from siting.candidates import candidates_from_parcels
-from siting.constraints import screen
-from siting.errors import SitingError
-from siting.rules import AgencyIn, Outside, RuleContext
-from siting.scenario import load_scenario
+from siting.candidates.parcels import candidates_from_parcels
+from siting.core.errors import SitingError
+from siting.core.scenario import load_scenario
+from siting.score import scoring, transforms
+from siting.screen.constraints import screen
+from siting.screen.rules import AgencyIn, Outside, RuleContext
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 X0, Y0 = -1_700_000.0, 1_900_000.0  # Nevada in EPSG:5070

@@ -10,8 +10,8 @@ import shapely
 from rasterio.transform import from_origin
 from shapely import box
 
-from siting.errors import RasterError
-from siting.raster import load_raster, slope_percent, zonal_stats
+from siting.core.errors import RasterError
+from siting.geo.raster import load_raster, slope_percent, zonal_stats
 
 
 def _write(path, data, transform, crs, nodata=None):
@@ -53,7 +53,7 @@ def test_nodata_never_enters_statistics(tmp_path):
 def test_percentiles_match_numpy(rng):
     from affine import Affine
 
-    from siting.raster import Raster
+    from siting.geo.raster import Raster
 
     vals = rng.normal(size=(20, 20)).astype("float32")
     r = Raster(np.ma.masked_invalid(vals), Affine(1, 0, 0, 0, -1, 20), "EPSG:5070", "r")
@@ -72,7 +72,7 @@ def test_no_overlap_is_an_error(tmp_path):
 def test_slope_function_directly():
     from affine import Affine
 
-    from siting.raster import Raster
+    from siting.geo.raster import Raster
 
     z = np.ma.masked_invalid((np.arange(8)[:, None] * 10.0).repeat(8, 1))
     s = slope_percent(Raster(z, Affine(100, 0, 0, 0, -100, 800), "EPSG:5070", "d"))
@@ -83,7 +83,7 @@ def test_zonal_stats_in_batches_equals_one_batch(monkeypatch):
     """Small polygons are measured in batches of pixel tests; batch edges must not matter."""
     from affine import Affine
 
-    from siting import raster as raster_mod
+    from siting.geo import raster as raster_mod
 
     values = np.ma.masked_invalid(np.random.default_rng(0).random((60, 80)).astype("float32"))
     r = raster_mod.Raster(values, Affine(10, 0, 0, 0, -10, 600), "EPSG:5070", "r")

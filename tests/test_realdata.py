@@ -12,9 +12,9 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from siting.errors import CRSError
-from siting.layers import load_layer
-from siting.sources import CANONICAL
+from siting.core.errors import CRSError
+from siting.io.layers import load_layer
+from siting.io.sources import CANONICAL
 
 pytestmark = pytest.mark.realdata
 
@@ -200,7 +200,7 @@ def test_mrds_code_list_commodities(realdata):
 def test_mirta_names_dod_parcels(realdata):
     import geopandas as gpd
 
-    from siting.sources import name_installations
+    from siting.io.sources import name_installations
 
     nv = _load(realdata, "padus_great_basin_managers/padus3_federal_managers_nv_clip.geojson").frame
     pts = load_layer(realdata / "mirta_dod_sites/mirta_points_nv.geojson", name="dod",
@@ -213,7 +213,7 @@ def test_mirta_names_dod_parcels(realdata):
 
 
 def test_dem_in_feet_and_geographic_dem(realdata):
-    from siting.raster import load_raster, zonal_stats
+    from siting.geo.raster import load_raster, zonal_stats
 
     inl = load_raster(realdata / "inl_doe_idaho/inl_dem_100m_ft.tif", working_crs="EPSG:5070",
                       z_factor=0.3048)

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from siting.errors import ScenarioError
-from siting.scenario import load_scenario
+from siting.core.errors import ScenarioError
+from siting.core.scenario import load_scenario
 
 BASE = {"version": 1, "name": "t", "layers": {"parcels": {"path": "p.gpkg"}}}
 
@@ -60,7 +60,7 @@ def test_yaml_norway_problem_explained(tmp_path):
 
 
 def test_size_cap(tmp_path, monkeypatch):
-    from siting import settings
+    from siting.core import settings
 
     monkeypatch.setattr(settings, "MAX_SCENARIO_BYTES", 100)
     p = tmp_path / "big.yaml"

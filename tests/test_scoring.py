@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from shapely import Point, box
 
 import siting
-from siting import scoring
-from siting.errors import ScenarioError
-from siting.readiness import PermittingSpec, feedstock, permitting
-from siting.scoring import aggregate, topsis
-from siting.sensitivity import dirichlet_draws, rank_stability
-from siting.weights import WeightSpec, ahp_weights, rank_order_centroid, resolve_weights
+from siting.core.errors import ScenarioError
+from siting.score import scoring
+from siting.score.readiness import PermittingSpec, feedstock, permitting
+from siting.score.scoring import aggregate, topsis
+from siting.score.sensitivity import dirichlet_draws, rank_stability
+from siting.score.weights import WeightSpec, ahp_weights, rank_order_centroid, resolve_weights
 
 # Wikipedia, "Analytic hierarchy process - leader example": criteria Experience, Education,
 # Charisma, Age; published priorities .547, .127, .270, .056 (from the pairwise judgements below).
@@ -82,7 +82,7 @@ def test_rank_order_centroid_formula():
 
 
 def test_aggregations_semantics_and_contributions():
-    from siting.factors import Factor
+    from siting.score.factors import Factor
 
     raw = pd.DataFrame({"a_m": [0.0, 50.0, 100.0], "b_count": [10.0, 0.0, 5.0]})
     fa = Factor(name="a", distance_to="x", transform={"linear": {"best": 0, "worst": 100}}, weight=3)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from siting import minerals, where
-from siting.errors import FieldError, ScenarioError
-from siting.sources import Context, available, detect, get
-from siting.sources.agencies import to_agency
+from siting.core.errors import FieldError, ScenarioError
+from siting.io import minerals
+from siting.io.sources import Context, available, detect, get
+from siting.io.sources.agencies import to_agency
+from siting.screen import where
 
 
 @pytest.mark.parametrize("expr", ["__import__('os')", "a.b > 1", "f(x)", "a[0] == 1", "lambda: 1",

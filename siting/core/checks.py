@@ -1,0 +1,178 @@
+"""``siting validate``: every problem in every layer of a scenario, at once, without running it.
+
+For each layer file: missing file, missing CRS, detected source (and whether it fits the layer's
+role), geometry validity counts, rejected rows with reasons, sentinel and placeholder counts,
+duplicate ids, positions outside the US (a lat/lon swap or wrong CRS), and filter fields the layer
+does not have. For each raster: missing file, missing CRS, no overlap with the parcels. Problems are
+collected, not raised, so one run of ``siting validate`` shows all of them.
+
+Examples
+--------
+>>> report = check_scenario("sample_data/nevada_demo.yaml")  # doctest: +SKIP
+>>> report.errors  # doctest: +SKIP
+[]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from siting.core.errors import CRSError, FieldError, SitingError
+from siting.core.scenario import Scenario, load_scenario
+from siting.io import crs as crs_mod
+from siting.io.layers import load_layer
+from siting.screen import where as where_mod
+
+__all__ = ["CheckReport", "Problem", "check_scenario"]
+
+_ROLES = {"parcels": "parcels", "deposits": "deposits"}
+
+
+@dataclass
+class Problem:
+    """One finding: ``level`` is ``error`` (the run would fail or be wrong) or ``warning``."""
+
+    level: str
+    layer: str
+    file: str
+    message: str
+
+
+@dataclass
+class CheckReport:
+    """All findings for a scenario, and per-layer load summaries."""
+
+    problems: list[Problem] = field(default_factory=list)
+    layers: dict = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems of level ``error``."""
+        return [p for p in self.problems if p.level == "error"]
+
+    def add(self, level: str, layer: str, file, message: str) -> None:
+        """Record a finding."""
+        self.problems.append(Problem(level, layer, str(file), message))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The findings as a table."""
+        return pd.DataFrame([p.__dict__ for p in self.problems], columns=["level", "layer", "file", "message"])
+
+    def format(self) -> str:
+        """Text for the terminal: one line per finding, then the per-layer counts."""
+        lines = [f"{p.level.upper():7} {p.layer}: {p.message}"
+                 + (f" [{p.file}]" if p.file and p.file not in p.message else "") for p in self.problems]
+        for name, s in self.layers.items():
+            lines.append(f"layer {name}: {s['source']}, {s['read']:,} read, {s['kept']:,} kept, "
+                         f"{s['repaired']:,} repaired, {s['rejected']:,} rejected")
+        return "\n".join(lines)
+
+
+def _load_checked(sc: Scenario, name: str, spec, report: CheckReport):
+    path = sc.resolve(spec.path)
+    opts = spec.model_dump(exclude={"path", "on_invalid"}, exclude_none=True)
+    if not path.exists():
+        report.add("error", name, path, "file not found")
+        return None
+    for _ in range(3):  # after an error, keep checking the rest of the layer
+        try:
+            return load_layer(path, name=name, on_invalid="repair", **opts)
+        except CRSError as exc:
+            report.add("error", name, path, str(exc))
+            if "crs" in opts:
+                return None
+            opts["crs"] = "EPSG:4326"  # as if it were lon/lat
+        except FieldError as exc:
+            report.add("error", name, path, str(exc))
+            if "id_field" not in opts:
+                return None
+            opts.pop("id_field")
+        except SitingError as exc:
+            report.add("error", name, path, str(exc))
+            return None
+    return None
+
+
+def _summarise(loaded, name, spec_path, report: CheckReport) -> None:
+    r = loaded.report
+    expected = _ROLES.get(name)
+    if expected and r.kind != expected:
+        report.add("error", name, spec_path, f"is read as {r.kind} (source {r.source}) but the "
+                   f"`{name}` layer must be {expected}; set `source:`")
+    for issue in r.issues:
+        level = "warning"
+        report.add(level, name, spec_path, f"{issue['problem']} in {issue['field']}: {issue['count']:,} "
+                   f"({issue['action']}; e.g. {', '.join(issue['examples'][:3])})")
+    if len(loaded.rejects):
+        for reason, n in loaded.rejects["reason"].value_counts().items():
+            rows = loaded.rejects.loc[loaded.rejects["reason"] == reason, "src_row"].head(3).tolist()
+            report.add("warning", name, spec_path, f"{n:,} feature(s) will be rejected: {reason} "
+                       f"(rows {', '.join(map(str, rows))})")
+    report.layers.setdefault(name, {"source": r.source, "read": 0, "kept": 0, "repaired": 0, "rejected": 0})
+    for k in ("read", "kept", "repaired", "rejected"):
+        report.layers[name][k] += getattr(r, k)
+
+
+def _filters(sc: Scenario) -> list[tuple[str, str, str]]:
+    """(layer, filter, where used) for every ``where`` in rules and factors."""
+    out = [("parcels", r.where, f"constraint {r.label()}") for r in sc.constraints if r.rule == "attribute"]
+    out += [(r.layer, r.where, f"constraint {r.label()}") for r in sc.constraints
+            if getattr(r, "layer", None) and getattr(r, "where", None)]
+    out += [(f.target, f.where, f"factor {f.name}") for f in sc.factors if f.where]
+    return out
+
+
+def _check_rasters(sc: Scenario, report: CheckReport, parcels_bounds) -> None:
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    for name, spec in sc.rasters.items():
+        path = sc.resolve(spec.path)
+        if not path.exists():
+            report.add("error", name, path, "raster file not found")
+            continue
+        with rasterio.open(path) as ds:
+            if ds.crs is None and spec.crs is None:
+                report.add("error", name, path, "raster has no CRS; give `crs:`")
+                continue
+            if parcels_bounds is not None:
+                w, s, e, n = transform_bounds(ds.crs or spec.crs, "EPSG:4326", *ds.bounds)
+                pw, ps, pe, pn = parcels_bounds
+                if w > pe or e < pw or s > pn or n < ps:
+                    report.add("error", name, path, f"raster ({w:.2f}, {s:.2f}, {e:.2f}, {n:.2f}) does not "
+                               f"overlap the parcels ({pw:.2f}, {ps:.2f}, {pe:.2f}, {pn:.2f}); check its CRS")
+
+
+def check_scenario(scenario) -> CheckReport:
+    """Check a scenario's files and references; see the module docstring.
+
+    Parameters
+    ----------
+    scenario : str, Path, dict or Scenario
+
+    Returns
+    -------
+    CheckReport
+        ``errors`` empty means the run can start.
+    """
+    sc = load_scenario(scenario)
+    report = CheckReport()
+    frames: dict[str, list] = {}
+    for name in sc.layers:
+        for spec in sc.layer_specs(name):
+            loaded = _load_checked(sc, name, spec, report)
+            if loaded is not None:
+                _summarise(loaded, name, sc.resolve(spec.path), report)
+                frames.setdefault(name, []).append(loaded.frame)
+    for layer, expr, used_by in _filters(sc):
+        for frame in frames.get(layer, []):
+            missing = sorted(where_mod.fields_used(expr) - set(frame.columns))
+            if missing:
+                report.add("error", layer, "", f"{used_by} filters on {', '.join(missing)}, which the layer "
+                           f"does not have; fields: {', '.join(c for c in frame.columns if c != 'geometry')}")
+    parcels = frames.get("parcels")
+    bounds = crs_mod.total_lonlat_bounds(parcels) if parcels else None
+    _check_rasters(sc, report, bounds)
+    return report

@@ -1,0 +1,219 @@
+"""Execution engines: where the per-candidate steps (screening and factors) run.
+
+``local`` runs them in this process. ``dask`` partitions the candidates with dask-geopandas and
+runs each partition on a dask.distributed cluster (a :class:`~distributed.LocalCluster` when no
+scheduler address is given): the rule and factor layers and rasters are sent to every worker once
+(``Client.scatter(broadcast=True)``, shared by both steps), each partition builds its spatial
+indexes once (never per row), and the
+partial screenings are merged back in the input order. Every rule and factor is a per-candidate
+measure, so both engines give the same ledger, factors and scores.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> from siting.screen.rules import MinArea
+>>> cands = gpd.GeoDataFrame({"candidate_id": ["a", "b"]}, crs=5070,
+...                          geometry=[box(0, 0, 100, 100), box(0, 0, 1000, 1000)])
+>>> with make_engine("local") as engine:
+...     engine.screen(cands, [MinArea(acres=100)]).frame["eligible"].tolist()
+[False, True]
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.core.errors import MissingDependencyError, ScenarioError
+from siting.geo import proximity
+from siting.screen.constraints import Screening, compact_ledger, screen, warn_if_empty
+from siting.screen.rules import RuleContext
+
+__all__ = ["ENGINES", "DaskEngine", "LocalEngine", "compute_factors", "make_engine", "merge_screenings"]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("local", "dask")
+#: Partitions per worker: enough to balance uneven partitions, few enough to keep overheads small.
+PARTITIONS_PER_WORKER = 2
+_COUNTS = ["candidates_in", "candidates_removed", "candidates_out", "acres_in", "acres_removed", "acres_out"]
+
+
+def compute_factors(sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict) -> pd.DataFrame:
+    """Every factor's raw columns for ``sites`` (on its index)."""
+    if not factors:
+        return pd.DataFrame(index=sites.index)
+    with proximity.reuse():  # factors share the sites' anchors (and a rule's distances, within a run)
+        return pd.concat([f.compute(sites, layers, rasters) for f in factors], axis=1)
+
+
+class LocalEngine:
+    """Run every step in this process."""
+
+    name = "local"
+
+    def screen(self, candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) -> Screening:
+        """:func:`siting.screen.constraints.screen`."""
+        return screen(candidates, rules, ctx)
+
+    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict) -> pd.DataFrame:
+        """:func:`compute_factors`."""
+        return compute_factors(sites, factors, layers, rasters)
+
+    def describe(self) -> dict:
+        """What ran the steps (for ``run.json``)."""
+        return {"name": self.name}
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class DaskEngine(LocalEngine):
+    """Run screening and factors partitioned on a dask.distributed cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``); without it a LocalCluster of
+        ``n_workers`` single-threaded worker processes is started (and closed by :meth:`close`).
+    n_workers : int
+        Workers of the LocalCluster.
+    partitions : int, optional
+        Partitions per step (default :data:`PARTITIONS_PER_WORKER` per worker).
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, *, n_workers: int = 2, partitions: int | None = None):
+        distributed = _dask_modules()[1]
+        self._cluster = None
+        if scheduler:
+            self.client = distributed.Client(scheduler)
+        else:
+            self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                     dashboard_address=":0")
+            self.client = distributed.Client(self._cluster)
+        workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
+        self.partitions = partitions or PARTITIONS_PER_WORKER * workers
+        self._shared: dict[int, tuple[object, object]] = {}
+        log.info("dask engine: %d workers at %s, %d partitions per step", workers,
+                 self.client.scheduler.address, self.partitions)
+
+    def _share(self, obj):
+        """A future of ``obj`` on every worker, sent once per object.
+
+        Wrapped in a list: ``scatter`` would send a dict's or list's items one by one (and fails on
+        an empty dict, a scenario without rasters)."""
+        key = id(obj)
+        if key not in self._shared:
+            self._shared[key] = (obj, self.client.scatter([obj], broadcast=True, hash=False)[0])
+        return self._shared[key][1]
+
+    def _map(self, func, frame: gpd.GeoDataFrame, *args) -> list:
+        """``func(partition, *args)`` for each dask-geopandas partition of ``frame``, in order."""
+        dgpd = _dask_modules()[0]
+        n = max(1, min(self.partitions, len(frame)))
+        parts = self.client.compute(dgpd.from_geopandas(frame, npartitions=n, sort=False).to_delayed())
+        shared = [self._share(a) for a in args]
+        futures = [self.client.submit(func, part, *shared, pure=False) for part in parts]
+        return self.client.gather(futures)
+
+    def screen(self, candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) -> Screening:
+        """Screen each partition, then merge (same result as :func:`siting.screen.constraints.screen`)."""
+        if len(candidates) < 2:
+            return screen(candidates, rules, ctx)
+        ctx = ctx or RuleContext()
+        parts = self._map(_screen_part, candidates, list(rules), ctx.layers, ctx.rasters)
+        return merge_screenings(parts, rules)
+
+    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict) -> pd.DataFrame:
+        """Factors per partition, concatenated on ``sites``' index."""
+        if not factors or len(sites) < 2:
+            return compute_factors(sites, factors, layers, rasters)
+        return pd.concat(self._map(compute_factors, sites, list(factors), layers, rasters))
+
+    def describe(self) -> dict:
+        """Engine name, scheduler address, workers and partitions."""
+        info = self.client.scheduler_info()
+        return {"name": self.name, "scheduler": self.client.scheduler.address, "local_cluster": bool(self._cluster),
+                "workers": len(info.get("workers", {})), "partitions": self.partitions}
+
+    def close(self) -> None:
+        """Release the shared data; close the client and the LocalCluster this engine started."""
+        self._shared.clear()
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _screen_part(part: gpd.GeoDataFrame, rules, layers: dict, rasters: dict) -> Screening:
+    """Screen one partition on a worker (empty-funnel warnings are for the merged result)."""
+    logging.getLogger("siting.screen.constraints").setLevel(logging.ERROR)
+    return screen(part, rules, RuleContext(layers, rasters))
+
+
+def merge_screenings(parts: list[Screening], rules) -> Screening:
+    """One screening from the screenings of consecutive partitions of the candidates.
+
+    The frames are concatenated in order, the funnel counts and acres summed, the long ledger put
+    back rule by rule (as :func:`siting.screen.constraints.screen` orders it).
+    """
+    frame = gpd.GeoDataFrame(pd.concat([p.frame for p in parts]), geometry="geometry", crs=parts[0].frame.crs)
+    funnel = parts[0].funnel.copy()
+    funnel[_COUNTS] = sum(p.funnel[_COUNTS].to_numpy(float) for p in parts)
+    for col in ("candidates_in", "candidates_removed", "candidates_out"):
+        funnel[col] = funnel[col].astype(np.int64)
+    ledger = compact_ledger(pd.concat([p.ledger for p in parts], ignore_index=True))
+    if len(ledger):
+        order = {label: k for k, label in enumerate(parts[0].rules["rule"])}
+        ledger = ledger.iloc[np.argsort(ledger["rule"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    warn_if_empty(funnel, rules, list(parts[0].rules["rule"]), len(frame))
+    return Screening(frame, funnel, ledger, parts[0].rules)
+
+
+def make_engine(engine: str = "local", scheduler: str | None = None, **options):
+    """The engine named ``engine`` (``local`` or ``dask``).
+
+    Raises
+    ------
+    ScenarioError
+        For an unknown engine, or a scheduler given to the local engine.
+    MissingDependencyError
+        For ``dask`` without dask-geopandas and distributed installed.
+
+    Examples
+    --------
+    >>> make_engine("local").describe()
+    {'name': 'local'}
+    >>> make_engine("spark")
+    Traceback (most recent call last):
+    ...
+    siting.core.errors.ScenarioError: engine 'spark' is not available; use one of local, dask
+    """
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine {engine!r} is not available; use one of {', '.join(ENGINES)}")
+    if engine == "local":
+        if scheduler:
+            raise ScenarioError("a scheduler address needs engine='dask'")
+        return LocalEngine()
+    return DaskEngine(scheduler, **options)
+
+
+def _dask_modules():
+    try:
+        import dask_geopandas
+        import distributed
+    except ImportError as exc:
+        raise MissingDependencyError("engine='dask' needs dask-geopandas and distributed: "
+                                     "pip install 'siting[dask]'") from exc
+    return dask_geopandas, distributed

@@ -1,0 +1,117 @@
+"""The one exception tree of siting.
+
+Every error raised on purpose by the library is a :class:`SitingError`. Each
+subclass also derives from the matching builtin (``ValueError``, ``OSError``,
+``ImportError``) so that generic ``except`` clauses keep working.
+
+Messages say what was wrong, where (layer, file, row or feature id, field) and
+what to do about it.
+
+Examples
+--------
+>>> from siting.core.errors import LayerError, SitingError
+>>> err = LayerError("no CRS; add `crs:` to the layer", layer="parcels", path="a.shp")
+>>> isinstance(err, SitingError) and isinstance(err, ValueError)
+True
+>>> str(err)
+"layer 'parcels' (file a.shp): no CRS; add `crs:` to the layer"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "CRSError",
+    "FieldError",
+    "GeometryError",
+    "InputFileError",
+    "LayerError",
+    "MissingDependencyError",
+    "OutputError",
+    "OutputExistsError",
+    "RasterError",
+    "ScenarioError",
+    "SitingError",
+]
+
+
+class SitingError(Exception):
+    """Base class of every error siting raises on purpose."""
+
+
+class ScenarioError(SitingError, ValueError):
+    """A scenario file or dict is invalid; the message names the key path."""
+
+
+def _where(layer: str | None, path: str | None) -> str:
+    parts = []
+    if layer:
+        parts.append(f"layer {layer!r}")
+    if path:
+        parts.append(f"(file {path})" if layer else f"file {path}")
+    return " ".join(parts)
+
+
+class LayerError(SitingError, ValueError):
+    """A problem with one input layer.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what to do.
+    layer, path : str, optional
+        The layer name and its file; prefixed to the message.
+    field : str, optional
+        The field concerned, kept as an attribute.
+    ids : sequence, optional
+        Example row numbers or feature ids, kept as an attribute.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        layer: str | None = None,
+        path: str | None = None,
+        field: str | None = None,
+        ids: Sequence | None = None,
+    ) -> None:
+        self.layer = layer
+        self.path = path
+        self.field = field
+        self.ids = list(ids) if ids is not None else []
+        where = _where(layer, path)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class CRSError(LayerError):
+    """A layer has no CRS, or one siting cannot measure in."""
+
+
+class FieldError(LayerError):
+    """A required field is missing or holds values of the wrong kind."""
+
+
+class GeometryError(LayerError):
+    """Geometries are of the wrong type or cannot be repaired."""
+
+
+class RasterError(SitingError, ValueError):
+    """A raster cannot be read, does not overlap the study area, or is misused."""
+
+
+class InputFileError(SitingError, OSError):
+    """An input file is missing, unreadable or refused (size, zip bombs)."""
+
+
+class OutputError(SitingError, OSError):
+    """An output could not be written or failed its re-read check."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output exists and ``overwrite`` was not given."""
+
+
+class MissingDependencyError(SitingError, ImportError):
+    """An optional dependency is needed; the message says what to install."""

@@ -1,0 +1,270 @@
+"""``run(scenario)``: the only place that strings the steps together.
+
+load layers -> working CRS -> rasters -> candidates -> constraints (ledger,
+funnel) -> factors -> scores, ranks, tiers -> :class:`SitingResult`.
+
+Examples
+--------
+>>> import siting
+>>> result = siting.run("sample_data/nevada_demo.yaml")  # doctest: +SKIP
+>>> result.sites[["site_id", "score", "rank"]].head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.candidates.parcels import candidates_from_parcels
+from siting.core.engine import make_engine
+from siting.core.errors import LayerError
+from siting.core.progress import Steps
+from siting.core.result import SitingResult
+from siting.core.scenario import Scenario, load_scenario
+from siting.geo import proximity
+from siting.io import crs as crs_mod
+from siting.io.layers import LoadedLayer, load_layer
+from siting.io.sources import name_installations
+from siting.score.scoring import rank, score_table, tiers
+from siting.score.weights import resolve_weights
+from siting.screen.constraints import screen
+from siting.screen.rules import MinArea, RuleContext
+from siting.screen.staged import Generator, screen_staged
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+STEPS = ["load layers", "load rasters", "candidates", "constraints", "factors", "scoring", "analysis"]
+_KIND_OF = {"parcels": "parcels", "deposits": "deposits"}
+
+
+def _load(sc: Scenario, name: str, wcrs) -> list[LoadedLayer]:
+    loaded = []
+    for spec in sc.layer_specs(name):
+        opts = spec.model_dump(exclude={"path", "on_invalid"}, exclude_none=True)
+        loaded.append(load_layer(sc.resolve(spec.path), name=name, working_crs=wcrs,
+                                 on_invalid=spec.on_invalid, **opts))
+    return loaded
+
+
+def _combine(name: str, parts: list[LoadedLayer], wcrs) -> gpd.GeoDataFrame:
+    kinds = {p.report.kind for p in parts}
+    if len(kinds) > 1:
+        raise LayerError(f"combines files of different kinds ({', '.join(sorted(kinds))}); "
+                         "use one layer name per kind", layer=name)
+    frames = [p.frame.to_crs(wcrs) for p in parts]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    expected = _KIND_OF.get(name)
+    if expected and kinds != {expected}:
+        raise LayerError(
+            f"must be a {expected} layer but its file was read as {kinds.pop()} "
+            f"(source {parts[0].report.source}); set `source:` (see `siting info FILE`)", layer=name)
+    id_col = {"parcels": "parcel_id", "deposits": "deposit_id"}.get(kinds.pop(), "feature_id")
+    if len(parts) > 1 and frame[id_col].duplicated().any():  # same ids in two files
+        prefix = np.repeat([p.report.source for p in parts], [len(p.frame) for p in parts])
+        frame[id_col] = pd.Series(prefix, index=frame.index) + ":" + frame[id_col].astype(str)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=wcrs)
+
+
+def _load_layers(sc: Scenario) -> tuple[dict, dict, object]:
+    parcels = _load(sc, "parcels", "auto")
+    if sc.crs == "auto":
+        wcrs = crs_mod.pick_working_crs(crs_mod.total_lonlat_bounds([p.frame for p in parcels]))
+    else:
+        wcrs = crs_mod.resolve_crs(sc.crs)
+        crs_mod.check_projected(wcrs, what="the scenario's crs")
+    loaded = {"parcels": parcels}
+    for name in sc.layers:
+        if name != "parcels":
+            loaded[name] = _load(sc, name, wcrs)
+    layers = {name: _combine(name, parts, wcrs) for name, parts in loaded.items()}
+    _name_installations(layers, loaded)
+    _warn_far_layers(layers)
+    return layers, loaded, wcrs
+
+
+def _warn_far_layers(layers: dict, margin_m: float = 200_000.0) -> None:
+    """Warn about layers with no feature near the parcels: usually a wrong CRS or the wrong file (A6)."""
+    minx, miny, maxx, maxy = layers["parcels"].total_bounds
+    for name, frame in layers.items():
+        if name == "parcels" or not len(frame):
+            continue
+        near = frame.cx[minx - margin_m:maxx + margin_m, miny - margin_m:maxy + margin_m]
+        if not len(near):
+            log.warning("layer %r: none of its %d features lies within %.0f km of the parcels; check its "
+                        "CRS and that it is the right file", name, len(frame), margin_m / 1000)
+
+
+def _name_installations(layers: dict, loaded: dict) -> None:
+    """Give DoD parcels the names of the MIRTA installations they hold (if a MIRTA layer is loaded)."""
+    mirta = [n for n, parts in loaded.items() if any(p.report.source == "mirta_points" for p in parts)]
+    if not mirta:
+        return
+    parcels = layers["parcels"]
+    names = name_installations(parcels, layers[mirta[0]])
+    if "installation" in parcels:
+        names = parcels["installation"].where(parcels["installation"].notna(), names)
+    parcels["installation"] = names
+    log.info("named %d DoD parcel(s) from MIRTA layer %r", int(names.notna().sum()), mirta[0])
+
+
+def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
+    if not sc.rasters:
+        return {}
+    from siting.geo.raster import load_raster  # lazy: rasterio only when rasters are used
+
+    return {name: load_raster(sc.resolve(spec.path), working_crs=wcrs, name=name, aoi_bounds=aoi,
+                              derive=spec.derive, z_factor=spec.z_factor, crs=spec.crs,
+                              resolution=spec.resolution_m)
+            for name, spec in sc.rasters.items()}
+
+
+def _screener(sc: Scenario, rasters: dict, screen_fn=screen):
+    """``screen_fn`` for parcel candidates; for grid and pack, the two-stage screening with its generator."""
+    c = sc.candidates
+    if c.method == "parcels":
+        return screen_fn
+    if c.method == "grid":
+        options = {"cell_acres": c.cell_acres, "cell_m": c.cell_m, "shape": c.shape or "hex"}
+    else:
+        options = {"footprint_acres": c.footprint_acres, "shape": c.shape or "square", "aspect": c.aspect,
+                   "spacing_m": c.spacing_m, "edge_setback_m": c.edge_setback_m, "objective": c.objective,
+                   "score": rasters[c.score_raster] if c.score_raster else None, "method": c.solver,
+                   "seed": c.seed, "time_limit_s": c.time_limit_s}
+    return functools.partial(screen_staged, generator=Generator(c.method, options), screen=screen_fn)
+
+
+def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario, weights: dict) -> gpd.GeoDataFrame:
+    table = score_table(raw, sc.factors, method=sc.scoring.method, weights=weights)
+    out = pd.concat([sites, raw, table], axis=1)
+    out["rank"] = rank(out["score"], out["site_id"]) if len(out) else pd.Series(dtype=int)
+    t = sc.scoring.tiers
+    out["tier"] = tiers(out["score"], thresholds=t.thresholds, quantiles=t.quantiles,
+                        labels=t.labels) if len(out) else pd.Series(dtype=object)
+    out = out.sort_values("rank")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=sites.crs)
+
+
+def _hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inputs(sc: Scenario) -> list[dict]:
+    out = []
+    for name in sc.layers:
+        for spec in sc.layer_specs(name):
+            p = sc.resolve(spec.path)
+            out.append({"layer": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
+    for name, spec in sc.rasters.items():
+        p = sc.resolve(spec.path)
+        out.append({"raster": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
+    return out
+
+
+def _versions() -> dict:
+    import pyogrio
+    import pyproj
+    import shapely
+
+    from siting import __version__
+
+    return {"siting": __version__, "python": platform.python_version(), "geopandas": gpd.__version__,
+            "shapely": shapely.__version__, "geos": ".".join(map(str, shapely.geos_version)),
+            "pyogrio": pyogrio.__version__, "gdal": pyogrio.__gdal_version_string__,
+            "pyproj": pyproj.__version__, "proj": pyproj.proj_version_str,
+            "pandas": pd.__version__, "numpy": np.__version__}
+
+
+def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | None = None) -> SitingResult:
+    """Run a scenario end to end and return a :class:`SitingResult`.
+
+    Parameters
+    ----------
+    scenario : str, Path, dict or Scenario
+        A scenario file (YAML/TOML) or its content.
+    engine : {"local", "dask"}
+        ``local`` runs every step in this process; ``dask`` runs screening and factors partitioned
+        with dask-geopandas on a dask.distributed cluster (``pip install 'siting[dask]'``), with
+        the same result.
+    scheduler : str, optional
+        With ``engine="dask"``: the address of a running scheduler (``tcp://host:8786``); without
+        it a 2-worker LocalCluster is started for the run and closed after it.
+    progress : bool, optional
+        Show a progress bar (default: the session setting).
+
+    Returns
+    -------
+    SitingResult
+    """
+    sc = load_scenario(scenario)
+    started = datetime.now(UTC)
+    with make_engine(engine, scheduler) as eng:
+        steps = Steps(STEPS, progress)
+        try:
+            result = _run_steps(sc, steps, eng)
+            result.meta.update({"started": started.isoformat(timespec="seconds"), "versions": _versions(),
+                                "inputs": _inputs(sc), "timings": steps.timings, "engine": eng.describe()})
+        finally:
+            steps.close()
+    return result
+
+
+def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
+    with steps.step("load layers") as info:
+        layers, loaded, wcrs = _load_layers(sc)
+        info["layers"], info["features"] = len(layers), sum(len(f) for f in layers.values())
+    with steps.step("load rasters") as info:
+        rasters = _load_rasters(sc, wcrs, tuple(layers["parcels"].total_bounds))
+        info["rasters"] = len(rasters)
+    with steps.step("candidates") as info:
+        zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
+        candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
+        info["parcel_units"] = len(candidates)
+    rules = list(sc.constraints)
+    if sc.candidates.min_area_acres > 0:
+        rules.append(MinArea(acres=sc.candidates.min_area_acres))
+    ctx = RuleContext(layers, rasters)
+    screener = _screener(sc, rasters, eng.screen)
+    with proximity.reuse():  # a site rule's distances serve a factor on the same layer
+        with steps.step("constraints") as info:
+            screening = screener(candidates, rules, ctx)
+            info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
+        with steps.step("factors") as info:
+            eligible = screening.frame[screening.frame["eligible"].to_numpy(bool)]  # a new frame
+            eligible.insert(0, "site_id", eligible["candidate_id"])
+            raw = eng.factors(eligible, sc.factors, layers, rasters)
+            info["factors"], info["sites"] = len(sc.factors), len(eligible)
+    with steps.step("scoring") as info:
+        names = [f.name for f in sc.factors]
+        weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \
+            if sc.factors else ({}, {"method": "none"})
+        sites = _score(eligible, raw, sc, weights)
+        info["sites"], info["method"] = len(sites), sc.scoring.method
+    reports = {name: [p.report for p in parts] for name, parts in loaded.items()}
+    rejects = pd.concat([p.rejects for parts in loaded.values() for p in parts], ignore_index=True)
+    meta = {"working_crs": wcrs.to_string(), "candidate_method": sc.candidates.method,
+            "weights": {**note, "weights": {k: float(v) for k, v in weights.items()}}}
+    generator = getattr(screener, "keywords", {}).get("generator")
+    if generator is not None and generator.report:
+        meta["packing"] = {k: v for k, v in generator.report.items() if not isinstance(v, np.ndarray)}
+    result = SitingResult(scenario=sc, sites=sites, candidates=screening.frame, funnel=screening.funnel,
+                          ledger=screening.ledger, rules=screening.rules, layers=layers, rasters=rasters,
+                          reports=reports, rejects=rejects, meta=meta, eligible_land=screening.land)
+    result._screen_inputs = (candidates, rules, ctx, _screener(sc, rasters, screen))  # analyses run locally
+    with steps.step("analysis") as info:
+        result.analyse()
+        info["analyses"] = len(result.analysis)
+    return result

@@ -1,0 +1,106 @@
+"""Step timing, one log line per step, and an optional progress bar.
+
+Examples
+--------
+>>> steps = Steps(["load", "score"], progress=False)
+>>> with steps.step("load") as info:
+...     info["rows"] = 3
+>>> steps.timings[0]["step"], steps.timings[0]["rows"]
+('load', 3)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextlib import contextmanager
+
+from siting.core import settings
+
+__all__ = ["Steps", "iterate", "peak_mib"]
+
+log = logging.getLogger("siting.core.pipeline")
+
+
+class Steps:
+    """Time named steps; log ``step: N rows in S s``; advance a tqdm bar if enabled.
+
+    Parameters
+    ----------
+    names : list of str
+        Steps in order (sets the bar length).
+    progress : bool, optional
+        Show a bar (default: :func:`siting.core.settings.progress_enabled`).
+    """
+
+    def __init__(self, names, progress: bool | None = None) -> None:
+        self.timings: list[dict] = []
+        show = settings.progress_enabled() if progress is None else progress
+        self._bar = None
+        self._redirect = None
+        if show:
+            from tqdm.auto import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            self._bar = tqdm(total=len(names), desc="siting", unit="step", leave=False,
+                             disable=None)  # None: no bar when stderr is not a terminal
+            self._redirect = logging_redirect_tqdm(loggers=[logging.getLogger("siting")])
+            self._redirect.__enter__()  # log lines print above the bar, not through it
+
+    @contextmanager
+    def step(self, name: str):
+        """Time one step; the yielded dict collects counts to log (e.g. ``rows``)."""
+        info: dict = {}
+        if self._bar is not None:
+            self._bar.set_description(f"siting: {name}")
+        start = time.perf_counter()
+        try:
+            yield info
+        finally:
+            seconds = time.perf_counter() - start
+            self.timings.append({"step": name, "seconds": round(seconds, 3), "peak_mib": peak_mib(), **info})
+            counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+                               for k, v in info.items())
+            log.info("%s: %s%.2f s", name, f"{counts}; " if counts else "", seconds)
+            if self._bar is not None:
+                self._bar.update(1)
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        if self._bar is not None:
+            self._bar.close()
+        if self._redirect is not None:
+            self._redirect.__exit__(None, None, None)
+
+
+def peak_mib() -> float | None:
+    """The process's peak resident memory so far, in MiB (None where the OS does not say).
+
+    Examples
+    --------
+    >>> peak_mib() is None or peak_mib() > 0
+    True
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)  # bytes on macOS, KiB elsewhere
+
+
+def iterate(items, desc: str, show: bool | None = None):
+    """``items`` wrapped in a tqdm bar when progress is enabled (default: the ``progress`` setting).
+
+    Examples
+    --------
+    >>> list(iterate([1, 2], "demo", show=False))
+    [1, 2]
+    """
+    show = settings.progress_enabled() if show is None else show
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=f"siting: {desc}", leave=False, disable=None)

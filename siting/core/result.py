@@ -1,0 +1,252 @@
+"""``SitingResult``: what a run produced, and how to look at it or save it.
+
+Examples
+--------
+>>> import siting
+>>> r = siting.run("sample_data/nevada_demo.yaml", progress=False)  # doctest: +SKIP
+>>> r.funnel[["rule", "candidates_out", "acres_out"]]  # doctest: +SKIP
+>>> r.explain(r.sites.site_id.iloc[0])  # doctest: +SKIP
+>>> r.save("out/nevada")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.core.errors import ScenarioError
+from siting.score.relaxation import near_misses, relaxation
+from siting.score.sensitivity import rank_stability, weight_sweep
+from siting.screen.constraints import rule_labels
+
+__all__ = ["SitingResult"]
+
+
+@dataclass
+class SitingResult:
+    """The outcome of :func:`siting.run`.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The validated scenario.
+    sites : GeoDataFrame
+        Eligible candidates, scored and ranked (best first), in the working CRS.
+    candidates : GeoDataFrame
+        Every candidate with its ledger columns, ``eligible`` and ``reason``.
+    funnel : DataFrame
+        Per rule, in order: candidates and acres in, removed and out.
+    ledger : DataFrame
+        One row per candidate and rule: measure, value, op, threshold, passed.
+    rules : DataFrame
+        The rules as applied.
+    layers : dict of GeoDataFrame
+        The canonical input layers.
+    rasters : dict
+        The rasters in the working CRS.
+    reports : dict
+        Per layer, the load reports (read / kept / repaired / rejected, issues).
+    rejects : DataFrame
+        Every rejected input feature with its layer, row and reason.
+    meta : dict
+        Start time, working CRS, package versions, input hashes, timings; for packed candidates
+        the packing report (``meta["packing"]``: sites, bound, efficiency).
+    eligible_land : GeoDataFrame or None
+        With grid or pack candidates: the land left by the land rules, one row per parcel unit.
+    """
+
+    scenario: object
+    sites: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    funnel: pd.DataFrame
+    ledger: pd.DataFrame
+    rules: pd.DataFrame
+    layers: dict
+    rasters: dict
+    reports: dict
+    rejects: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    analysis: dict = field(default_factory=dict)
+    eligible_land: gpd.GeoDataFrame | None = None
+    _screen_inputs: tuple | None = field(default=None, repr=False)
+
+    @property
+    def factor_names(self) -> list[str]:
+        """Names of the scenario's factors."""
+        return [f.name for f in self.scenario.factors]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The factor weights used (summing to 1), in factor order."""
+        w = self.meta.get("weights", {}).get("weights", {})
+        return np.array([w.get(n, 0.0) for n in self.factor_names], dtype=float)
+
+    def _score_matrix(self) -> np.ndarray:
+        return self.sites[[f"{n}_score" for n in self.factor_names]].to_numpy(float)
+
+    def sensitivity(self, n: int = 1000, spread: float = 0.2, seed: int = 0, top_k: int = 10) -> pd.DataFrame:
+        """Rank stability under perturbed weights (see :func:`siting.score.sensitivity.rank_stability`).
+
+        Returns
+        -------
+        DataFrame indexed by site_id
+            ``base_rank``, ``median_rank``, ``rank_p05``, ``rank_p95``, ``p_top_k``.
+        """
+        if not self.factor_names or not len(self.sites):
+            return pd.DataFrame(columns=["base_rank", "median_rank", "rank_p05", "rank_p95", "p_top_k"])
+        return rank_stability(self._score_matrix(), self.weights, ids=self.sites["site_id"].to_numpy(),
+                              method=self.scenario.scoring.method, n=n, spread=spread, seed=seed, top_k=top_k)
+
+    def weight_sweep(self, multipliers=(0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10) -> pd.DataFrame:
+        """One-at-a-time weight sweeps (see :func:`siting.score.sensitivity.weight_sweep`)."""
+        if not self.factor_names or not len(self.sites):
+            return pd.DataFrame()
+        return weight_sweep(self._score_matrix(), self.weights, ids=self.sites["site_id"].to_numpy(),
+                            names=self.factor_names, method=self.scenario.scoring.method,
+                            multipliers=multipliers, top_k=top_k)
+
+    def near_misses(self) -> pd.DataFrame:
+        """Candidates failing exactly one rule, with the rule, value, threshold and gap."""
+        return near_misses(self.candidates, self.rules)
+
+    def relaxation(self, rule: str, values) -> pd.DataFrame:
+        """Sites and acres gained as ``rule``'s threshold takes each of ``values``.
+
+        Examples
+        --------
+        >>> r = siting.run("sample_data/nevada_demo.yaml")  # doctest: +SKIP
+        >>> r.relaxation("within_substations", [50_000, 75_000, 100_000])  # doctest: +SKIP
+        """
+        return relaxation(self.candidates, self.rules, rule, values, rescreen=self._rescreen)
+
+    def _rescreen(self, rule: str, value: float) -> pd.DataFrame:
+        if self._screen_inputs is None:
+            raise ScenarioError("this result has no screening inputs to re-run")
+        candidates, rules, ctx, screener = self._screen_inputs
+        labels = rule_labels(rules)
+        i = labels.index(rule)
+        changed = [*rules[:i], rules[i].with_parameter(value).model_copy(update={"id": rule}), *rules[i + 1:]]
+        return screener(candidates, changed, ctx).frame
+
+    def analyse(self) -> dict:
+        """Run the analyses the scenario asks for and keep them in :attr:`analysis`.
+
+        Sensitivity columns (``median_rank``, ``rank_p05``, ``rank_p95``, ``p_top_k``) are also
+        joined onto :attr:`sites` so they reach every output and the map.
+        """
+        spec = self.scenario.analysis
+        if spec.near_misses:
+            self.analysis["near_misses"] = self.near_misses()
+        if spec.sensitivity is not None and self.factor_names:
+            s = spec.sensitivity
+            table = self.sensitivity(n=s.n, spread=s.spread, seed=s.seed, top_k=s.top_k)
+            self.analysis["sensitivity"] = table
+            cols = ["median_rank", "rank_p05", "rank_p95", "p_top_k"]
+            joined = table[cols].reindex(self.sites["site_id"].to_numpy())
+            for c in cols:
+                self.sites[c] = joined[c].to_numpy()
+        if spec.weight_sweeps and self.factor_names:
+            top_k = spec.sensitivity.top_k if spec.sensitivity else 10
+            self.analysis["weight_sweeps"] = self.weight_sweep(spec.weight_sweeps, top_k=top_k)
+        for r in spec.relaxation:
+            self.analysis.setdefault("relaxation", {})[r.rule] = self.relaxation(r.rule, r.values)
+        return self.analysis
+
+    def map(self, **kwargs):
+        """Interactive folium map of the sites and the input layers (see :func:`siting.deliver.maps.site_map`)."""
+        from siting.deliver.maps import result_map  # lazy: folium only when a map is asked for
+
+        return result_map(self, **kwargs)
+
+    def save(self, out_dir, *, overwrite: bool = False, formats=None, offline_map: bool | None = None):
+        """Write the deliverables to ``out_dir`` atomically (see :func:`siting.deliver.outputs.save_result`)."""
+        from siting.deliver.outputs import save_result
+
+        return save_result(self, out_dir, overwrite=overwrite, formats=formats, offline_map=offline_map)
+
+    def explain(self, candidate_id: str) -> pd.DataFrame:
+        """Every rule (value, threshold, pass) and factor (raw, score, weight, contribution) of a candidate.
+
+        Raises
+        ------
+        KeyError
+            If the id is not a candidate.
+        """
+        rows = self.ledger[self.ledger["candidate_id"] == candidate_id]
+        if rows.empty:
+            raise KeyError(f"{candidate_id!r} is not a candidate id")
+        out = rows.assign(kind="rule")[["kind", "rule", "measure", "value", "op", "threshold", "passed"]]
+        out = out.rename(columns={"rule": "name"})
+        site = self.sites[self.sites["site_id"] == candidate_id]
+        if len(site):
+            s = site.iloc[0]
+            facts = pd.DataFrame([{
+                "kind": "factor", "name": f.name, "measure": f.raw_column, "value": s[f.raw_column],
+                "score": s[f"{f.name}_score"], "weight": s[f"{f.name}_weight"],
+                "contribution": s[f"{f.name}_contrib"]} for f in self.scenario.factors])
+            out = pd.concat([out, facts], ignore_index=True)
+        return out.reset_index(drop=True)
+
+    def audit(self) -> pd.DataFrame:
+        """Per layer: features read, kept, repaired, rejected, filtered; for parcels the area balance.
+
+        The parcels row also gives ``input_acres`` (the parcels' area), ``eligible_acres``,
+        ``excluded_acres``, ``unassigned_acres`` (slivers outside every zone when parcels are split)
+        and ``area_balance_pct`` = (eligible + excluded - input) / input, in percent.
+        """
+        rows = []
+        for name, reps in self.reports.items():
+            row = {"layer": name, "files": len(reps)}
+            for key in ("read", "kept", "repaired", "rejected", "filtered"):
+                row[key] = sum(getattr(r, key) for r in reps)
+            row["balanced"] = row["read"] == row["kept"] + row["repaired"] + row["rejected"] + row["filtered"]
+            rows.append(row)
+        out = pd.DataFrame(rows)
+        f = self.funnel
+        parcels = out["layer"] == "parcels"
+        input_acres = float(self.layers["parcels"].area.sum() / 4046.8564224)
+        out.loc[parcels, "input_acres"] = input_acres
+        out.loc[parcels, "eligible_acres"] = f["acres_out"].iloc[-1]
+        out.loc[parcels, "excluded_acres"] = f["acres_removed"].sum()
+        # land in no candidate: slivers dropped when parcels are split by zones
+        out.loc[parcels, "unassigned_acres"] = input_acres - f["acres_in"].iloc[0]
+        out.loc[parcels, "area_balance_pct"] = 100 * (
+            f["acres_out"].iloc[-1] + f["acres_removed"].sum() - input_acres) / input_acres
+        return out
+
+    def summary(self) -> dict:
+        """Headline numbers of the run."""
+        f = self.funnel
+        return {
+            "scenario": self.scenario.name, "candidates": len(self.candidates),
+            "sites": len(self.sites), "input_acres": float(f["acres_in"].iloc[0]),
+            "eligible_acres": float(f["acres_out"].iloc[-1]),
+            "rejected_features": len(self.rejects), "working_crs": self.meta.get("working_crs"),
+        }
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        top = self.sites.head(5)
+        cols = [c for c in ("site_id", "rank", "score", "tier", "agency", "unit_name", "area_acres")
+                if c in top.columns]
+        table = top[cols].to_html(index=False, float_format=lambda v: f"{v:,.3f}", escape=True)
+        funnel = self.funnel[["rule", "candidates_out", "acres_out"]].to_html(
+            index=False, float_format=lambda v: f"{v:,.0f}", escape=True)
+        e = html.escape
+        return (
+            f"<div><strong>SitingResult: {e(s['scenario'])}</strong><br>"
+            f"{s['sites']:,} sites from {s['candidates']:,} candidates; "
+            f"{s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres eligible; "
+            f"{s['rejected_features']:,} input features rejected; CRS {e(str(s['working_crs']))}"
+            f"<details><summary>Funnel</summary>{funnel}</details>"
+            f"<details open><summary>Top sites</summary>{table}</details></div>"
+        )
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<SitingResult {s['scenario']!r}: {s['sites']} sites of {s['candidates']} "
+                f"candidates, {s['eligible_acres']:,.0f} eligible acres>")

@@ -1,0 +1,431 @@
+"""Scenario files: schema (pydantic) and loader (YAML via ``yaml.safe_load``, or TOML).
+
+A scenario says which file is which layer, the hard constraints, how
+candidates are made, the factors and weights, and the outputs. Unknown keys
+are errors that name the key path and list the allowed keys. Paths are
+relative to the scenario file; ``${VAR}`` and ``${VAR:-default}`` are
+expanded from the environment (e.g. ``${SITING_REALDATA:-../../shared/realdata}``).
+
+Examples
+--------
+>>> sc = load_scenario({"version": 1, "name": "t", "layers": {"parcels": {"path": "p.gpkg"}}})
+>>> sc.name, [s.path for s in sc.layer_specs("parcels")]
+('t', ['p.gpkg'])
+>>> load_scenario({"version": 1, "name": "t", "layers": {"parcels": {"pth": "p.gpkg"}}})
+Traceback (most recent call last):
+...
+siting.core.errors.ScenarioError: scenario is invalid:
+  - layers.parcels.path: missing required key
+  - layers.parcels.pth: unknown key; allowed keys: path, source, layer, crs, on_invalid, ...
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from siting.core import settings
+from siting.core.errors import ScenarioError
+from siting.io import minerals
+from siting.score.factors import Factor
+from siting.score.weights import WeightSpec
+from siting.screen import where
+from siting.screen.rules import Rule
+
+__all__ = ["CandidateSpec", "LayerSpec", "OutputSpec", "RasterSpec", "Scenario", "ScoringSpec",
+           "load_scenario"]
+
+_STRICT = ConfigDict(extra="forbid")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class LayerSpec(BaseModel):
+    """One input file: where it is and how to read it."""
+
+    model_config = _STRICT
+    path: str
+    source: str | None = None
+    layer: str | int | None = None
+    crs: str | int | None = None
+    on_invalid: Literal["repair", "drop", "raise"] = "repair"
+    encoding: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+    where: str | None = None
+    dedupe: bool = False
+    id_field: str | None = None
+    kind: str | None = None
+    critical_year: Literal[2022, 2025] = 2025
+    commodities: list[str] | None = Field(None, description="Keep deposits of these commodities/groups.")
+
+    @field_validator("commodities")
+    @classmethod
+    def _commodities(cls, v):
+        if v:
+            minerals.expand(v)
+        return v
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, v):
+        return where.validate(v) if v else v
+
+
+class RasterSpec(BaseModel):
+    """A raster input; ``derive`` computes slope from a DEM."""
+
+    model_config = _STRICT
+    path: str
+    derive: Literal["slope_percent", "slope_degrees"] | None = None
+    z_factor: float = Field(1.0, gt=0)
+    crs: str | int | None = None
+    resolution_m: float | None = Field(None, gt=0)
+
+
+_SHAPES = {"grid": ("hex", "square"), "pack": ("square", "rectangle", "circle")}
+
+
+class CandidateSpec(BaseModel):
+    """How candidate sites are made.
+
+    ``parcels``: the eligible remainder of each parcel. ``grid``: cells of ``cell_acres`` (or
+    ``cell_m`` wide) cut from the eligible land. ``pack``: as many facility footprints of
+    ``footprint_acres`` as fit on the eligible land, ``spacing_m`` apart (see
+    :func:`siting.pack_sites`). With ``grid`` and ``pack``, land rules (agency, GAP status,
+    designation, attribute, outside) cut the parcels first; site rules (distance, raster,
+    minimum area) then judge each cell or footprint.
+    """
+
+    model_config = _STRICT
+    method: Literal["parcels", "grid", "pack"] = "parcels"
+    min_area_acres: float = Field(0.0, ge=0)
+    split_by: str | None = Field(None, description="A polygon layer (e.g. counties) cutting parcels.")
+    shape: str | None = Field(None, description="grid: hex|square (default hex); pack: square|rectangle|circle.")
+    cell_acres: float | None = Field(None, gt=0)
+    cell_m: float | None = Field(None, gt=0)
+    footprint_acres: float | None = Field(None, gt=0)
+    aspect: float = Field(1.0, gt=0)
+    spacing_m: float = Field(0.0, ge=0)
+    edge_setback_m: float = Field(0.0, ge=0)
+    objective: Literal["count", "score"] = "count"
+    score_raster: str | None = Field(None, description="pack: raster whose value each footprint maximises.")
+    solver: Literal["greedy", "exact"] = "greedy"
+    seed: int = 0
+    time_limit_s: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _method_options(self):
+        m = self.method
+        if self.shape is not None and (m == "parcels" or self.shape not in _SHAPES[m]):
+            allowed = ", ".join(_SHAPES.get(m, ())) or "none (parcels have their own shape)"
+            raise ValueError(f"shape {self.shape!r} does not apply to method {m!r}; allowed: {allowed}")
+        if m == "grid" and (self.cell_acres is None) == (self.cell_m is None):
+            raise ValueError("method grid needs exactly one of cell_acres or cell_m")
+        if m == "pack" and self.footprint_acres is None:
+            raise ValueError("method pack needs footprint_acres")
+        if self.objective == "score" and not self.score_raster:
+            raise ValueError("objective score needs score_raster (a raster the footprints maximise)")
+        pack_only = {"footprint_acres", "spacing_m", "edge_setback_m", "score_raster", "solver", "aspect"}
+        grid_only = {"cell_acres", "cell_m"}
+        wrong = (pack_only if m != "pack" else set()) | (grid_only if m != "grid" else set())
+        misplaced = sorted(wrong & self.model_fields_set)
+        if misplaced:
+            raise ValueError("; ".join(f"{k} is used only by method {'pack' if k in pack_only else 'grid'}, "
+                                       f"not {m!r}" for k in misplaced))
+        return self
+
+
+class TierSpec(BaseModel):
+    """Tiers by score thresholds (default 0.7 / 0.4) or quantiles."""
+
+    model_config = _STRICT
+    thresholds: list[float] | None = None
+    quantiles: list[Annotated[float, Field(gt=0, lt=1)]] | None = None
+    labels: list[str] | None = None
+
+
+class ScoringSpec(BaseModel):
+    """How factor scores are combined (see :mod:`siting.score.scoring` and :mod:`siting.score.weights`)."""
+
+    model_config = _STRICT
+    method: Literal["weighted_sum", "weighted_product", "topsis", "minimum"] = "weighted_sum"
+    weights: WeightSpec = WeightSpec()
+    tiers: TierSpec = TierSpec()
+
+
+class SensitivitySpec(BaseModel):
+    """Monte Carlo weight perturbation (Dirichlet around the chosen weights)."""
+
+    model_config = _STRICT
+    n: int = Field(1000, ge=10, le=100_000)
+    spread: float = Field(0.2, gt=0, le=2)
+    seed: int = 0
+    top_k: int = Field(10, ge=1)
+
+
+class RelaxationSpec(BaseModel):
+    """A relaxation curve: the rule and the thresholds to try."""
+
+    model_config = _STRICT
+    rule: str
+    values: list[float] = Field(min_length=1, max_length=200)
+
+
+class AnalysisSpec(BaseModel):
+    """Analyses written with the outputs: sensitivity, one-at-a-time sweeps, near misses, relaxation."""
+
+    model_config = _STRICT
+    sensitivity: SensitivitySpec | None = None
+    weight_sweeps: list[float] | None = Field(None, description="Weight multipliers, e.g. [0, 0.5, 1, 1.5, 2]")
+    near_misses: bool = True
+    relaxation: list[RelaxationSpec] = []
+
+
+class OutputSpec(BaseModel):
+    """Which deliverables a run writes."""
+
+    model_config = _STRICT
+    formats: list[Literal["geojson", "gpkg", "html", "csv"]] = ["geojson", "gpkg", "html", "csv"]
+    map_max_sites: int = Field(2000, gt=0, description="Sites drawn as polygons on the map (the best by rank).")
+    map_max_points: int = Field(100_000, gt=0, description="Sites drawn as clustered points on the map.")
+    geojson_max_sites: int | None = Field(None, gt=0, description="Only the best N sites in sites.geojson "
+                                          "(every site stays in siting.gpkg).")
+    gpkg_max_rows: int = Field(250_000, gt=0, description="Candidates, the long-form ledger and input layers "
+                               "with more rows go to GeoParquet files instead of siting.gpkg.")
+    title: str | None = None
+    offline_map: bool = Field(False, description="Self-contained map.html (needs siting[offline]); no web tiles.")
+    map_tiles: str | None = Field("OpenStreetMap", description="Basemap; null for none.")
+    color_by: Literal["score", "tier"] = "score"
+    geoparquet: bool = Field(True, description="Also write sites and candidates as GeoParquet.")
+    shapefile: bool = Field(False, description="Also write sites.shp with a field-name crosswalk.")
+
+
+class Scenario(BaseModel):
+    """A whole siting scenario (see ``sample_data/nevada_demo.yaml``)."""
+
+    model_config = _STRICT
+    version: Literal[1] = 1
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.,()-]*$")
+    description: str | None = None
+    crs: str | int = "auto"
+    layers: dict[str, LayerSpec | list[LayerSpec]]
+    rasters: dict[str, RasterSpec] = {}
+    constraints: list[Rule] = []
+    candidates: CandidateSpec = CandidateSpec()
+    factors: list[Factor] = []
+    scoring: ScoringSpec = ScoringSpec()
+    analysis: AnalysisSpec = AnalysisSpec()
+    outputs: OutputSpec = OutputSpec()
+    base_dir: str | None = Field(None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v):
+        if ".." in v:
+            raise ValueError("a scenario name must not contain '..'")
+        return v
+
+    @field_validator("layers")
+    @classmethod
+    def _has_parcels(cls, v):
+        if "parcels" not in v:
+            raise ValueError("a scenario needs a `parcels` layer (the land to site on)")
+        bad = [k for k in v if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k)]
+        if bad:
+            raise ValueError(f"layer names must be letters, digits and _: {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self):
+        names = set(self.layers)
+        problems = []
+        for i, rule in enumerate(self.constraints):
+            for attr, pool, what in (("layer", names, "layers"), ("raster", set(self.rasters), "rasters")):
+                ref = getattr(rule, attr, None)
+                if ref is not None and ref not in pool:
+                    problems.append(f"constraints[{i}].{attr}: {ref!r} is not one of the {what} "
+                                    f"({', '.join(sorted(pool)) or 'none'})")
+        for i, f in enumerate(self.factors):
+            if f.kind == "raster" and f.raster not in self.rasters:
+                problems.append(f"factors[{i}].raster: {f.raster!r} is not one of the rasters "
+                                f"({', '.join(sorted(self.rasters)) or 'none'})")
+            for layer in f.layers_used():
+                if layer not in names:
+                    problems.append(f"factors[{i}].{f.kind}: {layer!r} is not one of the layers "
+                                    f"({', '.join(sorted(names))})")
+        factor_names = [f.name for f in self.factors]
+        w = self.scoring.weights
+        if w.method == "rank_order_centroid" and w.order and sorted(w.order) != sorted(factor_names):
+            problems.append(f"scoring.weights.order must list every factor once: {', '.join(factor_names)}")
+        if w.method == "ahp" and not w.pairwise:
+            problems.append("scoring.weights.pairwise is needed for ahp")
+        if self.candidates.split_by and self.candidates.split_by not in names:
+            problems.append(f"candidates.split_by: {self.candidates.split_by!r} is not one of the layers")
+        if self.candidates.score_raster and self.candidates.score_raster not in self.rasters:
+            problems.append(f"candidates.score_raster: {self.candidates.score_raster!r} is not one of the rasters "
+                            f"({', '.join(sorted(self.rasters)) or 'none'})")
+        dup = {f.name for f in self.factors if [g.name for g in self.factors].count(f.name) > 1}
+        if dup:
+            problems.append(f"factors: names must be unique, repeated: {sorted(dup)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def layer_specs(self, name: str) -> list[LayerSpec]:
+        """The specs of a layer as a list (a layer may combine several files)."""
+        spec = self.layers[name]
+        return spec if isinstance(spec, list) else [spec]
+
+    def resolve(self, path: str) -> Path:
+        """A scenario path made absolute: env vars expanded, relative to the scenario file."""
+        p = Path(_expand(path)).expanduser()
+        return p if p.is_absolute() or self.base_dir is None else Path(self.base_dir) / p
+
+
+def _expand(text: str) -> str:
+    def sub(m):
+        value = os.environ.get(m.group(1))
+        if value:
+            return value
+        if m.group(2) is not None:
+            return m.group(2)
+        raise ScenarioError(f"path {text!r} uses ${{{m.group(1)}}}, which is not set; set it or "
+                            f"write ${{{m.group(1)}:-default}}")
+    return _VAR.sub(sub, text)
+
+
+# ----------------------------------------------------------------------------- error messages
+def _unwrap(tp):
+    """Yield the model classes an annotation can hold."""
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        yield from _unwrap(typing.get_args(tp)[0])
+    elif origin in (Union, types.UnionType, list, dict):
+        for arg in typing.get_args(tp):
+            yield from _unwrap(arg)
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
+        yield tp
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    models = [Scenario]
+    for key in loc:
+        if isinstance(key, int) or _is_branch(key):
+            continue
+        nxt = []
+        for m in models:
+            if key in m.model_fields:
+                nxt.extend(_unwrap(m.model_fields[key].annotation))
+            else:
+                tagged = [c for c in _unwrap(Rule) if c.model_fields["rule"].default == key]
+                nxt.extend(tagged if m is not Scenario else [])
+        if not nxt:
+            return models[0] if len(models) == 1 else None
+        models = list(dict.fromkeys(nxt))
+    return models[0] if len(models) == 1 else None
+
+
+def _is_branch(key) -> bool:
+    """A union-branch label pydantic puts in locations (``LayerSpec``, ``list[LayerSpec]``)."""
+    return isinstance(key, str) and ("[" in key or key[:1].isupper() or key.startswith("function-"))
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    tags = {c.model_fields["rule"].default for c in _unwrap(Rule)}
+    for key in loc:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        elif key in tags or _is_branch(key):
+            continue
+        else:
+            out += f".{key}" if out else str(key)
+    return out or "(top level)"
+
+
+def _message(err: dict) -> str:
+    loc = tuple(err["loc"])
+    where_ = _path(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = ", ".join(model.model_fields) if model else "see the docs"
+        allowed = allowed.replace(", base_dir", "")
+        return f"{where_}: unknown key; allowed keys: {allowed}"
+    if kind == "missing":
+        return f"{where_}: missing required key"
+    if kind == "union_tag_invalid":
+        tags = ", ".join(c.model_fields["rule"].default for c in _unwrap(Rule))
+        return f"{where_}: rule {err['input'].get('rule')!r} is unknown; use one of {tags}"
+    if kind == "union_tag_not_found":
+        return f"{where_}: each constraint needs a `rule:` key"
+    msg = err["msg"].removeprefix("Value error, ")
+    if isinstance(err.get("input"), bool) and "string" in msg:
+        msg += " (YAML reads yes/no/on/off as true/false: quote the value)"
+    return f"{where_}: {msg}"
+
+
+def load_scenario(src) -> Scenario:
+    """Load and validate a scenario from a path, a mapping, or a Scenario.
+
+    Parameters
+    ----------
+    src : str, Path, dict or Scenario
+        A ``.yaml``/``.yml`` or ``.toml`` file, or the parsed content.
+
+    Returns
+    -------
+    Scenario
+        ``base_dir`` is set to the file's folder so relative paths resolve.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem with its key path.
+    """
+    if isinstance(src, Scenario):
+        return src
+    base_dir = None
+    if isinstance(src, str | os.PathLike):
+        path = Path(src)
+        data, base_dir = _read_file(path), str(path.resolve().parent)
+    else:
+        data = src
+    if not isinstance(data, dict):
+        raise ScenarioError("a scenario must be a mapping of keys (version, name, layers, ...)")
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        # where "one spec or a list of specs" is allowed, drop the branch the input was not
+        errors = [e for e in exc.errors() if not (
+            e["type"] in ("list_type", "model_type", "dict_type") and any(_is_branch(k) for k in e["loc"]))]
+        lines = list(dict.fromkeys(f"  - {_message(e)}" for e in errors or exc.errors()))
+        raise ScenarioError("scenario is invalid:\n" + "\n".join(lines)) from None
+    if base_dir is not None:
+        sc = sc.model_copy(update={"base_dir": base_dir})
+    return sc
+
+
+def _read_file(path: Path) -> Any:
+    if not path.is_file():
+        raise ScenarioError(f"scenario file not found: {path}")
+    size = path.stat().st_size
+    if size > settings.MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"scenario file {path} is {size:,} bytes; the limit is "
+                            f"{settings.MAX_SCENARIO_BYTES:,}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"scenario file {path} is not valid "
+                            f"{'TOML' if path.suffix.lower() == '.toml' else 'YAML'}: {exc}") from None

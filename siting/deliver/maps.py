@@ -1,0 +1,597 @@
+"""Interactive deliverable maps (the only module that imports folium).
+
+:func:`site_map` draws any sites GeoDataFrame: sites coloured by score (or tier) with a legend,
+popups with the score breakdown, the ledger and the weight sensitivity, tooltips, and one toggleable
+FeatureGroup per input layer (parcels, excluded land per rule, near misses, deposits by commodity
+group, power lines by voltage, ...) under a layer control, with fullscreen, minimap and measure
+controls, a title, and a footer with the sources, data dates, run date and CRS.
+
+Large results stay usable: beyond ``max_sites`` polygons only the best ``max_sites`` are drawn as
+polygons, the sites (at most the best ``max_points``) are shown as clustered points, and the layer
+names say how many of how many are drawn.
+
+Attribute values are never run as code: every value, field name, caption, title and footer is
+HTML-escaped and backticks and ``${`` are neutralised before reaching the page. Popups and
+tooltips are bound from escaped feature properties by a fixed script, never through folium's
+``GeoJsonPopup``/``Tooltip`` (which insert raw values, see BAD_INPUTS S1). Styles are static per
+feature (no O(n^2) ``style_function``).
+
+Network: a map loads Leaflet, jQuery, Bootstrap, d3 and the plugins from public CDNs, and basemap
+tiles unless ``tiles=None``. ``offline=True`` inlines every script and stylesheet (from the
+``folium-offline`` package, ``pip install 'siting[offline]'``) and draws no web tiles: the HTML then
+makes no network request at all.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> sites = gpd.GeoDataFrame({"site_id": ["<b>x</b>"], "score": [0.8], "rank": [1]},
+...                          geometry=[box(-1.5e6, 1.9e6, -1.49e6, 1.91e6)], crs=5070)
+>>> html = site_map(sites, tiles=None).get_root().render()
+>>> "<b>x</b>" in html, "&lt;b&gt;x&lt;/b&gt;" in html or "\\\\u003cb\\\\u003e" in html
+(False, True)
+"""
+
+from __future__ import annotations
+
+import html as html_mod
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import branca
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium import plugins
+from folium.utilities import JsCode
+
+from siting.core import settings
+from siting.core.errors import MissingDependencyError, ScenarioError
+from siting.io import minerals
+from siting.screen import where
+
+__all__ = ["escape", "inline_assets", "result_map", "site_map"]
+
+_BIND = JsCode("""
+function(feature, layer) {
+  var p = feature.properties || {};
+  if (p.popup_html) { layer.bindPopup(p.popup_html, {maxWidth: 460, maxHeight: 380}); }
+  if (p.tooltip) { layer.bindTooltip(p.tooltip, {sticky: true}); }
+}
+""")
+# every site as a clustered point: row = [lat, lon, escaped tooltip, colour]
+_CLUSTER_POINT = """
+function (row) {
+  var m = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 5, color: row[3], fillColor: row[3],
+                                                         fillOpacity: 0.8, weight: 1});
+  m.on('mouseover', function () { if (!this.getTooltip()) { this.bindTooltip(row[2]).openTooltip(); } });
+  return m;
+};
+"""
+_AGENCY_COLOURS = {"BLM": "#e8b04b", "USFS": "#3a7d44", "DOD": "#7d5ba6", "DOE": "#c0504d",
+                   "FWS": "#4f81bd", "NPS": "#2e8b57", "BOR": "#8c6d31", "USACE": "#636363"}
+_VOLT_COLOURS = [(345, "#b2182b"), (230, "#ef8a62"), (115, "#fdae61"), (0, "#999999")]
+_GROUP_COLOURS = [("china_export_controls", "#d7301f", "China export controls"),
+                  ("rare_earths", "#7a0177", "rare earths"), ("battery", "#2171b5", "battery minerals")]
+_TIER_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#999999"]
+CLUSTER_ABOVE = 1500
+#: What :func:`escape` replaces: ``html.escape(quote=True)``'s five, then ``` ` ```, ``$`` and ``{``.
+_ENTITIES = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"), ("`", "&#96;"),
+             ("$", "&#36;"), ("{", "&#123;")]
+
+
+def escape(values) -> pd.Series:
+    """HTML-escape values and neutralise ``` ` ```, ``$`` and ``{`` (safe in HTML, JS template literals and Jinja).
+
+    branca renders each map element and compiles the output as a Jinja template again, so a value
+    holding ``{{ 7*7 }}`` would show ``49`` and an unbalanced ``{%`` would stop the map being saved.
+
+    Examples
+    --------
+    >>> escape(["<img src=x onerror=alert(1)>", "${alert(1)}`", "Unit {{ 7*7 }}"]).tolist()
+    ['&lt;img src=x onerror=alert(1)&gt;', '&#36;&#123;alert(1)}&#96;', 'Unit &#123;&#123; 7*7 }}']
+    """
+    s = pd.Series(np.asarray(values, dtype=object))  # positional index
+    out = s.where(s.notna(), "").astype(str)
+    for char, entity in _ENTITIES:  # vectorized; "&" first
+        out = out.str.replace(char, entity, regex=False)
+    return out
+
+
+def _fmt(values) -> pd.Series:
+    """Numbers readable (4 significant digits, thousands separated), text escaped; positional index."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiub":
+        num = arr.astype(float)
+        big = pd.Series(num).map("{:,.0f}".format)
+        small = pd.Series(np.char.mod("%.4g", num))
+        return pd.Series(np.where(np.isnan(num), "NA", np.where(np.abs(num) >= 1000, big, small)))
+    return escape(arr)
+
+
+def _rows(index, cells: list[list]) -> pd.Series:
+    """Join per-row table rows: cells is a list of rows, each a list of per-site strings."""
+    out = pd.Series("", index=index, dtype=object)
+    for row in cells:
+        out = out + "<tr>" + pd.concat([("<td>" + pd.Series(c, index=index).astype(str) + "</td>")
+                                        for c in row], axis=1).sum(axis=1) + "</tr>"
+    return out
+
+
+def _head(sites: pd.DataFrame) -> pd.Series:
+    idx = sites.index
+    head = ("<h4>Site " + escape(sites["site_id"]).set_axis(idx) + "</h4><p>score <b>"
+            + _fmt(sites.get("score", pd.Series(np.nan, index=idx))).set_axis(idx) + "</b>, rank "
+            + _fmt(sites.get("rank", pd.Series(np.nan, index=idx))).set_axis(idx))
+    if "tier" in sites:
+        head = head + ", tier " + escape(sites["tier"]).set_axis(idx)
+    for col, label in (("agency", "agency"), ("unit_name", "unit"), ("installation", "installation"),
+                       ("area_acres", "eligible acres")):
+        if col in sites:
+            head = head + f"<br>{label}: " + _fmt(sites[col]).set_axis(idx)
+    if "median_rank" in sites:
+        head = (head + "<br>weights perturbed: median rank " + _fmt(sites["median_rank"]).set_axis(idx)
+                + " (5-95 %: " + _fmt(sites["rank_p05"]).set_axis(idx) + "-" + _fmt(sites["rank_p95"]).set_axis(idx)
+                + "), P(top k) " + _fmt(sites["p_top_k"]).set_axis(idx))
+    return head + "</p>"
+
+
+def _popups(sites: pd.DataFrame, factors, rules) -> pd.Series:
+    idx = sites.index
+    html = _head(sites)
+    if factors:
+        rows = [[escape([f"{f.name} ({f.unit})"] * len(idx)), _fmt(sites[f.raw_column]).set_axis(idx),
+                 _fmt(sites[f"{f.name}_score"]).set_axis(idx), _fmt(sites[f"{f.name}_weight"]).set_axis(idx),
+                 _fmt(sites[f"{f.name}_contrib"]).set_axis(idx)] for f in factors]
+        html = html + ("<b>Score breakdown</b><table><tr><th>factor</th><th>value</th><th>score</th>"
+                       "<th>weight</th><th>contrib.</th></tr>") + _rows(idx, rows) + "</table>"
+    rrows = []
+    for label, op, thr in zip(rules["rule"], rules["op"], rules["threshold"], strict=True):
+        if f"{label}__value" in sites:
+            ok = np.where(sites[f"{label}__pass"].to_numpy(bool), "pass", "FAIL")
+            rrows.append([escape([label] * len(idx)), _fmt(sites[f"{label}__value"]).set_axis(idx),
+                          escape([f"{op} {thr}"] * len(idx)), pd.Series(ok, index=idx)])
+    if rrows:
+        html = html + ("<b>Rules</b><table><tr><th>rule</th><th>value</th><th>needs</th>"
+                       "<th></th></tr>") + _rows(idx, rrows) + "</table>"
+    return html
+
+
+def _unwrap(geoms: np.ndarray) -> np.ndarray:
+    """Shift western longitudes by +360 when the data straddle the antimeridian (Aleutians).
+
+    Leaflet draws longitudes beyond 180 continuously, so shapes stay whole and bounds stay small.
+    """
+    xy = shapely.get_coordinates(geoms)
+    if not len(xy) or not ((xy[:, 0] > 90).any() and (xy[:, 0] < -90).any()):
+        return geoms
+    return shapely.transform(geoms, lambda c: np.column_stack([np.where(c[:, 0] < 0, c[:, 0] + 360, c[:, 0]),
+                                                                c[:, 1]]))
+
+
+def _to_web(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    out = gdf
+    if tolerance_m > 0 and out.crs is not None and not out.crs.is_geographic:
+        out = out.set_geometry(out.geometry.simplify(tolerance_m, preserve_topology=True))
+    out = out.to_crs(settings.OUTPUT_CRS)
+    geoms = _unwrap(shapely.set_precision(out.geometry.values, 1e-6, mode="pointwise"))
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+
+
+def _style(color, fill=None, weight=1.5, opacity=0.9, fill_opacity=0.35, radius=None) -> dict:
+    st = {"color": color, "weight": weight, "opacity": opacity, "fillColor": fill or color,
+          "fillOpacity": fill_opacity}
+    if radius:
+        st["radius"] = radius
+    return st
+
+
+class _Literal(branca.element.Element):
+    """Text already rendered, added to the page as it is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class _RenderOnce(branca.element.MacroElement):
+    """A MacroElement whose rendered header, html and script join the page as text.
+
+    branca's ``MacroElement.render`` wraps each rendered part in ``Element(part)``, which compiles it
+    as a Jinja template a second time: seconds for the megabytes of a national layer, and any
+    ``{{ }}`` in the data would be evaluated. Mixed in after a folium class (``class X(folium.GeoJson,
+    _RenderOnce)``), it takes the place of ``MacroElement.render`` in that class's ``super()`` chain.
+    """
+
+    def render(self, **kwargs) -> None:
+        figure = self.get_root()
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            if macros.get(part) is not None:
+                getattr(figure, part).add_child(_Literal(macros[part](self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJson(folium.GeoJson, _RenderOnce):
+    """``folium.GeoJson`` rendered once (:class:`_RenderOnce`)."""
+
+
+class _MarkerCluster(plugins.FastMarkerCluster, _RenderOnce):
+    """``folium.plugins.FastMarkerCluster`` rendered once (:class:`_RenderOnce`)."""
+
+
+def _group(m, name: str, show: bool = True) -> folium.FeatureGroup:
+    return folium.FeatureGroup(name=escape([name]).iloc[0], show=show).add_to(m)
+
+
+def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame, marker=None) -> folium.GeoJson:
+    return _GeoJson(_feature_collection(gdf.geometry.values, props), on_each_feature=_BIND, marker=marker,
+                    zoom_on_click=False)
+
+
+def _feature_collection(geoms, props: pd.DataFrame) -> dict:
+    """A GeoJSON FeatureCollection of ``geoms`` with ``props`` as properties, written by C encoders.
+
+    ``shapely.to_geojson`` and pandas' JSON writer do in well under a second what
+    ``GeoDataFrame.__geo_interface__`` does feature by feature in Python (5 s for 37,000 features).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> fc = _feature_collection([Point(1, 2), None], pd.DataFrame({"name": ["a", None], "n": [1.5, np.nan]}))
+    >>> [(f["properties"], f["geometry"]) for f in fc["features"]]
+    [({'name': 'a', 'n': 1.5}, {'type': 'Point', 'coordinates': [1.0, 2.0]}), ({'name': None, 'n': None}, None)]
+    """
+    geo = shapely.to_geojson(np.asarray(geoms, dtype=object))
+    rows = props.reset_index(drop=True).to_json(orient="records", lines=True, double_precision=15).splitlines()
+    text = ",".join(f'{{"type":"Feature","properties":{p},"geometry":{"null" if g is None else g}}}'
+                    for p, g in zip(rows, geo, strict=True))
+    return json.loads('{"type":"FeatureCollection","features":[' + text + "]}")
+
+
+def _colours(drawn: pd.DataFrame, color_by: str, cmap, all_tiers=None) -> list[str]:
+    """Colours of the drawn sites (tier colours follow the order of every site's tiers)."""
+    if color_by == "tier" and "tier" in drawn:
+        tiers = sorted(pd.Series(all_tiers if all_tiers is not None else drawn["tier"]).dropna().astype(str).unique())
+        table = dict(zip(tiers, _TIER_COLOURS, strict=False))
+        return [table.get(str(t), "#999999") for t in drawn["tier"]]
+    return score_colours(drawn["score"].to_numpy(float), cmap)
+
+
+def score_colours(values: np.ndarray, cmap) -> list[str]:
+    """``cmap(v)`` for every value at once ("#rrggbbaa", as branca gives it); grey where not finite.
+
+    Examples
+    --------
+    >>> cmap = branca.colormap.LinearColormap(["#d73027", "#1a9850"], vmin=0.0, vmax=1.0)
+    >>> score_colours(np.array([0.0, 0.25, np.nan]), cmap) == [cmap(0.0), cmap(0.25), "#999999"]
+    True
+    """
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    rgba = np.column_stack([np.interp(np.where(ok, v, 0.0), cmap.index, [c[j] for c in cmap.colors])
+                            for j in range(4)])
+    codes = (rgba * 255.9999).astype(np.int64)
+    hexes = np.char.add("#", np.char.add(np.char.add(_hex2(codes[:, 0]), _hex2(codes[:, 1])),
+                                         np.char.add(_hex2(codes[:, 2]), _hex2(codes[:, 3]))))
+    return np.where(ok, hexes, "#999999").tolist()
+
+
+def _hex2(codes: np.ndarray) -> np.ndarray:
+    return np.array([f"{i:02x}" for i in range(256)])[codes]
+
+
+def _sites_layer(m, sites, factors, rules, colours, name):
+    web = _to_web(sites, 10.0)
+    props = pd.DataFrame({
+        "site_id": escape(sites["site_id"]).to_numpy(),
+        "score": np.round(sites["score"].to_numpy(float), 4),
+        "popup_html": _popups(sites, factors, rules).to_numpy(),
+        "tooltip": ("Site " + escape(sites["site_id"]) + " - score " + _fmt(sites["score"])).to_numpy(),
+        "style": [_style(c, weight=2, fill_opacity=0.6) for c in colours],
+    })
+    _geojson(web, props).add_to(_group(m, name))
+
+
+def _all_sites_points(m, sites, colours, name):
+    """Sites as clustered points (cheap in the browser even for 100,000 sites)."""
+    pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
+    tips = ("Site " + escape(sites["site_id"]) + " - score " + _fmt(sites["score"]) + ", rank "
+            + _fmt(sites["rank"] if "rank" in sites else np.arange(1, len(sites) + 1))).to_numpy()
+    data = [[round(float(y), 5), round(float(x), 5), t, c]
+            for x, y, t, c in zip(pts.x.to_numpy(), pts.y.to_numpy(), tips, colours, strict=True)]
+    _MarkerCluster(data, callback=_CLUSTER_POINT).add_to(_group(m, name, show=True))
+
+
+def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    colours = np.where(frame["critical"].fillna(False).to_numpy(bool), "#fd8d3c", "#6a6a6a").astype(object)
+    labels = pd.Series(np.where(colours == "#fd8d3c", "other critical", "not critical"), index=frame.index)
+    for group, colour, label in reversed(_GROUP_COLOURS):
+        hit = minerals.has_any(frame["commodities"], [group])
+        colours[hit] = colour
+        labels[hit] = label
+    return colours, labels
+
+
+def _context_props(frame: gpd.GeoDataFrame, name: str, kind: str) -> pd.DataFrame:
+    label = frame["name"] if "name" in frame else frame.get("unit_name", pd.Series("", index=frame.index))
+    tip = escape(name + ": ") + escape(label.fillna("").astype(str)).set_axis(frame.index)
+    if "agency" in frame:
+        tip = tip + " (" + escape(frame["agency"]).set_axis(frame.index) + ")"
+        styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in frame["agency"].map(_AGENCY_COLOURS).fillna("#bbb")]
+    elif "commodities" in frame:
+        colours, groups = _deposit_colours(frame)
+        styles = [_style(c, weight=1, radius=3, fill_opacity=0.85) for c in colours]
+        tip = tip + " [" + escape(frame["commodities"]).set_axis(frame.index) + "; " + escape(groups).set_axis(
+            frame.index) + "]"
+    elif "voltage_kv" in frame and frame["voltage_kv"].notna().any():
+        kv = frame["voltage_kv"].fillna(0).to_numpy(float)
+        colours = np.select([kv >= v for v, _ in _VOLT_COLOURS], [c for _, c in _VOLT_COLOURS], "#999999")
+        styles = [_style(c, weight=2, radius=4) for c in colours]
+        tip = tip + " " + _fmt(frame["voltage_kv"]).set_axis(frame.index) + " kV"
+    else:
+        colour = {"exclusion": "#d62728", "near_miss": "#fd8d3c"}.get(kind, "#555555")
+        styles = [_style(colour, weight=1.2, radius=3, fill_opacity=0.25)] * len(frame)
+    if "tooltip" in frame:  # prepared, already escaped
+        tip = frame["tooltip"].astype(str)
+    return pd.DataFrame({"tooltip": tip.to_numpy(), "style": styles})
+
+
+def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_features: int = 5000):
+    if frame is None or not len(frame):
+        return
+    note = f" (first {max_features:,} of {len(frame):,})" if len(frame) > max_features else ""
+    frame = frame.head(max_features).reset_index(drop=True)
+    family = str(frame.geometry.geom_type.iloc[0])
+    group = _group(m, name + note, show=kind in ("parcels", "eligible"))
+    props = _context_props(frame, name, kind)
+    if "Point" in family and len(frame) > CLUSTER_ABOVE:
+        pts = frame.to_crs(4326)
+        data = [[round(float(y), 5), round(float(x), 5), t, s["color"]] for x, y, t, s in
+                zip(pts.geometry.x, pts.geometry.y, props["tooltip"], props["style"], strict=True)]
+        _MarkerCluster(data, callback=_CLUSTER_POINT).add_to(group)
+        return
+    marker = folium.CircleMarker(radius=3) if "Point" in family else None
+    _geojson(_to_web(frame, 30.0), props, marker=marker).add_to(group)
+
+
+def _bounds(gdf: gpd.GeoDataFrame):
+    """Leaflet bounds [[S, W], [N, E]], computed after unwrapping at the antimeridian."""
+    geoms = _unwrap(np.asarray(gdf.to_crs(settings.OUTPUT_CRS).geometry.values, dtype=object))
+    w, s, e, n = shapely.total_bounds(geoms)
+    return [[float(s), float(w)], [float(n), float(e)]]
+
+
+def _add_text(m: folium.Map, title: str | None, footer: str | None) -> None:
+    if title:
+        m.get_root().html.add_child(folium.Element(
+            '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
+            'padding:4px 10px;border-radius:4px;font:16px sans-serif;box-shadow:0 1px 4px #888">'
+            f"{escape([title]).iloc[0]}</div>"))
+    if footer:
+        m.get_root().html.add_child(folium.Element(
+            '<div style="position:fixed;bottom:4px;left:60px;z-index:9999;background:white;'
+            'padding:2px 8px;font:11px sans-serif;opacity:0.9;max-width:70%">'
+            f"{escape([footer]).iloc[0]}</div>"))
+
+
+def _deposit_legend(m: folium.Map) -> None:
+    items = "".join(f'<div><span style="color:{c}">&#9679;</span> {html_mod.escape(lab)}</div>'
+                    for _, c, lab in [*_GROUP_COLOURS, ("", "#fd8d3c", "other critical"),
+                                      ("", "#6a6a6a", "not critical")])
+    m.get_root().html.add_child(folium.Element(
+        '<div style="position:fixed;bottom:40px;right:10px;z-index:9999;background:white;padding:4px 8px;'
+        f'font:11px sans-serif;border-radius:4px;box-shadow:0 1px 4px #888"><b>Deposits</b>{items}</div>'))
+
+
+class _OfflineFigure(branca.element.Figure):
+    """A Figure whose HTML inlines every script and stylesheet (no network when opened)."""
+
+    def render(self, **kwargs) -> str:
+        return inline_assets(super().render(**kwargs))
+
+
+def inline_assets(html: str) -> str:
+    """Replace CDN ``<script src>`` and ``<link href>`` tags with the assets' content.
+
+    The assets come from the ``folium-offline`` package (maintained for folium's releases).
+
+    Raises
+    ------
+    MissingDependencyError
+        When folium-offline is not installed, or an asset is not in it.
+    """
+    try:
+        from offlinefolium.elements import _res
+    except ImportError as exc:
+        raise MissingDependencyError("offline maps need the folium-offline package: "
+                                     "pip install 'siting[offline]'") from exc
+
+    def script(mt):
+        url = mt.group(1)
+        if url not in _res:
+            raise MissingDependencyError(f"folium-offline has no copy of {url}; update folium-offline")
+        return "<script>" + _res[url].replace("</script", "<\\/script") + "</script>"
+
+    def style(mt):
+        url = mt.group(1)
+        if url not in _res:
+            raise MissingDependencyError(f"folium-offline has no copy of {url}; update folium-offline")
+        return "<style>" + _res[url] + "</style>"
+
+    html = re.sub(r'<script src="(https?://[^"]+)"></script>', script, html)
+    return re.sub(r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>', style, html)
+
+
+def _new_map(tiles, offline: bool, location=None) -> folium.Map:
+    web_tiles = tiles is not None and ("/" not in str(tiles) or re.match(r"^(https?:)?//", str(tiles)))
+    if offline and web_tiles:
+        raise ScenarioError("offline maps draw no web tiles: give tiles=None, or a local tile URL template "
+                            "(e.g. 'tiles/{z}/{x}/{y}.png') with attr=")
+    m = folium.Map(location=location, zoom_start=6, tiles=tiles, control_scale=True, prefer_canvas=True,
+                   max_zoom=19, attr="local tiles" if offline and tiles else None)
+    m.options["max_zoom"] = 19  # marker clusters need the map's own maxZoom (tiles=None sets none)
+    if offline:
+        fig = _OfflineFigure()
+        fig.add_child(m)
+    return m
+
+
+def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.Map | None = None,
+             tiles: str | None = "OpenStreetMap", factors=(), rules=None, title: str | None = None,
+             footer: str | None = None, max_sites: int = 2000, max_points: int = 100_000, color_by: str = "score",
+             offline: bool = False, controls: bool = True, **style) -> folium.Map:
+    """Build the interactive map of scored sites.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        With ``site_id`` and ``score`` (and ``rank``, ``tier``, factor and ledger columns).
+    layers : dict, optional
+        ``{name: (GeoDataFrame, kind)}``; kind ``parcels`` (shown), ``exclusion``, ``near_miss``
+        or ``context`` (hidden at first); each becomes a toggleable FeatureGroup.
+    m : folium.Map, optional
+        A map to add to.
+    tiles : str or None
+        Basemap; ``None`` draws no tiles (no network for tiles).
+    factors : sequence of Factor
+        For the score breakdown in popups.
+    rules : DataFrame, optional
+        ``SitingResult.rules``, for the ledger in popups.
+    title, footer : str, optional
+        Escaped text shown on the map.
+    max_sites : int
+        Only the best ``max_sites`` by rank are drawn as polygons; beyond that the sites are also
+        drawn as clustered points, with a note.
+    max_points : int
+        At most this many sites (the best by rank) are drawn as points; the layer's name says how
+        many of how many are shown (every site is in the GeoPackage and GeoParquet outputs).
+    color_by : {"score", "tier"}
+    offline : bool
+        Inline every script and stylesheet (needs folium-offline) and refuse web tiles.
+    controls : bool
+        Add fullscreen, minimap and measure controls.
+    **style
+        ``cmap`` (a list of colours for the score legend).
+
+    Returns
+    -------
+    folium.Map
+    """
+    if color_by not in ("score", "tier"):
+        raise ScenarioError(f"color_by must be 'score' or 'tier', not {color_by!r}")
+    rules = rules if rules is not None else pd.DataFrame(columns=["rule", "op", "threshold"])
+    n_sites, n_drawn = len(sites), min(len(sites), max(max_sites, max_points))
+    ranked = sites.nsmallest(n_drawn, "rank", keep="first") if "rank" in sites else sites.head(n_drawn)
+    ranked = ranked.reset_index(drop=True)  # the drawn sites only: a national result is not copied
+    shown = ranked.head(max_sites)
+    extent = shown if len(shown) else next((f for f, _ in (layers or {}).values() if f is not None and len(f)), None)
+    bounds = _bounds(extent) if extent is not None and len(extent) else None
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
+    m = m if m is not None else _new_map(tiles, offline, centre)  # a view from the start (clusters need one)
+    cmap = branca.colormap.LinearColormap(style.get("cmap", ["#d73027", "#fee08b", "#1a9850"]),
+                                          vmin=0.0, vmax=1.0, caption="Site score (0 = worst, 1 = best)")
+    for name, (frame, kind) in (layers or {}).items():
+        _context_layer(m, frame, name, kind)
+        if frame is not None and "commodities" in frame and len(frame):
+            _deposit_legend(m)
+    colours = _colours(ranked, color_by, cmap, sites.get("tier"))
+    if n_sites > max_sites:
+        label = f"All {n_sites:,} sites (points)" if n_sites <= max_points else \
+            f"Best {max_points:,} of {n_sites:,} sites (points; all are in siting.gpkg)"
+        _all_sites_points(m, ranked.head(max_points), colours[:max_points], label)
+    if len(shown):
+        _sites_layer(m, shown, factors, rules, colours[:len(shown)], f"Sites ({len(shown):,})")
+    cmap.add_to(m)
+    if controls:
+        plugins.Fullscreen().add_to(m)
+        if tiles and "/" not in str(tiles):  # a named basemap (custom tile URLs need their attribution)
+            plugins.MiniMap(tile_layer=tiles, toggle_display=True).add_to(m)
+        plugins.MeasureControl(primary_length_unit="kilometers", primary_area_unit="hectares").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    if bounds:
+        m.fit_bounds(bounds)
+    points = "every site" if n_sites <= max_points else f"the best {max_points:,}"
+    note = (f"Showing the best {len(shown):,} of {n_sites:,} sites as polygons; {points} as clustered points. "
+            if len(shown) < n_sites else "")
+    _add_text(m, title, (note + (footer or "")).strip())
+    return m
+
+
+def _excluded_layers(result) -> dict:
+    """Excluded land per rule: the buffered exclusion zones of ``outside`` rules, and the candidates
+    each other rule failed (drawn when there are at most 5,000 candidates)."""
+    out = {}
+    minx, miny, maxx, maxy = result.layers["parcels"].total_bounds
+    for rule in result.rules.itertuples(index=False):
+        label, layer = rule.rule, rule.layer
+        if rule.type == "outside" and layer in result.layers:
+            feats = result.layers[layer]
+            if isinstance(rule.where, str) and rule.where:
+                feats = feats[where.evaluate(rule.where, feats, layer=layer)]
+            feats = feats.cx[minx - 50_000:maxx + 50_000, miny - 50_000:maxy + 50_000]
+            buffer_m = float(rule.parameter_value)
+            zone = feats.set_geometry(feats.geometry.buffer(buffer_m)) if buffer_m > 0 else feats
+            out[f"Excluded by {label} ({layer} + {buffer_m:g} m)"] = (zone, "exclusion")
+        elif len(result.candidates) <= 5000:
+            failed = result.candidates[~result.candidates[f"{label}__pass"].astype(bool)]
+            failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
+            out[f"Failed {label} ({len(failed):,})"] = (failed, "exclusion")
+    return out
+
+
+def _near_miss_layer(result) -> tuple | None:
+    nm = result.analysis.get("near_misses")
+    if nm is None or not len(nm):
+        return None
+    cands = result.candidates.set_index("candidate_id").loc[nm["candidate_id"]].reset_index()
+    keep = (~cands.geometry.is_empty & cands.geometry.notna()).to_numpy()
+    cands, nm = cands[keep], nm[keep].reset_index(drop=True)
+    tip = ("Near miss " + escape(nm["candidate_id"]) + ": fails only " + escape(nm["rule"]) + " ("
+           + escape(nm["measure"]) + " = " + _fmt(pd.to_numeric(nm["value"], errors="coerce")) + ", needs "
+           + escape(nm["op"]) + " " + escape(nm["threshold"].astype(str)) + ")")
+    frame = gpd.GeoDataFrame({"tooltip": tip.to_numpy()}, geometry=cands.geometry.values, crs=result.candidates.crs)
+    return frame, "near_miss"
+
+
+def _vintages(result) -> str:
+    """Input files with their modification dates (the data vintage an analyst can check)."""
+    parts = []
+    for name, reps in result.reports.items():
+        for r in reps:
+            if r.path and Path(r.path).exists():
+                day = datetime.fromtimestamp(Path(r.path).stat().st_mtime, UTC).date().isoformat()
+                parts.append(f"{name}: {r.source} ({Path(r.path).name}, {day})")
+    return "; ".join(parts)
+
+
+def result_map(result, **kwargs) -> folium.Map:
+    """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs."""
+    sc = result.scenario
+    layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
+    land = result.eligible_land
+    if land is not None and len(land):
+        acres = float(land.area.sum()) / settings.M2_PER_ACRE
+        layers[f"Eligible land ({acres:,.0f} acres)"] = (land, "eligible")
+    layers.update(_excluded_layers(result))
+    near = _near_miss_layer(result)
+    if near is not None:
+        layers[f"Near misses ({len(near[0]):,}, fail one rule)"] = near
+    for name, frame in result.layers.items():
+        if name != "parcels":
+            layers[name] = (frame, "context")
+    footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
+              f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
+    opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
+            "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites,
+            "max_points": sc.outputs.map_max_points}
+    opts.update(kwargs)
+    return site_map(result.sites, **opts)

@@ -1,0 +1,316 @@
+"""Deliverables: GeoJSON (RFC 7946), GeoPackage, CSV, map and run report, written atomically.
+
+:func:`save_result` writes everything into a temporary folder beside the
+target, re-reads each file to check it, then moves the folder into place. A
+failed or killed run leaves earlier outputs untouched and no partial files;
+an existing output folder is never touched without ``overwrite=True``.
+
+Files written (``formats`` selects):
+
+* ``sites.geojson`` - RFC 7946: lon/lat (EPSG:4326), at most 7 decimals,
+  counter-clockwise exterior rings, antimeridian cut (``outputs.geojson_max_sites``
+  keeps only the best sites);
+* ``siting.gpkg`` - layers ``sites`` and ``candidates`` (with the ledger),
+  tables ``funnel``, ``ledger`` and ``rejects``; candidates and input layers
+  above ``outputs.gpkg_max_rows`` go to ``<name>.parquet`` instead, and a
+  long-form ledger that large is not written (the candidates hold it as columns);
+* ``sites.parquet``, ``candidates.parquet`` - GeoParquet (``outputs.geoparquet``);
+* ``map.html`` - the interactive map;
+* ``sites.csv`` (lon/lat of a point inside each site) and ``funnel.csv``;
+* ``run.json`` - resolved scenario, package versions, input hashes,
+  timings, layer reports, a manifest (size, sha256) of every file, and
+  ``notes`` on what was capped or moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting.core.errors import OutputError, OutputExistsError
+from siting.io.writers import (
+    slug,
+    to_output_frame,
+    write_csv,
+    write_geojson,
+    write_gpkg,
+    write_parquet,
+    write_shapefile,
+)
+
+__all__ = ["check_output_dir", "save_result", "to_output_frame", "write_geojson", "write_gpkg"]
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("geojson", "gpkg", "html", "csv")
+
+
+def check_output_dir(out_dir, *, overwrite: bool = False, inputs=()) -> Path:
+    """Refuse an existing, non-empty output folder unless ``overwrite`` (checked before a run).
+
+    Also refuses a folder that holds any of the run's ``inputs`` (replacing it would delete them).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "x").write_text("1")
+    1
+    >>> check_output_dir(d)
+    Traceback (most recent call last):
+    ...
+    siting.core.errors.OutputExistsError: output folder ... exists and is not empty; use --overwrite ...
+    """
+    out = Path(out_dir)
+    if "\x00" in str(out_dir):
+        raise OutputError("output path contains a NUL character")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output {out} exists and is a file; give a folder")
+    root = out.resolve()
+    for p in inputs:
+        p = Path(p).resolve()
+        if p == root or root in p.parents:
+            raise OutputError(f"output folder {out} holds the input {p}; choose another output folder")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"output folder {out} exists and is not empty; use --overwrite "
+                                "(overwrite=True) to replace it")
+    return out
+
+
+def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
+    pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
+    table = pd.DataFrame(to_output_frame(sites).drop(columns=sites.geometry.name))
+    table.insert(1, "lon", np.round(pts.x.to_numpy(), 6))
+    table.insert(2, "lat", np.round(pts.y.to_numpy(), 6))
+    write_csv(table, path)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def site_columns(result) -> list[str]:
+    """Columns of the delivered sites: ids, score, parcel attributes, factor breakdown."""
+    base = ["site_id", "rank", "score", "tier", "median_rank", "rank_p05", "rank_p95", "p_top_k", "parcel_id",
+            "agency", "manager_name", "designation", "gap_status", "unit_name", "state", "installation",
+            "area_acres", "parcel_acres"]
+    factor_cols = []
+    for f in result.scenario.factors:
+        extra = [c for c in result.sites.columns if c.startswith(f"{f.name}_")
+                 and c not in (f.raw_column, f"{f.name}_score", f"{f.name}_weight", f"{f.name}_contrib")]
+        factor_cols += [c for c in (f.raw_column, *extra, f"{f.name}_score", f"{f.name}_weight",
+                                    f"{f.name}_contrib") if c in result.sites]
+    return [c for c in base if c in result.sites.columns] + factor_cols + ["geometry"]
+
+
+def _run_report(result, files: dict[str, Path]) -> dict:
+    return {
+        "scenario": result.scenario.model_dump(mode="json"),
+        "summary": result.summary(),
+        "meta": result.meta,
+        "funnel": json.loads(result.funnel.to_json(orient="records")),
+        "audit": json.loads(result.audit().to_json(orient="records")),
+        "layers": {name: [r.to_dict() for r in reps] for name, reps in result.reports.items()},
+        "rejects_by_reason": result.rejects.groupby(["layer", "reason"]).size().rename("count")
+        .reset_index().to_dict(orient="records") if len(result.rejects) else [],
+        "rejects": json.loads(result.rejects.drop(columns="wkt").to_json(orient="records")),
+        "repairs": [i for reps in result.reports.values() for r in reps for i in r.issues],
+        "files": {name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for name, p in files.items()},
+    }
+
+
+def _charts(result, tmp: Path) -> dict[str, Path]:
+    try:
+        from siting.deliver import plots
+
+        plots._plt()
+    except ImportError:
+        log.info("matplotlib is not installed: analysis charts are not drawn (pip install 'siting[plot]')")
+        return {}
+    import matplotlib.pyplot as plt
+
+    files = {}
+    for rule, table in result.analysis.get("relaxation", {}).items():
+        ax = plots.relaxation_plot(table, rule)
+        files[f"relaxation_{slug(rule)}.png"] = tmp / f"relaxation_{slug(rule)}.png"
+        ax.figure.savefig(files[f"relaxation_{slug(rule)}.png"])
+        plt.close(ax.figure)
+    if "sensitivity" in result.analysis and len(result.analysis["sensitivity"]):
+        ax = plots.sensitivity_plot(result.analysis["sensitivity"])
+        files["sensitivity.png"] = tmp / "sensitivity.png"
+        ax.figure.savefig(files["sensitivity.png"])
+        plt.close(ax.figure)
+    return files
+
+
+def _write_analysis(result, tmp: Path) -> dict[str, Path]:
+    """near_misses.csv, sensitivity.csv, weight_sweeps.csv, relaxation_<rule>.csv (+ charts)."""
+    files = {}
+    tables = {k: v for k, v in result.analysis.items() if isinstance(v, pd.DataFrame)}
+    for name, table in tables.items():
+        path = tmp / f"{slug(name)}.csv"
+        table.to_csv(path, index=name == "sensitivity")
+        files[path.name] = path
+    for rule, table in result.analysis.get("relaxation", {}).items():
+        path = tmp / f"relaxation_{slug(rule)}.csv"
+        table.to_csv(path, index=False)
+        files[path.name] = path
+    files.update(_charts(result, tmp))
+    return files
+
+
+def _input_layers(result) -> dict[str, gpd.GeoDataFrame]:
+    """The run's canonical input layers, one geometry family per GeoPackage layer."""
+    from siting.geo.geometry import family_of
+
+    out = {}
+    for name, frame in result.layers.items():
+        fam = family_of(np.asarray(frame.geometry.values, dtype=object))
+        for f in np.unique(fam.astype(str)):
+            part = frame[fam == f]
+            key = f"input_{slug(name)}" if len(np.unique(fam)) == 1 else f"input_{slug(name)}_{f}"
+            out[key] = part
+    return out
+
+
+def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Every layer of the run: sites, candidates with the ledger, inputs, and the tables.
+
+    Returns the layers for siting.gpkg and, apart, the candidates, long-form ledger and input
+    layers with more than ``max_rows`` rows (a GeoPackage of millions of rows is slow to write and
+    to open): :func:`save_result` writes those as GeoParquet, except the long-form ledger, whose
+    every entry the candidates already hold as columns.
+    """
+    tables = {k: v.reset_index() if k == "sensitivity" else v for k, v in result.analysis.items()
+              if isinstance(v, pd.DataFrame) and len(v)}
+    land = {"eligible_land": result.eligible_land} if result.eligible_land is not None else {}
+    layers = {"sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
+              "candidates": result.candidates, **land, **_input_layers(result), "funnel": result.funnel,
+              "ledger": result.ledger, "rejects": result.rejects, **tables}
+    movable = {"candidates", "ledger", *_input_layers(result)}
+    moved = {k: v for k, v in layers.items() if max_rows is not None and k in movable and len(v) > max_rows}
+    return {k: v for k, v in layers.items() if k not in moved}, moved
+
+
+def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
+    sites = result.sites[site_columns(result)]
+    spec = result.scenario.outputs
+    files: dict[str, Path] = {}
+    notes: list[str] = []
+    if "geojson" in formats:
+        top = spec.geojson_max_sites
+        if top is not None and len(sites) > top:
+            notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
+                         "(outputs.geojson_max_sites); every site is in siting.gpkg")
+        files["sites.geojson"] = write_geojson(sites.head(top), tmp / "sites.geojson")
+    parquet = {"sites": result.sites, "candidates": result.candidates} if spec.geoparquet else {}
+    if "gpkg" in formats:
+        layers, moved = gpkg_layers(result, spec.gpkg_max_rows)
+        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers)
+        ledger = moved.pop("ledger", None)
+        parquet.update(moved)
+        notes += [f"{name} ({len(frame):,} rows) is written to {slug(name)}.parquet instead of siting.gpkg "
+                  f"(more than outputs.gpkg_max_rows = {spec.gpkg_max_rows:,})" for name, frame in moved.items()]
+        if ledger is not None:
+            notes.append(f"the long-form ledger ({len(ledger):,} rows, more than outputs.gpkg_max_rows) is not "
+                         "written: every entry is in the candidates' <rule>__value, <rule>__threshold and "
+                         "<rule>__pass columns (and in result.ledger in Python)")
+    for name, frame in parquet.items():
+        files[f"{slug(name)}.parquet"] = write_parquet(frame, tmp / f"{slug(name)}.parquet")
+    if spec.shapefile:
+        shp, crosswalk = write_shapefile(sites, tmp / "sites.shp")
+        files.update({p.name: p for p in tmp.glob(f"{shp.stem}.*")})
+        files[crosswalk.name] = crosswalk
+    if "csv" in formats:
+        _sites_csv(sites, tmp / "sites.csv")
+        files["sites.csv"] = tmp / "sites.csv"
+    result.funnel.to_csv(tmp / "funnel.csv", index=False)
+    files["funnel.csv"] = tmp / "funnel.csv"
+    result.rejects.to_csv(tmp / "rejects.csv", index=False)
+    files["rejects.csv"] = tmp / "rejects.csv"
+    files.update(_write_analysis(result, tmp))
+    if "html" in formats:
+        offline = spec.offline_map if offline_map is None else offline_map
+        tiles = None if offline else spec.map_tiles
+        result.map(offline=offline, tiles=tiles, color_by=spec.color_by).save(str(tmp / "map.html"))
+        files["map.html"] = tmp / "map.html"
+    for note in notes:
+        log.info("%s", note)
+    report = {**_run_report(result, files), "notes": notes}
+    (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def _remove_stale(out: Path) -> None:
+    """Remove temporary folders left beside ``out`` by runs that were killed (their PID is gone)."""
+    for p in out.parent.glob(f".{out.name}.*-*"):
+        parts = p.name[len(out.name) + 2:].split("-")
+        if len(parts) < 2 or parts[0] not in ("tmp", "old") or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        try:
+            os.kill(pid, 0)
+            alive = pid != os.getpid()
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True
+        if not alive and p.is_dir():
+            log.info("removing %s left by an interrupted run", p)
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def save_result(result, out_dir, *, overwrite: bool = False, formats=None, offline_map: bool | None = None) -> Path:
+    """Write a run's deliverables into ``out_dir`` (atomically; see the module docstring).
+
+    Parameters
+    ----------
+    result : SitingResult
+    out_dir : str or Path
+    overwrite : bool
+        Replace an existing, non-empty folder.
+    formats : sequence of str, optional
+        Subset of ``geojson``, ``gpkg``, ``html``, ``csv`` (default: the scenario's).
+    offline_map : bool, optional
+        Write a self-contained map.html (default: the scenario's ``outputs.offline_map``).
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    inputs = [i["path"] for i in result.meta.get("inputs", [])]
+    out = check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)
+    formats = list(formats or result.scenario.outputs.formats)
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise OutputError(f"unknown output format(s) {sorted(unknown)}; use {', '.join(FORMATS)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions
+    try:
+        _write_all(result, tmp, formats, offline_map)
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("wrote %s (%s)", out, ", ".join(sorted(p.name for p in out.iterdir())))
+    return out

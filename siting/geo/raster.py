@@ -1,0 +1,404 @@
+"""Rasters: reading into the working CRS, slope from a DEM, sampling, zonal statistics.
+
+This is the only module that imports rasterio. Rasters are cropped to the
+study area, warped once into the working CRS (vectors are never measured in a
+raster's geographic CRS), and held as masked float32 arrays: nodata never
+leaks into a statistic.
+
+Examples
+--------
+>>> import numpy as np
+>>> from affine import Affine
+>>> dem = Raster(np.ma.masked_invalid(np.add.outer(np.arange(5.0), np.zeros(5)) * 10),
+...              Affine(100, 0, 0, 0, -100, 500), "EPSG:5070", "dem")
+>>> round(float(slope_percent(dem).values.mean()), 1)   # 10 m rise per 100 m pixel
+10.0
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from affine import Affine
+from rasterio.enums import MaskFlags
+from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from rasterio.windows import from_bounds
+from shapely import STRtree
+
+from siting.core.errors import InputFileError, RasterError
+from siting.io.crs import resolve_crs
+
+__all__ = ["DERIVATIONS", "STATS", "Raster", "load_raster", "slope_percent", "zonal_stats"]
+
+log = logging.getLogger(__name__)
+
+#: Statistics :func:`zonal_stats` knows; ``pNN`` is the NN-th percentile.
+STATS = ("mean", "min", "max", "median", "std", "count", "p10", "p25", "p75", "p90", "p95")
+#: Derived layers :func:`load_raster` can compute.
+DERIVATIONS = ("slope_percent", "slope_degrees")
+#: Polygons whose bounding box covers at most this many pixels are measured by testing each pixel
+#: centre (vectorized over all polygons); larger ones are rasterized.
+SMALL_WINDOW_PX = 4096
+#: (polygon, pixel) centre tests per batch, bounding memory.
+PIXEL_BATCH = 4_000_000
+
+
+@dataclass
+class Raster:
+    """A single-band raster in memory.
+
+    Attributes
+    ----------
+    values : numpy.ma.MaskedArray
+        float32, masked where nodata.
+    transform : affine.Affine
+        Pixel-to-CRS transform.
+    crs : CRS-like
+    name : str
+    units : str
+    """
+
+    values: np.ma.MaskedArray
+    transform: Affine
+    crs: object
+    name: str
+    units: str = ""
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) in the raster CRS."""
+        h, w = self.values.shape
+        x0, y0 = self.transform @ (0, 0)
+        x1, y1 = self.transform @ (w, h)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+    @property
+    def resolution(self) -> float:
+        """Pixel size (mean of x and y) in CRS units."""
+        return (abs(self.transform.a) + abs(self.transform.e)) / 2.0
+
+    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Values at points (NaN off the raster or on nodata).
+
+        Examples
+        --------
+        >>> r = Raster(np.ma.masked_invalid(np.array([[1.0, np.nan]])), Affine(1, 0, 0, 0, -1, 1),
+        ...            "EPSG:5070", "r")
+        >>> r.sample(np.array([0.5, 1.5, 9.0]), np.array([0.5, 0.5, 0.5])).tolist()
+        [1.0, nan, nan]
+        """
+        col, row = ~self.transform @ (np.asarray(x, float), np.asarray(y, float))
+        col, row = np.floor(col).astype(int), np.floor(row).astype(int)
+        h, w = self.values.shape
+        inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+        out = np.full(len(col), np.nan)
+        data = self.values.filled(np.nan)
+        out[inside] = data[row[inside], col[inside]]
+        return out
+
+
+def _read_window(ds, aoi_bounds, working_crs, src_crs, margin: float):
+    if aoi_bounds is None:
+        return ds.read(1, masked=True), ds.transform
+    minx, miny, maxx, maxy = aoi_bounds
+    left, bottom, right, top = transform_bounds(working_crs, src_crs, minx - margin, miny - margin,
+                                                maxx + margin, maxy + margin, densify_pts=21)
+    win = from_bounds(left, bottom, right, top, ds.transform).round_offsets().round_lengths()
+    try:
+        win = win.intersection(rasterio.windows.Window(0, 0, ds.width, ds.height))
+    except rasterio.errors.WindowError:  # no overlap: an empty read, reported by the caller
+        return np.ma.masked_all((0, 0), dtype="float32"), ds.transform
+    return ds.read(1, window=win, masked=True, boundless=False), ds.window_transform(win)
+
+
+def load_raster(
+    path, *, working_crs, name: str | None = None, aoi_bounds=None, derive: str | None = None,
+    z_factor: float = 1.0, crs=None, resolution: float | None = None,
+) -> Raster:
+    """Read band 1 of a raster, crop it to the study area and warp it to the working CRS.
+
+    Parameters
+    ----------
+    path : str or Path
+        A GeoTIFF or any raster GDAL reads.
+    working_crs : CRS-like
+        Projected CRS of the analysis.
+    name : str, optional
+        Layer name for messages.
+    aoi_bounds : tuple, optional
+        (minx, miny, maxx, maxy) in the working CRS; the raster is cropped to
+        these bounds plus a margin of a few pixels.
+    derive : {"slope_percent", "slope_degrees"}, optional
+        Compute slope from an elevation raster.
+    z_factor : float
+        Multiplies the values first (0.3048 for a DEM in feet).
+    crs : CRS-like, optional
+        CRS to assume when the file has none.
+    resolution : float, optional
+        Pixel size in the working CRS (default: the native size in metres).
+
+    Returns
+    -------
+    Raster
+
+    Raises
+    ------
+    RasterError
+        No CRS, no overlap with the study area, or an unknown derivation.
+    """
+    name = name or Path(path).stem
+    if derive is not None and derive not in DERIVATIONS:
+        raise RasterError(f"raster {name!r}: derive={derive!r} is unknown; use one of {DERIVATIONS}")
+    if not Path(path).exists():
+        raise InputFileError(f"raster {name!r}: file not found: {path}")
+    wcrs = resolve_crs(working_crs)
+    with rasterio.open(path) as ds:
+        src_crs = ds.crs or (resolve_crs(crs) if crs is not None else None)
+        if src_crs is None:
+            raise RasterError(f"raster {name!r} ({path}) has no CRS; give `crs:` for it")
+        if ds.nodata is None and list(ds.mask_flag_enums[0]) == [MaskFlags.all_valid]:
+            log.warning("raster %r has no nodata value and no mask; every pixel counts as data", name)
+        data, transform = _read_window(ds, aoi_bounds, wcrs, src_crs, margin=5000.0)
+    if data.size == 0 or data.mask.all():
+        raise RasterError(
+            f"raster {name!r} ({path}, CRS {src_crs}) does not overlap the study area "
+            f"(bounds {aoi_bounds} in {wcrs.to_string()}); check both CRSs"
+        )
+    values = np.ma.masked_invalid(data.astype("float32") * np.float32(z_factor))
+    raster = _warp(values, transform, src_crs, wcrs, name, resolution)
+    if derive:
+        raster = slope_percent(raster) if derive == "slope_percent" else _slope_degrees(raster)
+    log.info("raster %r: %d x %d px at %.0f m in %s", name, raster.values.shape[1],
+             raster.values.shape[0], raster.resolution, wcrs.to_string())
+    return raster
+
+
+def _warp(values, transform, src_crs, dst_crs, name, resolution) -> Raster:
+    if resolve_crs(src_crs) == dst_crs and resolution is None:
+        return Raster(values, transform, dst_crs, name)
+    h, w = values.shape
+    left, top = transform @ (0, 0)
+    right, bottom = transform @ (w, h)
+    dst_transform, dw, dh = calculate_default_transform(
+        src_crs, dst_crs, w, h, left=min(left, right), bottom=min(top, bottom),
+        right=max(left, right), top=max(top, bottom), resolution=resolution)
+    dst = np.full((dh, dw), np.nan, dtype="float32")
+    reproject(values.filled(np.nan), dst, src_transform=transform, src_crs=src_crs,
+              src_nodata=np.nan, dst_transform=dst_transform, dst_crs=dst_crs, dst_nodata=np.nan,
+              resampling=Resampling.bilinear)
+    return Raster(np.ma.masked_invalid(dst), dst_transform, dst_crs, name)
+
+
+def _gradients(r: Raster) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    z = r.values.filled(np.nan).astype("float64")
+    p = np.pad(z, 1, mode="reflect", reflect_type="odd")  # linear continuation at edges
+    a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
+    d, f = p[1:-1, :-2], p[1:-1, 2:]
+    g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
+    dx, dy = abs(r.transform.a), abs(r.transform.e)
+    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8 * dx)  # Horn (1981)
+    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8 * dy)
+    return dzdx, dzdy, np.isnan(dzdx) | np.isnan(dzdy)
+
+
+def slope_percent(dem: Raster) -> Raster:
+    """Slope in percent (rise over run x 100) by Horn's method; nodata spreads to neighbours.
+
+    Parameters
+    ----------
+    dem : Raster
+        Elevation in the same unit as the CRS (metres).
+
+    Returns
+    -------
+    Raster
+    """
+    dzdx, dzdy, bad = _gradients(dem)
+    slope = (100.0 * np.hypot(dzdx, dzdy)).astype("float32")
+    return Raster(np.ma.array(slope, mask=bad), dem.transform, dem.crs, dem.name, "percent")
+
+
+def _slope_degrees(dem: Raster) -> Raster:
+    dzdx, dzdy, bad = _gradients(dem)
+    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype("float32")
+    return Raster(np.ma.array(slope, mask=bad), dem.transform, dem.crs, dem.name, "degrees")
+
+
+def _group_stat(values: np.ndarray, groups: np.ndarray, n: int, stat: str) -> np.ndarray:
+    out = np.full(n, np.nan)
+    if not len(values):
+        return out
+    counts = np.bincount(groups, minlength=n).astype(float)
+    has = counts > 0
+    if stat == "count":
+        return counts
+    if stat in ("mean", "std"):
+        s = np.bincount(groups, weights=values, minlength=n)
+        mean = np.divide(s, counts, out=np.full(n, np.nan), where=has)
+        if stat == "mean":
+            return mean
+        s2 = np.bincount(groups, weights=values**2, minlength=n)
+        var = np.divide(s2, counts, out=np.full(n, np.nan), where=has) - mean**2
+        return np.sqrt(np.clip(var, 0, None))
+    q = {"min": 0.0, "max": 100.0, "median": 50.0}.get(stat)
+    q = float(stat[1:]) if q is None else q
+    order = np.lexsort((values, groups))
+    sv, sg = values[order], groups[order]
+    start = np.searchsorted(sg, np.arange(n))
+    pos = start + (q / 100.0) * np.maximum(counts - 1, 0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, start + counts.astype(int) - 1)
+    lo, hi = np.clip(lo, 0, len(sv) - 1), np.clip(hi, 0, len(sv) - 1)
+    frac = pos - np.floor(pos)
+    out[has] = (sv[lo] * (1 - frac) + sv[hi] * frac)[has]  # linear, as numpy.percentile
+    return out
+
+
+def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
+    """Statistics of the pixels whose centres fall in each polygon.
+
+    Overlapping polygons each get all their pixels. A polygon smaller than a
+    pixel (no centre inside) is sampled at its representative point.
+
+    Parameters
+    ----------
+    raster : Raster
+    geoms : array-like of (Multi)Polygon
+        In the raster's CRS.
+    stats : sequence of str
+        Names from :data:`STATS`.
+
+    Returns
+    -------
+    DataFrame
+        One column per statistic plus ``px_count``, one row per polygon.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> r = Raster(np.ma.masked_invalid(np.arange(16.0).reshape(4, 4)),
+    ...            Affine(1, 0, 0, 0, -1, 4), "EPSG:5070", "r")
+    >>> zonal_stats(r, [box(0, 2, 2, 4), box(3.2, 0.2, 3.4, 0.4)], ["mean", "max"]).values.tolist()
+    [[2.5, 5.0, 4.0], [15.0, 15.0, 0.0]]
+    """
+    unknown = [s for s in stats if s not in STATS and not (s.startswith("p") and s[1:].isdigit())]
+    if unknown:
+        raise RasterError(f"unknown statistic(s) {unknown}; use {', '.join(STATS)} or pNN")
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    vals, groups = _pixels_in(raster, geoms)
+    res = {s: _group_stat(vals, groups, n, s) for s in stats}
+    res["px_count"] = np.bincount(groups, minlength=n).astype(float) if len(groups) else np.zeros(n)
+    empty = (res["px_count"] == 0) & ~shapely.is_missing(geoms)
+    if empty.any():
+        pts = shapely.point_on_surface(geoms[empty])
+        v = raster.sample(shapely.get_x(pts), shapely.get_y(pts))
+        for s in stats:
+            special = {"count": np.isfinite(v) * 1.0, "std": np.where(np.isfinite(v), 0.0, np.nan)}
+            res[s][empty] = special.get(s, v)
+    return pd.DataFrame(res)
+
+
+def _layers_without_overlap(geoms: np.ndarray) -> np.ndarray:
+    """Group polygons so that no two in a group overlap (greedy colouring of the overlap graph)."""
+    tree = STRtree(geoms)
+    n = len(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    ta, tb = tree.query(geoms, predicate="touches")
+    keep = (a < b) & ~np.isin(a.astype(np.int64) * n + b, ta.astype(np.int64) * n + tb)
+    a, b = a[keep], b[keep]
+    colour = np.zeros(len(geoms), dtype=int)
+    while len(a):
+        clash = colour[a] == colour[b]
+        if not clash.any():
+            break
+        colour[np.unique(b[clash])] += 1
+    return colour
+
+
+def _pixels_in(raster: Raster, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values and polygon index of every valid pixel whose centre lies in each polygon.
+
+    Small polygons (a bounding box of at most :data:`SMALL_WINDOW_PX` pixels: grid cells, footprints)
+    test the centres of the pixels in their box with ``shapely.contains_xy``, vectorized over all
+    (polygon, pixel) pairs. Larger polygons are burnt with ``rasterio.features.rasterize``, one pass
+    per group of non-overlapping polygons. Either way overlapping polygons each get all their pixels.
+    """
+    live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(live):
+        return np.array([]), np.array([], dtype=int)
+    c0, r0, c1, r1 = _windows(raster, geoms[live])
+    npx = np.clip(c1 - c0, 0, None) * np.clip(r1 - r0, 0, None)
+    small = npx <= SMALL_WINDOW_PX
+    found = [_centres_in(raster, geoms, live[small], c0[small], r0[small], c1[small], r1[small]),
+             _burn(raster, geoms, live[~small & (npx > 0)])]
+    return np.concatenate([v for v, _ in found]), np.concatenate([g for _, g in found])
+
+
+def _windows(raster: Raster, geoms: np.ndarray):
+    """Pixel windows (col0, row0, col1, row1; ends exclusive, clipped to the raster) of each bounding box."""
+    b = shapely.bounds(geoms)
+    inv = ~raster.transform
+    ca, ra = inv @ (b[:, 0], b[:, 3])
+    cb, rb = inv @ (b[:, 2], b[:, 1])
+    h, w = raster.values.shape
+    c0 = np.clip(np.floor(np.minimum(ca, cb)), 0, w).astype(np.int64)
+    c1 = np.clip(np.ceil(np.maximum(ca, cb)), 0, w).astype(np.int64)
+    r0 = np.clip(np.floor(np.minimum(ra, rb)), 0, h).astype(np.int64)
+    r1 = np.clip(np.ceil(np.maximum(ra, rb)), 0, h).astype(np.int64)
+    return c0, r0, c1, r1
+
+
+def _centres_in(raster: Raster, geoms, ids, c0, r0, c1, r1):
+    """Valid pixels whose centre lies in each of the small polygons ``geoms[ids]``."""
+    width, height = np.clip(c1 - c0, 0, None), np.clip(r1 - r0, 0, None)
+    count = width * height
+    values = raster.values.data
+    valid = ~np.ma.getmaskarray(raster.values)
+    shapely.prepare(geoms[ids])
+    vals, groups = [np.array([])], [np.array([], dtype=int)]
+    ends = np.cumsum(count)
+    start = 0
+    while start < len(ids):
+        stop = int(np.searchsorted(ends, ends[start] - count[start] + PIXEL_BATCH, side="right"))
+        stop = max(stop, start + 1)
+        sel = np.arange(start, stop)
+        poly = np.repeat(sel, count[sel])
+        k = np.arange(len(poly)) + (ends[start] - count[start]) - np.repeat(ends[sel] - count[sel], count[sel])
+        col = c0[poly] + k % width[poly]
+        row = r0[poly] + k // width[poly]
+        x, y = raster.transform @ (col + 0.5, row + 0.5)
+        inside = shapely.contains_xy(geoms[ids[poly]], x, y) & valid[row, col]
+        vals.append(values[row[inside], col[inside]].astype(float))
+        groups.append(ids[poly[inside]])
+        start = stop
+    return np.concatenate(vals), np.concatenate(groups)
+
+
+def _burn(raster: Raster, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Valid pixels of the large polygons ``geoms[ids]``: ``rasterize`` over their joint window."""
+    from rasterio.features import rasterize
+
+    if not len(ids):
+        return np.array([]), np.array([], dtype=int)
+    c0, r0, c1, r1 = _windows(raster, geoms[ids])
+    col0, row0, col1, row1 = int(c0.min()), int(r0.min()), int(c1.max()), int(r1.max())
+    values = raster.values.data[row0:row1, col0:col1]
+    valid = ~np.ma.getmaskarray(raster.values)[row0:row1, col0:col1]
+    transform = raster.transform * Affine.translation(col0, row0)
+    colour = _layers_without_overlap(geoms[ids])
+    vals, groups = [], []
+    for c in range(int(colour.max()) + 1):  # one pass per group of non-overlapping polygons
+        sel = ids[colour == c]
+        burned = rasterize(zip(geoms[sel], (sel + 1).tolist(), strict=True), out_shape=values.shape,
+                           transform=transform, fill=0, dtype="int32")
+        hit = (burned > 0) & valid
+        vals.append(values[hit].astype(float))
+        groups.append(burned[hit].astype(int) - 1)
+    return np.concatenate(vals), np.concatenate(groups)

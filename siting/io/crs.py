@@ -1,0 +1,239 @@
+"""Choosing and checking the working CRS.
+
+siting measures areas and distances only in an equal-area projected CRS. The
+working CRS is picked from where the data lie:
+
+* conterminous US -> EPSG:5070 (NAD83 / Conus Albers);
+* Alaska (including the Aleutians across the antimeridian) -> EPSG:3338;
+* Hawaii -> ESRI:102007 (Hawaii Albers Equal Area Conic);
+* anywhere else -> a Lambert azimuthal equal-area CRS centred on the data.
+
+Every :class:`pyproj.Transformer` is built with ``always_xy=True`` so that
+coordinates are always (x, y) = (lon, lat).
+
+Examples
+--------
+>>> pick_working_crs((-120.0, 35.0, -114.0, 42.0)).to_string()
+'EPSG:5070'
+>>> pick_working_crs((-170.0, 52.0, -150.0, 65.0)).to_string()
+'EPSG:3338'
+>>> pick_working_crs((-160.3, 18.9, -154.8, 22.3)).to_string()
+'ESRI:102007'
+>>> pick_working_crs((10.0, 45.0, 12.0, 47.0)).coordinate_operation.method_name
+'Lambert Azimuthal Equal Area'
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import numpy as np
+from pyproj import CRS, Transformer
+
+from siting.core import settings
+from siting.core.errors import CRSError
+
+__all__ = [
+    "check_projected",
+    "lonlat_bounds",
+    "pick_working_crs",
+    "resolve_crs",
+    "transformer",
+]
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=64)
+def _cached_transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def transformer(src, dst) -> Transformer:
+    """Return a cached ``always_xy`` transformer between two CRSs.
+
+    Parameters
+    ----------
+    src, dst : CRS-like
+        Anything :meth:`pyproj.CRS.from_user_input` accepts.
+
+    Returns
+    -------
+    pyproj.Transformer
+
+    Examples
+    --------
+    >>> t = transformer("EPSG:4326", "EPSG:5070")
+    >>> x, y = t.transform(-96.0, 23.0)
+    >>> round(x), round(y)
+    (0, 0)
+    """
+    return _cached_transformer(CRS.from_user_input(src).to_wkt(), CRS.from_user_input(dst).to_wkt())
+
+
+def resolve_crs(value) -> CRS:
+    """Turn a user CRS value into a :class:`pyproj.CRS`, with a clear error.
+
+    Parameters
+    ----------
+    value : CRS-like
+        ``"EPSG:5070"``, ``5070``, a WKT or PROJ string, or a CRS.
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Examples
+    --------
+    >>> resolve_crs(5070).to_epsg()
+    5070
+    """
+    try:
+        return CRS.from_user_input(value)
+    except Exception as exc:  # pyproj raises its own CRSError
+        raise CRSError(
+            f"{value!r} is not a CRS pyproj understands; use an EPSG code such as 'EPSG:5070'"
+        ) from exc
+
+
+def lonlat_bounds(bounds, crs) -> tuple[float, float, float, float]:
+    """Return (west, south, east, north) in degrees for bounds given in ``crs``.
+
+    Parameters
+    ----------
+    bounds : sequence of 4 floats
+        (minx, miny, maxx, maxy) in ``crs``.
+    crs : CRS-like
+        The CRS of ``bounds``.
+
+    Returns
+    -------
+    tuple of float
+        West may exceed east when the data cross the antimeridian.
+
+    Examples
+    --------
+    >>> w, s, e, n = lonlat_bounds((-2e5, 1.5e6, 2e5, 1.9e6), "EPSG:5070")
+    >>> -99 < w < e < -93 and 36 < s < n < 41
+    True
+    """
+    crs = resolve_crs(crs)
+    if crs.is_geographic:
+        return tuple(float(v) for v in bounds)
+    t = transformer(crs, "EPSG:4326")
+    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
+
+
+def _centre_lon(west: float, east: float) -> float:
+    if west <= east:
+        return (west + east) / 2.0
+    centre = (west + east + 360.0) / 2.0  # crosses the antimeridian
+    return centre - 360.0 if centre > 180.0 else centre
+
+
+def pick_working_crs(lonlat: tuple[float, float, float, float]) -> CRS:
+    """Pick the equal-area working CRS for data with the given lon/lat bounds.
+
+    Parameters
+    ----------
+    lonlat : tuple of float
+        (west, south, east, north) in degrees, as from :func:`lonlat_bounds`.
+
+    Returns
+    -------
+    pyproj.CRS
+        EPSG:5070, EPSG:3338, ESRI:102007 or a local Lambert azimuthal
+        equal-area CRS (see the module docstring).
+    """
+    west, south, east, north = lonlat
+    lon, lat = _centre_lon(west, east), (south + north) / 2.0
+    if lat > 51.0 and (lon < -129.0 or lon > 170.0):
+        return CRS.from_user_input(settings.ALASKA_CRS)
+    if 18.0 <= lat <= 23.5 and -161.5 <= lon <= -154.0:
+        return CRS.from_user_input(settings.HAWAII_CRS)
+    if 22.0 <= lat <= 52.0 and -128.0 <= lon <= -64.0:
+        return CRS.from_user_input(settings.CONUS_CRS)
+    return CRS.from_proj4(
+        f"+proj=laea +lat_0={lat:.4f} +lon_0={lon:.4f} +x_0=0 +y_0=0 +datum=WGS84 +units=m"
+    )
+
+
+def check_projected(crs, *, what: str = "data") -> None:
+    """Raise unless ``crs`` is projected in metres (never measure in degrees).
+
+    Parameters
+    ----------
+    crs : CRS-like
+        The CRS to check.
+    what : str
+        Named in the error message.
+
+    Examples
+    --------
+    >>> check_projected("EPSG:5070")
+    >>> check_projected("EPSG:4326")
+    Traceback (most recent call last):
+    ...
+    siting.core.errors.CRSError: data is in geographic CRS EPSG:4326; areas and distances need a projected CRS...
+    """
+    crs = resolve_crs(crs)
+    unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+    if crs.is_geographic or unit not in {"metre", "meter"}:
+        name = crs.to_string()
+        raise CRSError(
+            f"{what} is in {'geographic' if crs.is_geographic else 'non-metric'} CRS {name}; "
+            "areas and distances need a projected CRS in metres such as EPSG:5070"
+        )
+
+
+def require_same_crs(*frames, what: str = "layers") -> None:
+    """Raise a CRSError unless every frame has the same CRS (geopandas would only warn).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> a = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=5070)
+    >>> require_same_crs(a, a.to_crs(3338))
+    Traceback (most recent call last):
+    ...
+    siting.core.errors.CRSError: layers are in different CRSs (EPSG:5070, EPSG:3338); reproject them ...
+    """
+    crss = [f.crs for f in frames]
+    if any(c is None for c in crss) or any(c != crss[0] for c in crss[1:]):
+        names = ", ".join(c.to_string() if c is not None else "none" for c in crss)
+        raise CRSError(f"{what} are in different CRSs ({names}); reproject them to one working CRS "
+                       "(siting.read_layer does this)")
+
+
+def total_lonlat_bounds(frames) -> tuple[float, float, float, float]:
+    """Union of the lon/lat bounds of several GeoDataFrames (empty ones skipped).
+
+    Parameters
+    ----------
+    frames : iterable of GeoDataFrame
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> a = gpd.GeoDataFrame(geometry=[Point(-118, 39)], crs=4326)
+    >>> b = gpd.GeoDataFrame(geometry=[Point(-115, 36)], crs=4326)
+    >>> total_lonlat_bounds([a, b])
+    (-118.0, 36.0, -115.0, 39.0)
+    """
+    boxes = [lonlat_bounds(f.total_bounds, f.crs) for f in frames if len(f) and f.crs is not None]
+    if not boxes:
+        raise CRSError("no georeferenced features to pick a working CRS from")
+    arr = np.array(boxes)
+    return (
+        float(arr[:, 0].min()),
+        float(arr[:, 1].min()),
+        float(arr[:, 2].max()),
+        float(arr[:, 3].max()),
+    )

@@ -1,0 +1,288 @@
+"""Format writers for deliverables: GeoJSON (RFC 7946), GeoPackage (styled), GeoParquet, Shapefile.
+
+Every writer re-reads what it wrote and checks the feature count; :mod:`siting.deliver.outputs` writes them
+into a temporary folder that is moved into place only when everything succeeded.
+
+* GeoJSON: EPSG:4326, at most 7 decimals, counter-clockwise exteriors (GDAL ``RFC7946=YES``), and
+  geometries crossing the antimeridian cut with the ``antimeridian`` package (A9);
+* GeoPackage: a fresh file, one geometry type per layer, plain tables for non-spatial data, and a
+  ``layer_styles`` table so QGIS opens the layers styled;
+* GeoParquet: the analysis CRS kept (fast, compact; some GIS builds lack the Parquet driver);
+* Shapefile: only on request, with a CSV crosswalk from the full field names to the 10-character
+  DBF names (A13).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import antimeridian
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from siting.core import settings
+from siting.core.errors import OutputError
+from siting.deliver.styles import styles_table
+from siting.geo.geometry import keep_family
+
+__all__ = ["shapefile_names", "slug", "to_output_frame", "write_csv", "write_geojson", "write_gpkg",
+           "write_parquet", "write_shapefile"]
+
+log = logging.getLogger(__name__)
+
+
+def slug(text: str) -> str:
+    """A safe file-name part: letters, digits, ``_`` and ``-`` only (S4).
+
+    Examples
+    --------
+    >>> slug("../../within substations")
+    'within_substations'
+    """
+    out = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text)).strip("_.-")
+    return out[:80] or "unnamed"
+
+
+def _unique_names(columns) -> dict:
+    """Rename columns that repeat another but for case (``Commodity`` after ``commodity``): ``_2``, ``_3``."""
+    seen: dict[str, int] = {}
+    renames = {}
+    for col in columns:
+        key = str(col).lower()
+        if key in seen:
+            seen[key] += 1
+            renames[col] = f"{col}_{seen[key]}"
+        else:
+            seen[key] = 1
+    return renames
+
+
+def to_output_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make a frame writable by every driver: plain dtypes, no lists, field names unique but for case.
+
+    Object columns become one Arrow type each: lists are joined with ``;``, booleans and integers
+    with gaps become nullable ``boolean``/``Int64``, and columns mixing types (a ledger's values)
+    become text.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"v": [1.5, "all"], "ok": [True, None], "tags": [["a", "b"], None]},
+    ...                      geometry=[Point(0, 0), Point(1, 1)], crs=5070)
+    >>> out = to_output_frame(g)
+    >>> out["v"].tolist(), str(out["ok"].dtype), out["tags"].notna().tolist()
+    (['1.5', 'all'], 'boolean', [True, False])
+    """
+    out = gdf.rename(columns=_unique_names(gdf.columns))
+    for col in out.columns:
+        if col != out.geometry.name and _needs_arrow_type(out[col]):
+            out[col] = _arrow_ready(out[col])
+    return out
+
+
+def _needs_arrow_type(s: pd.Series) -> bool:
+    return s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype)
+
+
+def _arrow_ready(s: pd.Series) -> pd.Series:
+    """An object (or categorical) column as one Arrow-writable type (see :func:`to_output_frame`)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("string", "empty", "bytes", "datetime", "datetime64", "date", "time", "decimal"):
+        return s
+    if kind == "boolean":
+        return s.astype("boolean")
+    if kind == "integer":
+        return s.astype("Int64")
+    if kind in ("floating", "mixed-integer-float"):
+        return pd.to_numeric(s)
+    seq = (list, tuple, set, np.ndarray)
+    present = s.notna()
+    first = s[present].iloc[0] if present.any() else None
+    if isinstance(first, seq):
+        return s.map(lambda v: ";".join(map(str, v)) if isinstance(v, seq) else None if v is None else str(v))
+    return s.astype(str).where(present, None)
+
+
+def _promote(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One geometry type per layer: Polygon+MultiPolygon -> MultiPolygon (lines likewise)."""
+    types = set(gdf.geometry.geom_type.dropna())
+    for family, pair in (("polygon", {"Polygon", "MultiPolygon"}),
+                         ("line", {"LineString", "MultiLineString"})):
+        if len(types) > 1 and types <= pair:
+            geoms = keep_family(np.asarray(gdf.geometry.values, dtype=object), family)
+            return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path) -> Path:
+    """Write RFC 7946 GeoJSON (EPSG:4326, <= 7 decimals, CCW exteriors) and check it re-reads.
+
+    Examples
+    --------
+    >>> import tempfile, json, geopandas as gpd
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[box(0, 0, 1000, 1000)], crs=5070)
+    >>> p = write_geojson(g, tempfile.mkdtemp() + "/s.geojson")
+    >>> json.loads(p.read_text())["features"][0]["properties"]
+    {'site_id': 'a'}
+    """
+    path = Path(path)
+    out = _cut_antimeridian(to_output_frame(gdf).to_crs(settings.OUTPUT_CRS))
+    pyogrio.write_dataframe(out, path, driver="GeoJSON", use_arrow=True, layer_options={
+        "RFC7946": "YES", "COORDINATE_PRECISION": str(settings.GEOJSON_DECIMALS), "WRITE_NAME": "NO"})
+    n = pyogrio.read_info(path)["features"]
+    if n != len(gdf):
+        raise OutputError(f"{path}: wrote {len(gdf)} features but re-read {n}")
+    return path
+
+
+def _cut_antimeridian(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cut lon/lat geometries spanning more than 180 deg at the antimeridian (RFC 7946 3.1.9)."""
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    b = shapely.bounds(geoms)
+    wide = np.flatnonzero(np.nan_to_num(b[:, 2] - b[:, 0]) > 180)
+    if not len(wide):
+        return gdf
+    geoms = geoms.copy()
+    geoms[wide] = [shapely.geometry.shape(antimeridian.fix_shape(g)) for g in geoms[wide]]  # the few that cross
+    log.info("cut %d geometr%s at the antimeridian", len(wide), "y" if len(wide) == 1 else "ies")
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+
+
+def _plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    data = frame.rename(columns=_unique_names(frame.columns))
+    for col in data.columns:
+        if _needs_arrow_type(data[col]):
+            data[col] = _arrow_ready(data[col])
+    return data
+
+
+def write_gpkg(path, layers: dict[str, pd.DataFrame], *, styles: bool = True) -> Path:
+    """Write a fresh GeoPackage with the given layers (spatial or plain tables) and check counts.
+
+    Spatial layers get one geometry type each and, with ``styles``, a default QGIS style in the
+    ``layer_styles`` table.
+    """
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    spatial = {}
+    for name, frame in layers.items():
+        kind = _write_layer(path, name, frame)
+        if kind is not None:
+            spatial[name] = kind
+    if styles and spatial:
+        pyogrio.write_dataframe(styles_table(spatial), path, layer="layer_styles", driver="GPKG",
+                                layer_options={"FID": "id"}, use_arrow=True)
+    for name, frame in layers.items():
+        n = pyogrio.read_info(path, layer=name)["features"]
+        if n != len(frame):
+            raise OutputError(f"{path} layer {name}: wrote {len(frame)} rows but re-read {n}")
+    return path
+
+
+def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> str | None:
+    """One GeoPackage layer; its geometry type (None for a table).
+
+    pyogrio writes a layer mixing Polygon and MultiPolygon (or LineString and MultiLineString) as
+    the Multi type, so each layer has one geometry type.
+    """
+    spatial = isinstance(frame, gpd.GeoDataFrame)
+    data = to_output_frame(frame) if spatial else _plain_table(frame)
+    pyogrio.write_dataframe(data, path, layer=name, driver="GPKG", use_arrow=True)
+    if not spatial:
+        return None
+    kind = pyogrio.read_info(path, layer=name)["geometry_type"]
+    return kind if kind and kind != "Unknown" else "Polygon"
+
+
+def write_parquet(frame: pd.DataFrame, path) -> Path:
+    """Write GeoParquet (analysis CRS kept; plain Parquet for a table) and check its row count.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_parquet(pd.DataFrame({"rule": ["a", "b"], "value": [1.0, "x"]}), tempfile.mkdtemp() + "/t.parquet")
+    >>> pd.read_parquet(p)["value"].tolist()
+    ['1.0', 'x']
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if isinstance(frame, gpd.GeoDataFrame):
+        to_output_frame(frame).to_parquet(path, index=False)
+    else:
+        _plain_table(frame).to_parquet(path, index=False)
+    n = pq.read_metadata(path).num_rows
+    if n != len(frame):
+        raise OutputError(f"{path}: wrote {len(frame)} rows but re-read {n}")
+    return path
+
+
+def write_csv(table: pd.DataFrame, path) -> Path:
+    """Write a table as UTF-8 CSV with a header (text quoted), through Arrow (8 times faster than pandas).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_csv(pd.DataFrame({"site_id": ["a", "b"], "score": [0.5, None]}), tempfile.mkdtemp() + "/s.csv")
+    >>> p.read_text().splitlines()
+    ['"site_id","score"', '"a",0.5', '"b",']
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+    pacsv.write_csv(pa.Table.from_pandas(_plain_table(table), preserve_index=False), path)
+    return path
+
+
+def shapefile_names(columns) -> dict[str, str]:
+    """Unique DBF field names (at most 10 characters) for ``columns``, deterministic (A13).
+
+    Examples
+    --------
+    >>> shapefile_names(["suitability_score", "suitability_rank", "site_id"])
+    {'suitability_score': 'suitabilit', 'suitability_rank': 'suitabil_1', 'site_id': 'site_id'}
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        name = re.sub(r"[^A-Za-z0-9_]", "_", str(col))[:10] or "field"
+        k = 0
+        while name.lower() in used:
+            k += 1
+            suffix = f"_{k}"
+            name = name[: 10 - len(suffix)] + suffix
+            if k > 999:
+                raise OutputError(f"cannot make a unique 10-character field name for {col!r}")
+        used.add(name.lower())
+        out[str(col)] = name
+    return out
+
+
+def write_shapefile(gdf: gpd.GeoDataFrame, path) -> tuple[Path, Path]:
+    """Write a Shapefile (UTF-8, with .cpg) and its ``<stem>_fields.csv`` name crosswalk."""
+    path = Path(path)
+    data = to_output_frame(gdf)
+    names = shapefile_names([c for c in data.columns if c != data.geometry.name])
+    long_text = [c for c in names if data[c].dtype == object and data[c].astype(str).str.len().gt(254).any()]
+    if long_text:
+        log.warning("Shapefile %s: text longer than 254 characters is cut in %s", path.name, ", ".join(long_text))
+    data = _promote(data.rename(columns=names))
+    pyogrio.write_dataframe(data, path, driver="ESRI Shapefile", encoding="UTF-8", use_arrow=True)
+    crosswalk = path.with_name(path.stem + "_fields.csv")
+    pd.DataFrame({"field": list(names), "shapefile_field": list(names.values())}).to_csv(crosswalk, index=False)
+    if pyogrio.read_info(path)["features"] != len(gdf):
+        raise OutputError(f"{path}: row count changed on re-read")
+    return path, crosswalk
+
+

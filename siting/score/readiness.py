@@ -1,0 +1,149 @@
+"""Composite factors: feedstock within a haul radius, and permitting readiness.
+
+**Feedstock** counts deposits of the selected commodities (names, symbols or groups such as
+``china_export_controls``) within ``radius_m``, each weighted by its development status
+(producer 1.0 > past producer 0.7 > prospect 0.4 > occurrence 0.2 > unknown 0.1 by default), and
+names the nearest deposit of each selected commodity for every site.
+
+**Permitting readiness** combines what the loaded layers can say about how fast a site could be
+permitted, each part in [0, 1], averaged over the parts that can be computed:
+
+* ``gap`` - PAD-US GAP status: 4 -> 1.0, 3 -> 0.75, 2 -> 0.25, 1 -> 0, unknown -> 0.5;
+* ``designation`` - 0 on special designations (wilderness study areas, ACECs, monuments, ...), else 1;
+* ``disturbance`` - existing disturbance (USMIN mine features, mining claims, ...) within
+  ``radius_m``: log1p(count) / log1p(10), capped at 1;
+* ``roads`` - distance to a road: 1 at 0 m, 0 at ``roads_worst_m``;
+* ``infrastructure`` - distance to the nearest listed infrastructure: 1 at 0 m, 0 at ``infra_worst_m``;
+* ``dod`` - land-manager compatibility with a Defense Production Act project: DOD and DOE land 1.0,
+  BLM 0.8, BOR 0.7, USFS 0.5, other 0.3 (``agency_scores`` overrides).
+
+Each part shows in the breakdown as ``<factor>_<part>``.
+
+Examples
+--------
+>>> dev_status_weights({"producer": 2})["producer"], dev_status_weights()["occurrence"]
+(2.0, 0.2)
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from siting.geo import spatial
+from siting.io import minerals
+from siting.io.sources.padus import SPECIAL_DESIGNATIONS
+
+__all__ = ["DEV_WEIGHTS", "PermittingSpec", "dev_status_weights", "feedstock", "permitting"]
+
+DEV_WEIGHTS = {"producer": 1.0, "past producer": 0.7, "prospect": 0.4, "occurrence": 0.2, "unknown": 0.1}
+AGENCY_SCORES = {"DOD": 1.0, "DOE": 1.0, "BLM": 0.8, "BOR": 0.7, "USFS": 0.5}
+GAP_SCORES = {1: 0.0, 2: 0.25, 3: 0.75, 4: 1.0}
+MAX_NEAREST = 10
+
+
+def dev_status_weights(overrides: dict | None = None) -> dict[str, float]:
+    """Development-status weights, defaults updated with ``overrides``."""
+    out = dict(DEV_WEIGHTS)
+    out.update({str(k).lower(): float(v) for k, v in (overrides or {}).items()})
+    return out
+
+
+def _geoms(frame) -> np.ndarray:
+    return np.asarray(frame.geometry.values, dtype=object)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def feedstock(sites: gpd.GeoDataFrame, deposits: gpd.GeoDataFrame, *, name: str, radius_m: float,
+              commodities=None, dev_weights: dict | None = None) -> pd.DataFrame:
+    """Development-weighted deposit count within ``radius_m`` and the nearest deposit per commodity.
+
+    Returns
+    -------
+    DataFrame
+        ``<name>_wcount`` and ``<name>_nearest_<commodity>`` ("site name (12.3 km)") columns.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> s = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs=5070)
+    >>> d = gpd.GeoDataFrame({"name": ["Mine A", "Show B"], "commodities": ["tungsten", "tungsten;gold"],
+    ...                       "dev_status": ["producer", "occurrence"]},
+    ...                      geometry=[Point(1000, 5), Point(20, 5)], crs=5070)
+    >>> out = feedstock(s, d, name="feed", radius_m=5000, commodities=["W"])
+    >>> out["feed_wcount"].tolist(), out["feed_nearest_tungsten"].tolist()
+    ([1.2], ['Show B (0.0 km)'])
+    """
+    deps = deposits[minerals.has_any(deposits["commodities"], commodities)] if commodities else deposits
+    w = dev_status_weights(dev_weights)
+    weights = deps["dev_status"].astype(str).str.lower().map(w).fillna(w["unknown"]).to_numpy(float)
+    out = pd.DataFrame({f"{name}_wcount": spatial.count_within(_geoms(sites), _geoms(deps), radius_m, weights)},
+                       index=sites.index)
+    wanted = minerals.expand(commodities) if commodities else set()
+    present = deps["commodities"].fillna("").str.split(";").explode()
+    ordered = [c for c in present.value_counts().index if c and (not wanted or c in wanted)][:MAX_NEAREST]
+    for c in ordered:
+        sub = deps[minerals.has_any(deps["commodities"], [c])]
+        d, idx = spatial.nearest(_geoms(sites), _geoms(sub))
+        names = sub["name"].fillna(sub.get("deposit_id", pd.Series("", index=sub.index))).astype(str).to_numpy()
+        label = pd.Series(names[np.maximum(idx, 0)], index=sites.index) + " (" + \
+            pd.Series(np.round(d / 1000, 1), index=sites.index).astype(str) + " km)"
+        out[f"{name}_nearest_{_slug(c)}"] = label.where(idx >= 0, None)
+    return out
+
+
+class PermittingSpec(BaseModel):
+    """Which layers feed the permitting-readiness parts (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+    disturbance: list[str] = []
+    roads: str | None = None
+    infrastructure: list[str] = []
+    radius_m: float = Field(5_000.0, gt=0)
+    roads_worst_m: float = Field(20_000.0, gt=0)
+    infra_worst_m: float = Field(30_000.0, gt=0)
+    agency_scores: dict[str, float] | None = None
+    parts: list[str] | None = None
+
+    def layer_names(self) -> list[str]:
+        """Every layer the spec refers to."""
+        return [*self.disturbance, *([self.roads] if self.roads else []), *self.infrastructure]
+
+
+def _linear(d: np.ndarray, worst: float) -> np.ndarray:
+    return np.clip(1.0 - np.nan_to_num(d, nan=np.inf, posinf=np.inf) / worst, 0.0, 1.0)
+
+
+def permitting(sites: gpd.GeoDataFrame, layers: dict, spec: PermittingSpec, *, name: str) -> pd.DataFrame:
+    """Permitting-readiness parts and their mean ``<name>_index`` in [0, 1]."""
+    g = _geoms(sites)
+    parts: dict[str, np.ndarray] = {}
+    if "gap_status" in sites:
+        gap = pd.to_numeric(sites["gap_status"], errors="coerce")
+        parts["gap"] = gap.map(GAP_SCORES).fillna(0.5).to_numpy(float)
+    if "designation" in sites:
+        parts["designation"] = np.where(sites["designation"].isin(SPECIAL_DESIGNATIONS), 0.0, 1.0)
+    if spec.disturbance:
+        feats = np.concatenate([_geoms(layers[n]) for n in spec.disturbance])
+        n = spatial.count_within(g, feats, spec.radius_m)
+        parts["disturbance"] = np.minimum(np.log1p(n) / np.log1p(10), 1.0)
+    if spec.roads:
+        parts["roads"] = _linear(spatial.nearest_distance(g, _geoms(layers[spec.roads])), spec.roads_worst_m)
+    if spec.infrastructure:
+        feats = np.concatenate([_geoms(layers[n]) for n in spec.infrastructure])
+        parts["infrastructure"] = _linear(spatial.nearest_distance(g, feats), spec.infra_worst_m)
+    if "agency" in sites:
+        scores = {**AGENCY_SCORES, **(spec.agency_scores or {})}
+        parts["dod"] = sites["agency"].map(scores).fillna(0.3).to_numpy(float)
+    if spec.parts is not None:
+        parts = {k: v for k, v in parts.items() if k in spec.parts}
+    out = pd.DataFrame({f"{name}_{k}": v for k, v in parts.items()}, index=sites.index)
+    out.insert(0, f"{name}_index", out.mean(axis=1) if parts else np.nan)
+    return out

@@ -1,0 +1,113 @@
+"""Which sites were lost to which rule, and by how much: near misses and relaxation curves.
+
+* :func:`near_misses` - candidates that fail exactly one rule, with the rule, the measured value,
+  the threshold and how far off they were;
+* :func:`relaxation` - for one numeric rule, the sites and acres gained as its threshold is relaxed
+  step by step. Rules that test a measured value (``min_area``, ``raster_max``/``raster_min``,
+  ``within``, ``beyond``) are re-evaluated from the ledger; ``outside`` (the buffer changes the land
+  itself) re-runs the screening with each buffer.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> from siting.screen.constraints import screen
+>>> from siting.screen.rules import MinArea
+>>> c = gpd.GeoDataFrame({"candidate_id": ["a", "b", "c"]}, crs=5070,
+...                      geometry=[box(0, 0, 1000, 1000), box(0, 0, 400, 400), box(0, 0, 100, 100)])
+>>> s = screen(c, [MinArea(acres=100)])
+>>> near_misses(s.frame, s.rules)[["candidate_id", "rule", "gap"]].round(1).values.tolist()
+[['b', 'min_area', 60.5], ['c', 'min_area', 97.5]]
+>>> relaxation(s.frame, s.rules, "min_area", [100, 30, 1])["sites"].tolist()
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from siting.core.errors import ScenarioError
+
+__all__ = ["NUMERIC_RULES", "near_misses", "relaxation"]
+
+#: Rule types whose threshold is a number compared with a measured value.
+NUMERIC_RULES = {"min_area": ">=", "raster_max": "<=", "raster_min": ">=", "within": "<=", "beyond": ">="}
+_OPS = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater}
+
+
+def near_misses(candidates: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """Candidates failing exactly one rule: the rule, measured value, threshold and the gap.
+
+    ``gap`` is how far the value is from passing, in the rule's unit (acres, metres, percent).
+    """
+    miss = candidates[candidates["n_failed"] == 1]
+    rows = []
+    for r in rules.itertuples(index=False):  # a handful of rules, vectorized over candidates
+        hit = miss[~miss[f"{r.rule}__pass"].astype(bool)]
+        if not len(hit):
+            continue
+        value = hit[f"{r.rule}__value"]
+        numeric = pd.to_numeric(value, errors="coerce")
+        gap = (numeric - float(r.threshold)).abs() if isinstance(r.threshold, int | float) else np.nan
+        rows.append(pd.DataFrame({
+            "candidate_id": hit["candidate_id"].to_numpy(), "rule": r.rule, "measure": r.measure,
+            "value": value.to_numpy(dtype=object), "op": r.op, "threshold": r.threshold, "gap": gap,
+            "area_acres": hit["area_acres"].to_numpy()}))
+    cols = ["candidate_id", "rule", "measure", "value", "op", "threshold", "gap", "area_acres"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+
+
+def relaxation(candidates: pd.DataFrame, rules: pd.DataFrame, rule: str, values, *, rescreen=None) -> pd.DataFrame:
+    """Sites and acres that pass every rule as ``rule``'s threshold takes each of ``values``.
+
+    Parameters
+    ----------
+    candidates : DataFrame
+        A screened frame (ledger columns, ``area_acres``).
+    rules : DataFrame
+        The rule table of the screening (``rule``, ``type``, ``op``, ``threshold``).
+    rule : str
+        Ledger name of the rule (e.g. ``within_substations``).
+    values : sequence of float
+        Thresholds to try (for ``outside``: buffers in metres).
+    rescreen : callable, optional
+        ``rescreen(rule, value) -> screened frame``, needed for ``outside`` rules.
+
+    Returns
+    -------
+    DataFrame
+        ``threshold``, ``sites``, ``acres``, ``sites_gained``, ``acres_gained`` (relative to the
+        scenario's own threshold).
+    """
+    row = rules[rules["rule"] == rule]
+    if row.empty:
+        raise ScenarioError(f"rule {rule!r} is not in this run; rules: {', '.join(rules['rule'])}")
+    kind, base = row["type"].iloc[0], row["parameter_value"].iloc[0]
+    values = [float(v) for v in values]
+    if kind == "outside":
+        if rescreen is None:
+            raise ScenarioError(f"relaxing {rule!r} changes the land; it needs the layers of the run")
+        frames = {v: rescreen(rule, v) for v in values}
+        out = [{"threshold": v, "sites": int(f["eligible"].sum()),
+                "acres": float(f.loc[f["eligible"], "area_acres"].sum())} for v, f in frames.items()]
+    elif kind in NUMERIC_RULES:
+        others = [f"{r}__pass" for r in rules["rule"] if r != rule]
+        rest = candidates[others].all(axis=1).to_numpy() if others else np.ones(len(candidates), bool)
+        measured = pd.to_numeric(candidates[f"{rule}__value"], errors="coerce").to_numpy(float)
+        op = _OPS[NUMERIC_RULES[kind]]
+        area = candidates["area_acres"].to_numpy(float)
+        out = []
+        for v in values:  # a few thresholds, each vectorized over candidates
+            ok = rest & op(measured, v)
+            out.append({"threshold": v, "sites": int(ok.sum()), "acres": float(area[ok].sum())})
+    else:
+        raise ScenarioError(f"rule {rule!r} ({kind}) has no numeric threshold to relax; numeric rules: "
+                            f"{', '.join([*NUMERIC_RULES, 'outside'])}")
+    table = pd.DataFrame(out)
+    now_sites = int(candidates["eligible"].sum())
+    now_acres = float(candidates.loc[candidates["eligible"], "area_acres"].sum())
+    table["sites_gained"] = table["sites"] - now_sites
+    table["acres_gained"] = table["acres"] - now_acres
+    table["is_scenario_value"] = np.isclose(table["threshold"], float(base))
+    return table

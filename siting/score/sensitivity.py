@@ -1,0 +1,143 @@
+"""How stable are the ranks if the weights were a little different?
+
+:func:`rank_stability` draws weight vectors from a Dirichlet distribution centred on the chosen
+weights, re-aggregates the factor scores with each draw (same method as the run) and returns, per
+site, the median rank, the 5-95 % rank range and the probability of being in the top k.
+``spread`` is the relative standard deviation of an average weight: the Dirichlet concentration is
+kappa = (m - 1) / spread**2 - 1 for m factors, with alpha = kappa * w.
+
+:func:`weight_sweep` moves one factor's weight at a time (multipliers of its weight, the others
+rescaled) and records each site's rank.
+
+Work is done in chunks of draws so that memory stays bounded: ranks are kept as int32
+(1,000 draws x 100,000 sites = 400 MB).
+
+Examples
+--------
+>>> import numpy as np
+>>> s = np.array([[0.9, 0.8], [0.5, 0.5], [0.2, 0.95]])  # a dominates b; c depends on the weights
+>>> t = rank_stability(s, np.array([0.5, 0.5]), ids=np.array(["a", "b", "c"]), n=200, top_k=1)
+>>> t["base_rank"].tolist(), bool(t["rank_p95"]["a"] <= 2), bool(t["rank_p05"]["b"] >= 2)
+([1, 3, 2], True, True)
+>>> round(float(t["p_top_k"].sum()), 6)
+1.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from siting.core import settings
+from siting.core.errors import ScenarioError
+from siting.score.scoring import aggregate
+
+__all__ = ["dirichlet_draws", "rank_stability", "ranks_of", "weight_sweep"]
+
+
+def dirichlet_draws(weights: np.ndarray, n: int, spread: float, seed: int = 0) -> np.ndarray:
+    """``n`` weight vectors around ``weights`` (zero weights stay zero).
+
+    Examples
+    --------
+    >>> d = dirichlet_draws(np.array([0.6, 0.4, 0.0]), 2000, 0.2)
+    >>> d.shape, bool(np.allclose(d.sum(axis=1), 1)), bool((d[:, 2] == 0).all())
+    ((2000, 3), True, True)
+    >>> np.round(d.mean(axis=0), 1).tolist()
+    [0.6, 0.4, 0.0]
+    """
+    w = np.asarray(weights, float)
+    w = w / w.sum()
+    live = w > 0
+    m = int(live.sum())
+    if m < 2:
+        return np.repeat(w[None, :], n, axis=0)
+    kappa = max((m - 1) / spread**2 - 1.0, 1.0)
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n, len(w)))
+    out[:, live] = rng.dirichlet(kappa * w[live], size=n)
+    return out
+
+
+def ranks_of(scores: np.ndarray) -> np.ndarray:
+    """Ranks (1 = best) of each row of ``scores`` (k, n); ties go to the lower column index.
+
+    Examples
+    --------
+    >>> ranks_of(np.array([[0.2, 0.9, 0.9]])).tolist()
+    [[3, 1, 2]]
+    """
+    k, n = scores.shape
+    neg = -np.round(scores, settings.RANK_DECIMALS)  # float noise is a tie, as in the run
+    by = np.argsort(neg, axis=1)  # quicksort: 2x faster than a stable sort ...
+    tied = (np.diff(np.take_along_axis(neg, by, axis=1), axis=1) == 0).any(axis=1)
+    if tied.any():  # ... and rows with equal scores are redone stably, so ties go to the lower index
+        by[tied] = np.argsort(neg[tied], axis=1, kind="stable")
+    ranks = np.empty((k, n), dtype=np.int32)
+    np.put_along_axis(ranks, by, np.arange(1, n + 1, dtype=np.int32)[None, :].repeat(k, axis=0), axis=1)
+    return ranks
+
+
+def rank_stability(scores, weights, *, ids, method: str = "weighted_sum", n: int = 1000, spread: float = 0.2,
+                   seed: int = 0, top_k: int = 10, chunk: int = 50) -> pd.DataFrame:
+    """Median rank, 5-95 % rank range and P(top k) per site under perturbed weights.
+
+    Parameters
+    ----------
+    scores : ndarray (sites, factors)
+        Transformed factor scores.
+    weights : ndarray (factors,)
+    ids : array-like of str
+        Site ids (ties are broken by id, as in the run).
+    method : str
+        Aggregation (see :mod:`siting.score.scoring`).
+    n, spread, seed, top_k, chunk : see the module docstring.
+
+    Returns
+    -------
+    DataFrame indexed by id
+        ``base_rank``, ``median_rank``, ``rank_p05``, ``rank_p95``, ``p_top_k``.
+    """
+    s = np.asarray(scores, float)
+    ids = np.asarray(ids).astype(str)
+    if s.ndim != 2 or len(s) != len(ids):
+        raise ScenarioError("sensitivity needs a (sites, factors) score matrix and one id per site")
+    order = np.argsort(ids, kind="stable")  # sites in id order: ties go to the smaller id, as in the run
+    s, ids = s[order], ids[order]
+    draws = dirichlet_draws(weights, n, spread, seed)
+    ranks = np.empty((n, len(s)), dtype=np.int32)
+    for start in range(0, n, chunk):
+        block = draws[start:start + chunk]
+        ranks[start:start + len(block)] = ranks_of(aggregate(s, block, method).reshape(len(block), -1))
+    base = ranks_of(aggregate(s, np.atleast_2d(weights), method).reshape(1, -1))[0]
+    q = np.quantile(ranks, [0.05, 0.5, 0.95], axis=0, method="nearest")
+    return pd.DataFrame({"base_rank": base, "median_rank": q[1].astype(float), "rank_p05": q[0],
+                         "rank_p95": q[2], "p_top_k": (ranks <= top_k).mean(axis=0)},
+                        index=pd.Index(ids, name="site_id"))
+
+
+def weight_sweep(scores, weights, *, ids, names, method: str = "weighted_sum",
+                 multipliers=(0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10) -> pd.DataFrame:
+    """One-at-a-time weight changes: each factor's weight times each multiplier, others rescaled.
+
+    Returns
+    -------
+    DataFrame
+        One row per factor, multiplier and site: ``factor``, ``multiplier``, ``weight``, ``site_id``,
+        ``rank``, ``in_top_k``.
+    """
+    w = np.asarray(weights, float) / np.sum(weights)
+    ids = np.asarray(ids).astype(str)
+    order = np.argsort(ids, kind="stable")
+    s, ids = np.asarray(scores, float)[order], ids[order]
+    frames = []
+    for i, name in enumerate(names):
+        block = np.repeat(w[None, :], len(multipliers), axis=0)
+        block[:, i] = w[i] * np.asarray(multipliers, float)
+        ok = block.sum(axis=1) > 0
+        block[ok] /= block[ok].sum(axis=1, keepdims=True)
+        ranks = ranks_of(aggregate(s, block[ok], method).reshape(int(ok.sum()), -1))
+        for row, mult in zip(ranks, np.asarray(multipliers)[ok], strict=True):
+            frames.append(pd.DataFrame({"factor": name, "multiplier": mult, "weight": w[i] * mult,
+                                        "site_id": ids, "rank": row, "in_top_k": row <= top_k}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,269 @@
+"""Apply rules to candidates: the ledger, the funnel and the reasons.
+
+Every rule is evaluated for every candidate (also those an earlier rule
+already failed), so each candidate carries the full ledger: for every rule the
+measured value, the threshold and pass/fail. The funnel then counts, in rule
+order, the candidates and acres each rule removed from those still standing;
+input acres = eligible acres + removed acres, exactly.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> from siting.screen.rules import AgencyIn, MinArea
+>>> cands = gpd.GeoDataFrame({"candidate_id": ["a", "b", "c"], "agency": ["BLM", "NPS", "BLM"]},
+...     geometry=[box(0, 0, 1000, 1000), box(0, 0, 1000, 1000), box(0, 0, 100, 100)], crs=5070)
+>>> res = screen(cands, [AgencyIn(values=["BLM"]), MinArea(acres=10)])
+>>> res.frame["eligible"].tolist()
+[True, False, False]
+>>> res.funnel[["rule", "candidates_removed"]].values.tolist()
+[['input', 0], ['agency_in', 1], ['min_area', 1]]
+>>> res.frame.loc[1, "reason"]
+'failed agency_in: managing agency = NPS (needs in BLM)'
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting.core import settings
+from siting.io.crs import require_same_crs
+from siting.screen.rules import RuleContext
+
+__all__ = ["Screening", "compact_ledger", "ledger_columns", "rule_labels", "screen"]
+
+#: Long-ledger columns kept as categoricals (see :func:`compact_ledger`).
+LEDGER_CATEGORIES = ["rule", "measure", "op"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Screening:
+    """Result of :func:`screen`.
+
+    Attributes
+    ----------
+    frame : GeoDataFrame
+        The candidates with their eligible remainder as geometry, ``area_acres``,
+        ledger columns ``<rule>__value``, ``<rule>__threshold``, ``<rule>__pass``,
+        ``eligible``, ``failed_rules``, ``n_failed`` and ``reason``.
+    funnel : DataFrame
+        Per rule in order: candidates and acres in, removed, out.
+    ledger : DataFrame
+        Long form: one row per candidate and rule.
+    rules : DataFrame
+        One row per rule: label, type, stage, description, measure, op, threshold, layer, where.
+    land : GeoDataFrame, optional
+        With generated candidates (:mod:`siting.screen.staged`): the eligible land they were made from.
+    """
+
+    frame: gpd.GeoDataFrame
+    funnel: pd.DataFrame
+    ledger: pd.DataFrame
+    rules: pd.DataFrame
+    land: gpd.GeoDataFrame | None = None
+
+
+def rule_labels(rules) -> list[str]:
+    """Unique ledger names for the rules (``outside_wilderness``, then ``_2``...).
+
+    Examples
+    --------
+    >>> from siting.screen.rules import MinArea
+    >>> rule_labels([MinArea(acres=1), MinArea(acres=2)])
+    ['min_area', 'min_area_2']
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for rule in rules:
+        base = rule.label()
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
+    return out
+
+
+def ledger_columns(label: str) -> list[str]:
+    """Column names of one rule's ledger entry."""
+    return [f"{label}__value", f"{label}__threshold", f"{label}__pass"]
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float | np.floating):
+        return "NA" if np.isnan(value) else f"{value:,.6g}"
+    return "NA" if value is None or value is pd.NA else str(value)
+
+
+def _fmt_array(values) -> np.ndarray:
+    """Format measured values for messages, vectorized (NaN/None -> "NA")."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiub":
+        out = np.char.mod("%.6g", arr.astype(float)).astype(object)
+        out[np.isnan(arr.astype(float))] = "NA"
+        return out
+    s = pd.Series(arr, dtype=object)
+    return s.where(s.notna(), "NA").astype(str).to_numpy(dtype=object)
+
+
+def _join_columns(columns: list[np.ndarray], sep: str, index) -> pd.Series:
+    """Join per-row strings across columns with ``sep``, skipping empty ones (vectorized)."""
+    acc = np.full(len(index), "", dtype=object)
+    for col in columns:
+        col = np.asarray(col, dtype=object)
+        acc = acc + np.where(col != "", col + sep, "")
+    out = pd.Series(acc, index=index, dtype=object)
+    return out.str.slice(0, -len(sep)).where(out != "", "")
+
+
+def _reasons(index, labels: list[str], outcomes: list) -> np.ndarray:
+    parts = []
+    for label, oc in zip(labels, outcomes, strict=True):
+        msg = np.full(len(index), "", dtype=object)
+        failed = ~oc.passed
+        msg[failed] = (f"{label}: {oc.measure} = " + _fmt_array(oc.value)[failed].astype(str)
+                       + f" (needs {oc.op} {_fmt(oc.threshold)})")
+        parts.append(msg)
+    joined = _join_columns(parts, "; ", index).to_numpy(dtype=object)
+    return np.where(joined == "", f"passed all {len(labels)} rules", "failed " + joined)
+
+
+def screen(candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) -> Screening:
+    """Evaluate ``rules`` in order on ``candidates`` (a new frame is returned).
+
+    Parameters
+    ----------
+    candidates : GeoDataFrame
+        In a projected working CRS, with ``candidate_id`` and the attributes
+        the rules read (``agency``, ``gap_status``...).
+    rules : sequence of Rule
+        From :mod:`siting.screen.rules`.
+    ctx : RuleContext, optional
+        Layers and rasters the rules refer to.
+
+    Returns
+    -------
+    Screening
+    """
+    ctx = ctx or RuleContext()
+    if ctx.layers:
+        require_same_crs(candidates, *ctx.layers.values(), what="candidates and rule layers")
+    frame = candidates.copy()
+    labels = rule_labels(rules)
+    geoms = frame.geometry.values.to_numpy() if hasattr(frame.geometry.values, "to_numpy") \
+        else np.asarray(frame.geometry.values)
+    area0 = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
+    areas, outcomes = [area0], []
+    for rule, label in zip(rules, labels, strict=True):
+        oc = rule.evaluate(frame, geoms, ctx)
+        oc.passed = np.asarray(oc.passed, dtype=bool)
+        if oc.geoms is not None:
+            geoms = oc.geoms
+        areas.append(np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE)
+        outcomes.append(oc)
+        log.info("rule %s: %d of %d candidates pass", label, int(oc.passed.sum()), len(frame))
+    ledger_wide = _ledger_wide(labels, outcomes, frame.index)
+    passed = np.column_stack([oc.passed for oc in outcomes]) if outcomes else np.ones((len(frame), 0), bool)
+    out = pd.concat([frame.drop(columns="geometry"), ledger_wide], axis=1)
+    out["area_acres"] = areas[-1]
+    out["eligible"] = passed.all(axis=1)
+    out["n_failed"] = (~passed).sum(axis=1)
+    failed_names = [np.where(~passed[:, i], labels[i], "") for i in range(len(labels))]
+    out["failed_rules"] = _join_columns(failed_names, ";", out.index)
+    out["reason"] = _reasons(out.index, labels, outcomes)
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
+    funnel = _funnel(labels, rules, outcomes, areas)
+    warn_if_empty(funnel, rules, labels, len(frame))
+    return Screening(result, funnel, _ledger_long(frame, labels, outcomes),
+                     _rule_table(rules, labels, outcomes))
+
+
+def _ledger_wide(labels, outcomes, index) -> pd.DataFrame:
+    cols = {}
+    for label, oc in zip(labels, outcomes, strict=True):
+        v, t, p = ledger_columns(label)
+        cols[v] = pd.Series(oc.value, index=index)
+        cols[t] = pd.Series([oc.threshold] * len(index), index=index, dtype=object).astype(str) \
+            if not isinstance(oc.threshold, int | float) else float(oc.threshold)
+        cols[p] = pd.Series(oc.passed, index=index)
+        if oc.removed_acres is not None:
+            cols[f"{label}__removed_acres"] = pd.Series(oc.removed_acres, index=index)
+    return pd.DataFrame(cols, index=index)
+
+
+def _funnel(labels, rules, outcomes, areas) -> pd.DataFrame:
+    n = len(areas[0])
+    alive = np.ones(n, dtype=bool)
+    rows = [{"step": 0, "rule": "input", "description": "all candidates", "candidates_in": n,
+             "candidates_removed": 0, "candidates_out": n, "acres_in": areas[0].sum(),
+             "acres_removed": 0.0, "acres_out": areas[0].sum()}]
+    for k, (label, rule, oc) in enumerate(zip(labels, rules, outcomes, strict=True), start=1):
+        acres_in = areas[k - 1][alive].sum()
+        now = alive & oc.passed
+        acres_out = areas[k][now].sum()
+        rows.append({"step": k, "rule": label, "description": rule.describe(),
+                     "candidates_in": int(alive.sum()),
+                     "candidates_removed": int((alive & ~oc.passed).sum()),
+                     "candidates_out": int(now.sum()), "acres_in": acres_in,
+                     "acres_removed": acres_in - acres_out, "acres_out": acres_out})
+        alive = now
+    return pd.DataFrame(rows)
+
+
+def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
+    """Log a warning naming the rule that removed the last candidates, when none are left."""
+    if n == 0 or funnel["candidates_out"].iloc[-1] > 0:
+        return
+    removing = funnel[funnel["candidates_removed"] > 0]
+    last = removing.iloc[-1]
+    log.warning(
+        "all %d candidates were excluded; rule %r (%s) removed the last %d; relax it or check "
+        "its layer", n, last["rule"], last["description"], last["candidates_removed"],
+    )
+
+
+def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The long ledger with its few-valued text columns (rule, measure, op) as categoricals.
+
+    A national ledger has millions of rows (candidates x rules); categoricals keep the same values
+    in a fraction of the memory. Concatenating ledgers of different rules gives plain text again:
+    compact the result.
+
+    Examples
+    --------
+    >>> led = pd.DataFrame({"rule": ["a", "a", "b"], "measure": "m", "op": "<=", "value": [1, 2, 3]})
+    >>> compact_ledger(led).dtypes.astype(str).tolist()
+    ['category', 'category', 'category', 'int64']
+    """
+    return ledger.astype({c: "category" for c in LEDGER_CATEGORIES if c in ledger})
+
+
+def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
+    if not outcomes:
+        return pd.DataFrame(columns=["candidate_id", "rule", "measure", "value", "op",
+                                     "threshold", "passed"])
+    n = len(frame)
+    return compact_ledger(pd.DataFrame({
+        "candidate_id": np.tile(frame["candidate_id"].to_numpy(), len(labels)),
+        "rule": np.repeat(labels, n),
+        "measure": np.repeat([oc.measure for oc in outcomes], n),
+        "value": np.concatenate([np.asarray(oc.value, dtype=object) for oc in outcomes]),
+        "op": np.repeat([oc.op for oc in outcomes], n),
+        "threshold": np.repeat(np.array([oc.threshold for oc in outcomes], dtype=object), n),
+        "passed": np.concatenate([oc.passed for oc in outcomes]),
+    }))
+
+
+def _rule_table(rules, labels, outcomes) -> pd.DataFrame:
+    return pd.DataFrame({
+        "rule": labels, "type": [r.rule for r in rules], "stage": [r.stage for r in rules],
+        "description": [r.describe() for r in rules], "measure": [oc.measure for oc in outcomes],
+        "op": [oc.op for oc in outcomes], "threshold": [oc.threshold for oc in outcomes],
+        "parameter": [r.parameter for r in rules], "parameter_value": [r.parameter_value() for r in rules],
+        "layer": [getattr(r, "layer", None) for r in rules], "where": [getattr(r, "where", None) for r in rules],
+    })

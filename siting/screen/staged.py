@@ -1,0 +1,149 @@
+"""Two-stage screening for generated candidates (grid cells, packed footprints).
+
+1. *Land* rules (agency, GAP status, designation, attribute, outside) screen the parcels and cut
+   them down to eligible land;
+2. candidates are generated on that land (:func:`siting.candidates_from_grid`,
+   :func:`siting.pack_sites`);
+3. *site* rules (distance, raster, minimum area) screen each candidate.
+
+The result is one :class:`~siting.screen.constraints.Screening` like the single-stage one: the frame
+holds the parcels the land rules rejected (with their reasons) and every generated candidate; a
+candidate inherits the land-rule ledger of its parcel, so ``explain`` shows every rule. The funnel
+has a ``stage`` column (``land``, ``generate``, ``site``) and balances acres across all of them:
+the generate row removes the land between footprints (or cell slivers) that no candidate uses.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> from siting.screen.rules import AgencyIn, MinArea
+>>> parcels = gpd.GeoDataFrame({"candidate_id": ["P-a", "P-b"], "parcel_id": ["a", "b"],
+...     "agency": ["BLM", "NPS"]}, geometry=[box(0, 0, 4000, 2000), box(5000, 0, 9000, 2000)], crs=5070)
+>>> gen = Generator("grid", {"cell_m": 1000, "shape": "square"})
+>>> res = screen_staged(parcels, [AgencyIn(values=["BLM"]), MinArea(acres=100)], generator=gen)
+>>> res.funnel[["stage", "rule", "candidates_out"]].values.tolist()
+[['input', 'input', 2], ['land', 'agency_in', 1], ['generate', 'grid', 8], ['site', 'min_area', 8]]
+>>> res.frame.set_index("candidate_id").loc["P-b", "reason"]
+'failed agency_in: managing agency = NPS (needs in BLM)'
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting.core import settings
+from siting.screen.constraints import Screening, compact_ledger, screen
+from siting.screen.rules import RuleContext
+
+__all__ = ["Generator", "screen_staged"]
+
+log = logging.getLogger(__name__)
+
+#: Screening columns of a unit that are not carried onto its candidates.
+_OUTCOME_COLUMNS = ["area_acres", "eligible", "n_failed", "failed_rules", "reason"]
+
+
+@dataclass
+class Generator:
+    """Makes candidates from eligible land: ``method`` ``grid`` or ``pack`` with its keyword options."""
+
+    method: str
+    options: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+
+    def __call__(self, land: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        if self.method == "grid":
+            from siting.candidates.grid import candidates_from_grid
+
+            return candidates_from_grid(land, **self.options)
+        from siting.candidates.packing import pack_sites
+
+        sites = pack_sites(land, **self.options)
+        self.report = dict(sites.attrs.get("packing", {}))
+        sites.attrs = {}
+        return sites
+
+    def describe(self) -> str:
+        """One line for the funnel."""
+        o = self.options
+        if self.method == "grid":
+            size = f"{o['cell_acres']:g} acres" if o.get("cell_acres") else f"{o.get('cell_m'):g} m wide"
+            return f"{o.get('shape', 'hex')} cells of {size} cut from the eligible land"
+        text = (f"packed {o.get('shape', 'square')} footprints of {o['footprint_acres']:g} acres, "
+                f"{o.get('spacing_m', 0):g} m apart, {o.get('edge_setback_m', 0):g} m inside the land")
+        if self.report:
+            text += f" ({self.report['efficiency']:.1%} of the upper bound {self.report['bound']:,.0f})"
+        return text
+
+
+def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None, *,
+                  generator: Generator, screen=screen) -> Screening:
+    """Land rules on ``units`` (parcels), candidates from the eligible land, site rules on them.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Parcel candidates (:func:`siting.candidates_from_parcels`), ``candidate_id`` ``P-...``.
+    rules : sequence of Rule
+        All rules; each goes to its stage (``rule.stage``).
+    ctx : RuleContext, optional
+    generator : Generator
+        Makes the candidates from the eligible land.
+    screen : callable
+        Screens one stage (:func:`siting.screen.constraints.screen`, or an engine's ``screen``).
+
+    Returns
+    -------
+    Screening
+    """
+    ctx = ctx or RuleContext()
+    land_rules = [r for r in rules if r.stage == "land"]
+    site_rules = [r for r in rules if r.stage != "land"]
+    land = screen(units, land_rules, ctx)
+    ok = land.frame["eligible"].to_numpy(bool)
+    eligible = land.frame.loc[ok].drop(columns=_OUTCOME_COLUMNS).rename(columns={"candidate_id": "unit_id"})
+    made = generator(gpd.GeoDataFrame(eligible, geometry="geometry", crs=units.crs).reset_index(drop=True))
+    site = screen(made, site_rules, ctx)
+    frame = pd.concat([land.frame.loc[~ok], site.frame], ignore_index=True)
+    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=units.crs)
+    land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
+    funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), land_acres)
+    ledger = _ledger(land.ledger, site.ledger, land.frame.loc[~ok, "candidate_id"], made)
+    rules_table = pd.concat([land.rules, site.rules], ignore_index=True)
+    log.info("staged screening: %d of %d parcel units eligible, %d candidates generated, %d pass the site rules",
+             int(ok.sum()), len(units), len(made), int(site.frame["eligible"].sum()))
+    land_frame = gpd.GeoDataFrame(eligible.reset_index(drop=True), geometry="geometry", crs=units.crs)
+    return Screening(frame, funnel, ledger, rules_table, land_frame)
+
+
+def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_in: int,
+            acres_in: float) -> pd.DataFrame:
+    land = land.assign(stage=np.where(land["rule"] == "input", "input", "land"))
+    first = site.iloc[0]  # the site screening's own input row: the generated candidates
+    gen = pd.DataFrame([{
+        "rule": generator.method, "description": generator.describe(), "stage": "generate",
+        "candidates_in": units_in, "candidates_removed": 0, "candidates_out": int(first["candidates_out"]),
+        "acres_in": acres_in, "acres_removed": acres_in - float(first["acres_out"]),
+        "acres_out": float(first["acres_out"])}])
+    rest = site.iloc[1:].assign(stage="site")
+    out = pd.concat([land, gen, rest], ignore_index=True)
+    out["step"] = np.arange(len(out))
+    cols = ["step", "stage", "rule", "description", "candidates_in", "candidates_removed", "candidates_out",
+            "acres_in", "acres_removed", "acres_out"]
+    return out[cols]
+
+
+def _ledger(land: pd.DataFrame, site: pd.DataFrame, rejected_units: pd.Series, made: gpd.GeoDataFrame):
+    """Rejected units' land rows, each candidate's inherited land rows, then the site rows."""
+    rejected = land[land["candidate_id"].isin(set(rejected_units))]
+    passed = land[~land["candidate_id"].isin(set(rejected_units))]
+    inherited = made[["candidate_id", "unit_id"]].merge(
+        passed.rename(columns={"candidate_id": "unit_id"}), on="unit_id").drop(columns="unit_id")
+    return compact_ledger(pd.concat([rejected, inherited, site], ignore_index=True))
+
