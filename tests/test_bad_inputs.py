@@ -116,10 +116,10 @@ def test_a6_layers_in_different_crs_reprojected_and_mismatch_refused(grid_parcel
     assert got.crs == grid_parcels.crs
     assert np.allclose(shapely.get_coordinates(got.geometry.values),
                        shapely.get_coordinates(substations.geometry.values), atol=1e-3)
-    from siting.score import factors
+    from siting.score import measures
 
     with pytest.raises(CRSError, match="different CRSs"):
-        factors.distance_to(grid_parcels, ll)
+        measures.distance_to(grid_parcels, ll)
 
 
 def test_a6_layer_far_from_parcels_warns(tmp_path, caplog):

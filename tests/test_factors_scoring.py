@@ -8,25 +8,25 @@ import pandas as pd
 import pytest
 from shapely import Point
 
-from siting.score import factors, scoring, transforms
-from siting.score.factors import Factor
+from siting.score import measures, scoring, transforms
+from siting.score.factors import CountWithin, DistanceTo
 
 
 def test_distance_to_is_exact_and_indexed(grid_parcels, substations):
     cands = grid_parcels.set_index(pd.Index(list("abcde")))
-    d = factors.distance_to(cands, substations)
+    d = measures.distance_to(cands, substations)
     assert list(d.index) == list("abcde")
     exp = [substations.distance(g).min() for g in cands.geometry]
     assert d.tolist() == pytest.approx(exp)
-    assert np.isinf(factors.distance_to(cands, substations, where="voltage_kv > 1000")).all()
+    assert np.isinf(measures.distance_to(cands, substations, where="voltage_kv > 1000")).all()
 
 
 def test_count_within_by_commodity_group(grid_parcels):
     deps = gpd.GeoDataFrame({"commodities": ["tungsten", "gold", "dysprosium;gold", "lithium"]},
                             geometry=[Point(5_000, 5_000), Point(5_000, 6_000), Point(15_000, 5_000),
                                       Point(100_000, 0)], crs=5070)
-    all_ = factors.count_within(grid_parcels, deps, 1_000)
-    china = factors.count_within(grid_parcels, deps, 1_000, commodities=["china_export_controls"])
+    all_ = measures.count_within(grid_parcels, deps, 1_000)
+    china = measures.count_within(grid_parcels, deps, 1_000, commodities=["china_export_controls"])
     assert all_.tolist() == [2, 1, 0, 0, 0]
     assert china.tolist() == [1, 1, 0, 0, 0]
 
@@ -54,8 +54,8 @@ def test_transform_output_in_unit_interval(rng):
 
 def test_weighted_sum_by_hand_and_zero_weight():
     raw = pd.DataFrame({"a_m": [0.0, 50.0, 100.0], "b_count": [10.0, 0.0, 5.0]})
-    fa = Factor(name="a", distance_to="x", transform={"linear": {"best": 0, "worst": 100}}, weight=3)
-    fb = Factor(name="b", count_within="y", radius_m=1, transform={"linear": {"best": 10, "worst": 0}},
+    fa = DistanceTo(name="a", distance_to="x", transform={"linear": {"best": 0, "worst": 100}}, weight=3)
+    fb = CountWithin(name="b", count_within="y", radius_m=1, transform={"linear": {"best": 10, "worst": 0}},
                 weight=1)
     t = scoring.score_table(raw, [fa, fb])
     assert t["score"].tolist() == pytest.approx([0.75 * 1 + 0.25 * 1, 0.75 * 0.5, 0.25 * 0.5])
@@ -74,4 +74,4 @@ def test_rank_is_a_permutation_with_deterministic_ties(rng):
 
 def test_negative_weight_rejected():
     with pytest.raises(ValueError):
-        Factor(name="a", distance_to="x", weight=-1)
+        DistanceTo(name="a", distance_to="x", weight=-1)

@@ -68,13 +68,14 @@ def test_reuse_answers_subsets_from_kept_results_and_never_other_targets():
     cells, lines = _layer(rng, "cells", 500, 100_000), _layer(rng, "lines", 60, 100_000)
     ref_d, ref_i = proximity.nearest(cells[::3], lines)
     other = proximity.nearest(cells[::3], lines[:10])
-    with proximity.reuse():
-        proximity.nearest(cells, lines)
-        d, i = proximity.nearest(cells[::3], lines)
-        d[:] = -1.0  # a caller changing its answer does not change the kept one
-        again, _ = proximity.nearest(cells[::3], lines)
-        fewer = proximity.nearest(cells[::3], lines[:10])
-        anchors_sub = proximity.anchors(cells[5:9])
+    memo = proximity.Reuse()
+    proximity.nearest(cells, lines, reuse=memo)
+    d, i = proximity.nearest(cells[::3], lines, reuse=memo)
+    d[:] = -1.0  # a caller changing its answer does not change the kept one
+    again, _ = proximity.nearest(cells[::3], lines, reuse=memo)
+    fewer = proximity.nearest(cells[::3], lines[:10], reuse=memo)
+    anchors_sub = proximity.anchors(cells[5:9], reuse=memo)
+    assert len(memo) == 3  # anchors, and the nearest to each target set
     assert np.array_equal(again, ref_d) and np.array_equal(i, ref_i)
     assert all(np.array_equal(a, b) for a, b in zip(fewer, other, strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(anchors_sub, proximity.anchors(cells[5:9]), strict=True))

@@ -82,11 +82,11 @@ def test_rank_order_centroid_formula():
 
 
 def test_aggregations_semantics_and_contributions():
-    from siting.score.factors import Factor
+    from siting.score.factors import CountWithin, DistanceTo
 
     raw = pd.DataFrame({"a_m": [0.0, 50.0, 100.0], "b_count": [10.0, 0.0, 5.0]})
-    fa = Factor(name="a", distance_to="x", transform={"linear": {"best": 0, "worst": 100}}, weight=3)
-    fb = Factor(name="b", count_within="y", radius_m=1, transform={"linear": {"best": 10, "worst": 0}}, weight=1)
+    fa = DistanceTo(name="a", distance_to="x", transform={"linear": {"best": 0, "worst": 100}}, weight=3)
+    fb = CountWithin(name="b", count_within="y", radius_m=1, transform={"linear": {"best": 10, "worst": 0}}, weight=1)
     s = np.array([[1.0, 1.0], [0.5, 0.0], [0.0, 0.5]])
     ws = scoring.score_table(raw, [fa, fb])
     assert (ws["a_contrib"] + ws["b_contrib"]).tolist() == pytest.approx(ws["score"].tolist())
@@ -169,7 +169,7 @@ def test_relaxation_fast_path_equals_full_rescreen(demo_result):
     rule = "within_substations"
     fast = demo_result.relaxation(rule, [30_000, 75_000])
     for v, sites in zip(fast["threshold"], fast["sites"], strict=True):
-        assert int(demo_result._rescreen(rule, v)["eligible"].sum()) == sites
+        assert int(demo_result.rescreen(rule, v)["eligible"].sum()) == sites
     slow = demo_result.relaxation("outside_wilderness", [0, 1_000, 5_000])
     assert slow.loc[slow["is_scenario_value"], "sites"].item() == len(demo_result.sites)
     assert slow["sites"].is_monotonic_decreasing

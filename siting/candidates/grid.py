@@ -7,10 +7,10 @@ Examples
 --------
 >>> import geopandas as gpd
 >>> from shapely import box
->>> land = gpd.GeoDataFrame({"candidate_id": ["P-1"], "parcel_id": ["1"]},
+>>> land = gpd.GeoDataFrame({"unit_id": ["P-1"], "parcel_id": ["1"]},
 ...                         geometry=[box(0, 0, 3000, 2000)], crs=5070)
 >>> cells = candidates_from_grid(land, cell_m=1000, shape="square")
->>> len(cells), round(float(cells["area_acres"].sum()))
+>>> len(cells), round(float(cells["cell_acres"].sum()))
 (6, 1483)
 """
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from siting.core.errors import CRSError, FieldError, SitingError
+from siting.core.pipeline import scenario_rules
 from siting.core.scenario import Scenario, load_scenario
 from siting.io import crs as crs_mod
 from siting.io.layers import load_layer
-from siting.screen import where as where_mod
 
 __all__ = ["CheckReport", "Problem", "check_scenario"]
 
@@ -115,15 +115,6 @@ def _summarise(loaded, name, spec_path, report: CheckReport) -> None:
         report.layers[name][k] += getattr(r, k)
 
 
-def _filters(sc: Scenario) -> list[tuple[str, str, str]]:
-    """(layer, filter, where used) for every ``where`` in rules and factors."""
-    out = [("parcels", r.where, f"constraint {r.label()}") for r in sc.constraints if r.rule == "attribute"]
-    out += [(r.layer, r.where, f"constraint {r.label()}") for r in sc.constraints
-            if getattr(r, "layer", None) and getattr(r, "where", None)]
-    out += [(f.target, f.where, f"factor {f.name}") for f in sc.factors if f.where]
-    return out
-
-
 def _check_rasters(sc: Scenario, report: CheckReport, parcels_bounds) -> None:
     import rasterio
     from rasterio.warp import transform_bounds
@@ -166,12 +157,13 @@ def check_scenario(scenario) -> CheckReport:
             if loaded is not None:
                 _summarise(loaded, name, sc.resolve(spec.path), report)
                 frames.setdefault(name, []).append(loaded.frame)
-    for layer, expr, used_by in _filters(sc):
-        for frame in frames.get(layer, []):
-            missing = sorted(where_mod.fields_used(expr) - set(frame.columns))
-            if missing:
-                report.add("error", layer, "", f"{used_by} filters on {', '.join(missing)}, which the layer "
-                           f"does not have; fields: {', '.join(c for c in frame.columns if c != 'geometry')}")
+    declared = {name: frames.get(name, []) for name in sc.layers}  # a failed file was reported above
+    for rule in scenario_rules(sc):  # each rule and factor checks the fields it reads
+        for layer, message in rule.check(declared, sc.rasters):
+            report.add("error", layer, "", message)
+    for factor in sc.factors:
+        for message in factor.check(declared, sc.rasters):
+            report.add("error", factor.target or factor.name, "", message)
     parcels = frames.get("parcels")
     bounds = crs_mod.total_lonlat_bounds(parcels) if parcels else None
     _check_rasters(sc, report, bounds)

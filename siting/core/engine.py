@@ -43,12 +43,27 @@ PARTITIONS_PER_WORKER = 2
 _COUNTS = ["candidates_in", "candidates_removed", "candidates_out", "acres_in", "acres_removed", "acres_out"]
 
 
-def compute_factors(sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict) -> pd.DataFrame:
-    """Every factor's raw columns for ``sites`` (on its index)."""
+def compute_factors(sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict, *,
+                    reuse: proximity.Reuse | None = None) -> pd.DataFrame:
+    """Every factor's raw columns for ``sites`` (on its index).
+
+    The factors share the sites' anchors, and the distances a rule of the run already measured
+    when ``reuse`` is the run's :class:`~siting.geo.proximity.Reuse`.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> from siting.score.factors import make_factor
+    >>> sites = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(10, 0)], crs=5070)
+    >>> roads = gpd.GeoDataFrame(geometry=[Point(0, 3)], crs=5070)
+    >>> f = make_factor({"name": "road", "distance_to": "roads"})
+    >>> compute_factors(sites, [f], {"roads": roads}, {})["road_m"].round(2).tolist()
+    [3.0, 10.44]
+    """
     if not factors:
         return pd.DataFrame(index=sites.index)
-    with proximity.reuse():  # factors share the sites' anchors (and a rule's distances, within a run)
-        return pd.concat([f.compute(sites, layers, rasters) for f in factors], axis=1)
+    reuse = reuse if reuse is not None else proximity.Reuse()
+    return pd.concat([f.compute(sites, layers, rasters, reuse=reuse) for f in factors], axis=1)
 
 
 class LocalEngine:
@@ -60,9 +75,10 @@ class LocalEngine:
         """:func:`siting.screen.constraints.screen`."""
         return screen(candidates, rules, ctx)
 
-    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict) -> pd.DataFrame:
-        """:func:`compute_factors`."""
-        return compute_factors(sites, factors, layers, rasters)
+    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict, *,
+                reuse: proximity.Reuse | None = None) -> pd.DataFrame:
+        """:func:`compute_factors`, sharing the run's ``reuse``."""
+        return compute_factors(sites, factors, layers, rasters, reuse=reuse)
 
     def describe(self) -> dict:
         """What ran the steps (for ``run.json``)."""
@@ -136,10 +152,11 @@ class DaskEngine(LocalEngine):
         parts = self._map(_screen_part, candidates, list(rules), ctx.layers, ctx.rasters)
         return merge_screenings(parts, rules)
 
-    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict) -> pd.DataFrame:
-        """Factors per partition, concatenated on ``sites``' index."""
+    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict, *,
+                reuse: proximity.Reuse | None = None) -> pd.DataFrame:
+        """Factors per partition, concatenated on ``sites``' index (each worker keeps its own reuse)."""
         if not factors or len(sites) < 2:
-            return compute_factors(sites, factors, layers, rasters)
+            return compute_factors(sites, factors, layers, rasters, reuse=reuse)
         return pd.concat(self._map(compute_factors, sites, list(factors), layers, rasters))
 
     def describe(self) -> dict:
@@ -178,7 +195,7 @@ def merge_screenings(parts: list[Screening], rules) -> Screening:
         order = {label: k for k, label in enumerate(parts[0].rules["rule"])}
         ledger = ledger.iloc[np.argsort(ledger["rule"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
     warn_if_empty(funnel, rules, list(parts[0].rules["rule"]), len(frame))
-    return Screening(frame, funnel, ledger, parts[0].rules)
+    return Screening(frame, funnel, ledger, parts[0].rules, parts[0].applied)
 
 
 def make_engine(engine: str = "local", scheduler: str | None = None, **options):

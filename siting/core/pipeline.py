@@ -12,7 +12,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import platform
@@ -29,17 +28,17 @@ from siting.core.errors import LayerError
 from siting.core.progress import Steps
 from siting.core.result import SitingResult
 from siting.core.scenario import Scenario, load_scenario
-from siting.geo import proximity
+from siting.geo.proximity import Reuse
 from siting.io import crs as crs_mod
 from siting.io.layers import LoadedLayer, load_layer
 from siting.io.sources import name_installations
 from siting.score.scoring import rank, score_table, tiers
 from siting.score.weights import resolve_weights
-from siting.screen.constraints import screen
+from siting.screen.constraints import rule_labels, screen
 from siting.screen.rules import MinArea, RuleContext
 from siting.screen.staged import Generator, screen_staged
 
-__all__ = ["run"]
+__all__ = ["run", "scenario_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +132,17 @@ def _screener(sc: Scenario, rasters: dict, screen_fn=screen):
     c = sc.candidates
     if c.method == "parcels":
         return screen_fn
+    generator = Generator(c.method, _generator_options(sc, rasters))
+
+    def staged(candidates, rules, ctx):
+        return screen_staged(candidates, rules, ctx, generator=generator, screen=screen_fn)
+
+    return staged
+
+
+def _generator_options(sc: Scenario, rasters: dict) -> dict:
+    """Keyword options of the grid or pack generator."""
+    c = sc.candidates
     if c.method == "grid":
         options = {"cell_acres": c.cell_acres, "cell_m": c.cell_m, "shape": c.shape or "hex"}
     else:
@@ -140,7 +150,24 @@ def _screener(sc: Scenario, rasters: dict, screen_fn=screen):
                    "spacing_m": c.spacing_m, "edge_setback_m": c.edge_setback_m, "objective": c.objective,
                    "score": rasters[c.score_raster] if c.score_raster else None, "method": c.solver,
                    "seed": c.seed, "time_limit_s": c.time_limit_s}
-    return functools.partial(screen_staged, generator=Generator(c.method, options), screen=screen_fn)
+    return options
+
+
+def scenario_rules(sc: Scenario) -> list:
+    """The rules a scenario applies, in order: its constraints, then ``candidates.min_area_acres``.
+
+    Examples
+    --------
+    >>> sc = load_scenario({"name": "demo", "layers": {"parcels": {"path": "p.gpkg"}},
+    ...                     "constraints": [{"rule": "agency_in", "values": ["BLM"]}],
+    ...                     "candidates": {"min_area_acres": 40}})
+    >>> [r.label() for r in scenario_rules(sc)]
+    ['agency_in', 'min_area']
+    """
+    rules = list(sc.constraints)
+    if sc.candidates.min_area_acres > 0:
+        rules.append(MinArea(acres=sc.candidates.min_area_acres))
+    return rules
 
 
 def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario, weights: dict) -> gpd.GeoDataFrame:
@@ -233,20 +260,17 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
         candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
         info["parcel_units"] = len(candidates)
-    rules = list(sc.constraints)
-    if sc.candidates.min_area_acres > 0:
-        rules.append(MinArea(acres=sc.candidates.min_area_acres))
-    ctx = RuleContext(layers, rasters)
-    screener = _screener(sc, rasters, eng.screen)
-    with proximity.reuse():  # a site rule's distances serve a factor on the same layer
-        with steps.step("constraints") as info:
-            screening = screener(candidates, rules, ctx)
-            info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
-        with steps.step("factors") as info:
-            eligible = screening.frame[screening.frame["eligible"].to_numpy(bool)]  # a new frame
-            eligible.insert(0, "site_id", eligible["candidate_id"])
-            raw = eng.factors(eligible, sc.factors, layers, rasters)
-            info["factors"], info["sites"] = len(sc.factors), len(eligible)
+    rules = scenario_rules(sc)
+    ctx = RuleContext(layers, rasters, reuse=Reuse())  # a site rule's distances serve a factor on its layer
+    with steps.step("constraints") as info:
+        screening = _screener(sc, rasters, eng.screen)(candidates, rules, ctx)
+        info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
+    with steps.step("factors") as info:
+        eligible = screening.frame[screening.frame["eligible"].to_numpy(bool)]  # a new frame
+        eligible.insert(0, "site_id", eligible["candidate_id"])
+        raw = eng.factors(eligible, sc.factors, layers, rasters, reuse=ctx.reuse)
+        info["factors"], info["sites"] = len(sc.factors), len(eligible)
+    ctx.reuse.clear()
     with steps.step("scoring") as info:
         names = [f.name for f in sc.factors]
         weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \
@@ -257,13 +281,19 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     rejects = pd.concat([p.rejects for parts in loaded.values() for p in parts], ignore_index=True)
     meta = {"working_crs": wcrs.to_string(), "candidate_method": sc.candidates.method,
             "weights": {**note, "weights": {k: float(v) for k, v in weights.items()}}}
-    generator = getattr(screener, "keywords", {}).get("generator")
-    if generator is not None and generator.report:
-        meta["packing"] = {k: v for k, v in generator.report.items() if not isinstance(v, np.ndarray)}
+    if screening.generation:
+        meta["packing"] = screening.generation
+    local = _screener(sc, rasters, screen)  # analyses re-screen locally
+
+    def rescreen(label: str, value: float) -> pd.DataFrame:
+        changed = [r.relax(value).model_copy(update={"id": label}) if lab == label else r
+                   for lab, r in zip(rule_labels(rules), rules, strict=True)]
+        return local(candidates, changed, RuleContext(layers, rasters)).frame
+
     result = SitingResult(scenario=sc, sites=sites, candidates=screening.frame, funnel=screening.funnel,
                           ledger=screening.ledger, rules=screening.rules, layers=layers, rasters=rasters,
-                          reports=reports, rejects=rejects, meta=meta, eligible_land=screening.land)
-    result._screen_inputs = (candidates, rules, ctx, _screener(sc, rasters, screen))  # analyses run locally
+                          reports=reports, rejects=rejects, meta=meta, eligible_land=screening.land,
+                          rule_objects=screening.applied, rescreen=rescreen)
     with steps.step("analysis") as info:
         result.analyse()
         info["analyses"] = len(result.analysis)

@@ -12,16 +12,15 @@ Examples
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.core.errors import ScenarioError
 from siting.score.relaxation import near_misses, relaxation
 from siting.score.sensitivity import rank_stability, weight_sweep
-from siting.screen.constraints import rule_labels
 
 __all__ = ["SitingResult"]
 
@@ -57,6 +56,11 @@ class SitingResult:
         the packing report (``meta["packing"]``: sites, bound, efficiency).
     eligible_land : GeoDataFrame or None
         With grid or pack candidates: the land left by the land rules, one row per parcel unit.
+    rule_objects : dict
+        Ledger name -> rule object, as screened (they relax themselves and draw their failures).
+    rescreen : callable or None
+        ``rescreen(rule, value) -> screened frame`` with one rule's threshold changed (relaxation
+        of rules that change the land); None for a result loaded from a folder.
     """
 
     scenario: object
@@ -72,7 +76,8 @@ class SitingResult:
     meta: dict = field(default_factory=dict)
     analysis: dict = field(default_factory=dict)
     eligible_land: gpd.GeoDataFrame | None = None
-    _screen_inputs: tuple | None = field(default=None, repr=False)
+    rule_objects: dict = field(default_factory=dict)
+    rescreen: Callable[[str, float], pd.DataFrame] | None = field(default=None, repr=False)
 
     @property
     def factor_names(self) -> list[str]:
@@ -121,16 +126,7 @@ class SitingResult:
         >>> r = siting.run("sample_data/nevada_demo.yaml")  # doctest: +SKIP
         >>> r.relaxation("within_substations", [50_000, 75_000, 100_000])  # doctest: +SKIP
         """
-        return relaxation(self.candidates, self.rules, rule, values, rescreen=self._rescreen)
-
-    def _rescreen(self, rule: str, value: float) -> pd.DataFrame:
-        if self._screen_inputs is None:
-            raise ScenarioError("this result has no screening inputs to re-run")
-        candidates, rules, ctx, screener = self._screen_inputs
-        labels = rule_labels(rules)
-        i = labels.index(rule)
-        changed = [*rules[:i], rules[i].with_parameter(value).model_copy(update={"id": rule}), *rules[i + 1:]]
-        return screener(candidates, changed, ctx).frame
+        return relaxation(self.candidates, self.rule_objects, rule, values, rescreen=self.rescreen)
 
     def analyse(self) -> dict:
         """Run the analyses the scenario asks for and keep them in :attr:`analysis`.

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.io import minerals
-from siting.score.factors import Factor
+from siting.score.factors import FACTOR_TYPES, Factor
 from siting.score.weights import WeightSpec
 from siting.screen import where
 from siting.screen.rules import Rule
@@ -247,20 +247,15 @@ class Scenario(BaseModel):
     def _references(self):
         names = set(self.layers)
         problems = []
-        for i, rule in enumerate(self.constraints):
-            for attr, pool, what in (("layer", names, "layers"), ("raster", set(self.rasters), "rasters")):
-                ref = getattr(rule, attr, None)
-                if ref is not None and ref not in pool:
-                    problems.append(f"constraints[{i}].{attr}: {ref!r} is not one of the {what} "
-                                    f"({', '.join(sorted(pool)) or 'none'})")
-        for i, f in enumerate(self.factors):
-            if f.kind == "raster" and f.raster not in self.rasters:
-                problems.append(f"factors[{i}].raster: {f.raster!r} is not one of the rasters "
-                                f"({', '.join(sorted(self.rasters)) or 'none'})")
-            for layer in f.layers_used():
-                if layer not in names:
-                    problems.append(f"factors[{i}].{f.kind}: {layer!r} is not one of the layers "
-                                    f"({', '.join(sorted(names))})")
+        rasters = set(self.rasters)
+        refs = [(f"constraints[{i}].layer", r.layers_used(), names, "layers") for i, r in enumerate(self.constraints)]
+        refs += [(f"constraints[{i}].raster", r.rasters_used(), rasters, "rasters")
+                 for i, r in enumerate(self.constraints)]
+        refs += [(f"factors[{i}].{f.kind}", f.layers_used(), names, "layers") for i, f in enumerate(self.factors)]
+        refs += [(f"factors[{i}].raster", f.rasters_used(), rasters, "rasters") for i, f in enumerate(self.factors)]
+        for where_, used, pool, what in refs:
+            problems += [f"{where_}: {ref!r} is not one of the {what} ({', '.join(sorted(pool)) or 'none'})"
+                         for ref in used if ref not in pool]
         factor_names = [f.name for f in self.factors]
         w = self.scoring.weights
         if w.method == "rank_order_centroid" and w.order and sorted(w.order) != sorted(factor_names):
@@ -325,8 +320,7 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
             if key in m.model_fields:
                 nxt.extend(_unwrap(m.model_fields[key].annotation))
             else:
-                tagged = [c for c in _unwrap(Rule) if c.model_fields["rule"].default == key]
-                nxt.extend(tagged if m is not Scenario else [])
+                nxt.extend(_tagged(key) if m is not Scenario else [])
         if not nxt:
             return models[0] if len(models) == 1 else None
         models = list(dict.fromkeys(nxt))
@@ -338,13 +332,18 @@ def _is_branch(key) -> bool:
     return isinstance(key, str) and ("[" in key or key[:1].isupper() or key.startswith("function-"))
 
 
+def _tagged(key) -> list[type[BaseModel]]:
+    """The rule or factor classes a union tag in an error location stands for."""
+    rules = [c for c in _unwrap(Rule) if c.model_fields["rule"].default == key]
+    return rules + ([FACTOR_TYPES[key]] if key in FACTOR_TYPES else [])
+
+
 def _path(loc: tuple) -> str:
     out = ""
-    tags = {c.model_fields["rule"].default for c in _unwrap(Rule)}
-    for key in loc:
+    for prev, key in zip((None, *loc), loc, strict=False):
         if isinstance(key, int):
             out += f"[{key}]"
-        elif key in tags or _is_branch(key):
+        elif (isinstance(prev, int) and _tagged(key)) or _is_branch(key):
             continue
         else:
             out += f".{key}" if out else str(key)
@@ -367,6 +366,8 @@ def _message(err: dict) -> str:
         return f"{where_}: rule {err['input'].get('rule')!r} is unknown; use one of {tags}"
     if kind == "union_tag_not_found":
         return f"{where_}: each constraint needs a `rule:` key"
+    if kind == "factor_kind":
+        return f"{where_}: {err['msg']}"
     msg = err["msg"].removeprefix("Value error, ")
     if isinstance(err.get("input"), bool) and "string" in msg:
         msg += " (YAML reads yes/no/on/off as true/false: quote the value)"

@@ -52,7 +52,6 @@ from folium.utilities import JsCode
 from siting.core import settings
 from siting.core.errors import MissingDependencyError, ScenarioError
 from siting.io import minerals
-from siting.screen import where
 
 __all__ = ["escape", "inline_assets", "result_map", "site_map"]
 
@@ -527,24 +526,13 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
 
 
 def _excluded_layers(result) -> dict:
-    """Excluded land per rule: the buffered exclusion zones of ``outside`` rules, and the candidates
-    each other rule failed (drawn when there are at most 5,000 candidates)."""
+    """Excluded land per rule, as each rule draws it (``outside``: its buffered zones; the others: the
+    candidates they failed, up to 5,000 candidates)."""
     out = {}
-    minx, miny, maxx, maxy = result.layers["parcels"].total_bounds
-    for rule in result.rules.itertuples(index=False):
-        label, layer = rule.rule, rule.layer
-        if rule.type == "outside" and layer in result.layers:
-            feats = result.layers[layer]
-            if isinstance(rule.where, str) and rule.where:
-                feats = feats[where.evaluate(rule.where, feats, layer=layer)]
-            feats = feats.cx[minx - 50_000:maxx + 50_000, miny - 50_000:maxy + 50_000]
-            buffer_m = float(rule.parameter_value)
-            zone = feats.set_geometry(feats.geometry.buffer(buffer_m)) if buffer_m > 0 else feats
-            out[f"Excluded by {label} ({layer} + {buffer_m:g} m)"] = (zone, "exclusion")
-        elif len(result.candidates) <= 5000:
-            failed = result.candidates[~result.candidates[f"{label}__pass"].astype(bool)]
-            failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
-            out[f"Failed {label} ({len(failed):,})"] = (failed, "exclusion")
+    for label, rule in result.rule_objects.items():
+        drawn = rule.failure_layer(label, result.candidates, result.layers)
+        if drawn is not None:
+            out[drawn[0]] = (drawn[1], "exclusion")
     return out
 
 

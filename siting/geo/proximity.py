@@ -40,17 +40,15 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
+from siting.core import settings
 from siting.geo.parallel import chunked, map_pieces
 
-__all__ = ["anchors", "count_within", "inradius", "nearest", "reuse", "segment_distance"]
+__all__ = ["Reuse", "anchors", "count_within", "inradius", "nearest", "segment_distance"]
 
 #: Nearest vertices asked of the KD-tree per source.
 K_NEAREST = 8
@@ -60,70 +58,72 @@ BATCH = 50_000
 PIECE = 16_384
 #: Floating-point allowance (CRS units) when comparing the best distance with the lower bound.
 CERTIFY_SLACK = 1e-6
-#: Answers kept by :func:`reuse` (None outside such a block): {key: [(source ids, sources, result)]}.
-_MEMO: contextvars.ContextVar[dict | None] = contextvars.ContextVar("siting_proximity_memo", default=None)
-#: Answers kept per key (the most recent).
+#: Answers kept per key by a :class:`Reuse` (the most recent).
 MEMO_ENTRIES = 2
 
 
-@contextlib.contextmanager
-def reuse():
-    """Within this block, :func:`anchors` and :func:`nearest` answer again without recomputing.
+class Reuse:
+    """Answers of :func:`anchors` and :func:`nearest` kept for one run, passed along explicitly.
 
     A run measures the same geometries several times: a site rule and a factor both take the
-    distance to substations, every factor needs the sites' anchors. Inside the block an answer is
-    kept, keyed on the identity of the geometry objects, and a later call on the same geometries
-    or on any subset of them (the eligible sites among the candidates) takes its rows from it.
-    Re-entrant; everything kept is dropped when the outermost block ends.
+    distance to substations, every factor needs the sites' anchors. Give the same ``Reuse`` to
+    those calls and a later call on the same geometry objects, or on any subset of them (the
+    eligible sites among the candidates), takes its rows from the kept answer. The object holds
+    the geometries it has seen, so their identities cannot be reused by other objects while it
+    lives; drop it (or call :meth:`clear`) when the run ends.
 
     Examples
     --------
     >>> from shapely import box
     >>> cells = np.array([box(0, 0, 2, 2), box(4, 0, 6, 2)])
-    >>> with reuse():
-    ...     a, b = anchors(cells), anchors(cells[1:])
-    >>> b[0].tolist() == a[0][1:].tolist()
-    True
+    >>> memo = Reuse()
+    >>> a, b = anchors(cells, reuse=memo), anchors(cells[1:], reuse=memo)
+    >>> b[0].tolist() == a[0][1:].tolist(), len(memo)
+    (True, 1)
     """
-    if _MEMO.get() is not None:
-        yield
-        return
-    token = _MEMO.set({})
-    try:
-        yield
-    finally:
-        _MEMO.reset(token)
+
+    def __init__(self) -> None:
+        self._kept: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def clear(self) -> None:
+        """Forget every kept answer."""
+        self._kept.clear()
+
+    def recall(self, key, geoms: np.ndarray):
+        """Rows of a kept answer for ``geoms`` (the same objects or a subset), or None."""
+        if not len(geoms):
+            return None
+        ids = _ids(geoms)
+        for held_ids, order, _held, result in self._kept.get(key, ()):  # _held keeps the objects alive
+            pos = np.minimum(np.searchsorted(held_ids, ids, sorter=order), len(order) - 1)
+            rows = order[pos]
+            if np.array_equal(held_ids[rows], ids):
+                return tuple(r[rows] for r in result)
+        return None
+
+    def keep(self, key, geoms: np.ndarray, result: tuple, hold=None) -> tuple:
+        """Keep ``result`` for ``geoms`` (and the objects ``hold`` named in ``key``); return a copy."""
+        if not len(geoms):
+            return result
+        ids = _ids(geoms)
+        held = self._kept.get(key, [])[-(MEMO_ENTRIES - 1):]
+        self._kept[key] = [*held, (ids, np.argsort(ids), (geoms, hold), result)]
+        return tuple(r.copy() for r in result)
 
 
 def _ids(geoms: np.ndarray) -> np.ndarray:
     return np.fromiter(map(id, geoms), np.int64, len(geoms))
 
 
-def _recall(key, geoms: np.ndarray):
-    """Rows of a kept answer for ``geoms`` (the same objects or a subset), or None."""
-    memo = _MEMO.get()
-    if memo is None or not len(geoms):
-        return None
-    ids = _ids(geoms)
-    for held_ids, order, _held, result in memo.get(key, ()):  # _held keeps the ids' objects alive
-        pos = np.minimum(np.searchsorted(held_ids, ids, sorter=order), len(order) - 1)
-        rows = order[pos]
-        if np.array_equal(held_ids[rows], ids):
-            return tuple(r[rows] for r in result)
-    return None
+def _workers(workers: int | None) -> int:
+    """Threads for a KD-tree query: ``workers``, or :data:`siting.core.settings.THREADS` for -1/None."""
+    return settings.THREADS if workers is None or workers < 1 else int(workers)
 
 
-def _keep(key, geoms: np.ndarray, result: tuple, hold=None) -> tuple:
-    """Keep ``result`` for ``geoms`` (and the objects ``hold``, whose ids are in ``key``); return a copy."""
-    memo = _MEMO.get()
-    if memo is None or not len(geoms):
-        return result
-    ids = _ids(geoms)
-    memo[key] = [*memo.get(key, [])[-(MEMO_ENTRIES - 1):], (ids, np.argsort(ids), (geoms, hold), result)]
-    return tuple(r.copy() for r in result)
-
-
-def anchors(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def anchors(geoms: np.ndarray, *, reuse: Reuse | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, rho) per geometry: an anchor in (or on) it and the largest distance to its vertices.
 
     The anchor is the mean of the vertices where that lies in the geometry (convex polygons such as
@@ -138,8 +138,11 @@ def anchors(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     [[5.0], [0.0], [5.0]]
     """
     geoms = np.asarray(geoms, dtype=object)
-    kept = _recall("anchors", geoms)
-    return kept if kept is not None else _keep("anchors", geoms, _in_slices(_anchors, geoms))
+    kept = reuse.recall("anchors", geoms) if reuse is not None else None
+    if kept is not None:
+        return kept
+    result = _in_slices(_anchors, geoms)
+    return reuse.keep("anchors", geoms, result) if reuse is not None else result
 
 
 def _anchors(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -191,7 +194,7 @@ def _vertices(targets: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray,
 
 
 def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, k: int = K_NEAREST,
-            workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
+            workers: int = -1, reuse: Reuse | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact distance from each source to its nearest target, and that target's index.
 
     Parameters
@@ -203,7 +206,10 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, 
     k : int
         Vertices proposed per source before the certificate is checked.
     workers : int
-        Threads for the slices of sources (-1: :data:`siting.core.settings.THREADS`, all cores by default).
+        Threads for the slices of sources and the KD-tree queries (-1: :data:`siting.core.settings.THREADS`,
+        all cores unless ``SITING_THREADS`` says otherwise).
+    reuse : Reuse, optional
+        Answers kept for the run (see :class:`Reuse`).
 
     Returns
     -------
@@ -223,12 +229,15 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, 
     if not n or not len(targets):
         return np.full(n, np.inf), np.full(n, -1)
     key = ("nearest", _ids(targets).tobytes(), step)
-    kept = _recall(key, sources)
-    return kept if kept is not None else _keep(key, sources, _nearest(sources, targets, step, k, workers), targets)
+    kept = reuse.recall(key, sources) if reuse is not None else None
+    if kept is not None:
+        return kept
+    result = _nearest(sources, targets, step, k, _workers(workers), reuse)
+    return reuse.keep(key, sources, result, targets) if reuse is not None else result
 
 
-def _nearest(sources: np.ndarray, targets: np.ndarray, step: float, k: int, workers: int):
-    ax, ay, rho = anchors(sources)
+def _nearest(sources: np.ndarray, targets: np.ndarray, step: float, k: int, workers: int, reuse: Reuse | None):
+    ax, ay, rho = anchors(sources, reuse=reuse)
     if not rho.any() and (shapely.get_type_id(targets) == 0).all():  # points to points: the KD-tree is exact
         coords = shapely.get_coordinates(targets)
         dist, nearest_point = cKDTree(coords).query(np.column_stack([ax, ay]), k=1, workers=workers)
@@ -373,7 +382,7 @@ def _pair_distances(sources: np.ndarray, targets: np.ndarray, own: np.ndarray, b
 
 
 def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights: np.ndarray | None = None,
-                 *, workers: int = -1) -> np.ndarray:
+                 *, workers: int = -1, reuse: Reuse | None = None) -> np.ndarray:
     """Count (or sum ``weights`` of) the ``points`` within ``radius`` of each source (exactly).
 
     Parameters
@@ -385,7 +394,9 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
     weights : ndarray, optional
         One weight per point (counts are summed weights).
     workers : int
-        Threads for the KD-tree queries (-1: all cores).
+        Threads for the KD-tree queries (-1: :data:`siting.core.settings.THREADS`).
+    reuse : Reuse, optional
+        Kept anchors of the sources (see :class:`Reuse`).
 
     Examples
     --------
@@ -399,7 +410,8 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
     out = np.zeros(len(sources))
     if not len(sources) or not len(points):
         return out
-    ax, ay, rho = anchors(sources)
+    workers = _workers(workers)
+    ax, ay, rho = anchors(sources, reuse=reuse)
     order = _space_order(ax, ay)
     xy = np.column_stack([ax[order], ay[order]])
     sure = radius + inradius(sources[order], ax[order], ay[order])  # points this near the anchor are in

@@ -105,11 +105,20 @@ def subtract(targets: np.ndarray, cutters: np.ndarray, *, tree: STRtree | None =
     return out
 
 
-def nearest(sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nearest(sources: np.ndarray, targets: np.ndarray, *,
+            reuse: proximity.Reuse | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact distance from each source to its nearest target, and that target's index.
 
     KD-tree proposals certified by exact distances (:func:`siting.geo.proximity.nearest`). Returns
     ``(inf, -1)`` for sources that are missing or empty, and for every source without targets.
+    ``reuse`` shares answers within a run (:class:`siting.geo.proximity.Reuse`).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> d, i = nearest(np.array([Point(0, 0), None]), np.array([Point(3, 4), Point(10, 0)]))
+    >>> d.tolist(), i.tolist()
+    ([5.0, inf], [0, -1])
     """
     sources = np.asarray(sources, dtype=object)
     targets = np.asarray(targets, dtype=object)
@@ -117,18 +126,26 @@ def nearest(sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.nd
     ok = ~shapely.is_missing(sources) & ~shapely.is_empty(sources)
     live = np.flatnonzero(~shapely.is_missing(targets) & ~shapely.is_empty(targets))
     if ok.any() and len(live):
-        d[ok], found = proximity.nearest(sources[ok], targets[live])
+        d[ok], found = proximity.nearest(sources[ok], targets[live], reuse=reuse)
         idx[ok] = live[found]
     return d, idx
 
 
-def nearest_distance(sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Exact distance (CRS units) from each source geometry to the nearest target."""
-    return nearest(sources, targets)[0]
+def nearest_distance(sources: np.ndarray, targets: np.ndarray, *,
+                     reuse: proximity.Reuse | None = None) -> np.ndarray:
+    """Exact distance (CRS units) from each source geometry to the nearest target.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> nearest_distance(np.array([box(0, 0, 1, 1)]), np.array([Point(4, 1)])).tolist()
+    [3.0]
+    """
+    return nearest(sources, targets, reuse=reuse)[0]
 
 
 def count_within(sources: np.ndarray, points: np.ndarray, radius: float,
-                 weights: np.ndarray | None = None) -> np.ndarray:
+                 weights: np.ndarray | None = None, *, reuse: proximity.Reuse | None = None) -> np.ndarray:
     """Count (or sum ``weights`` of) the ``points`` within ``radius`` of each source.
 
     Examples
@@ -144,7 +161,7 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float,
     live = ~shapely.is_missing(points) & ~shapely.is_empty(points)
     if (shapely.get_type_id(points[live]) == 0).all() and ok.all():  # points: KD-tree counts (exact)
         w = None if weights is None else np.asarray(weights, dtype=float)[live]
-        return proximity.count_within(sources, points[live], radius, w)
+        return proximity.count_within(sources, points[live], radius, w, reuse=reuse)
     tree = STRtree(points)
     s_idx, p_idx = tree.query(sources, predicate="dwithin", distance=radius)
     w = None if weights is None else np.asarray(weights, dtype=float)[p_idx]

@@ -1,234 +1,85 @@
-"""Factors: per-candidate measures, returned as Series on the candidate index.
+"""Factors: one class per kind of measure, registered by the scenario key that names it.
 
-* :func:`distance_to` - exact distance (m) to the nearest feature of a layer,
-  optionally filtered (``where``) and, for deposits, by commodity;
-* :func:`count_within` - number of features within a radius (deposits by
-  commodity or group);
-* :func:`raster_stat` - a zonal statistic of a raster over each candidate;
-* :func:`attribute` - a candidate column as is.
+A scenario factor names what it measures with one key, and that key picks the class:
 
-:class:`Factor` is the scenario form; its :meth:`Factor.compute` returns a
-small DataFrame (the raw value, with its unit in the column name, and for
-distances the nearest feature's name).
+==================  ==================  ======================================================
+key                 class               raw column (unit in the name)
+==================  ==================  ======================================================
+``distance_to``     :class:`DistanceTo`   ``<name>_m`` and ``<name>_nearest`` (the feature's name)
+``count_within``    :class:`CountWithin`  ``<name>_count`` within ``radius_m``
+``raster``          :class:`RasterFactor` ``<name>_<stat>`` (a zonal statistic)
+``attribute``       :class:`AttributeFactor` ``<name>_value`` (a candidate column)
+``feedstock``       :class:`Feedstock`    ``<name>_wcount`` (development-weighted deposits)
+``permitting``      :class:`Permitting`   ``<name>_index`` and one column per part
+==================  ==================  ======================================================
+
+Each class measures (:meth:`BaseFactor.compute`), scores (:meth:`BaseFactor.score`), says which
+layers and rasters it reads, and checks a scenario's loaded layers for the fields it filters on
+(:meth:`BaseFactor.check`). :func:`make_factor` builds the right class from a mapping, and
+:data:`FACTOR_TYPES` is the registry: a new kind is one class added there.
 
 Examples
 --------
->>> import geopandas as gpd
->>> from shapely import Point, box
->>> cands = gpd.GeoDataFrame({"candidate_id": ["a"]}, geometry=[box(0, 0, 10, 10)], crs=5070)
->>> subs = gpd.GeoDataFrame({"name": ["S1", "S2"], "voltage_kv": [69.0, 230.0]},
-...                         geometry=[Point(20, 5), Point(110, 5)], crs=5070)
->>> distance_to(cands, subs).tolist(), distance_to(cands, subs, where="voltage_kv >= 115").tolist()
-([10.0], [100.0])
+>>> f = make_factor({"name": "power", "distance_to": "substations", "where": "voltage_kv >= 115",
+...                  "transform": {"linear": {"best": 0, "worst": 50000}}, "weight": 3})
+>>> type(f).__name__, f.kind, f.raw_column, f.layers_used()
+('DistanceTo', 'distance_to', 'power_m', ['substations'])
+>>> make_factor({"name": "x"})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+siting.core.errors.ScenarioError: factor 'x': give exactly one of distance_to, count_within, raster, ...
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from collections.abc import Collection, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from siting.core.errors import ScenarioError
-from siting.geo import spatial
+from siting.geo.proximity import Reuse
 from siting.io import minerals
-from siting.io.crs import require_same_crs
 from siting.score import readiness, transforms
+from siting.score.measures import attribute, count_within, filter_features, nearest_feature, raster_stat
 from siting.score.readiness import PermittingSpec
-from siting.screen import where
+from siting.screen import where as where_mod
 
-__all__ = ["KINDS", "Factor", "attribute", "count_within", "distance_to", "filter_features", "raster_stat"]
-
-#: What a factor can measure.
-KINDS = ("distance_to", "count_within", "raster", "attribute", "feedstock", "permitting")
+__all__ = ["FACTOR_TYPES", "KINDS", "AttributeFactor", "BaseFactor", "CountWithin", "DistanceTo", "Factor",
+           "Feedstock", "Permitting", "RasterFactor", "make_factor"]
 
 log = logging.getLogger(__name__)
 
 
-def filter_features(features: gpd.GeoDataFrame, *, where_expr: str | None = None,
-                    commodities=None, critical_only: bool = False,
-                    layer: str | None = None) -> gpd.GeoDataFrame:
-    """Return the features passing a filter and, for deposits, a commodity selection.
-
-    ``commodities`` takes names, symbols or group names (``"china_export_controls"``).
-    """
-    keep = np.ones(len(features), dtype=bool)
-    if where_expr:
-        keep &= where.evaluate(where_expr, features, layer=layer).to_numpy()
-    if commodities:
-        if "commodities" not in features.columns:
-            raise ScenarioError(f"layer {layer!r} has no commodities; commodity filters need deposits")
-        keep &= minerals.has_any(features["commodities"], commodities)
-    if critical_only:
-        keep &= features["critical"].fillna(False).to_numpy(dtype=bool)
-    return features[keep]
-
-
-def _geoms(frame: gpd.GeoDataFrame) -> np.ndarray:
-    return np.asarray(frame.geometry.values, dtype=object)
-
-
-def distance_to(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *,
-                where: str | None = None, commodities=None) -> pd.Series:
-    """Exact distance in CRS units (m) from each candidate to the nearest feature.
-
-    Parameters
-    ----------
-    candidates, features : GeoDataFrame
-        In the same projected CRS.
-    where : str, optional
-        Filter on the features, e.g. ``"voltage_kv >= 115"``.
-    commodities : list of str, optional
-        Deposit commodities or groups.
-
-    Returns
-    -------
-    Series of float
-        ``inf`` when no feature passes the filter.
-    """
-    require_same_crs(candidates, features, what="candidates and features")
-    feats = filter_features(features, where_expr=where, commodities=commodities)
-    return pd.Series(spatial.nearest_distance(_geoms(candidates), _geoms(feats)),
-                     index=candidates.index, dtype=float)
-
-
-def nearest_feature(candidates, features, *, where=None, commodities=None) -> pd.DataFrame:
-    """Distance and name (or id) of the nearest feature for each candidate."""
-    require_same_crs(candidates, features, what="candidates and features")
-    feats = filter_features(features, where_expr=where, commodities=commodities)
-    d, idx = spatial.nearest(_geoms(candidates), _geoms(feats))
-    label_col = "name" if "name" in feats.columns else None
-    names = np.full(len(candidates), None, dtype=object)
-    if len(feats):
-        labels = feats[label_col].astype(object) if label_col else pd.Series(feats.index.astype(str))
-        id_col = next((c for c in ("feature_id", "deposit_id", "parcel_id") if c in feats), None)
-        if id_col:
-            labels = labels.where(labels.notna(), feats[id_col].astype(object))
-        names[idx >= 0] = labels.to_numpy(dtype=object)[idx[idx >= 0]]
-    return pd.DataFrame({"distance_m": d, "nearest": names}, index=candidates.index)
-
-
-def count_within(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, radius_m: float, *,
-                 where: str | None = None, commodities=None, weights=None) -> pd.Series:
-    """Number of features within ``radius_m`` of each candidate (its edge, not its centre).
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> from shapely import Point
-    >>> c = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=5070)
-    >>> d = gpd.GeoDataFrame({"commodities": ["tungsten", "gold"]},
-    ...                      geometry=[Point(100, 0), Point(50, 0)], crs=5070)
-    >>> count_within(c, d, 200).tolist(), count_within(c, d, 200, commodities=["W"]).tolist()
-    ([2.0], [1.0])
-    """
-    require_same_crs(candidates, features, what="candidates and features")
-    feats = filter_features(features, where_expr=where, commodities=commodities)
-    w = None if weights is None else np.asarray(weights(feats) if callable(weights) else weights)
-    return pd.Series(spatial.count_within(_geoms(candidates), _geoms(feats), radius_m, w),
-                     index=candidates.index, dtype=float)
-
-
-def raster_stat(candidates: gpd.GeoDataFrame, raster, stat: str = "mean") -> pd.Series:
-    """A zonal statistic of ``raster`` over each candidate (NaN where no data)."""
-    from siting.geo.raster import zonal_stats  # lazy: rasterio only when rasters are used
-
-    res = zonal_stats(raster, _geoms(candidates), [stat])
-    return pd.Series(res[stat].to_numpy(), index=candidates.index, dtype=float)
-
-
-def attribute(candidates: gpd.GeoDataFrame, column: str) -> pd.Series:
-    """A candidate column, as is (e.g. ``gap_status`` for a categorical score)."""
-    if column not in candidates.columns:
-        raise ScenarioError(f"candidates have no column {column!r}; columns: "
-                            + ", ".join(c for c in candidates.columns if c != "geometry"))
-    return candidates[column].copy()
-
-
-class Factor(BaseModel):
-    """A scenario factor: what to measure, how to score it, and its weight.
-
-    Exactly one of ``distance_to``, ``count_within``, ``raster``, ``attribute``, ``feedstock``
-    (development-weighted deposits within ``radius_m``) or ``permitting`` (readiness parts, see
-    :mod:`siting.score.readiness`) names what is measured.
-
-    Examples
-    --------
-    >>> f = Factor(name="power", distance_to="substations", where="voltage_kv >= 115",
-    ...            transform={"linear": {"best": 0, "worst": 50000}}, weight=3)
-    >>> f.kind, f.raw_column
-    ('distance_to', 'power_m')
-    """
+class BaseFactor(BaseModel):
+    """What every factor has: a name, a transform to [0, 1], a direction and a weight."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The scenario key that names this kind (and holds its target).
+    kind: ClassVar[str] = ""
+    #: Unit suffix of the raw column.
+    unit: ClassVar[str] = "value"
+    #: Direction when the scenario gives neither ``direction`` nor ``transform``.
+    natural_direction: ClassVar[str] = "benefit"
+
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=40)
-    distance_to: str | None = None
-    count_within: str | None = None
-    raster: str | None = None
-    attribute: str | None = None
-    feedstock: str | None = None
-    permitting: PermittingSpec | None = None
-    dev_weights: dict[str, float] | None = None
-    where: str | None = None
-    commodities: list[str] | None = None
-    critical_only: bool = False
-    radius_m: float | None = Field(None, gt=0)
-    stat: str = "mean"
     transform: dict | str | None = None
     direction: Literal["benefit", "cost"] | None = None
     weight: float = Field(1.0, ge=0)
-
-    @field_validator("where")
-    @classmethod
-    def _where(cls, v):
-        return where.validate(v) if v else v
 
     @field_validator("transform")
     @classmethod
     def _transform(cls, v):
         return transforms.validate(v) if v is not None else v
 
-    @field_validator("commodities")
-    @classmethod
-    def _commodities(cls, v):
-        if v:
-            minerals.expand(v)
-        return v
-
-    @model_validator(mode="after")
-    def _one_kind(self):
-        kinds = [k for k in KINDS if getattr(self, k)]
-        if len(kinds) != 1:
-            got = f" (got {', '.join(kinds)})" if kinds else ""
-            raise ValueError(f"give exactly one of {', '.join(KINDS)}{got}")
-        if kinds[0] in ("count_within", "feedstock") and self.radius_m is None:
-            raise ValueError(f"{kinds[0]} needs radius_m")
-        return self
-
-    @property
-    def kind(self) -> str:
-        """One of :data:`KINDS`."""
-        return next(k for k in KINDS if getattr(self, k))
-
     @property
     def target(self) -> str | None:
-        """The layer, raster or column the factor measures (None for ``permitting``)."""
-        return None if self.kind == "permitting" else getattr(self, self.kind)
-
-    def layers_used(self) -> list[str]:
-        """Every layer the factor reads."""
-        if self.kind == "permitting":
-            return self.permitting.layer_names()
-        return [] if self.kind in ("raster", "attribute") else [self.target]
-
-    @property
-    def unit(self) -> str:
-        """Unit suffix of the raw column."""
-        return {"distance_to": "m", "count_within": "count", "raster": self.stat, "attribute": "value",
-                "feedstock": "wcount", "permitting": "index"}[self.kind]
+        """The layer, raster or column the factor measures (None when it reads several)."""
+        return getattr(self, self.kind, None) if isinstance(getattr(self, self.kind, None), str) else None
 
     @property
     def raw_column(self) -> str:
@@ -238,43 +89,290 @@ class Factor(BaseModel):
     @property
     def default_direction(self) -> str:
         """``cost`` for distances and raster values, ``benefit`` for counts and attributes."""
-        return self.direction or ("cost" if self.kind in ("distance_to", "raster") else "benefit")
+        return self.direction or self.natural_direction
+
+    def layers_used(self) -> list[str]:
+        """Every layer the factor reads."""
+        return []
+
+    def rasters_used(self) -> list[str]:
+        """Every raster the factor reads."""
+        return []
+
+    def filters(self) -> list[tuple[str, str]]:
+        """``(layer, where)`` for each filter the factor applies to a layer."""
+        return []
+
+    def describe(self) -> str:
+        """One line saying what is measured."""
+        return f"{self.kind} {self.target or ''}".strip()
 
     def score(self, raw) -> np.ndarray:
         """Transformed score in [0, 1] (min-max in the factor's direction by default)."""
         spec = self.transform or {"minmax": {"direction": self.default_direction}}
         return transforms.apply(spec, raw)
 
-    def compute(self, candidates: gpd.GeoDataFrame, layers: dict, rasters: dict) -> pd.DataFrame:
-        """Measure the factor for each candidate; returns the raw column (and ``_nearest``)."""
-        if self.kind == "raster":
-            if self.raster not in rasters:
-                raise ScenarioError(f"factor {self.name!r}: raster {self.raster!r} is not loaded; "
-                                    f"rasters: {', '.join(rasters) or 'none'}")
-            vals = raster_stat(candidates, rasters[self.raster], self.stat)
-            if vals.isna().any():
-                log.warning("factor %s: %d site(s) have no %s data; they score 0 on it", self.name,
-                            int(vals.isna().sum()), self.raster)
-            return pd.DataFrame({self.raw_column: vals})
-        if self.kind == "attribute":
-            return pd.DataFrame({self.raw_column: attribute(candidates, self.attribute)})
-        missing = [n for n in self.layers_used() if n not in layers]
-        if missing:
-            raise ScenarioError(f"factor {self.name!r}: layer(s) {', '.join(missing)} not loaded; "
-                                f"layers: {', '.join(layers)}")
-        if self.kind == "permitting":
-            return readiness.permitting(candidates, layers, self.permitting, name=self.name)
-        if self.kind == "feedstock":
-            return readiness.feedstock(candidates, layers[self.feedstock], name=self.name, radius_m=self.radius_m,
-                                       commodities=self.commodities, dev_weights=self.dev_weights)
-        if self.target not in layers:
-            raise ScenarioError(f"factor {self.name!r}: layer {self.target!r} is not loaded; "
-                                f"layers: {', '.join(layers)}")
-        feats = filter_features(layers[self.target], where_expr=self.where,
-                                commodities=self.commodities, critical_only=self.critical_only,
-                                layer=self.target)
-        if self.kind == "count_within":
-            return pd.DataFrame({self.raw_column: count_within(candidates, feats, self.radius_m)})
-        near = nearest_feature(candidates, feats)
-        return pd.DataFrame({self.raw_column: near["distance_m"],
-                             f"{self.name}_nearest": near["nearest"]})
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
+        """Problems that would stop this factor on the loaded layers: missing layers, rasters or fields.
+
+        ``layers`` maps a layer name to its loaded frames (one per file).
+        """
+        problems = [f"factor {self.name!r}: layer {n!r} is not loaded; layers: {', '.join(layers) or 'none'}"
+                    for n in self.layers_used() if n not in layers]
+        problems += [f"factor {self.name!r}: raster {n!r} is not loaded; rasters: {', '.join(rasters) or 'none'}"
+                     for n in self.rasters_used() if n not in rasters]
+        for layer, expr in self.filters():
+            for frame in layers.get(layer, []):
+                missing = sorted(where_mod.fields_used(expr) - set(frame.columns))
+                if missing:
+                    problems.append(f"factor {self.name!r} filters {layer} on {', '.join(missing)}, which the "
+                                    f"layer does not have; fields: {_fields(frame)}")
+        return problems
+
+    def compute(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], *, reuse: Reuse | None = None) -> pd.DataFrame:
+        """Measure the factor for each candidate: the raw column (and any detail columns)."""
+        problems = [p for p in self.check({k: [] for k in layers}, rasters) if "is not loaded" in p]
+        if problems:
+            raise ScenarioError("; ".join(problems))
+        return self.measure(candidates, layers, rasters, reuse)
+
+    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:  # pragma: no cover - abstract
+        """The kind's own measurement (called by :meth:`compute` once its inputs are checked)."""
+        raise NotImplementedError
+
+
+def _valid_commodities(v: list[str] | None) -> list[str] | None:
+    if v:
+        minerals.expand(v)  # raises on an unknown name
+    return v
+
+
+def _fields(frame: pd.DataFrame) -> str:
+    return ", ".join(c for c in frame.columns if c != "geometry")
+
+
+class _LayerFactor(BaseFactor):
+    """A factor on the features of one layer, optionally filtered and (deposits) selected by commodity."""
+
+    where: str | None = None
+    commodities: list[str] | None = None
+    critical_only: bool = False
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, v):
+        return where_mod.validate(v) if v else v
+
+    _commodities = field_validator("commodities")(lambda v: _valid_commodities(v))
+
+    def layers_used(self) -> list[str]:
+        return [self.target] if self.target else []
+
+    def filters(self) -> list[tuple[str, str]]:
+        return [(self.target, self.where)] if self.where and self.target else []
+
+    def _features(self, layers) -> gpd.GeoDataFrame:
+        return filter_features(layers[self.target], where_expr=self.where, commodities=self.commodities,
+                               critical_only=self.critical_only, layer=self.target)
+
+
+class DistanceTo(_LayerFactor):
+    """Exact distance (m) to the nearest (filtered) feature of a layer, and that feature's name.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> c = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs=5070)
+    >>> subs = gpd.GeoDataFrame({"name": ["A", "B"], "voltage_kv": [69.0, 230.0]},
+    ...                         geometry=[Point(20, 5), Point(110, 5)], crs=5070)
+    >>> f = DistanceTo(name="power", distance_to="subs", where="voltage_kv >= 115")
+    >>> f.compute(c, {"subs": subs}, {}).values.tolist()
+    [[100.0, 'B']]
+    """
+
+    kind: ClassVar[str] = "distance_to"
+    unit: ClassVar[str] = "m"
+    natural_direction: ClassVar[str] = "cost"
+    distance_to: str
+
+    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+        near = nearest_feature(candidates, self._features(layers), reuse=reuse)
+        return pd.DataFrame({self.raw_column: near["distance_m"], f"{self.name}_nearest": near["nearest"]})
+
+
+class CountWithin(_LayerFactor):
+    """Number of (filtered) features within ``radius_m`` of each candidate's edge.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> c = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=5070)
+    >>> d = gpd.GeoDataFrame({"commodities": ["tungsten", "gold"]}, geometry=[Point(100, 0), Point(50, 0)], crs=5070)
+    >>> CountWithin(name="w", count_within="deps", radius_m=200, commodities=["W"]).compute(c, {"deps": d}, {})
+       w_count
+    0      1.0
+    """
+
+    kind: ClassVar[str] = "count_within"
+    unit: ClassVar[str] = "count"
+    count_within: str
+    radius_m: float = Field(gt=0)
+
+    def describe(self) -> str:
+        return f"count of {self.count_within} within {self.radius_m:g} m"
+
+    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+        return pd.DataFrame({self.raw_column: count_within(candidates, self._features(layers), self.radius_m,
+                                                           reuse=reuse)})
+
+
+class RasterFactor(BaseFactor):
+    """A zonal statistic (mean, median, min, max, std, pNN) of a raster over each candidate.
+
+    Examples
+    --------
+    >>> RasterFactor(name="terrain", raster="slope_pct", stat="p90").raw_column
+    'terrain_p90'
+    """
+
+    kind: ClassVar[str] = "raster"
+    natural_direction: ClassVar[str] = "cost"
+    raster: str
+    stat: str = "mean"
+
+    @property
+    def raw_column(self) -> str:
+        return f"{self.name}_{self.stat}"
+
+    def rasters_used(self) -> list[str]:
+        return [self.raster]
+
+    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+        vals = raster_stat(candidates, rasters[self.raster], self.stat)
+        if vals.isna().any():
+            log.warning("factor %s: %d site(s) have no %s data; they score 0 on it", self.name,
+                        int(vals.isna().sum()), self.raster)
+        return pd.DataFrame({self.raw_column: vals})
+
+
+class AttributeFactor(BaseFactor):
+    """A candidate column as is (e.g. ``gap_status`` scored with a categorical transform).
+
+    Examples
+    --------
+    >>> c = gpd.GeoDataFrame({"gap_status": [3, 4]}, geometry=[None, None], crs=5070)
+    >>> AttributeFactor(name="gap", attribute="gap_status").compute(c, {}, {})["gap_value"].tolist()
+    [3, 4]
+    """
+
+    kind: ClassVar[str] = "attribute"
+    attribute: str
+
+    def check(self, layers, rasters) -> list[str]:
+        problems = super().check(layers, rasters)
+        for frame in layers.get("parcels", []):
+            if self.attribute not in frame.columns:
+                problems.append(f"factor {self.name!r} reads the parcel field {self.attribute!r}, which the "
+                                f"parcels do not have; fields: {_fields(frame)}")
+        return problems
+
+    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+        return pd.DataFrame({self.raw_column: attribute(candidates, self.attribute)})
+
+
+class Feedstock(BaseFactor):
+    """Development-weighted deposits within ``radius_m`` (see :func:`siting.score.readiness.feedstock`).
+
+    Examples
+    --------
+    >>> Feedstock(name="feed", feedstock="deposits", radius_m=80_000, commodities=["W"]).raw_column
+    'feed_wcount'
+    """
+
+    kind: ClassVar[str] = "feedstock"
+    unit: ClassVar[str] = "wcount"
+    feedstock: str
+    radius_m: float = Field(gt=0)
+    commodities: list[str] | None = None
+    dev_weights: dict[str, float] | None = None
+
+    _commodities = field_validator("commodities")(lambda v: _valid_commodities(v))
+
+    def layers_used(self) -> list[str]:
+        return [self.feedstock]
+
+    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+        return readiness.feedstock(candidates, layers[self.feedstock], name=self.name, radius_m=self.radius_m,
+                                   commodities=self.commodities, dev_weights=self.dev_weights, reuse=reuse)
+
+
+class Permitting(BaseFactor):
+    """Permitting readiness from the parts the loaded layers allow (see :mod:`siting.score.readiness`).
+
+    Examples
+    --------
+    >>> f = Permitting(name="permit", permitting={"roads": "roads", "disturbance": ["mines"]})
+    >>> f.raw_column, f.layers_used()
+    ('permit_index', ['mines', 'roads'])
+    """
+
+    kind: ClassVar[str] = "permitting"
+    unit: ClassVar[str] = "index"
+    permitting: PermittingSpec
+
+    def layers_used(self) -> list[str]:
+        return self.permitting.layer_names()
+
+    def describe(self) -> str:
+        return f"permitting readiness from {', '.join(self.layers_used()) or 'parcel fields'}"
+
+    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+        return readiness.permitting(candidates, layers, self.permitting, name=self.name, reuse=reuse)
+
+
+#: The registry: scenario key -> factor class.
+FACTOR_TYPES: dict[str, type[BaseFactor]] = {
+    c.kind: c for c in (DistanceTo, CountWithin, RasterFactor, AttributeFactor, Feedstock, Permitting)}
+#: What a factor can measure (the registry's keys, in order).
+KINDS = tuple(FACTOR_TYPES)
+
+
+def _kind_of(value) -> str | None:
+    if isinstance(value, BaseFactor):
+        return value.kind
+    if isinstance(value, Mapping):
+        present = [k for k in KINDS if value.get(k) is not None]
+        return present[0] if len(present) == 1 else None
+    return None
+
+
+#: A factor in a scenario: the class is chosen by the one key that names what is measured.
+Factor = Annotated[
+    Annotated[DistanceTo, Tag("distance_to")] | Annotated[CountWithin, Tag("count_within")]
+    | Annotated[RasterFactor, Tag("raster")] | Annotated[AttributeFactor, Tag("attribute")]
+    | Annotated[Feedstock, Tag("feedstock")] | Annotated[Permitting, Tag("permitting")],
+    Discriminator(_kind_of, custom_error_type="factor_kind",
+                  custom_error_message=f"give exactly one of {', '.join(KINDS)}"),
+]
+
+
+def make_factor(spec: Mapping[str, Any] | BaseFactor) -> BaseFactor:
+    """The factor class instance for a scenario mapping (the key naming the measure picks the class).
+
+    Raises
+    ------
+    ScenarioError
+        When no key or several name a measure, or a field is wrong (the message names the factor).
+    """
+    if isinstance(spec, BaseFactor):
+        return spec
+    kind = _kind_of(spec)
+    name = spec.get("name", "?") if isinstance(spec, Mapping) else "?"
+    if kind is None:
+        raise ScenarioError(f"factor {name!r}: give exactly one of {', '.join(KINDS)}")
+    try:
+        return FACTOR_TYPES[kind].model_validate(spec)
+    except ValidationError as exc:
+        raise ScenarioError(f"factor {name!r}: {exc.errors()[0]['msg']} "
+                            f"({'.'.join(map(str, exc.errors()[0]['loc']))})") from None

@@ -35,6 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from siting.geo import spatial
+from siting.geo.proximity import Reuse
 from siting.io import minerals
 from siting.io.sources.padus import SPECIAL_DESIGNATIONS
 
@@ -62,7 +63,7 @@ def _slug(text: str) -> str:
 
 
 def feedstock(sites: gpd.GeoDataFrame, deposits: gpd.GeoDataFrame, *, name: str, radius_m: float,
-              commodities=None, dev_weights: dict | None = None) -> pd.DataFrame:
+              commodities=None, dev_weights: dict | None = None, reuse: Reuse | None = None) -> pd.DataFrame:
     """Development-weighted deposit count within ``radius_m`` and the nearest deposit per commodity.
 
     Returns
@@ -84,14 +85,15 @@ def feedstock(sites: gpd.GeoDataFrame, deposits: gpd.GeoDataFrame, *, name: str,
     deps = deposits[minerals.has_any(deposits["commodities"], commodities)] if commodities else deposits
     w = dev_status_weights(dev_weights)
     weights = deps["dev_status"].astype(str).str.lower().map(w).fillna(w["unknown"]).to_numpy(float)
-    out = pd.DataFrame({f"{name}_wcount": spatial.count_within(_geoms(sites), _geoms(deps), radius_m, weights)},
+    out = pd.DataFrame({f"{name}_wcount": spatial.count_within(_geoms(sites), _geoms(deps), radius_m, weights,
+                                                               reuse=reuse)},
                        index=sites.index)
     wanted = minerals.expand(commodities) if commodities else set()
     present = deps["commodities"].fillna("").str.split(";").explode()
     ordered = [c for c in present.value_counts().index if c and (not wanted or c in wanted)][:MAX_NEAREST]
     for c in ordered:
         sub = deps[minerals.has_any(deps["commodities"], [c])]
-        d, idx = spatial.nearest(_geoms(sites), _geoms(sub))
+        d, idx = spatial.nearest(_geoms(sites), _geoms(sub), reuse=reuse)
         names = sub["name"].fillna(sub.get("deposit_id", pd.Series("", index=sub.index))).astype(str).to_numpy()
         label = pd.Series(names[np.maximum(idx, 0)], index=sites.index) + " (" + \
             pd.Series(np.round(d / 1000, 1), index=sites.index).astype(str) + " km)"
@@ -121,8 +123,19 @@ def _linear(d: np.ndarray, worst: float) -> np.ndarray:
     return np.clip(1.0 - np.nan_to_num(d, nan=np.inf, posinf=np.inf) / worst, 0.0, 1.0)
 
 
-def permitting(sites: gpd.GeoDataFrame, layers: dict, spec: PermittingSpec, *, name: str) -> pd.DataFrame:
-    """Permitting-readiness parts and their mean ``<name>_index`` in [0, 1]."""
+def permitting(sites: gpd.GeoDataFrame, layers: dict, spec: PermittingSpec, *, name: str,
+               reuse: Reuse | None = None) -> pd.DataFrame:
+    """Permitting-readiness parts and their mean ``<name>_index`` in [0, 1].
+
+    Examples
+    --------
+    >>> from shapely import LineString, box
+    >>> s = gpd.GeoDataFrame({"agency": ["BLM"], "gap_status": [3]}, geometry=[box(0, 0, 10, 10)], crs=5070)
+    >>> roads = gpd.GeoDataFrame(geometry=[LineString([(0, 1010), (10, 1010)])], crs=5070)
+    >>> out = permitting(s, {"roads": roads}, PermittingSpec(roads="roads", roads_worst_m=10_000), name="p")
+    >>> out.round(3).values.tolist()
+    [[0.817, 0.75, 0.9, 0.8]]
+    """
     g = _geoms(sites)
     parts: dict[str, np.ndarray] = {}
     if "gap_status" in sites:
@@ -132,13 +145,14 @@ def permitting(sites: gpd.GeoDataFrame, layers: dict, spec: PermittingSpec, *, n
         parts["designation"] = np.where(sites["designation"].isin(SPECIAL_DESIGNATIONS), 0.0, 1.0)
     if spec.disturbance:
         feats = np.concatenate([_geoms(layers[n]) for n in spec.disturbance])
-        n = spatial.count_within(g, feats, spec.radius_m)
+        n = spatial.count_within(g, feats, spec.radius_m, reuse=reuse)
         parts["disturbance"] = np.minimum(np.log1p(n) / np.log1p(10), 1.0)
     if spec.roads:
-        parts["roads"] = _linear(spatial.nearest_distance(g, _geoms(layers[spec.roads])), spec.roads_worst_m)
+        parts["roads"] = _linear(spatial.nearest_distance(g, _geoms(layers[spec.roads]), reuse=reuse),
+                                 spec.roads_worst_m)
     if spec.infrastructure:
         feats = np.concatenate([_geoms(layers[n]) for n in spec.infrastructure])
-        parts["infrastructure"] = _linear(spatial.nearest_distance(g, feats), spec.infra_worst_m)
+        parts["infrastructure"] = _linear(spatial.nearest_distance(g, feats, reuse=reuse), spec.infra_worst_m)
     if "agency" in sites:
         scores = {**AGENCY_SCORES, **(spec.agency_scores or {})}
         parts["dod"] = sites["agency"].map(scores).fillna(0.3).to_numpy(float)

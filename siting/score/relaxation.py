@@ -3,9 +3,8 @@
 * :func:`near_misses` - candidates that fail exactly one rule, with the rule, the measured value,
   the threshold and how far off they were;
 * :func:`relaxation` - for one numeric rule, the sites and acres gained as its threshold is relaxed
-  step by step. Rules that test a measured value (``min_area``, ``raster_max``/``raster_min``,
-  ``within``, ``beyond``) are re-evaluated from the ledger; ``outside`` (the buffer changes the land
-  itself) re-runs the screening with each buffer.
+  step by step. Each rule relaxes itself (``rule.relax``) and re-decides its ledger values
+  (``rule.decide``); a rule that changes the land itself (``outside``) re-runs the screening.
 
 Examples
 --------
@@ -18,22 +17,21 @@ Examples
 >>> s = screen(c, [MinArea(acres=100)])
 >>> near_misses(s.frame, s.rules)[["candidate_id", "rule", "gap"]].round(1).values.tolist()
 [['b', 'min_area', 60.5], ['c', 'min_area', 97.5]]
->>> relaxation(s.frame, s.rules, "min_area", [100, 30, 1])["sites"].tolist()
+>>> relaxation(s.frame, s.applied, "min_area", [100, 30, 1])["sites"].tolist()
 [1, 2, 3]
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from siting.core.errors import ScenarioError
 
-__all__ = ["NUMERIC_RULES", "near_misses", "relaxation"]
-
-#: Rule types whose threshold is a number compared with a measured value.
-NUMERIC_RULES = {"min_area": ">=", "raster_max": "<=", "raster_min": ">=", "within": "<=", "beyond": ">="}
-_OPS = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater}
+__all__ = ["near_misses", "relaxation"]
 
 
 def near_misses(candidates: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
@@ -58,56 +56,57 @@ def near_misses(candidates: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 
-def relaxation(candidates: pd.DataFrame, rules: pd.DataFrame, rule: str, values, *, rescreen=None) -> pd.DataFrame:
+def relaxation(candidates: pd.DataFrame, rules: Mapping[str, Any], rule: str, values, *,
+               rescreen: Callable[[str, float], pd.DataFrame] | None = None) -> pd.DataFrame:
     """Sites and acres that pass every rule as ``rule``'s threshold takes each of ``values``.
+
+    The rule decides: one whose ledger value settles the outcome (``min_area``, ``raster_max`` /
+    ``raster_min`` with their ``missing`` policy, ``within``, ``beyond``) is re-decided from the
+    ledger with :meth:`relax` and :meth:`decide`; one that changes the land (``outside``) needs
+    ``rescreen``, which screens again with the relaxed rule.
 
     Parameters
     ----------
     candidates : DataFrame
-        A screened frame (ledger columns, ``area_acres``).
-    rules : DataFrame
-        The rule table of the screening (``rule``, ``type``, ``op``, ``threshold``).
+        A screened frame (ledger columns, ``area_acres``, ``eligible``).
+    rules : mapping
+        Ledger name -> rule object, as screened (``Screening.applied``).
     rule : str
         Ledger name of the rule (e.g. ``within_substations``).
     values : sequence of float
         Thresholds to try (for ``outside``: buffers in metres).
     rescreen : callable, optional
-        ``rescreen(rule, value) -> screened frame``, needed for ``outside`` rules.
+        ``rescreen(rule, value) -> screened frame``, needed for rules that change the land.
 
     Returns
     -------
     DataFrame
         ``threshold``, ``sites``, ``acres``, ``sites_gained``, ``acres_gained`` (relative to the
-        scenario's own threshold).
+        scenario's own threshold) and ``is_scenario_value``.
     """
-    row = rules[rules["rule"] == rule]
-    if row.empty:
-        raise ScenarioError(f"rule {rule!r} is not in this run; rules: {', '.join(rules['rule'])}")
-    kind, base = row["type"].iloc[0], row["parameter_value"].iloc[0]
-    values = [float(v) for v in values]
-    if kind == "outside":
+    if rule not in rules:
+        raise ScenarioError(f"rule {rule!r} is not in this run; rules: {', '.join(rules)}")
+    base = rules[rule]
+    relaxed = {float(v): base.relax(v) for v in values}  # raises for rules without a numeric threshold
+    if base.changes_land:
         if rescreen is None:
             raise ScenarioError(f"relaxing {rule!r} changes the land; it needs the layers of the run")
-        frames = {v: rescreen(rule, v) for v in values}
+        frames = {v: rescreen(rule, v) for v in relaxed}
         out = [{"threshold": v, "sites": int(f["eligible"].sum()),
                 "acres": float(f.loc[f["eligible"], "area_acres"].sum())} for v, f in frames.items()]
-    elif kind in NUMERIC_RULES:
-        others = [f"{r}__pass" for r in rules["rule"] if r != rule]
-        rest = candidates[others].all(axis=1).to_numpy() if others else np.ones(len(candidates), bool)
-        measured = pd.to_numeric(candidates[f"{rule}__value"], errors="coerce").to_numpy(float)
-        op = _OPS[NUMERIC_RULES[kind]]
+    else:
+        others = [f"{r}__pass" for r in rules if r != rule]
+        rest = candidates[others].all(axis=1).to_numpy(bool) if others else np.ones(len(candidates), bool)
+        measured = candidates[f"{rule}__value"].to_numpy()
         area = candidates["area_acres"].to_numpy(float)
         out = []
-        for v in values:  # a few thresholds, each vectorized over candidates
-            ok = rest & op(measured, v)
+        for v, r in relaxed.items():  # a few thresholds, each vectorized over candidates
+            ok = rest & np.asarray(r.decide(measured), dtype=bool)
             out.append({"threshold": v, "sites": int(ok.sum()), "acres": float(area[ok].sum())})
-    else:
-        raise ScenarioError(f"rule {rule!r} ({kind}) has no numeric threshold to relax; numeric rules: "
-                            f"{', '.join([*NUMERIC_RULES, 'outside'])}")
     table = pd.DataFrame(out)
     now_sites = int(candidates["eligible"].sum())
     now_acres = float(candidates.loc[candidates["eligible"], "area_acres"].sum())
     table["sites_gained"] = table["sites"] - now_sites
     table["acres_gained"] = table["acres"] - now_acres
-    table["is_scenario_value"] = np.isclose(table["threshold"], float(base))
+    table["is_scenario_value"] = np.isclose(table["threshold"], float(base.parameter_value()))
     return table

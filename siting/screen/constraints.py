@@ -25,7 +25,7 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -60,15 +60,21 @@ class Screening:
         Long form: one row per candidate and rule.
     rules : DataFrame
         One row per rule: label, type, stage, description, measure, op, threshold, layer, where.
+    applied : dict
+        Ledger name -> rule object, in order (what relaxation and the map ask the rules).
     land : GeoDataFrame, optional
         With generated candidates (:mod:`siting.screen.staged`): the eligible land they were made from.
+    generation : dict
+        With generated candidates: the generator's report (for packing: sites, bound, efficiency).
     """
 
     frame: gpd.GeoDataFrame
     funnel: pd.DataFrame
     ledger: pd.DataFrame
     rules: pd.DataFrame
+    applied: dict = field(default_factory=dict)
     land: gpd.GeoDataFrame | None = None
+    generation: dict = field(default_factory=dict)
 
 
 def rule_labels(rules) -> list[str]:
@@ -180,7 +186,7 @@ def screen(candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) 
     funnel = _funnel(labels, rules, outcomes, areas)
     warn_if_empty(funnel, rules, labels, len(frame))
     return Screening(result, funnel, _ledger_long(frame, labels, outcomes),
-                     _rule_table(rules, labels, outcomes))
+                     _rule_table(rules, labels, outcomes), dict(zip(labels, rules, strict=True)))
 
 
 def _ledger_wide(labels, outcomes, index) -> pd.DataFrame:

@@ -38,15 +38,30 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.geo import spatial
+from siting.geo.proximity import Reuse
 from siting.io.sources.agencies import AGENCIES
 from siting.screen import where
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "RULE_TYPES", "AgencyIn", "AgencyNotIn", "Attribute", "Beyond", "DesignationNotIn",
-    "GapStatusIn", "GapStatusNotIn", "MinArea", "Outcome", "Outside", "RasterMax", "RasterMin",
-    "Rule", "RuleContext", "Within",
+    "RELAXABLE",
+    "RULE_TYPES",
+    "AgencyIn",
+    "AgencyNotIn",
+    "Attribute",
+    "Beyond",
+    "DesignationNotIn",
+    "GapStatusIn",
+    "GapStatusNotIn",
+    "MinArea",
+    "Outcome",
+    "Outside",
+    "RasterMax",
+    "RasterMin",
+    "Rule",
+    "RuleContext",
+    "Within",
 ]
 
 
@@ -69,6 +84,8 @@ class RuleContext:
 
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     rasters: dict[str, Any] = field(default_factory=dict)
+    #: Distances and anchors shared by the rules and factors of one run.
+    reuse: Reuse | None = None
     _cache: dict = field(default_factory=dict)
 
     def layer(self, name: str, where_expr: str | None = None) -> gpd.GeoDataFrame:
@@ -102,22 +119,82 @@ class _Rule(BaseModel):
         return f"{self.rule}_{target}" if target else self.rule
 
     def describe(self) -> str:  # pragma: no cover - overridden
+        """The rule in plain language (the funnel's description and the reasons' wording)."""
         return self.rule
 
     #: Name of the numeric parameter a relaxation curve varies (None: not relaxable).
     parameter: ClassVar[str | None] = None
+    #: True when the rule changes the land itself (relaxing it means screening again).
+    changes_land: ClassVar[bool] = False
+    #: Parcel fields the rule reads from the candidates.
+    fields: ClassVar[tuple[str, ...]] = ()
 
     def parameter_value(self) -> float | None:
         """The current value of :attr:`parameter`."""
         return float(getattr(self, self.parameter)) if self.parameter else None
 
-    def with_parameter(self, value: float):
-        """A copy of the rule with its numeric parameter set to ``value``."""
+    def relax(self, threshold: float):
+        """A copy of the rule with its numeric threshold set to ``threshold`` (validated like the scenario's).
+
+        Raises
+        ------
+        ScenarioError
+            When the rule has no numeric threshold (agency, GAP, designation and attribute rules).
+        """
         if not self.parameter:
-            raise ScenarioError(f"rule {self.label()!r} has no numeric threshold to vary")
-        return self.model_copy(update={self.parameter: float(value)})
+            raise ScenarioError(f"rule {self.label()!r} ({self.rule}) has no numeric threshold to relax; "
+                                f"numeric rules: {', '.join(c.model_fields['rule'].default for c in RELAXABLE)}")
+        return type(self).model_validate({**self.model_dump(), self.parameter: float(threshold)})
+
+    def decide(self, values) -> np.ndarray | None:
+        """Pass/fail of measured ledger values under this rule's threshold, or None when the value
+        alone cannot decide (the rule changes the land, or tests several fields)."""
+        return None
+
+    def layers_used(self) -> list[str]:
+        """Every layer the rule reads."""
+        layer = getattr(self, "layer", None)
+        return [layer] if layer else []
+
+    def rasters_used(self) -> list[str]:
+        """Every raster the rule reads."""
+        return []
+
+    def check(self, layers, rasters) -> list[tuple[str, str]]:
+        """Problems that would stop or falsify this rule on the loaded layers, as ``(layer, message)``.
+
+        ``layers`` maps a layer name to its loaded frames (one per file); ``rasters`` holds the
+        loaded raster names. Used by ``siting validate``.
+        """
+        label, out = self.label(), []
+        out += [(n, f"rule {label}: layer {n!r} is not loaded") for n in self.layers_used() if n not in layers]
+        out += [(n, f"rule {label}: raster {n!r} is not loaded") for n in self.rasters_used() if n not in rasters]
+        expr = getattr(self, "where", None)
+        needs = [(n, where.fields_used(expr)) for n in self.layers_used()] if expr else []
+        needs += [("parcels", set(self.fields))]
+        for layer, wanted in needs:
+            for frame in layers.get(layer, []):
+                missing = sorted(set(wanted) - set(frame.columns))
+                if missing:
+                    fields = ", ".join(c for c in frame.columns if c != "geometry")
+                    out.append((layer, f"rule {label} reads {', '.join(missing)}, which layer {layer} does not "
+                                       f"have; fields: {fields}"))
+        return out
+
+    def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: dict,
+                      max_candidates: int = 5000) -> tuple[str, gpd.GeoDataFrame] | None:
+        """The map layer of what this rule excluded: ``(title, frame)``, or None past ``max_candidates``.
+
+        By default the candidates that failed the rule; ``outside`` draws its buffered zones.
+        """
+        if len(candidates) > max_candidates:
+            return None
+        failed = candidates[~candidates[f"{label}__pass"].astype(bool)]
+        failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
+        return f"Failed {label} ({len(failed):,})", failed
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
+        """Measure every candidate: value, threshold, pass (and for land rules the land left)."""
         raise NotImplementedError  # pragma: no cover
 
 
@@ -130,6 +207,7 @@ def _upper(values: list[str]) -> list[str]:
 
 
 class _AgencyRule(_Rule):
+    fields: ClassVar[tuple[str, ...]] = ("agency",)
     values: list[str] = Field(min_length=1)
     _negate: ClassVar[bool] = False
 
@@ -141,10 +219,13 @@ class _AgencyRule(_Rule):
     def describe(self) -> str:
         return f"agency {'not in' if self._negate else 'in'} [{', '.join(self.values)}]"
 
+    def decide(self, values) -> np.ndarray:
+        hit = np.isin(np.asarray(values, dtype=object), self.values)
+        return ~hit if self._negate else hit
+
     def evaluate(self, frame, geoms, ctx) -> Outcome:
         val = frame["agency"].astype(object).to_numpy()
-        hit = np.isin(val, self.values)
-        return Outcome(val, ~hit if self._negate else hit, "not in" if self._negate else "in",
+        return Outcome(val, self.decide(val), "not in" if self._negate else "in",
                        ", ".join(self.values), "managing agency")
 
 
@@ -162,16 +243,20 @@ class AgencyNotIn(_AgencyRule):
 
 
 class _GapRule(_Rule):
+    fields: ClassVar[tuple[str, ...]] = ("gap_status",)
     values: list[Annotated[int, Field(ge=1, le=4)]] = Field(min_length=1)
     _negate: ClassVar[bool] = False
 
     def describe(self) -> str:
         return f"GAP status {'not in' if self._negate else 'in'} {self.values}"
 
+    def decide(self, values) -> np.ndarray:
+        hit = np.isin(pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float), self.values)
+        return ~hit if self._negate else hit
+
     def evaluate(self, frame, geoms, ctx) -> Outcome:
         val = pd.to_numeric(frame["gap_status"], errors="coerce").to_numpy(dtype=float)
-        hit = np.isin(val, self.values)
-        return Outcome(val, ~hit if self._negate else hit, "not in" if self._negate else "in",
+        return Outcome(val, self.decide(val), "not in" if self._negate else "in",
                        ", ".join(map(str, self.values)), "PAD-US GAP status (NA: unknown)")
 
 
@@ -192,15 +277,18 @@ class DesignationNotIn(_Rule):
     """Drop land with one of the PAD-US designation types (``WA``, ``WSA``, ``NM``...)."""
 
     rule: Literal["designation_not_in"] = "designation_not_in"
+    fields: ClassVar[tuple[str, ...]] = ("designation",)
     values: list[str] = Field(min_length=1)
 
     def describe(self) -> str:
         return f"designation not in [{', '.join(self.values)}]"
 
+    def decide(self, values) -> np.ndarray:
+        return ~np.isin(np.asarray(values, dtype=object), self.values)
+
     def evaluate(self, frame, geoms, ctx) -> Outcome:
         val = frame["designation"].astype(object).to_numpy()
-        hit = np.isin(val, self.values)
-        return Outcome(val, ~hit, "not in", ", ".join(self.values), "PAD-US designation type")
+        return Outcome(val, self.decide(val), "not in", ", ".join(self.values), "PAD-US designation type")
 
 
 class Attribute(_Rule):
@@ -220,6 +308,16 @@ class Attribute(_Rule):
     def describe(self) -> str:
         return f"where {self.where}"
 
+    def check(self, layers, rasters) -> list[tuple[str, str]]:
+        out = super().check(layers, rasters)
+        for frame in layers.get("parcels", []):
+            missing = sorted(where.fields_used(self.where) - set(frame.columns))
+            if missing:
+                fields = ", ".join(c for c in frame.columns if c != "geometry")
+                out.append(("parcels", f"rule {self.label()} filters on {', '.join(missing)}, which the parcels "
+                                       f"do not have; fields: {fields}"))
+        return out
+
     def evaluate(self, frame, geoms, ctx) -> Outcome:
         hit = where.evaluate(self.where, frame, layer="parcels").to_numpy()
         used = sorted(where.fields_used(self.where))
@@ -234,6 +332,7 @@ class Outside(_Rule):
 
     rule: Literal["outside"] = "outside"
     parameter: ClassVar[str | None] = "buffer_m"
+    changes_land: ClassVar[bool] = True
     layer: str
     buffer_m: float = Field(0.0, ge=0)
     where: str | None = None
@@ -258,6 +357,18 @@ class Outside(_Rule):
         return Outcome(after, after > 0, ">", 0.0,
                        f"acres left outside {self.layer} + {self.buffer_m:g} m", new, before - after)
 
+    def failure_layer(self, label, candidates, layers, max_candidates=5000):
+        """The excluded zones: the layer's (filtered) features near the candidates, plus the buffer."""
+        if self.layer not in layers:
+            return None
+        feats = layers[self.layer]
+        if self.where:
+            feats = feats[where.evaluate(self.where, feats, layer=self.layer)]
+        minx, miny, maxx, maxy = candidates.total_bounds if len(candidates) else feats.total_bounds
+        feats = feats.cx[minx - 50_000:maxx + 50_000, miny - 50_000:maxy + 50_000]
+        zone = feats.set_geometry(feats.geometry.buffer(self.buffer_m)) if self.buffer_m > 0 else feats
+        return f"Excluded by {label} ({self.layer} + {self.buffer_m:g} m)", zone
+
 
 class MinArea(_Rule):
     """Keep candidates with at least ``acres`` of eligible land."""
@@ -272,7 +383,10 @@ class MinArea(_Rule):
 
     def evaluate(self, frame, geoms, ctx) -> Outcome:
         acres = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
-        return Outcome(acres, acres >= self.acres, ">=", self.acres, "eligible acres")
+        return Outcome(acres, self.decide(acres), ">=", self.acres, "eligible acres")
+
+    def decide(self, values) -> np.ndarray:
+        return np.asarray(values, dtype=float) >= self.acres
 
 
 def _log_missing(values: np.ndarray, label: str, raster: str, policy: str) -> None:
@@ -294,14 +408,22 @@ class _RasterRule(_Rule):
     def describe(self) -> str:
         return f"{self.stat} of {self.raster} {self._op} {self.value:g}"
 
+    def rasters_used(self) -> list[str]:
+        return [self.raster]
+
+    def decide(self, values) -> np.ndarray:
+        """``values`` against the threshold; no data passes or fails as ``missing`` says."""
+        val = np.asarray(values, dtype=float)
+        with np.errstate(invalid="ignore"):
+            ok = val <= self.value if self._op == "<=" else val >= self.value
+        return np.where(np.isnan(val), self.missing == "pass", ok)
+
     def evaluate(self, frame, geoms, ctx) -> Outcome:
         from siting.geo.raster import zonal_stats  # lazy: rasterio only when rasters are used
 
         val = zonal_stats(ctx.raster(self.raster), geoms, [self.stat])[self.stat].to_numpy()
         _log_missing(val, self.label(), self.raster, self.missing)
-        ok = val <= self.value if self._op == "<=" else val >= self.value
-        ok = np.where(np.isnan(val), self.missing == "pass", ok)
-        return Outcome(val, ok, self._op, self.value, f"{self.stat} of {self.raster}")
+        return Outcome(val, self.decide(val), self._op, self.value, f"{self.stat} of {self.raster}")
 
 
 class RasterMax(_RasterRule):
@@ -334,11 +456,14 @@ class _DistanceRule(_Rule):
         filt = f" where {self.where}" if self.where else ""
         return f"distance to {self.layer}{filt} {self._op} {self.distance_m:g} m"
 
+    def decide(self, values) -> np.ndarray:
+        d = np.asarray(values, dtype=float)
+        return d <= self.distance_m if self._op == "<=" else d >= self.distance_m
+
     def evaluate(self, frame, geoms, ctx) -> Outcome:
         feats = ctx.layer(self.layer, self.where).geometry.values
-        d = spatial.nearest_distance(geoms, feats)
-        ok = d <= self.distance_m if self._op == "<=" else d >= self.distance_m
-        return Outcome(d, ok, self._op, self.distance_m, f"distance to {self.layer} (m)")
+        d = spatial.nearest_distance(geoms, feats, reuse=ctx.reuse)
+        return Outcome(d, self.decide(d), self._op, self.distance_m, f"distance to {self.layer} (m)")
 
 
 class Within(_DistanceRule):
@@ -354,6 +479,8 @@ class Beyond(_DistanceRule):
     _op: ClassVar[str] = ">="
 
 
+#: Rules with a numeric threshold (relaxation curves vary it).
+RELAXABLE = (Outside, MinArea, RasterMax, RasterMin, Within, Beyond)
 RULE_TYPES = (AgencyIn, AgencyNotIn, GapStatusIn, GapStatusNotIn, DesignationNotIn, Attribute,
               Outside, MinArea, RasterMax, RasterMin, Within, Beyond)
 Rule = Annotated[

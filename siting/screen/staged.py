@@ -119,7 +119,8 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     log.info("staged screening: %d of %d parcel units eligible, %d candidates generated, %d pass the site rules",
              int(ok.sum()), len(units), len(made), int(site.frame["eligible"].sum()))
     land_frame = gpd.GeoDataFrame(eligible.reset_index(drop=True), geometry="geometry", crs=units.crs)
-    return Screening(frame, funnel, ledger, rules_table, land_frame)
+    report = {k: v for k, v in generator.report.items() if not isinstance(v, np.ndarray)}
+    return Screening(frame, funnel, ledger, rules_table, {**land.applied, **site.applied}, land_frame, report)
 
 
 def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_in: int,

@@ -1,0 +1,181 @@
+"""Per-candidate measures, returned as Series on the candidate index (the factors' building blocks).
+
+* :func:`distance_to` - exact distance (m) to the nearest feature of a layer,
+  optionally filtered (``where``) and, for deposits, by commodity;
+* :func:`nearest_feature` - that distance and the nearest feature's name;
+* :func:`count_within` - number of features within a radius (deposits by
+  commodity or group);
+* :func:`raster_stat` - a zonal statistic of a raster over each candidate;
+* :func:`attribute` - a candidate column as is.
+
+The scenario's factor classes (:mod:`siting.score.factors`) call these.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import Point, box
+>>> cands = gpd.GeoDataFrame({"candidate_id": ["a"]}, geometry=[box(0, 0, 10, 10)], crs=5070)
+>>> subs = gpd.GeoDataFrame({"name": ["S1", "S2"], "voltage_kv": [69.0, 230.0]},
+...                         geometry=[Point(20, 5), Point(110, 5)], crs=5070)
+>>> distance_to(cands, subs).tolist(), distance_to(cands, subs, where="voltage_kv >= 115").tolist()
+([10.0], [100.0])
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.core.errors import ScenarioError
+from siting.geo import spatial
+from siting.geo.proximity import Reuse
+from siting.io import minerals
+from siting.io.crs import require_same_crs
+from siting.screen import where
+
+__all__ = ["attribute", "count_within", "distance_to", "filter_features", "nearest_feature", "raster_stat"]
+
+log = logging.getLogger(__name__)
+
+
+def filter_features(features: gpd.GeoDataFrame, *, where_expr: str | None = None,
+                    commodities=None, critical_only: bool = False,
+                    layer: str | None = None) -> gpd.GeoDataFrame:
+    """Return the features passing a filter and, for deposits, a commodity selection.
+
+    ``commodities`` takes names, symbols or group names (``"china_export_controls"``).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> d = gpd.GeoDataFrame({"commodities": ["tungsten", "gold"], "critical": [True, False]},
+    ...                      geometry=[Point(0, 0), Point(1, 0)], crs=5070)
+    >>> len(filter_features(d, commodities=["W"])), len(filter_features(d, critical_only=True))
+    (1, 1)
+    """
+    keep = np.ones(len(features), dtype=bool)
+    if where_expr:
+        keep &= where.evaluate(where_expr, features, layer=layer).to_numpy()
+    if commodities:
+        if "commodities" not in features.columns:
+            raise ScenarioError(f"layer {layer!r} has no commodities; commodity filters need deposits")
+        keep &= minerals.has_any(features["commodities"], commodities)
+    if critical_only:
+        keep &= features["critical"].fillna(False).to_numpy(dtype=bool)
+    return features[keep]
+
+
+def _geoms(frame: gpd.GeoDataFrame) -> np.ndarray:
+    return np.asarray(frame.geometry.values, dtype=object)
+
+
+def distance_to(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *,
+                where: str | None = None, commodities=None, reuse: Reuse | None = None) -> pd.Series:
+    """Exact distance in CRS units (m) from each candidate to the nearest feature.
+
+    Parameters
+    ----------
+    candidates, features : GeoDataFrame
+        In the same projected CRS.
+    where : str, optional
+        Filter on the features, e.g. ``"voltage_kv >= 115"``.
+    commodities : list of str, optional
+        Deposit commodities or groups.
+    reuse : Reuse, optional
+        Answers kept for the run (:class:`siting.geo.proximity.Reuse`).
+
+    Returns
+    -------
+    Series of float
+        ``inf`` when no feature passes the filter.
+    """
+    require_same_crs(candidates, features, what="candidates and features")
+    feats = filter_features(features, where_expr=where, commodities=commodities)
+    return pd.Series(spatial.nearest_distance(_geoms(candidates), _geoms(feats), reuse=reuse),
+                     index=candidates.index, dtype=float)
+
+
+def nearest_feature(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *, where: str | None = None,
+                    commodities=None, reuse: Reuse | None = None) -> pd.DataFrame:
+    """Distance and name (or id) of the nearest feature for each candidate.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> c = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs=5070)
+    >>> f = gpd.GeoDataFrame({"name": ["Sub A", None], "feature_id": ["a", "b"]},
+    ...                      geometry=[Point(50, 5), Point(12, 5)], crs=5070)
+    >>> nearest_feature(c, f).values.tolist()
+    [[2.0, 'b']]
+    """
+    require_same_crs(candidates, features, what="candidates and features")
+    feats = filter_features(features, where_expr=where, commodities=commodities)
+    d, idx = spatial.nearest(_geoms(candidates), _geoms(feats), reuse=reuse)
+    label_col = "name" if "name" in feats.columns else None
+    names = np.full(len(candidates), None, dtype=object)
+    if len(feats):
+        labels = feats[label_col].astype(object) if label_col else pd.Series(feats.index.astype(str))
+        id_col = next((c for c in ("feature_id", "deposit_id", "parcel_id") if c in feats), None)
+        if id_col:
+            labels = labels.where(labels.notna(), feats[id_col].astype(object))
+        names[idx >= 0] = labels.to_numpy(dtype=object)[idx[idx >= 0]]
+    return pd.DataFrame({"distance_m": d, "nearest": names}, index=candidates.index)
+
+
+def count_within(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, radius_m: float, *,
+                 where: str | None = None, commodities=None, weights=None,
+                 reuse: Reuse | None = None) -> pd.Series:
+    """Number of features within ``radius_m`` of each candidate (its edge, not its centre).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> c = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=5070)
+    >>> d = gpd.GeoDataFrame({"commodities": ["tungsten", "gold"]},
+    ...                      geometry=[Point(100, 0), Point(50, 0)], crs=5070)
+    >>> count_within(c, d, 200).tolist(), count_within(c, d, 200, commodities=["W"]).tolist()
+    ([2.0], [1.0])
+    """
+    require_same_crs(candidates, features, what="candidates and features")
+    feats = filter_features(features, where_expr=where, commodities=commodities)
+    w = None if weights is None else np.asarray(weights(feats) if callable(weights) else weights)
+    return pd.Series(spatial.count_within(_geoms(candidates), _geoms(feats), radius_m, w, reuse=reuse),
+                     index=candidates.index, dtype=float)
+
+
+def raster_stat(candidates: gpd.GeoDataFrame, raster, stat: str = "mean") -> pd.Series:
+    """A zonal statistic of ``raster`` over each candidate (NaN where no data).
+
+    Examples
+    --------
+    >>> from rasterio.transform import from_origin
+    >>> from shapely import box
+    >>> from siting.geo.raster import Raster
+    >>> r = Raster(np.ma.masked_invalid(np.arange(16.0).reshape(4, 4)), from_origin(0, 40, 10, 10), "EPSG:5070", "z")
+    >>> c = gpd.GeoDataFrame(geometry=[box(0, 20, 20, 40)], crs=5070)
+    >>> raster_stat(c, r, "max").tolist()
+    [5.0]
+    """
+    from siting.geo.raster import zonal_stats  # lazy: rasterio only when rasters are used
+
+    res = zonal_stats(raster, _geoms(candidates), [stat])
+    return pd.Series(res[stat].to_numpy(), index=candidates.index, dtype=float)
+
+
+def attribute(candidates: gpd.GeoDataFrame, column: str) -> pd.Series:
+    """A candidate column, as is (e.g. ``gap_status`` for a categorical score).
+
+    Examples
+    --------
+    >>> c = gpd.GeoDataFrame({"gap_status": [3, 4]}, geometry=[None, None], crs=5070)
+    >>> attribute(c, "gap_status").tolist()
+    [3, 4]
+    """
+    if column not in candidates.columns:
+        raise ScenarioError(f"candidates have no column {column!r}; columns: "
+                            + ", ".join(c for c in candidates.columns if c != "geometry"))
+    return candidates[column].copy()
