@@ -34,6 +34,7 @@ _LAZY = {
     "load_scenario": "siting.core.scenario",
     "Scenario": "siting.core.scenario",
     "SitingResult": "siting.core.result",
+    "load_result": "siting.core.saved",
     "candidates_from_parcels": "siting.candidates.parcels",
     "candidates_from_grid": "siting.candidates.grid",
     "pack_sites": "siting.candidates.packing",

@@ -3,6 +3,13 @@
 Every subcommand calls the library. Errors print one paragraph on stderr and
 exit non-zero (1 for siting errors, 2 for usage errors) without a traceback;
 ``-vv`` shows the traceback for unexpected errors.
+
+Examples
+--------
+>>> main(["--version"])
+Traceback (most recent call last):
+...
+SystemExit: 0
 """
 
 from __future__ import annotations
@@ -97,18 +104,20 @@ def validate(scenario: str) -> None:
 @click.option("--top", default=None, type=int, help="Draw only the best N sites.")
 def map_command(result_dir: str, static_path: str, title: str | None, dpi: int, top: int | None) -> None:
     """Draw a static map (PNG or PDF) of a result folder: legend, scale bar, north arrow, sources."""
+    from siting.core.saved import load_result
     from siting.deliver.static import static_map
 
-    click.echo(static_map(result_dir, static_path, title=title, dpi=dpi, top=top))
+    click.echo(static_map(load_result(result_dir), static_path, title=title, dpi=dpi, top=top))
 
 
 @cli.command()
 @click.argument("result_dir", type=click.Path(exists=True, file_okay=False))
 def report(result_dir: str) -> None:
     """Write RESULT_DIR/report.html: summary, funnel, top sites, maps, sensitivity, repairs, rejects."""
+    from siting.core.saved import load_result
     from siting.deliver.report import write_report
 
-    click.echo(write_report(result_dir))
+    click.echo(write_report(load_result(result_dir)))
 
 
 @cli.command()
@@ -127,9 +136,15 @@ def info(path: str, layer: str | None, source: str | None, as_json: bool) -> Non
 
 
 def main(argv=None) -> None:
-    """Entry point: run the click group, turning errors into one paragraph and an exit code."""
+    """Entry point: run the click group, turning errors into one paragraph and an exit code.
+
+    An unexpected error shows its traceback when the verbosity option asks for it (``-vv``).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    ctx = None
     try:
-        cli.main(args=argv, prog_name="siting", standalone_mode=False)
+        with cli.make_context("siting", args) as ctx:
+            cli.invoke(ctx)
     except click.exceptions.Exit as exc:  # --help, --version
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -142,7 +157,7 @@ def main(argv=None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:  # unexpected: still no traceback unless -vv
-        if "-vv" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
+        if ctx is not None and ctx.params.get("verbose", 0) >= 2:
             raise
         msg = textwrap.shorten(f"{type(exc).__name__}: {exc}", 600)
         click.echo(f"internal error: {msg} (run with -vv for the traceback and report it)", err=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import os
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
-from paths import DEMO, realdata_dir
+import yaml
+from browser import chromium_available
+from paths import DEMO, SAMPLE, realdata_dir
 from shapely import LineString, Point, box
 
 
@@ -64,6 +68,39 @@ def demo_result():
 
 
 @pytest.fixture(scope="session")
+def tiny_scenario() -> dict:
+    """The demo's layers with one candidate per parcel and light analyses: a whole run in under 2 s.
+
+    Most tests that need a real run use this; the packed demo (``demo_result``) is for the tests of
+    packing and of the demo's own deliverables.
+    """
+    d = yaml.safe_load(DEMO.read_text())
+    d.update(name="tiny", base_dir=str(SAMPLE), candidates={"method": "parcels", "min_area_acres": 640},
+             analysis={"sensitivity": {"n": 100, "seed": 0, "top_k": 5}, "near_misses": True,
+                       "relaxation": [{"rule": "within_substations", "values": [25_000, 50_000, 100_000]}]})
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_result(tiny_scenario):
+    import siting
+
+    return siting.run(copy.deepcopy(tiny_scenario), progress=False)
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path, tiny_scenario) -> Path:
+    """The tiny scenario as a YAML file (absolute paths to sample_data)."""
+    d = copy.deepcopy(tiny_scenario)
+    base = Path(d.pop("base_dir"))
+    for spec in [*d["layers"].values(), *d["rasters"].values()]:
+        spec["path"] = str(base / spec["path"])
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
 def demo_out(tmp_path_factory, demo_result) -> Path:
     out = tmp_path_factory.mktemp("demo") / "nevada"
     demo_result.save(out)
@@ -75,11 +112,21 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Skip the real-data notebook, with a reason, when the real-data folder is absent."""
-    if realdata_dir().is_dir():
-        return
+    """Mark notebooks ``notebook``; skip the real-data notebook, with a reason, without the real data."""
     skip = pytest.mark.skip(reason=f"real data folder not found at {realdata_dir()}; set SITING_REALDATA")
     for item in items:
-        if "02_real_data" in item.nodeid:
-            item.add_marker(skip)
+        if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
+            item.add_marker(pytest.mark.notebook)
+            if "02_real_data" in item.nodeid and not realdata_dir().is_dir():
+                item.add_marker(skip)
+
+
+def pytest_runtest_setup(item):
+    """Browser tests need Chromium: skipped without it on a workstation, failed in CI (CI installs it)."""
+    if item.get_closest_marker("browser") and not chromium_available():
+        reason = "Chromium or playwright not installed (apt-get install chromium; pip install -e '.[test]')"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}", pytrace=False)
+        pytest.skip(reason)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-from browser import chromium_available, inspect_map
+from browser import inspect_map
 from rfc7946 import problems
 
 
@@ -97,7 +97,6 @@ def test_explain_a_site(demo_result):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not chromium_available(), reason="Chromium or playwright not installed")
 def test_map_in_headless_chromium(demo_result, demo_out):
     res = inspect_map(demo_out / "map.html")
     tile_errors = [e for e in res["errors"] if "Failed to load resource" in e]

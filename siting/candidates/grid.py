@@ -53,6 +53,7 @@ def _cell_size(cell_acres: float | None, cell_m: float | None, shape: str) -> fl
         if not cell_m > 0:
             raise ScenarioError(f"cell_m must be > 0, not {cell_m}")
         return float(cell_m)
+    assert cell_acres is not None  # one of the two is given (checked above)
     if not cell_acres > 0:
         raise ScenarioError(f"cell_acres must be > 0, not {cell_acres}")
     area = cell_acres * settings.M2_PER_ACRE
@@ -236,8 +237,8 @@ def candidates_from_grid(eligible: gpd.GeoDataFrame, *, cell_acres: float | None
     row = live[row]
     parts = map_pieces(_piece_cells, pieces, bi, bj, width=width, shape=shape, block=block, min_items=2_000,
                        size=PIECES_PER_SLICE)
-    land = row[np.concatenate([start + p[0] for start, p in parts])]
-    ci, cj, clipped = (np.concatenate([p[k] for _, p in parts]) for k in (1, 2, 3))
+    land = row[np.concatenate([start + p[0] for start, p in parts])]  # type: ignore[index]
+    ci, cj, clipped = (np.concatenate([p[k] for _, p in parts]) for k in (1, 2, 3))  # type: ignore[index]
     return _grid_frame(eligible, land, ci, cj, clipped, width, shape)
 
 

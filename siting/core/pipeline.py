@@ -21,6 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 
 from siting.candidates.parcels import candidates_from_parcels
 from siting.core.engine import make_engine
@@ -74,7 +75,7 @@ def _combine(name: str, parts: list[LoadedLayer], wcrs) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=wcrs)
 
 
-def _load_layers(sc: Scenario) -> tuple[dict, dict, object]:
+def _load_layers(sc: Scenario) -> tuple[dict, dict, CRS]:
     parcels = _load(sc, "parcels", "auto")
     if sc.crs == "auto":
         wcrs = crs_mod.pick_working_crs(crs_mod.total_lonlat_bounds([p.frame for p in parcels]))
@@ -195,8 +196,8 @@ def _inputs(sc: Scenario) -> list[dict]:
         for spec in sc.layer_specs(name):
             p = sc.resolve(spec.path)
             out.append({"layer": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
-    for name, spec in sc.rasters.items():
-        p = sc.resolve(spec.path)
+    for name, raster in sc.rasters.items():
+        p = sc.resolve(raster.path)
         out.append({"raster": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
     return out
 
@@ -261,16 +262,17 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
         info["parcel_units"] = len(candidates)
     rules = scenario_rules(sc)
-    ctx = RuleContext(layers, rasters, reuse=Reuse())  # a site rule's distances serve a factor on its layer
+    reuse = Reuse()  # a site rule's distances serve a factor on the same layer
+    ctx = RuleContext(layers, rasters, reuse=reuse)
     with steps.step("constraints") as info:
         screening = _screener(sc, rasters, eng.screen)(candidates, rules, ctx)
         info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
     with steps.step("factors") as info:
         eligible = screening.frame[screening.frame["eligible"].to_numpy(bool)]  # a new frame
         eligible.insert(0, "site_id", eligible["candidate_id"])
-        raw = eng.factors(eligible, sc.factors, layers, rasters, reuse=ctx.reuse)
+        raw = eng.factors(eligible, sc.factors, layers, rasters, reuse=reuse)
         info["factors"], info["sites"] = len(sc.factors), len(eligible)
-    ctx.reuse.clear()
+    reuse.clear()
     with steps.step("scoring") as info:
         names = [f.name for f in sc.factors]
         weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \
@@ -279,7 +281,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         info["sites"], info["method"] = len(sites), sc.scoring.method
     reports = {name: [p.report for p in parts] for name, parts in loaded.items()}
     rejects = pd.concat([p.rejects for parts in loaded.values() for p in parts], ignore_index=True)
-    meta = {"working_crs": wcrs.to_string(), "candidate_method": sc.candidates.method,
+    meta = {"working_crs": str(wcrs.to_string()), "candidate_method": sc.candidates.method,
             "weights": {**note, "weights": {k: float(v) for k, v in weights.items()}}}
     if screening.generation:
         meta["packing"] = screening.generation

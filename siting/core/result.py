@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,9 @@ import pandas as pd
 
 from siting.score.relaxation import near_misses, relaxation
 from siting.score.sensitivity import rank_stability, weight_sweep
+
+if TYPE_CHECKING:
+    from siting.core.scenario import Scenario
 
 __all__ = ["SitingResult"]
 
@@ -63,7 +67,7 @@ class SitingResult:
         of rules that change the land); None for a result loaded from a folder.
     """
 
-    scenario: object
+    scenario: Scenario
     sites: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
     funnel: pd.DataFrame
@@ -154,7 +158,7 @@ class SitingResult:
 
     def map(self, **kwargs):
         """Interactive folium map of the sites and the input layers (see :func:`siting.deliver.maps.site_map`)."""
-        from siting.deliver.maps import result_map  # lazy: folium only when a map is asked for
+        from siting.deliver.result_map import result_map  # lazy: folium only when a map is asked for
 
         return result_map(self, **kwargs)
 

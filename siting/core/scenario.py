@@ -157,8 +157,8 @@ class ScoringSpec(BaseModel):
 
     model_config = _STRICT
     method: Literal["weighted_sum", "weighted_product", "topsis", "minimum"] = "weighted_sum"
-    weights: WeightSpec = WeightSpec()
-    tiers: TierSpec = TierSpec()
+    weights: WeightSpec = Field(default_factory=WeightSpec)
+    tiers: TierSpec = Field(default_factory=TierSpec)
 
 
 class SensitivitySpec(BaseModel):
@@ -219,11 +219,11 @@ class Scenario(BaseModel):
     layers: dict[str, LayerSpec | list[LayerSpec]]
     rasters: dict[str, RasterSpec] = {}
     constraints: list[Rule] = []
-    candidates: CandidateSpec = CandidateSpec()
+    candidates: CandidateSpec = Field(default_factory=CandidateSpec)
     factors: list[Factor] = []
-    scoring: ScoringSpec = ScoringSpec()
-    analysis: AnalysisSpec = AnalysisSpec()
-    outputs: OutputSpec = OutputSpec()
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
+    outputs: OutputSpec = Field(default_factory=OutputSpec)
     base_dir: str | None = Field(None, exclude=True)
 
     @field_validator("name")
@@ -350,7 +350,7 @@ def _path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _message(err: dict) -> str:
+def _message(err: Any) -> str:
     loc = tuple(err["loc"])
     where_ = _path(loc)
     kind = err["type"]

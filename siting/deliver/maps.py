@@ -37,8 +37,6 @@ from __future__ import annotations
 import html as html_mod
 import json
 import re
-from datetime import UTC, datetime
-from pathlib import Path
 
 import branca
 import folium
@@ -50,10 +48,11 @@ from folium import plugins
 from folium.utilities import JsCode
 
 from siting.core import settings
-from siting.core.errors import MissingDependencyError, ScenarioError
+from siting.core.errors import ScenarioError
+from siting.deliver.folium_adapter import GeoJson, MarkerCluster, OfflineFigure
 from siting.io import minerals
 
-__all__ = ["escape", "inline_assets", "result_map", "site_map"]
+__all__ = ["escape", "score_colours", "site_map"]
 
 _BIND = JsCode("""
 function(feature, layer) {
@@ -189,50 +188,14 @@ def _style(color, fill=None, weight=1.5, opacity=0.9, fill_opacity=0.35, radius=
     return st
 
 
-class _Literal(branca.element.Element):
-    """Text already rendered, added to the page as it is."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._text = text
-
-    def render(self, **kwargs) -> str:
-        return self._text
-
-
-class _RenderOnce(branca.element.MacroElement):
-    """A MacroElement whose rendered header, html and script join the page as text.
-
-    branca's ``MacroElement.render`` wraps each rendered part in ``Element(part)``, which compiles it
-    as a Jinja template a second time: seconds for the megabytes of a national layer, and any
-    ``{{ }}`` in the data would be evaluated. Mixed in after a folium class (``class X(folium.GeoJson,
-    _RenderOnce)``), it takes the place of ``MacroElement.render`` in that class's ``super()`` chain.
-    """
-
-    def render(self, **kwargs) -> None:
-        figure = self.get_root()
-        macros = self._template.module.__dict__
-        for part in ("header", "html", "script"):
-            if macros.get(part) is not None:
-                getattr(figure, part).add_child(_Literal(macros[part](self, kwargs)), name=self.get_name())
-        for element in self._children.values():
-            element.render(**kwargs)
-
-
-class _GeoJson(folium.GeoJson, _RenderOnce):
-    """``folium.GeoJson`` rendered once (:class:`_RenderOnce`)."""
-
-
-class _MarkerCluster(plugins.FastMarkerCluster, _RenderOnce):
-    """``folium.plugins.FastMarkerCluster`` rendered once (:class:`_RenderOnce`)."""
-
-
 def _group(m, name: str, show: bool = True) -> folium.FeatureGroup:
-    return folium.FeatureGroup(name=escape([name]).iloc[0], show=show).add_to(m)
+    group = folium.FeatureGroup(name=escape([name]).iloc[0], show=show)
+    group.add_to(m)
+    return group
 
 
 def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame, marker=None) -> folium.GeoJson:
-    return _GeoJson(_feature_collection(gdf.geometry.values, props), on_each_feature=_BIND, marker=marker,
+    return GeoJson(_feature_collection(gdf.geometry.values, props), on_each_feature=_BIND, marker=marker,
                     zoom_on_click=False)
 
 
@@ -307,7 +270,7 @@ def _all_sites_points(m, sites, colours, name):
             + _fmt(sites["rank"] if "rank" in sites else np.arange(1, len(sites) + 1))).to_numpy()
     data = [[round(float(y), 5), round(float(x), 5), t, c]
             for x, y, t, c in zip(pts.x.to_numpy(), pts.y.to_numpy(), tips, colours, strict=True)]
-    _MarkerCluster(data, callback=_CLUSTER_POINT).add_to(_group(m, name, show=True))
+    MarkerCluster(data, callback=_CLUSTER_POINT).add_to(_group(m, name, show=True))
 
 
 def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -356,7 +319,7 @@ def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_
         pts = frame.to_crs(4326)
         data = [[round(float(y), 5), round(float(x), 5), t, s["color"]] for x, y, t, s in
                 zip(pts.geometry.x, pts.geometry.y, props["tooltip"], props["style"], strict=True)]
-        _MarkerCluster(data, callback=_CLUSTER_POINT).add_to(group)
+        MarkerCluster(data, callback=_CLUSTER_POINT).add_to(group)
         return
     marker = folium.CircleMarker(radius=3) if "Point" in family else None
     _geojson(_to_web(frame, 30.0), props, marker=marker).add_to(group)
@@ -369,14 +332,19 @@ def _bounds(gdf: gpd.GeoDataFrame):
     return [[float(s), float(w)], [float(n), float(e)]]
 
 
+def _html(m: folium.Map):
+    """The page's ``<body>`` element (a branca Figure's ``html``)."""
+    return m.get_root().html  # type: ignore[attr-defined]
+
+
 def _add_text(m: folium.Map, title: str | None, footer: str | None) -> None:
     if title:
-        m.get_root().html.add_child(folium.Element(
+        _html(m).add_child(folium.Element(
             '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
             'padding:4px 10px;border-radius:4px;font:16px sans-serif;box-shadow:0 1px 4px #888">'
             f"{escape([title]).iloc[0]}</div>"))
     if footer:
-        m.get_root().html.add_child(folium.Element(
+        _html(m).add_child(folium.Element(
             '<div style="position:fixed;bottom:4px;left:60px;z-index:9999;background:white;'
             'padding:2px 8px;font:11px sans-serif;opacity:0.9;max-width:70%">'
             f"{escape([footer]).iloc[0]}</div>"))
@@ -386,48 +354,9 @@ def _deposit_legend(m: folium.Map) -> None:
     items = "".join(f'<div><span style="color:{c}">&#9679;</span> {html_mod.escape(lab)}</div>'
                     for _, c, lab in [*_GROUP_COLOURS, ("", "#fd8d3c", "other critical"),
                                       ("", "#6a6a6a", "not critical")])
-    m.get_root().html.add_child(folium.Element(
+    _html(m).add_child(folium.Element(
         '<div style="position:fixed;bottom:40px;right:10px;z-index:9999;background:white;padding:4px 8px;'
         f'font:11px sans-serif;border-radius:4px;box-shadow:0 1px 4px #888"><b>Deposits</b>{items}</div>'))
-
-
-class _OfflineFigure(branca.element.Figure):
-    """A Figure whose HTML inlines every script and stylesheet (no network when opened)."""
-
-    def render(self, **kwargs) -> str:
-        return inline_assets(super().render(**kwargs))
-
-
-def inline_assets(html: str) -> str:
-    """Replace CDN ``<script src>`` and ``<link href>`` tags with the assets' content.
-
-    The assets come from the ``folium-offline`` package (maintained for folium's releases).
-
-    Raises
-    ------
-    MissingDependencyError
-        When folium-offline is not installed, or an asset is not in it.
-    """
-    try:
-        from offlinefolium.elements import _res
-    except ImportError as exc:
-        raise MissingDependencyError("offline maps need the folium-offline package: "
-                                     "pip install 'siting[offline]'") from exc
-
-    def script(mt):
-        url = mt.group(1)
-        if url not in _res:
-            raise MissingDependencyError(f"folium-offline has no copy of {url}; update folium-offline")
-        return "<script>" + _res[url].replace("</script", "<\\/script") + "</script>"
-
-    def style(mt):
-        url = mt.group(1)
-        if url not in _res:
-            raise MissingDependencyError(f"folium-offline has no copy of {url}; update folium-offline")
-        return "<style>" + _res[url] + "</style>"
-
-    html = re.sub(r'<script src="(https?://[^"]+)"></script>', script, html)
-    return re.sub(r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/?>', style, html)
 
 
 def _new_map(tiles, offline: bool, location=None) -> folium.Map:
@@ -439,7 +368,7 @@ def _new_map(tiles, offline: bool, location=None) -> folium.Map:
                    max_zoom=19, attr="local tiles" if offline and tiles else None)
     m.options["max_zoom"] = 19  # marker clusters need the map's own maxZoom (tiles=None sets none)
     if offline:
-        fig = _OfflineFigure()
+        fig = OfflineFigure()
         fig.add_child(m)
     return m
 
@@ -523,63 +452,3 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
             if len(shown) < n_sites else "")
     _add_text(m, title, (note + (footer or "")).strip())
     return m
-
-
-def _excluded_layers(result) -> dict:
-    """Excluded land per rule, as each rule draws it (``outside``: its buffered zones; the others: the
-    candidates they failed, up to 5,000 candidates)."""
-    out = {}
-    for label, rule in result.rule_objects.items():
-        drawn = rule.failure_layer(label, result.candidates, result.layers)
-        if drawn is not None:
-            out[drawn[0]] = (drawn[1], "exclusion")
-    return out
-
-
-def _near_miss_layer(result) -> tuple | None:
-    nm = result.analysis.get("near_misses")
-    if nm is None or not len(nm):
-        return None
-    cands = result.candidates.set_index("candidate_id").loc[nm["candidate_id"]].reset_index()
-    keep = (~cands.geometry.is_empty & cands.geometry.notna()).to_numpy()
-    cands, nm = cands[keep], nm[keep].reset_index(drop=True)
-    tip = ("Near miss " + escape(nm["candidate_id"]) + ": fails only " + escape(nm["rule"]) + " ("
-           + escape(nm["measure"]) + " = " + _fmt(pd.to_numeric(nm["value"], errors="coerce")) + ", needs "
-           + escape(nm["op"]) + " " + escape(nm["threshold"].astype(str)) + ")")
-    frame = gpd.GeoDataFrame({"tooltip": tip.to_numpy()}, geometry=cands.geometry.values, crs=result.candidates.crs)
-    return frame, "near_miss"
-
-
-def _vintages(result) -> str:
-    """Input files with their modification dates (the data vintage an analyst can check)."""
-    parts = []
-    for name, reps in result.reports.items():
-        for r in reps:
-            if r.path and Path(r.path).exists():
-                day = datetime.fromtimestamp(Path(r.path).stat().st_mtime, UTC).date().isoformat()
-                parts.append(f"{name}: {r.source} ({Path(r.path).name}, {day})")
-    return "; ".join(parts)
-
-
-def result_map(result, **kwargs) -> folium.Map:
-    """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs."""
-    sc = result.scenario
-    layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
-    land = result.eligible_land
-    if land is not None and len(land):
-        acres = float(land.area.sum()) / settings.M2_PER_ACRE
-        layers[f"Eligible land ({acres:,.0f} acres)"] = (land, "eligible")
-    layers.update(_excluded_layers(result))
-    near = _near_miss_layer(result)
-    if near is not None:
-        layers[f"Near misses ({len(near[0]):,}, fail one rule)"] = near
-    for name, frame in result.layers.items():
-        if name != "parcels":
-            layers[name] = (frame, "context")
-    footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
-              f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
-    opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
-            "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites,
-            "max_points": sc.outputs.map_max_points}
-    opts.update(kwargs)
-    return site_map(result.sites, **opts)

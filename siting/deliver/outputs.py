@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting.core.errors import OutputError, OutputExistsError
+from siting.core.errors import MissingDependencyError, OutputError, OutputExistsError
 from siting.io.writers import (
     slug,
     to_output_frame,
@@ -119,6 +119,7 @@ def _run_report(result, files: dict[str, Path]) -> dict:
         "summary": result.summary(),
         "meta": result.meta,
         "funnel": json.loads(result.funnel.to_json(orient="records")),
+        "rules": json.loads(result.rules.to_json(orient="records")),
         "audit": json.loads(result.audit().to_json(orient="records")),
         "layers": {name: [r.to_dict() for r in reps] for name, reps in result.reports.items()},
         "rejects_by_reason": result.rejects.groupby(["layer", "reason"]).size().rename("count")
@@ -133,23 +134,20 @@ def _charts(result, tmp: Path) -> dict[str, Path]:
     try:
         from siting.deliver import plots
 
-        plots._plt()
-    except ImportError:
+        plots.figure_axes((1, 1))
+    except MissingDependencyError:
         log.info("matplotlib is not installed: analysis charts are not drawn (pip install 'siting[plot]')")
         return {}
-    import matplotlib.pyplot as plt
-
     files = {}
     for rule, table in result.analysis.get("relaxation", {}).items():
-        ax = plots.relaxation_plot(table, rule)
+        ax = plots.relaxation_plot(table, rule, ax=plots.figure_axes((6, 3.5)))
         files[f"relaxation_{slug(rule)}.png"] = tmp / f"relaxation_{slug(rule)}.png"
         ax.figure.savefig(files[f"relaxation_{slug(rule)}.png"])
-        plt.close(ax.figure)
-    if "sensitivity" in result.analysis and len(result.analysis["sensitivity"]):
-        ax = plots.sensitivity_plot(result.analysis["sensitivity"])
+    table = result.analysis.get("sensitivity")
+    if table is not None and len(table):
+        ax = plots.sensitivity_plot(table, ax=plots.figure_axes((6, 0.25 * min(len(table), 25) + 1.5)))
         files["sensitivity.png"] = tmp / "sensitivity.png"
         ax.figure.savefig(files["sensitivity.png"])
-        plt.close(ax.figure)
     return files
 
 

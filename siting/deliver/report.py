@@ -9,6 +9,8 @@ Examples
 --------
 >>> write_report("out/nevada")  # doctest: +SKIP
 PosixPath('out/nevada/report.html')
+
+The report is drawn from a :class:`~siting.SitingResult`; a folder is read with :func:`siting.load_result`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import html
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
+import shapely
 
-from siting.core.errors import InputFileError
+from siting.core.errors import InputFileError, MissingDependencyError
+from siting.deliver.static import static_map
 
 __all__ = ["write_report"]
 
@@ -43,25 +48,35 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
-def _img(path: Path) -> str:
-    if not path.exists():
-        return ""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+def _png(draw) -> str:
+    """``draw(path)`` into a temporary PNG, embedded as a data URI ("" when matplotlib is missing)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "chart.png"
+        try:
+            draw(target)
+        except MissingDependencyError:
+            return "<p class='note'>chart not drawn: pip install 'siting[plot]'</p>"
+        data = base64.b64encode(target.read_bytes()).decode("ascii")
+    return f'<img alt="chart" src="data:image/png;base64,{data}">'
 
 
-def _csv(result_dir: Path, name: str) -> pd.DataFrame | None:
-    p = result_dir / name
-    return pd.read_csv(p) if p.exists() and p.stat().st_size else None
+def _chart(plot, table: pd.DataFrame, *args, size=(6, 3.5)) -> str:
+    def draw(path):
+        from siting.deliver import plots
+
+        getattr(plots, plot)(table, *args, ax=plots.figure_axes(size)).figure.savefig(path)
+
+    return _png(draw)
 
 
-def _summary(run: dict) -> str:
-    s, meta = run.get("summary", {}), run.get("meta", {})
+def _summary(result) -> str:
+    s, meta = result.summary(), result.meta
     w = meta.get("weights", {})
-    rows = [("sites", f"{s.get('sites', 0):,}"), ("candidates", f"{s.get('candidates', 0):,}"),
-            ("input acres", f"{s.get('input_acres', 0):,.0f}"),
-            ("eligible acres", f"{s.get('eligible_acres', 0):,.0f}"),
-            ("rejected input features", f"{s.get('rejected_features', 0):,}"),
+    rows = [("sites", f"{s['sites']:,}"), ("candidates", f"{s['candidates']:,}"),
+            ("input acres", f"{s['input_acres']:,.0f}"), ("eligible acres", f"{s['eligible_acres']:,.0f}"),
+            ("rejected input features", f"{s['rejected_features']:,}"),
             ("analysis CRS", str(meta.get("working_crs", ""))), ("run", str(meta.get("started", ""))),
             ("weights", f"{w.get('method', '')} {json.dumps(w.get('weights', {}))}"),
             ("AHP consistency ratio", str(w.get("consistency_ratio", "-"))),
@@ -70,54 +85,73 @@ def _summary(run: dict) -> str:
     return f"<table>{body}</table>"
 
 
-def _sites(result_dir: Path) -> pd.DataFrame | None:
-    sites = _csv(result_dir, "sites.csv")
-    if sites is None:
-        return None
+def _sites(result) -> pd.DataFrame:
+    sites = result.sites.sort_values("rank") if "rank" in result.sites else result.sites
     keep = [c for c in sites.columns if c in ("site_id", "rank", "score", "tier", "median_rank", "rank_p05",
                                               "rank_p95", "p_top_k", "agency", "unit_name", "installation",
-                                              "area_acres", "lon", "lat") or c.endswith(("_score",))]
-    return sites.sort_values("rank")[keep]
+                                              "area_acres") or c.endswith(("_score",))]
+    table = pd.DataFrame(sites[keep])
+    if len(sites):
+        pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
+        table["lon"], table["lat"] = pts.x.round(5).to_numpy(), pts.y.round(5).to_numpy()
+    return table
 
 
-def _repairs(run: dict) -> pd.DataFrame:
-    rows = run.get("repairs", [])
+def _repairs(result) -> pd.DataFrame:
+    rows = [i for reps in result.reports.values() for r in reps for i in r.issues]
     return pd.DataFrame(rows)[["layer", "field", "problem", "count", "action", "examples"]] if rows else pd.DataFrame()
 
 
-def write_report(result_dir, path=None) -> Path:
-    """Write ``report.html`` for a result folder (see the module docstring); returns its path."""
-    result_dir = Path(result_dir)
-    run_path = result_dir / "run.json"
-    if not run_path.exists():
-        raise InputFileError(f"{result_dir} has no run.json; run `siting run` first")
-    run = json.loads(run_path.read_text())
-    path = Path(path) if path else result_dir / "report.html"
-    static = result_dir / "map.png"
-    if not static.exists() and (result_dir / "siting.gpkg").exists():
-        from siting.deliver.static import static_map
+def write_report(result, path=None) -> Path:
+    """Write the HTML report of a result (see the module docstring); returns its path.
 
-        static = static_map(result_dir, result_dir / ".report_map.png", dpi=110)
-    rejects = _csv(result_dir, "rejects.csv")
-    name = html.escape(run.get("scenario", {}).get("name", "siting"))
+    Parameters
+    ----------
+    result : SitingResult, str or Path
+        A result, or a folder written by ``siting run`` (read with :func:`siting.load_result`).
+    path : str or Path, optional
+        Where to write; default ``report.html`` in the result's folder (needed for a result that
+        was not loaded from a folder).
+
+    Examples
+    --------
+    >>> import siting, tempfile
+    >>> small = {"name": "blm", "base_dir": "sample_data", "layers": {"parcels": {"path": "federal_lands.gpkg"}},
+    ...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}
+    >>> out = write_report(siting.run(small, progress=False), tempfile.mkdtemp() + "/report.html")
+    >>> "Funnel of rules" in out.read_text()
+    True
+    """
+    if not hasattr(result, "sites"):
+        from siting.core.saved import load_result
+
+        result = load_result(result)
+    if path is None:
+        if "folder" not in result.meta:
+            raise InputFileError("give the report's path: this result was not loaded from an output folder")
+        path = Path(result.meta["folder"]) / "report.html"
+    path = Path(path)
+    name = html.escape(result.scenario.name)
+    sens = result.analysis.get("sensitivity")
+    relax = result.analysis.get("relaxation", {})
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>siting report: {name}</title>"
         f"<style>{_CSS}</style></head><body><h1>Siting report: {name}</h1>",
-        "<h2>Summary</h2>", _summary(run),
-        "<h2>Funnel of rules</h2>", _table(_csv(result_dir, "funnel.csv")),
-        "<h2>Top sites</h2>", _table(_sites(result_dir), 25),
+        "<h2>Summary</h2>", _summary(result),
+        "<h2>Funnel of rules</h2>", _table(result.funnel),
+        "<h2>Top sites</h2>", _table(_sites(result), 25),
         "<h2>Map</h2><p><a href='map.html'>Open the interactive map</a> (map.html, beside this report).</p>",
-        _img(static),
-        "<h2>Weight sensitivity</h2>", _img(result_dir / "sensitivity.png"),
-        _table(_csv(result_dir, "sensitivity.csv"), 25),
-        "<h2>Relaxation curves</h2>", "".join(_img(p) for p in sorted(result_dir.glob("relaxation_*.png"))),
+        _png(lambda p: static_map(result, p, dpi=110)) if len(result.sites) else "",
+        "<h2>Weight sensitivity</h2>",
+        _chart("sensitivity_plot", sens, size=(6, 0.25 * min(len(sens), 25) + 1.5)) if sens is not None and len(sens)
+        else "", _table(sens.reset_index() if sens is not None else None, 25),
+        "<h2>Relaxation curves</h2>", "".join(_chart("relaxation_plot", tab, rule) for rule, tab in relax.items()),
         "<h2>Near misses</h2><p class='note'>Candidates that fail exactly one rule.</p>",
-        _table(_csv(result_dir, "near_misses.csv"), 50),
-        "<h2>Input data: repairs</h2>", _table(_repairs(run)),
-        "<h2>Input data: rejected features</h2>", _table(rejects, MAX_REJECT_ROWS),
+        _table(result.analysis.get("near_misses"), 50),
+        "<h2>Input data: repairs</h2>", _table(_repairs(result)),
+        "<h2>Input data: rejected features</h2>", _table(result.rejects, MAX_REJECT_ROWS),
         "</body></html>"]
-    if static.name.startswith(".report_map"):
-        static.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("\n".join(parts), encoding="utf-8")
     tmp.replace(path)

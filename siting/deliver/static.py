@@ -1,4 +1,4 @@
-"""Static map deliverable (PNG or PDF, 300 dpi) from a result folder, drawn with matplotlib.
+"""Static map deliverable (PNG or PDF, 300 dpi) of a result, drawn with matplotlib (never pyplot).
 
 Drawn in the analysis CRS (equal area, metres): parcels by agency in light colours, sites coloured by
 score with a colour bar, a scale bar (matplotlib-scalebar, correct because the units are metres), a
@@ -7,19 +7,21 @@ from the central meridian), the title, the data sources, the CRS and the run dat
 
 Examples
 --------
->>> static_map("out/nevada", "out/nevada/map.png")  # doctest: +SKIP
-PosixPath('out/nevada/map.png')
+>>> import siting, tempfile
+>>> small = {"name": "blm", "base_dir": "sample_data", "layers": {"parcels": {"path": "federal_lands.gpkg"}},
+...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}
+>>> static_map(siting.run(small, progress=False), tempfile.mkdtemp() + "/map.png", dpi=50).suffix
+'.png'
+
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 
 from siting.core.errors import InputFileError, MissingDependencyError
 from siting.io.crs import transformer
@@ -45,24 +47,13 @@ def north_angle(x: float, y: float, crs) -> float:
     return math.degrees(math.atan2(-(x2 - x), y2 - y))
 
 
-def _load(result_dir: Path):
-    gpkg = result_dir / "siting.gpkg"
-    if not gpkg.exists():
-        raise InputFileError(f"{result_dir} has no siting.gpkg; run `siting run` first")
-    layers = {n for n, _ in pyogrio.list_layers(gpkg)}
-    sites = gpd.read_file(gpkg, layer="sites")
-    parcels = gpd.read_file(gpkg, layer="input_parcels") if "input_parcels" in layers else None
-    run = json.loads((result_dir / "run.json").read_text()) if (result_dir / "run.json").exists() else {}
-    return sites, parcels, run
-
-
-def static_map(result_dir, path, *, title: str | None = None, dpi: int = 300, top: int | None = None) -> Path:
-    """Draw the sites of a result folder to ``path`` (``.png`` or ``.pdf``).
+def static_map(result, path, *, title: str | None = None, dpi: int = 300, top: int | None = None) -> Path:
+    """Draw the sites of a result to ``path`` (``.png`` or ``.pdf``).
 
     Parameters
     ----------
-    result_dir : str or Path
-        A folder written by ``siting run`` (reads ``siting.gpkg`` and ``run.json``).
+    result : SitingResult, str or Path
+        A result, or a folder written by ``siting run`` (read with :func:`siting.load_result`).
     path : str or Path
         Output file; the suffix picks the format.
     title : str, optional
@@ -76,32 +67,33 @@ def static_map(result_dir, path, *, title: str | None = None, dpi: int = 300, to
     Path
     """
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
         from matplotlib_scalebar.scalebar import ScaleBar
     except ImportError as exc:
         raise MissingDependencyError("static maps need matplotlib and matplotlib-scalebar: "
                                      "pip install 'siting[plot]'") from exc
-    result_dir, path = Path(result_dir), Path(path)
+    path = Path(path)
     if path.suffix.lower() not in (".png", ".pdf"):
         raise InputFileError(f"static map must be .png or .pdf, not {path.suffix!r}")
-    sites, parcels, run = _load(result_dir)
+    if not hasattr(result, "sites"):
+        from siting.core.saved import load_result
+
+        result = load_result(result)
+    sites, parcels = result.sites, result.layers.get("parcels")
     if top:
         sites = sites.sort_values("rank").head(top)
-    fig, ax = plt.subplots(figsize=(8.5, 11) if _tall(sites, parcels) else (11, 8.5), dpi=dpi)
+    fig = Figure(figsize=(8.5, 11) if _tall(sites, parcels) else (11, 8.5), dpi=dpi)
+    ax = fig.subplots()
     if parcels is not None:
         parcels.plot(ax=ax, color=parcels["agency"].map(_AGENCY).fillna("#e6e6e6"), edgecolor="#aaaaaa",
                      linewidth=0.2, zorder=1)
     sites.plot(ax=ax, column="score", cmap="RdYlGn", vmin=0, vmax=1, edgecolor="#333333", linewidth=0.3,
                zorder=2, legend=True, legend_kwds={"label": "site score (0 worst - 1 best)", "shrink": 0.5})
-    _decorate(ax, sites, run, title)
+    _decorate(ax, sites, result, title)
     ax.add_artist(ScaleBar(1, units="m", location="lower left", box_alpha=0.7))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     tmp.replace(path)
     return path
 
@@ -112,11 +104,10 @@ def _tall(sites, parcels) -> bool:
     return (y1 - y0) > (x1 - x0)
 
 
-def _decorate(ax, sites: gpd.GeoDataFrame, run: dict, title: str | None) -> None:
-    meta, scenario = run.get("meta", {}), run.get("scenario", {})
+def _decorate(ax, sites: gpd.GeoDataFrame, result, title: str | None) -> None:
+    meta, scenario = result.meta, result.scenario
     ax.set_axis_off()
-    ax.set_title(title or (scenario.get("outputs") or {}).get("title") or scenario.get("name", "siting"),
-                 fontsize=12)
+    ax.set_title(title or scenario.outputs.title or scenario.name, fontsize=12)
     x0, y0, x1, y1 = ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1]
     angle = north_angle((x0 + x1) / 2, (y0 + y1) / 2, sites.crs) if sites.crs else 0.0
     dx, dy = -math.sin(math.radians(angle)), math.cos(math.radians(angle))
@@ -125,7 +116,7 @@ def _decorate(ax, sites: gpd.GeoDataFrame, run: dict, title: str | None) -> None
                 arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.5})
     ax.text(tip[0] + 0.012 * dx, tip[1] + 0.018 * dy, "N", transform=ax.transAxes, ha="center", va="center",
             fontsize=11, fontweight="bold")
-    sources = sorted({r["source"] for reps in run.get("layers", {}).values() for r in reps})
+    sources = sorted({r.source for reps in result.reports.values() for r in reps})
     text = (f"{len(sites):,} sites. Analysis CRS {meta.get('working_crs', sites.crs)} (equal area); "
             f"true north shown. Run {meta.get('started', '')}. Sources: {', '.join(sources)}.")
     ax.text(0.0, -0.02, text, transform=ax.transAxes, fontsize=6, va="top", wrap=True)

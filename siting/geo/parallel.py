@@ -85,4 +85,4 @@ def chunked(fn, *arrays, min_items: int | None = None, **kwargs) -> np.ndarray:
     ndarray
     """
     parts = map_pieces(fn, *arrays, min_items=min_items, **kwargs)
-    return parts[0][1] if len(parts) == 1 else np.concatenate([r for _, r in parts])
+    return np.asarray(parts[0][1]) if len(parts) == 1 else np.concatenate([r for _, r in parts])

@@ -141,8 +141,8 @@ def anchors(geoms: np.ndarray, *, reuse: Reuse | None = None) -> tuple[np.ndarra
     kept = reuse.recall("anchors", geoms) if reuse is not None else None
     if kept is not None:
         return kept
-    result = _in_slices(_anchors, geoms)
-    return reuse.keep("anchors", geoms, result) if reuse is not None else result
+    x, y, rho = _in_slices(_anchors, geoms)
+    return reuse.keep("anchors", geoms, (x, y, rho)) if reuse is not None else (x, y, rho)
 
 
 def _anchors(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -471,7 +471,8 @@ def _in_slices(fn, *arrays, **kwargs) -> tuple[np.ndarray, ...]:
     """
     threads = kwargs.pop("workers", -1)
     parts = map_pieces(fn, *arrays, size=PIECE, min_items=PIECE, threads=None if threads < 1 else threads, **kwargs)
-    return tuple(np.concatenate([p[j] for _, p in parts]) for j in range(len(parts[0][1])))
+    width = len(parts[0][1])  # type: ignore[arg-type]
+    return tuple(np.concatenate([p[j] for _, p in parts]) for j in range(width))  # type: ignore[index]
 
 
 def _ring_counts(tree, geoms, xy, sure, rho, w, points, radius) -> np.ndarray:

@@ -120,9 +120,12 @@ def lonlat_bounds(bounds, crs) -> tuple[float, float, float, float]:
     """
     crs = resolve_crs(crs)
     if crs.is_geographic:
-        return tuple(float(v) for v in bounds)
-    t = transformer(crs, "EPSG:4326")
-    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
+        w, s, e, n = (float(v) for v in bounds)
+    else:
+        x0, y0, x1, y1 = bounds
+        w, s, e, n = (float(v) for v in transformer(crs, "EPSG:4326").transform_bounds(x0, y0, x1, y1,
+                                                                                        densify_pts=21))
+    return w, s, e, n
 
 
 def _centre_lon(west: float, east: float) -> float:

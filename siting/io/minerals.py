@@ -201,7 +201,7 @@ def _tokens(piece: str) -> list[str]:
                 return [name]
     words = piece.split()
     if len(words) > 1 and all(_CODE.match(w) and canonical_name(w) for w in words):
-        return [canonical_name(w) for w in words]  # MRDS WFS code_list "AU AG CU"
+        return [c for c in map(canonical_name, words) if c]  # MRDS WFS code_list "AU AG CU"
     return [piece] if piece else []
 
 

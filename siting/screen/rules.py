@@ -109,6 +109,7 @@ class RuleContext:
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     stage: ClassVar[str] = "land"
+    rule: str  # the type tag; each rule class narrows it to its Literal
     id: str | None = Field(None, description="Name of the rule in the ledger (default from its type).")
 
     def label(self) -> str:
@@ -170,15 +171,15 @@ class _Rule(BaseModel):
         out += [(n, f"rule {label}: layer {n!r} is not loaded") for n in self.layers_used() if n not in layers]
         out += [(n, f"rule {label}: raster {n!r} is not loaded") for n in self.rasters_used() if n not in rasters]
         expr = getattr(self, "where", None)
-        needs = [(n, where.fields_used(expr)) for n in self.layers_used()] if expr else []
-        needs += [("parcels", set(self.fields))]
-        for layer, wanted in needs:
+        needs = [(n, where.fields_used(expr), "filters {layer} on") for n in self.layers_used()] if expr else []
+        needs += [("parcels", set(self.fields), "reads")]
+        for layer, wanted, verb in needs:
             for frame in layers.get(layer, []):
                 missing = sorted(set(wanted) - set(frame.columns))
                 if missing:
                     fields = ", ".join(c for c in frame.columns if c != "geometry")
-                    out.append((layer, f"rule {label} reads {', '.join(missing)}, which layer {layer} does not "
-                                       f"have; fields: {fields}"))
+                    out.append((layer, f"rule {label} {verb.format(layer=layer)} {', '.join(missing)}, which "
+                                       f"layer {layer} does not have; fields: {fields}"))
         return out
 
     def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: dict,
@@ -314,8 +315,8 @@ class Attribute(_Rule):
             missing = sorted(where.fields_used(self.where) - set(frame.columns))
             if missing:
                 fields = ", ".join(c for c in frame.columns if c != "geometry")
-                out.append(("parcels", f"rule {self.label()} filters on {', '.join(missing)}, which the parcels "
-                                       f"do not have; fields: {fields}"))
+                out.append(("parcels", f"rule {self.label()} filters parcels on {', '.join(missing)}, which "
+                                       f"layer parcels does not have; fields: {fields}"))
         return out
 
     def evaluate(self, frame, geoms, ctx) -> Outcome:

@@ -146,7 +146,7 @@ def _compare(op, left, right) -> np.ndarray:
     left_s = pd.Series(left) if not np.isscalar(left) and left is not None else left
     with np.errstate(invalid="ignore"):
         try:
-            res = _COMPARE[type(op)](left_s, right)
+            res = _COMPARE[type(op)](left_s, right)  # type: ignore[arg-type]
         except TypeError as exc:
             raise ScenarioError(f"cannot compare values in filter: {exc}") from None
     out = pd.Series(res).fillna(False).to_numpy(dtype=bool, copy=True)

@@ -49,7 +49,7 @@ class Sites:
         """One Sites of several."""
         cat = [np.concatenate([getattr(p, k) for p in parts]) for k in ("x", "y", "theta")]
         pieces = np.concatenate([p.piece for p in parts]).astype(np.int64)
-        return Sites(*cat, pieces)
+        return Sites(cat[0], cat[1], cat[2], pieces)
 
     @staticmethod
     def empty() -> Sites:
@@ -96,7 +96,7 @@ def conflict_pairs(fp: Footprint, spacing: float, sites: Sites, *, skip_same_pie
     if not len(pairs):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     i, j = pairs[:, 0], pairs[:, 1]
-    if skip_same_piece:  # sites of one lattice on one piece are spaced by construction
+    if skip_same_piece and sites.piece is not None:  # one lattice on one piece is spaced by construction
         other = sites.piece[i] != sites.piece[j]
         i, j = i[other], j[other]
     close = too_close(fp, spacing, sites, i, sites, j)

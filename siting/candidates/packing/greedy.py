@@ -55,7 +55,7 @@ def trials(rotations, offsets: int, seed: int) -> list[tuple[float, object]]:
     ``offsets - 2`` seeded random global shifts.
     """
     rng = np.random.default_rng(seed)
-    offs = ["low", "high"][:max(offsets, 1)]
+    offs: list = ["low", "high"][:max(offsets, 1)]
     offs += [tuple(float(v) for v in rng.random(2)) for _ in range(offsets - len(offs))]
     return [(math.radians(r), o) for r in rotations for o in offs]
 
@@ -80,7 +80,7 @@ def greedy(pieces: Pieces, fp: Footprint, spacing: float, tries, score=None, imp
             frames[theta] = LatticeFrame.build(pieces, fp, theta, spacing)
         frame = frames[theta]
         sites = _sites(frame, *(frame.points(offset) if fp.shape == "circle" else frame.rows(offset)))
-        val = np.bincount(sites.piece, weights=score_at(score, sites.x, sites.y), minlength=len(pieces))
+        val = np.bincount(np.asarray(sites.piece), weights=score_at(score, sites.x, sites.y), minlength=len(pieces))
         better = val > best_val + 1e-9
         best_val = np.where(better, val, best_val)
         chosen = [s.take(~better[s.piece]) for s in chosen] + [sites.take(better[sites.piece])]

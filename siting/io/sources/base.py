@@ -204,7 +204,7 @@ def convert_tracked(source: Source, df: pd.DataFrame, ctx: Context) -> tuple[pd.
     """Run ``source.convert`` and return its output and the input fields it read."""
     token = _USED.set(set())
     try:
-        return source.convert(df, ctx), set(_USED.get())
+        return source.convert(df, ctx), set(_USED.get() or ())
     finally:
         _USED.reset(token)
 

@@ -114,4 +114,4 @@ def test_validate_reports_every_problem_of_every_layer_at_once(tmp_path):
     out = r.stdout + r.stderr
     assert "has no CRS" in out and "duplicate parcel_id" in out  # two problems in one layer
     assert "sentinel -999999 in MAX_VOLT" in out and "file not found" in out
-    assert "filters on kv" in out and "Traceback" not in out
+    assert "filters subs on kv" in out and "Traceback" not in out

@@ -9,7 +9,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import Point, box
@@ -153,18 +152,7 @@ def test_permitting_parts_by_hand():
     assert out["p_index"].tolist() == pytest.approx(out[parts].mean(axis=1).tolist())
 
 
-@pytest.fixture(scope="module")
-def demo_dict():
-    from paths import DEMO
-
-    d = yaml.safe_load(DEMO.read_text())
-    for spec in d["layers"].values():
-        spec["path"] = str(DEMO.parent / spec["path"])
-    for spec in d["rasters"].values():
-        spec["path"] = str(DEMO.parent / spec["path"])
-    return d
-
-
+@pytest.mark.slow
 def test_relaxation_fast_path_equals_full_rescreen(demo_result):
     rule = "within_substations"
     fast = demo_result.relaxation(rule, [30_000, 75_000])
@@ -207,8 +195,8 @@ def test_demo_outputs_carry_sensitivity_and_analyses(demo_result, demo_out):
         "permitting": {"rail": 2, "roads": 2, "terrain": 2}, "rail": {"roads": 2, "terrain": 2},
         "roads": {"terrain": 1}}}, "weighted_product"),
 ])
-def test_weight_methods_and_aggregations_from_a_scenario(demo_dict, weights, method):
-    d = copy.deepcopy(demo_dict)
+def test_weight_methods_and_aggregations_from_a_scenario(tiny_scenario, weights, method):
+    d = copy.deepcopy(tiny_scenario)
     d["scoring"]["weights"] = weights
     d["scoring"]["method"] = method
     d["analysis"] = {"near_misses": False}

@@ -244,6 +244,7 @@ def test_candidate_spec_errors_name_the_option(spec, match):
         CandidateSpec(**spec)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method, extra", [("grid", {"cell_acres": 2_560}),
                                            ("pack", {"footprint_acres": 640, "spacing_m": 2_000, "solver": "greedy"})])
 def test_grid_and_pack_scenarios_flow_through_scoring_and_outputs(tmp_path, method, extra):

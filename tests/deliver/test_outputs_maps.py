@@ -112,24 +112,3 @@ def test_geojson_properties_keep_types(tmp_path, grid_parcels):
     doc = json.loads(write_geojson(g, tmp_path / "t.geojson").read_text())
     assert doc["features"][0]["properties"]["flag"] is True
     assert doc["features"][0]["properties"]["gap_status"] == 3
-
-
-def test_layers_rendered_once_give_the_page_folium_gives():
-    from folium import plugins
-
-    from siting.deliver.maps import _GeoJson, _MarkerCluster
-
-    data = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"tooltip": "a"}, "geometry": {"type": "Point", "coordinates": [1, 2]}}]}
-
-    def page(geojson, cluster):
-        m = folium.Map(tiles=None)
-        m._id = "map"
-        for el, name in ((geojson(data), "g"), (cluster([[1.0, 2.0]]), "c")):
-            el._id = name
-            el.add_to(m)
-        return m.get_root().render()
-
-    ours = page(_GeoJson, _MarkerCluster)
-    assert ours == page(folium.GeoJson, plugins.FastMarkerCluster)
-    assert "geo_json_g" in ours and "fast_marker_cluster_c" in ours

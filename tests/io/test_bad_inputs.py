@@ -422,7 +422,7 @@ def test_s6_sigkill_mid_write_then_rerun(tmp_path):
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # a second run whose map writer hangs, so that it is killed while writing
     marker, demo, target = str(tmp_path / "writing"), str(DEMO), str(out)
-    code = ("import time, siting, siting.deliver.maps as m\n"
+    code = ("import time, siting, siting.deliver.result_map as m\n"
             "orig = m.result_map\n"
             f"def slow(*a, **k):\n    open({marker!r}, 'w').close(); time.sleep(60); return orig(*a, **k)\n"
             "m.result_map = slow\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 import pyogrio
 import pytest
 import shapely
-from browser import CHROMIUM, chromium_available, inspect_map
+from browser import CHROMIUM, inspect_map
 from paths import ROOT
 from rfc7946 import problems
 from shapely import box
@@ -25,7 +26,6 @@ from siting.deliver.maps import site_map
 from siting.io.writers import shapefile_names, write_shapefile
 
 PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>", "a`b"]
-browser = pytest.mark.skipif(not chromium_available(), reason="Chromium or playwright not installed")
 
 
 def _payload_sites() -> gpd.GeoDataFrame:
@@ -62,7 +62,6 @@ def _offline_requests(path) -> tuple[list, dict]:
 
 
 @pytest.mark.browser
-@browser
 def test_offline_demo_map_needs_no_network(demo_result, tmp_path):
     path = tmp_path / "offline.html"
     demo_result.map(offline=True, tiles=None).save(str(path))
@@ -74,7 +73,6 @@ def test_offline_demo_map_needs_no_network(demo_result, tmp_path):
 
 
 @pytest.mark.browser
-@browser
 def test_payloads_neither_run_nor_break_the_page(tmp_path):
     path = tmp_path / "payload.html"
     m = site_map(_payload_sites(), tiles=None, offline=True, title=PAYLOADS[0], footer=PAYLOADS[1],
@@ -87,7 +85,6 @@ def test_payloads_neither_run_nor_break_the_page(tmp_path):
 
 
 @pytest.mark.browser
-@browser
 def test_online_map_loads_with_cdn_assets_and_draws_the_best_sites(demo_result, tmp_path):
     path = tmp_path / "online.html"
     demo_result.map(tiles=None).save(str(path))
@@ -115,7 +112,9 @@ def test_offline_maps_refuse_web_tiles(grid_parcels):
     sites = grid_parcels.assign(site_id=list("abcde"), score=0.5, rank=range(1, 6))
     with pytest.raises(ScenarioError, match="no web tiles"):
         site_map(sites, tiles="OpenStreetMap", offline=True)
-    assert site_map(sites, tiles="tiles/{z}/{x}/{y}.png", offline=True)  # local tiles are fine
+    html = site_map(sites, tiles="tiles/{z}/{x}/{y}.png", offline=True).get_root().render()  # local tiles are fine
+    assert '"tiles/{z}/{x}/{y}.png"' in html and "tile.openstreetmap" not in html
+    assert not re.search(r'<script src="https?://', html)  # and the page is still self-contained
 
 
 def test_map_options_tier_colours_and_layer_groups(demo_result):
@@ -197,6 +196,7 @@ def test_shapefile_only_on_request_with_crosswalk(tmp_path, grid_parcels):
     assert (tmp_path / "sites.cpg").read_text().strip().upper().replace("-", "") == "UTF8"
 
 
+@pytest.mark.slow
 def test_static_map_png_and_pdf_from_the_cli(demo_out, tmp_path):
     from PIL import Image
 
@@ -229,6 +229,7 @@ def test_notebook_repr_is_compact(demo_result):
     assert len(html) < 20_000 and "<table" in html and "SitingResult" in html
 
 
+@pytest.mark.slow
 def test_run_with_offline_map_flag(tmp_path):
     from paths import DEMO
 

@@ -1,0 +1,86 @@
+"""The map of a whole :class:`~siting.SitingResult`: sites, parcels, eligible land, what each rule
+excluded (as the rule draws it), near misses and every input layer, with a footer of sources.
+
+Examples
+--------
+>>> import siting
+>>> small = {"name": "blm", "base_dir": "sample_data", "layers": {"parcels": {"path": "federal_lands.gpkg"}},
+...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}
+>>> m = result_map(siting.run(small, progress=False), tiles=None)
+>>> "Failed agency_in" in m.get_root().render()
+True
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from siting.core import settings
+from siting.deliver.maps import _fmt, escape, site_map
+
+__all__ = ["result_map"]
+
+
+def _excluded_layers(result) -> dict:
+    """Excluded land per rule, as each rule draws it (``outside``: its buffered zones; the others: the
+    candidates they failed, up to 5,000 candidates)."""
+    out = {}
+    for label, rule in result.rule_objects.items():
+        drawn = rule.failure_layer(label, result.candidates, result.layers)
+        if drawn is not None:
+            out[drawn[0]] = (drawn[1], "exclusion")
+    return out
+
+
+def _near_miss_layer(result) -> tuple | None:
+    nm = result.analysis.get("near_misses")
+    if nm is None or not len(nm):
+        return None
+    cands = result.candidates.set_index("candidate_id").loc[nm["candidate_id"]].reset_index()
+    keep = (~cands.geometry.is_empty & cands.geometry.notna()).to_numpy()
+    cands, nm = cands[keep], nm[keep].reset_index(drop=True)
+    tip = ("Near miss " + escape(nm["candidate_id"]) + ": fails only " + escape(nm["rule"]) + " ("
+           + escape(nm["measure"]) + " = " + _fmt(pd.to_numeric(nm["value"], errors="coerce")) + ", needs "
+           + escape(nm["op"]) + " " + escape(nm["threshold"].astype(str)) + ")")
+    frame = gpd.GeoDataFrame({"tooltip": tip.to_numpy()}, geometry=cands.geometry.values, crs=result.candidates.crs)
+    return frame, "near_miss"
+
+
+def _vintages(result) -> str:
+    """Input files with their modification dates (the data vintage an analyst can check)."""
+    parts = []
+    for name, reps in result.reports.items():
+        for r in reps:
+            if r.path and Path(r.path).exists():
+                day = datetime.fromtimestamp(Path(r.path).stat().st_mtime, UTC).date().isoformat()
+                parts.append(f"{name}: {r.source} ({Path(r.path).name}, {day})")
+    return "; ".join(parts)
+
+
+def result_map(result, **kwargs) -> folium.Map:
+    """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs."""
+    sc = result.scenario
+    layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
+    land = result.eligible_land
+    if land is not None and len(land):
+        acres = float(land.area.sum()) / settings.M2_PER_ACRE
+        layers[f"Eligible land ({acres:,.0f} acres)"] = (land, "eligible")
+    layers.update(_excluded_layers(result))
+    near = _near_miss_layer(result)
+    if near is not None:
+        layers[f"Near misses ({len(near[0]):,}, fail one rule)"] = near
+    for name, frame in result.layers.items():
+        if name != "parcels":
+            layers[name] = (frame, "context")
+    footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
+              f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
+    opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
+            "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites,
+            "max_points": sc.outputs.map_max_points}
+    opts.update(kwargs)
+    return site_map(result.sites, **opts)
