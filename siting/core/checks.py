@@ -11,6 +11,12 @@ Examples
 >>> report = check_scenario("sample_data/nevada_demo.yaml")  # doctest: +SKIP
 >>> report.errors  # doctest: +SKIP
 []
+>>> report = CheckReport()
+>>> report.add("error", "parcels", "p.gpkg", "file not found")
+>>> report.errors == [Problem("error", "parcels", "p.gpkg", "file not found")]
+True
+>>> print(report.format())
+ERROR   parcels: file not found [p.gpkg]
 """
 
 from __future__ import annotations
@@ -116,24 +122,13 @@ def _summarise(loaded, name, spec_path, report: CheckReport) -> None:
 
 
 def _check_rasters(sc: Scenario, report: CheckReport, parcels_bounds) -> None:
-    import rasterio
-    from rasterio.warp import transform_bounds
+    from siting.geo.raster import check_raster  # lazy: rasterio only when rasters are used
 
     for name, spec in sc.rasters.items():
         path = sc.resolve(spec.path)
-        if not path.exists():
-            report.add("error", name, path, "raster file not found")
-            continue
-        with rasterio.open(path) as ds:
-            if ds.crs is None and spec.crs is None:
-                report.add("error", name, path, "raster has no CRS; give `crs:`")
-                continue
-            if parcels_bounds is not None:
-                w, s, e, n = transform_bounds(ds.crs or spec.crs, "EPSG:4326", *ds.bounds)
-                pw, ps, pe, pn = parcels_bounds
-                if w > pe or e < pw or s > pn or n < ps:
-                    report.add("error", name, path, f"raster ({w:.2f}, {s:.2f}, {e:.2f}, {n:.2f}) does not "
-                               f"overlap the parcels ({pw:.2f}, {ps:.2f}, {pe:.2f}, {pn:.2f}); check its CRS")
+        problem = check_raster(path, crs=spec.crs, lonlat_bounds=parcels_bounds)
+        if problem:
+            report.add("error", name, path, problem)
 
 
 def check_scenario(scenario) -> CheckReport:

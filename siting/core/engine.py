@@ -18,6 +18,11 @@ Examples
 >>> with make_engine("local") as engine:
 ...     engine.screen(cands, [MinArea(acres=100)]).frame["eligible"].tolist()
 [False, True]
+>>> isinstance(make_engine("local"), LocalEngine), DaskEngine.name
+(True, 'dask')
+>>> parts = [screen(cands.iloc[[0]], [MinArea(acres=100)]), screen(cands.iloc[[1]], [MinArea(acres=100)])]
+>>> merge_screenings(parts, [MinArea(acres=100)]).funnel["candidates_out"].tolist()
+[2, 1]
 """
 
 from __future__ import annotations

@@ -15,6 +15,14 @@ Examples
 True
 >>> str(err)
 "layer 'parcels' (file a.shp): no CRS; add `crs:` to the layer"
+>>> from siting.core import errors
+>>> [c.__name__ for c in (errors.CRSError, errors.FieldError, errors.GeometryError, errors.RasterError)
+...  if issubclass(c, errors.SitingError)]
+['CRSError', 'FieldError', 'GeometryError', 'RasterError']
+>>> issubclass(errors.ScenarioError, ValueError), issubclass(errors.InputFileError, OSError)
+(True, True)
+>>> issubclass(errors.OutputExistsError, errors.OutputError), issubclass(errors.MissingDependencyError, ImportError)
+(True, True)
 """
 
 from __future__ import annotations

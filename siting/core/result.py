@@ -7,6 +7,8 @@ Examples
 >>> r.funnel[["rule", "candidates_out", "acres_out"]]  # doctest: +SKIP
 >>> r.explain(r.sites.site_id.iloc[0])  # doctest: +SKIP
 >>> r.save("out/nevada")  # doctest: +SKIP
+>>> SitingResult.__dataclass_fields__["rule_objects"].type
+'dict'
 """
 
 from __future__ import annotations

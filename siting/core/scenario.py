@@ -17,6 +17,14 @@ Traceback (most recent call last):
 siting.core.errors.ScenarioError: scenario is invalid:
   - layers.parcels.path: missing required key
   - layers.parcels.pth: unknown key; allowed keys: path, source, layer, crs, on_invalid, ...
+>>> sc.candidates == CandidateSpec(), sc.outputs == OutputSpec(), sc.scoring == ScoringSpec()
+(True, True, True)
+>>> LayerSpec(path="roads.geojson", where="MTFCC == 'S1100'").where
+"MTFCC == 'S1100'"
+>>> RasterSpec(path="dem.tif", derive="slope_percent").derive
+'slope_percent'
+>>> isinstance(sc, Scenario)
+True
 """
 
 from __future__ import annotations

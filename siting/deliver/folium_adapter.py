@@ -19,6 +19,10 @@ Examples
 >>> _ = GeoJson({"type": "FeatureCollection", "features": []}).add_to(m)
 >>> "L.geoJson" in m.get_root().render()
 True
+>>> issubclass(MarkerCluster, RenderOnce) and issubclass(OfflineFigure, branca.element.Figure)
+True
+>>> inline_assets('<p>no scripts</p>')
+'<p>no scripts</p>'
 """
 
 from __future__ import annotations

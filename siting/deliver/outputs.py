@@ -20,6 +20,15 @@ Files written (``formats`` selects):
 * ``run.json`` - resolved scenario, package versions, input hashes,
   timings, layer reports, a manifest (size, sha256) of every file, and
   ``notes`` on what was capped or moved.
+
+Examples
+--------
+>>> import siting, tempfile
+>>> small = {"name": "blm", "base_dir": "sample_data", "layers": {"parcels": {"path": "federal_lands.gpkg"}},
+...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}], "outputs": {"formats": ["csv"]}}
+>>> out = save_result(siting.run(small, progress=False), tempfile.mkdtemp() + "/out")
+>>> sorted(p.name for p in out.iterdir())
+['candidates.parquet', 'funnel.csv', 'near_misses.csv', 'rejects.csv', 'run.json', 'sites.csv', 'sites.parquet']
 """
 
 from __future__ import annotations

@@ -8,6 +8,13 @@ Examples
 >>> ax = relaxation_plot(df, "within_substations", ax=figure_axes((6, 3.5)))
 >>> ax.get_title()
 'Relaxation of within_substations'
+>>> sens = pd.DataFrame({"base_rank": [1, 2], "median_rank": [1.0, 2.5], "rank_p05": [1, 1], "rank_p95": [2, 4]},
+...                     index=["a", "b"])
+>>> sensitivity_plot(sens, ax=figure_axes((4, 2))).get_xlabel()
+'rank (5-95 % range under perturbed weights)'
+>>> curve = pd.DataFrame({"footprint_acres": [160, 160], "spacing_m": [0, 800], "sites": [9, 6], "bound": [10, 7]})
+>>> packing_plot(curve, ax=figure_axes((4, 2))).get_ylabel()
+'sites that fit'
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ Examples
 >>> qml = graduated_qml("score", "fill")
 >>> qml.startswith("<!DOCTYPE qgis") and 'attr="score"' in qml
 True
+>>> "singleSymbol" in simple_qml("fill"), "categorizedSymbol" in categorized_qml("agency", "fill", {"BLM": "1,2,3"})
+(True, True)
+>>> list(styles_table({"sites": "MultiPolygon"})["f_table_name"])
+['sites']
 """
 
 from __future__ import annotations

@@ -24,6 +24,14 @@ Examples
 ['repaired', 'rejected', 'ok']
 >>> res.geoms[0].geom_type, round(res.geoms[0].area, 2)
 ('MultiPolygon', 0.5)
+>>> from shapely import GeometryCollection, LineString, Point, box
+>>> dominant_family(np.array([Point(0, 0), box(0, 0, 1, 1), box(1, 1, 2, 2)]))
+'polygon'
+>>> [g.geom_type for g in keep_family(np.array([GeometryCollection([box(0, 0, 1, 1), LineString([(0, 0), (1, 1)])])]),
+...                                  "polygon")]
+['MultiPolygon']
+>>> isinstance(clean(np.array([box(0, 0, 1, 1)])), CleanResult)
+True
 """
 
 from __future__ import annotations
@@ -187,6 +195,24 @@ def clean(
     out = np.full(len(geoms), None, dtype=object)
     out[live] = geoms[live]
     coll = live & (fam == "collection")
+    _repair_invalid(out, status, reason, live, on_invalid, ids, layer, path)
+    reason[coll & (status == "ok")] = "kept the parts of a geometry collection"
+    status[coll & (status == "ok")] = "repaired"
+    live = status != "rejected"
+    out[live] = keep_family(out[live], family)
+    lost = live & (shapely.is_missing(out) | shapely.is_empty(out))
+    status[lost] = "rejected"
+    reason[lost] = np.where(reason[lost] == "", "no usable geometry",
+                            reason[lost].astype(str) + " (nothing usable remained)")
+    if family == "polygon":
+        tiny = (status != "rejected") & (shapely.area(out) <= 0)
+        status[tiny], reason[tiny] = "rejected", "polygon with zero area"
+        out[tiny] = None
+    return CleanResult(out, status, reason, family)
+
+
+def _repair_invalid(out, status, reason, live, on_invalid: str, ids, layer, path) -> None:
+    """Repair (``make_valid``), drop or refuse the invalid geometries among ``live``, in place."""
     invalid = live & ~shapely.is_valid(out)
     if invalid.any() and on_invalid == "raise":
         why = shapely.is_valid_reason(out[invalid])
@@ -206,16 +232,3 @@ def clean(
             out[invalid] = shapely.make_valid(out[invalid], method="structure", keep_collapsed=False)
             status[invalid] = "repaired"
             reason[invalid] = "repaired invalid geometry: " + reason[invalid].astype(str)
-    reason[coll & (status == "ok")] = "kept the parts of a geometry collection"
-    status[coll & (status == "ok")] = "repaired"
-    live = status != "rejected"
-    out[live] = keep_family(out[live], family)
-    lost = live & (shapely.is_missing(out) | shapely.is_empty(out))
-    status[lost] = "rejected"
-    reason[lost] = np.where(reason[lost] == "", "no usable geometry",
-                            reason[lost].astype(str) + " (nothing usable remained)")
-    if family == "polygon":
-        tiny = (status != "rejected") & (shapely.area(out) <= 0)
-        status[tiny], reason[tiny] = "rejected", "polygon with zero area"
-        out[tiny] = None
-    return CleanResult(out, status, reason, family)

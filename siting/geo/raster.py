@@ -13,6 +13,9 @@ Examples
 ...              Affine(100, 0, 0, 0, -100, 500), "EPSG:5070", "dem")
 >>> round(float(slope_percent(dem).values.mean()), 1)   # 10 m rise per 100 m pixel
 10.0
+>>> dem = load_raster("sample_data/dem.tif", working_crs="EPSG:5070", derive="slope_percent")
+>>> dem.name, str(dem.crs)
+('dem', 'EPSG:5070')
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from shapely import STRtree
 from siting.core.errors import InputFileError, RasterError
 from siting.io.crs import resolve_crs
 
-__all__ = ["DERIVATIONS", "STATS", "Raster", "load_raster", "slope_percent", "zonal_stats"]
+__all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "load_raster", "slope_percent", "zonal_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -402,3 +405,37 @@ def _burn(raster: Raster, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarra
         vals.append(values[hit].astype(float))
         groups.append(burned[hit].astype(int) - 1)
     return np.concatenate(vals), np.concatenate(groups)
+
+
+def check_raster(path, *, crs=None, lonlat_bounds=None) -> str | None:
+    """What would stop a raster from loading, or None: missing file, no CRS, no overlap with a box.
+
+    Parameters
+    ----------
+    path : str or Path
+    crs : optional
+        The scenario's ``crs:`` for a raster without one.
+    lonlat_bounds : (w, s, e, n), optional
+        The parcels' extent in lon/lat; a raster outside it is a problem.
+
+    Examples
+    --------
+    >>> check_raster("sample_data/dem.tif", lonlat_bounds=(-118, 38, -117, 39)) is None
+    True
+    >>> check_raster("sample_data/dem.tif", lonlat_bounds=(10, 40, 11, 41))  # doctest: +ELLIPSIS
+    'raster (...) does not overlap the parcels (10.00, 40.00, 11.00, 41.00); check its CRS'
+    """
+    from rasterio.warp import transform_bounds
+
+    if not Path(path).exists():
+        return "raster file not found"
+    with rasterio.open(path) as ds:
+        if ds.crs is None and crs is None:
+            return "raster has no CRS; give `crs:`"
+        if lonlat_bounds is not None:
+            w, s, e, n = transform_bounds(ds.crs or crs, "EPSG:4326", *ds.bounds)
+            pw, ps, pe, pn = lonlat_bounds
+            if w > pe or e < pw or s > pn or n < ps:
+                return (f"raster ({w:.2f}, {s:.2f}, {e:.2f}, {n:.2f}) does not overlap the parcels "
+                        f"({pw:.2f}, {ps:.2f}, {pe:.2f}, {pn:.2f}); check its CRS")
+    return None

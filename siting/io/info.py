@@ -10,6 +10,8 @@ Examples
 >>> d = describe("sample_data/infrastructure.gpkg")  # doctest: +SKIP
 >>> [x["layer"] for x in d]  # doctest: +SKIP
 ['substations', 'towns']
+>>> print(format_info(describe("sample_data/water.geojson")))  # doctest: +ELLIPSIS
+sample_data/water.geojson...
 """
 
 from __future__ import annotations

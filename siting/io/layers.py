@@ -18,6 +18,9 @@ Examples
 ('EPSG:5070', ['BLM', 'NPS'], [3, 1])
 >>> raw.columns.tolist()  # the input is never changed
 ['Mang_Name', 'GAP_Sts', 'geometry']
+>>> loaded = load_layer(raw, name="parcels", working_crs="EPSG:5070")
+>>> isinstance(loaded, LoadedLayer), isinstance(loaded.report, LayerReport), loaded.report.kept
+(True, True, 2)
 """
 
 from __future__ import annotations

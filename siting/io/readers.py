@@ -17,6 +17,9 @@ Examples
 >>> frame, rejects = points_from_table(pd.read_csv(io.StringIO(text), dtype=str), layer="d")
 >>> len(frame), rejects["reason"].tolist()
 (1, ['coordinates not numeric'])
+>>> raw = read_raw("sample_data/water.geojson", name="water")
+>>> isinstance(raw, RawLayer), raw.frame.crs.to_epsg()
+(True, 4326)
 """
 
 from __future__ import annotations

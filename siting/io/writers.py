@@ -10,6 +10,19 @@ into a temporary folder that is moved into place only when everything succeeded.
 * GeoParquet: the analysis CRS kept (fast, compact; some GIS builds lack the Parquet driver);
 * Shapefile: only on request, with a CSV crosswalk from the full field names to the 10-character
   DBF names (A13).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from shapely import box
+>>> sites = gpd.GeoDataFrame({"site_id": ["a"], "suitability_score": [0.5], "suitability_rank": [1]},
+...                          geometry=[box(0, 0, 100, 100)], crs=5070)
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> write_gpkg(d / "s.gpkg", {"sites": sites}).name
+'s.gpkg'
+>>> shp, crosswalk = write_shapefile(sites, d / "sites.shp")
+>>> shp.name, crosswalk.name
+('sites.shp', 'sites_fields.csv')
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ Examples
 Traceback (most recent call last):
 ...
 siting.core.errors.ScenarioError: factor 'x': give exactly one of distance_to, count_within, raster, ...
+>>> issubclass(FACTOR_TYPES["distance_to"], BaseFactor)
+True
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ Examples
 --------
 >>> dev_status_weights({"producer": 2})["producer"], dev_status_weights()["occurrence"]
 (2.0, 0.2)
+>>> PermittingSpec(roads="roads", disturbance=["mines"]).layer_names()
+['mines', 'roads']
 """
 
 from __future__ import annotations

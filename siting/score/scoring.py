@@ -22,6 +22,10 @@ Examples
 [2, 3, 1]
 >>> np.round(topsis(np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]]), [0.5, 0.5]), 3).tolist()
 [0.309, 0.309, 1.0]
+>>> aggregate(np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([3.0, 1.0])).tolist()
+[0.75, 0.5]
+>>> minimum(pd.DataFrame({"a": [0.2, 0.9], "b": [0.5, 0.4]})).tolist()
+[0.2, 0.4]
 """
 
 from __future__ import annotations
@@ -210,6 +214,16 @@ def score_table(raw: pd.DataFrame, factors, *, method: str = "weighted_sum",
     Returns
     -------
     DataFrame
+
+    Examples
+    --------
+    >>> from siting.score.factors import make_factor
+    >>> fs = [make_factor({"name": "power", "distance_to": "subs", "weight": 3,
+    ...                    "transform": {"linear": {"best": 0, "worst": 100}}}),
+    ...       make_factor({"name": "deps", "count_within": "d", "radius_m": 1, "weight": 1})]
+    >>> raw = pd.DataFrame({"power_m": [0.0, 50.0], "deps_count": [0.0, 4.0]})
+    >>> score_table(raw, fs)[["power_score", "deps_score", "score"]].values.tolist()
+    [[1.0, 0.0, 0.75], [0.5, 1.0, 0.625]]
     """
     if not factors:
         return pd.DataFrame({"score": np.ones(len(raw))}, index=raw.index)

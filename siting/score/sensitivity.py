@@ -21,6 +21,10 @@ Examples
 ([1, 3, 2], True, True)
 >>> round(float(t["p_top_k"].sum()), 6)
 1.0
+>>> sweep = weight_sweep(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.6, 0.4]), ids=["a", "b"], names=["x", "y"],
+...                      multipliers=(0.0, 1.0), top_k=1)
+>>> sorted(set(sweep["factor"]))
+['x', 'y']
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ Examples
 ([0.548, 0.127, 0.27, 0.056], 0.044)
 >>> np.round(rank_order_centroid(3), 4).tolist()
 [0.6111, 0.2778, 0.1111]
+>>> w, note = resolve_weights(WeightSpec(method="direct"), ["power", "rail"], [3, 1])
+>>> {k: float(v) for k, v in w.items()}, note["method"]
+({'power': 0.75, 'rail': 0.25}, 'direct')
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ Examples
 [['input', 0], ['agency_in', 1], ['min_area', 1]]
 >>> res.frame.loc[1, "reason"]
 'failed agency_in: managing agency = NPS (needs in BLM)'
+>>> ledger_columns("min_area")
+['min_area__value', 'min_area__threshold', 'min_area__pass']
+>>> isinstance(res, Screening), list(res.applied)
+(True, ['agency_in', 'min_area'])
 """
 
 from __future__ import annotations

@@ -21,26 +21,42 @@ Examples
 ('within_substations', 'distance to substations where voltage_kv >= 115 <= 50000 m')
 >>> AgencyIn(values=["blm", "DoD"]).values
 ['BLM', 'DOD']
+>>> from siting.screen import rules
+>>> for r in (rules.AgencyNotIn(values=["NPS"]), rules.GapStatusIn(values=[3, 4]), rules.GapStatusNotIn(values=[1]),
+...           rules.DesignationNotIn(values=["WSA"]), rules.Attribute(where="state == 'NV'"),
+...           rules.Outside(layer="towns", buffer_m=3000), rules.MinArea(acres=640),
+...           rules.RasterMax(raster="slope", stat="p90", value=5), rules.RasterMin(raster="water", value=1),
+...           rules.Beyond(layer="towns", distance_m=5000)):
+...     print(r.describe())
+agency not in [NPS]
+GAP status in [3, 4]
+GAP status not in [1]
+designation not in [WSA]
+where state == 'NV'
+outside towns + 3000 m
+eligible area >= 640 acres
+p90 of slope <= 5
+mean of water >= 1
+distance to towns >= 5000 m
+>>> rules.MinArea(acres=640).decide(np.array([100.0, 700.0])).tolist()
+[False, True]
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from siting.core import settings
-from siting.core.errors import ScenarioError
 from siting.geo import spatial
-from siting.geo.proximity import Reuse
 from siting.io.sources.agencies import AGENCIES
 from siting.screen import where
+from siting.screen.rule_base import BaseRule, Outcome, RuleContext
 
 log = logging.getLogger(__name__)
 
@@ -65,140 +81,6 @@ __all__ = [
 ]
 
 
-@dataclass
-class Outcome:
-    """What a rule measured for each candidate."""
-
-    value: np.ndarray
-    passed: np.ndarray
-    op: str
-    threshold: Any
-    measure: str
-    geoms: np.ndarray | None = None
-    removed_acres: np.ndarray | None = None
-
-
-@dataclass
-class RuleContext:
-    """Layers and rasters the rules may refer to, by scenario name."""
-
-    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
-    rasters: dict[str, Any] = field(default_factory=dict)
-    #: Distances and anchors shared by the rules and factors of one run.
-    reuse: Reuse | None = None
-    _cache: dict = field(default_factory=dict)
-
-    def layer(self, name: str, where_expr: str | None = None) -> gpd.GeoDataFrame:
-        """Return a layer, filtered by ``where_expr`` (cached)."""
-        if name not in self.layers:
-            raise ScenarioError(f"layer {name!r} is not loaded; layers: {', '.join(self.layers) or 'none'}")
-        key = (name, where_expr)
-        if key not in self._cache:
-            frame = self.layers[name]
-            self._cache[key] = frame[where.evaluate(where_expr, frame, layer=name)] if where_expr else frame
-        return self._cache[key]
-
-    def raster(self, name: str):
-        """Return a raster by name."""
-        if name not in self.rasters:
-            loaded = ", ".join(self.rasters) or "none"
-            raise ScenarioError(f"raster {name!r} is not loaded; rasters: {loaded}")
-        return self.rasters[name]
-
-
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    stage: ClassVar[str] = "land"
-    rule: str  # the type tag; each rule class narrows it to its Literal
-    id: str | None = Field(None, description="Name of the rule in the ledger (default from its type).")
-
-    def label(self) -> str:
-        """The rule's ledger name: ``id`` or one derived from its type and layer."""
-        if self.id:
-            return self.id
-        target = getattr(self, "layer", None) or getattr(self, "raster", None)
-        return f"{self.rule}_{target}" if target else self.rule
-
-    def describe(self) -> str:  # pragma: no cover - overridden
-        """The rule in plain language (the funnel's description and the reasons' wording)."""
-        return self.rule
-
-    #: Name of the numeric parameter a relaxation curve varies (None: not relaxable).
-    parameter: ClassVar[str | None] = None
-    #: True when the rule changes the land itself (relaxing it means screening again).
-    changes_land: ClassVar[bool] = False
-    #: Parcel fields the rule reads from the candidates.
-    fields: ClassVar[tuple[str, ...]] = ()
-
-    def parameter_value(self) -> float | None:
-        """The current value of :attr:`parameter`."""
-        return float(getattr(self, self.parameter)) if self.parameter else None
-
-    def relax(self, threshold: float):
-        """A copy of the rule with its numeric threshold set to ``threshold`` (validated like the scenario's).
-
-        Raises
-        ------
-        ScenarioError
-            When the rule has no numeric threshold (agency, GAP, designation and attribute rules).
-        """
-        if not self.parameter:
-            raise ScenarioError(f"rule {self.label()!r} ({self.rule}) has no numeric threshold to relax; "
-                                f"numeric rules: {', '.join(c.model_fields['rule'].default for c in RELAXABLE)}")
-        return type(self).model_validate({**self.model_dump(), self.parameter: float(threshold)})
-
-    def decide(self, values) -> np.ndarray | None:
-        """Pass/fail of measured ledger values under this rule's threshold, or None when the value
-        alone cannot decide (the rule changes the land, or tests several fields)."""
-        return None
-
-    def layers_used(self) -> list[str]:
-        """Every layer the rule reads."""
-        layer = getattr(self, "layer", None)
-        return [layer] if layer else []
-
-    def rasters_used(self) -> list[str]:
-        """Every raster the rule reads."""
-        return []
-
-    def check(self, layers, rasters) -> list[tuple[str, str]]:
-        """Problems that would stop or falsify this rule on the loaded layers, as ``(layer, message)``.
-
-        ``layers`` maps a layer name to its loaded frames (one per file); ``rasters`` holds the
-        loaded raster names. Used by ``siting validate``.
-        """
-        label, out = self.label(), []
-        out += [(n, f"rule {label}: layer {n!r} is not loaded") for n in self.layers_used() if n not in layers]
-        out += [(n, f"rule {label}: raster {n!r} is not loaded") for n in self.rasters_used() if n not in rasters]
-        expr = getattr(self, "where", None)
-        needs = [(n, where.fields_used(expr), "filters {layer} on") for n in self.layers_used()] if expr else []
-        needs += [("parcels", set(self.fields), "reads")]
-        for layer, wanted, verb in needs:
-            for frame in layers.get(layer, []):
-                missing = sorted(set(wanted) - set(frame.columns))
-                if missing:
-                    fields = ", ".join(c for c in frame.columns if c != "geometry")
-                    out.append((layer, f"rule {label} {verb.format(layer=layer)} {', '.join(missing)}, which "
-                                       f"layer {layer} does not have; fields: {fields}"))
-        return out
-
-    def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: dict,
-                      max_candidates: int = 5000) -> tuple[str, gpd.GeoDataFrame] | None:
-        """The map layer of what this rule excluded: ``(title, frame)``, or None past ``max_candidates``.
-
-        By default the candidates that failed the rule; ``outside`` draws its buffered zones.
-        """
-        if len(candidates) > max_candidates:
-            return None
-        failed = candidates[~candidates[f"{label}__pass"].astype(bool)]
-        failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
-        return f"Failed {label} ({len(failed):,})", failed
-
-    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        """Measure every candidate: value, threshold, pass (and for land rules the land left)."""
-        raise NotImplementedError  # pragma: no cover
-
-
 def _upper(values: list[str]) -> list[str]:
     out = [str(v).strip().upper() for v in values]
     bad = [v for v in out if v not in AGENCIES]
@@ -207,7 +89,7 @@ def _upper(values: list[str]) -> list[str]:
     return out
 
 
-class _AgencyRule(_Rule):
+class _AgencyRule(BaseRule):
     fields: ClassVar[tuple[str, ...]] = ("agency",)
     values: list[str] = Field(min_length=1)
     _negate: ClassVar[bool] = False
@@ -243,7 +125,7 @@ class AgencyNotIn(_AgencyRule):
     _negate: ClassVar[bool] = True
 
 
-class _GapRule(_Rule):
+class _GapRule(BaseRule):
     fields: ClassVar[tuple[str, ...]] = ("gap_status",)
     values: list[Annotated[int, Field(ge=1, le=4)]] = Field(min_length=1)
     _negate: ClassVar[bool] = False
@@ -274,7 +156,7 @@ class GapStatusNotIn(_GapRule):
     _negate: ClassVar[bool] = True
 
 
-class DesignationNotIn(_Rule):
+class DesignationNotIn(BaseRule):
     """Drop land with one of the PAD-US designation types (``WA``, ``WSA``, ``NM``...)."""
 
     rule: Literal["designation_not_in"] = "designation_not_in"
@@ -292,7 +174,7 @@ class DesignationNotIn(_Rule):
         return Outcome(val, self.decide(val), "not in", ", ".join(self.values), "PAD-US designation type")
 
 
-class Attribute(_Rule):
+class Attribute(BaseRule):
     """Keep land whose attributes satisfy a filter, e.g. ``"state == 'NV'"``."""
 
     rule: Literal["attribute"] = "attribute"
@@ -328,7 +210,7 @@ class Attribute(_Rule):
                        f"value of {', '.join(used)}")
 
 
-class Outside(_Rule):
+class Outside(BaseRule):
     """Remove a layer (plus a buffer) from the land; the remainder stays eligible."""
 
     rule: Literal["outside"] = "outside"
@@ -371,7 +253,7 @@ class Outside(_Rule):
         return f"Excluded by {label} ({self.layer} + {self.buffer_m:g} m)", zone
 
 
-class MinArea(_Rule):
+class MinArea(BaseRule):
     """Keep candidates with at least ``acres`` of eligible land."""
 
     rule: Literal["min_area"] = "min_area"
@@ -397,7 +279,7 @@ def _log_missing(values: np.ndarray, label: str, raster: str, policy: str) -> No
                     label, n, raster, "pass" if policy == "pass" else "fail")
 
 
-class _RasterRule(_Rule):
+class _RasterRule(BaseRule):
     stage: ClassVar[str] = "site"
     parameter: ClassVar[str | None] = "value"
     raster: str
@@ -440,7 +322,7 @@ class RasterMin(_RasterRule):
     _op: ClassVar[str] = ">="
 
 
-class _DistanceRule(_Rule):
+class _DistanceRule(BaseRule):
     stage: ClassVar[str] = "site"
     parameter: ClassVar[str | None] = "distance_m"
     layer: str

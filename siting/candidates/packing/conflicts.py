@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 
 from siting.candidates.packing.footprint import Footprint
 
-__all__ = ["Sites", "conflict_pairs", "cross_conflicts", "cross_pairs", "independent_set"]
+__all__ = ["Sites", "conflict_pairs", "independent_set"]
 
 TOL = 1e-6
 

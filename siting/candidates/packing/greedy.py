@@ -42,7 +42,7 @@ from siting.core.progress import iterate
 
 log = logging.getLogger(__name__)
 
-__all__ = ["greedy", "score_at", "trials"]
+__all__ = ["greedy", "trials"]
 
 #: Finer lattices used by the gap filling: (step as a fraction of the pitch, offset in steps).
 FILL_STEPS = ((1 / 2, (0.25, 0.25)), (1 / 3, (0.5, 0.5)), (1 / 4, (0.125, 0.625)))

@@ -40,7 +40,7 @@ import shapely
 from siting.candidates.packing.footprint import Footprint, erode
 from siting.geo.spatial import union_by_group
 
-__all__ = ["LatticeFrame", "Pieces", "centre_region", "make_pieces", "to_lattice", "to_world"]
+__all__ = ["LatticeFrame", "centre_region", "make_pieces"]
 
 #: Tiles are this many lattice steps on a side.
 TILE_STEPS = 24

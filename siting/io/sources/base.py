@@ -18,6 +18,14 @@ features   feature_id, kind, name, source
 
 The original attributes are kept after the canonical columns so that filters
 can use them too.
+
+Examples
+--------
+>>> padus = get("padus")
+>>> isinstance(padus, Source), padus.kind
+(True, 'parcels')
+>>> sorted(Context.__dataclass_fields__)[:2]
+['issues', 'layer']
 """
 
 from __future__ import annotations

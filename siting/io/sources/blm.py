@@ -23,7 +23,7 @@ import pandas as pd
 from siting.io.sources.agencies import to_agency
 from siting.io.sources.base import Context, Source, ids, number, register, text
 
-__all__ = ["convert_claims", "convert_sma"]
+__all__: list[str] = []  # the converters are registered adapters: use siting.io.sources.get(name)
 
 
 def convert_sma(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:

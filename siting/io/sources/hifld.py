@@ -28,7 +28,7 @@ import pandas as pd
 
 from siting.io.sources.base import Context, Source, column, ids, number, register, text
 
-__all__ = ["SENTINEL", "convert_lines", "convert_substations"]
+__all__ = ["SENTINEL"]
 
 #: HIFLD's placeholder for an unknown number.
 SENTINEL = -999999.0

@@ -23,7 +23,7 @@ from shapely import STRtree
 
 from siting.io.sources.base import Context, Source, ids, register, text
 
-__all__ = ["convert_boundaries", "convert_points", "name_installations"]
+__all__ = ["name_installations"]
 
 _SIG = (frozenset({"site_name", "component"}),)
 

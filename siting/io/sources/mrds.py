@@ -32,8 +32,7 @@ import pandas as pd
 from siting.io import minerals
 from siting.io.sources.base import Context, Source, column, ids, register, text
 
-__all__ = ["DEV_STATUS", "convert_csv", "convert_groups", "convert_minmod", "convert_wfs",
-           "finish_deposits"]
+__all__ = ["DEV_STATUS"]
 
 #: Canonical development status, most developed first (used to weight feedstock).
 DEV_STATUS = ("producer", "past producer", "prospect", "occurrence", "unknown")

@@ -26,7 +26,7 @@ import pandas as pd
 from siting.io.sources.agencies import to_agency
 from siting.io.sources.base import Context, Source, column, ids, number, register, text
 
-__all__ = ["DESIGNATIONS", "SPECIAL_DESIGNATIONS", "convert"]
+__all__ = ["DESIGNATIONS", "SPECIAL_DESIGNATIONS"]
 
 #: PAD-US ``Des_Tp`` codes and their meaning (PAD-US Data Manual, designation types).
 DESIGNATIONS = {

@@ -25,7 +25,7 @@ import pandas as pd
 
 from siting.io.sources.base import Context, Source, column, ids, number, register, text
 
-__all__ = ["convert_generic", "convert_natural_earth", "convert_nhd"]
+__all__: list[str] = []  # the converters are registered adapters: use siting.io.sources.get(name)
 
 _NE_KIND = [
     ("railroad", "rail"), ("populated", "town"), ("capital", "town"), ("lake", "water"),

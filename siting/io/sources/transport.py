@@ -16,7 +16,7 @@ import pandas as pd
 
 from siting.io.sources.base import Context, Source, ids, number, register, text
 
-__all__ = ["MTFCC", "convert_narn", "convert_tiger"]
+__all__ = ["MTFCC"]
 
 #: Census MAF/TIGER feature class codes for roads.
 MTFCC = {

@@ -24,7 +24,7 @@ import pandas as pd
 from siting.io.sources.base import Context, Source, column, ids, register, text
 from siting.io.sources.mrds import dev_status, finish_deposits
 
-__all__ = ["convert_lithium", "convert_usmin"]
+__all__: list[str] = []  # the converters are registered adapters: use siting.io.sources.get(name)
 
 _LITHIUM_STATUS = {
     "brine mine": "producer", "mine": "producer", "open pit mine": "producer",

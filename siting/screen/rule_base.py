@@ -1,0 +1,177 @@
+"""What every rule has: the measured :class:`Outcome`, the :class:`RuleContext` it reads, and
+:class:`BaseRule`, whose methods the concrete rules (:mod:`siting.screen.rules`) fill in.
+
+Examples
+--------
+>>> import numpy as np
+>>> o = Outcome(np.array([1.0]), np.array([True]), "<=", 5.0, "slope")
+>>> o.passed.tolist(), RuleContext().layers
+([True], {})
+>>> from siting.screen.rules import MinArea
+>>> issubclass(MinArea, BaseRule), MinArea(acres=640).relax(320).acres
+(True, 320.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import geopandas as gpd
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from siting.core.errors import ScenarioError
+from siting.geo.proximity import Reuse
+from siting.screen import where
+
+__all__ = ["BaseRule", "Outcome", "RuleContext"]
+
+
+@dataclass
+class Outcome:
+    """What a rule measured for each candidate."""
+
+    value: np.ndarray
+    passed: np.ndarray
+    op: str
+    threshold: Any
+    measure: str
+    geoms: np.ndarray | None = None
+    removed_acres: np.ndarray | None = None
+
+
+@dataclass
+class RuleContext:
+    """Layers and rasters the rules may refer to, by scenario name."""
+
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    rasters: dict[str, Any] = field(default_factory=dict)
+    #: Distances and anchors shared by the rules and factors of one run.
+    reuse: Reuse | None = None
+    _cache: dict = field(default_factory=dict)
+
+    def layer(self, name: str, where_expr: str | None = None) -> gpd.GeoDataFrame:
+        """Return a layer, filtered by ``where_expr`` (cached)."""
+        if name not in self.layers:
+            raise ScenarioError(f"layer {name!r} is not loaded; layers: {', '.join(self.layers) or 'none'}")
+        key = (name, where_expr)
+        if key not in self._cache:
+            frame = self.layers[name]
+            self._cache[key] = frame[where.evaluate(where_expr, frame, layer=name)] if where_expr else frame
+        return self._cache[key]
+
+    def raster(self, name: str):
+        """Return a raster by name."""
+        if name not in self.rasters:
+            loaded = ", ".join(self.rasters) or "none"
+            raise ScenarioError(f"raster {name!r} is not loaded; rasters: {loaded}")
+        return self.rasters[name]
+
+
+class BaseRule(BaseModel):
+    """A hard constraint: it measures each candidate, decides pass/fail, relaxes, checks its inputs and
+    draws its failures. Subclasses set ``rule`` (the type tag), ``stage`` and their fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    stage: ClassVar[str] = "land"
+    rule: str  # the type tag; each rule class narrows it to its Literal
+    id: str | None = Field(None, description="Name of the rule in the ledger (default from its type).")
+
+    def label(self) -> str:
+        """The rule's ledger name: ``id`` or one derived from its type and layer."""
+        if self.id:
+            return self.id
+        target = getattr(self, "layer", None) or getattr(self, "raster", None)
+        return f"{self.rule}_{target}" if target else self.rule
+
+    def describe(self) -> str:  # pragma: no cover - overridden
+        """The rule in plain language (the funnel's description and the reasons' wording)."""
+        return self.rule
+
+    #: Name of the numeric parameter a relaxation curve varies (None: not relaxable).
+    parameter: ClassVar[str | None] = None
+    #: True when the rule changes the land itself (relaxing it means screening again).
+    changes_land: ClassVar[bool] = False
+    #: Parcel fields the rule reads from the candidates.
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def parameter_value(self) -> float | None:
+        """The current value of :attr:`parameter`."""
+        return float(getattr(self, self.parameter)) if self.parameter else None
+
+    def relax(self, threshold: float):
+        """A copy of the rule with its numeric threshold set to ``threshold`` (validated like the scenario's).
+
+        Raises
+        ------
+        ScenarioError
+            When the rule has no numeric threshold (agency, GAP, designation and attribute rules).
+        """
+        if not self.parameter:
+            raise ScenarioError(f"rule {self.label()!r} ({self.rule}) has no numeric threshold to relax; "
+                                f"numeric rules: {', '.join(_relaxable_tags())}")
+        return type(self).model_validate({**self.model_dump(), self.parameter: float(threshold)})
+
+    def decide(self, values) -> np.ndarray | None:
+        """Pass/fail of measured ledger values under this rule's threshold, or None when the value
+        alone cannot decide (the rule changes the land, or tests several fields)."""
+        return None
+
+    def layers_used(self) -> list[str]:
+        """Every layer the rule reads."""
+        layer = getattr(self, "layer", None)
+        return [layer] if layer else []
+
+    def rasters_used(self) -> list[str]:
+        """Every raster the rule reads."""
+        return []
+
+    def check(self, layers, rasters) -> list[tuple[str, str]]:
+        """Problems that would stop or falsify this rule on the loaded layers, as ``(layer, message)``.
+
+        ``layers`` maps a layer name to its loaded frames (one per file); ``rasters`` holds the
+        loaded raster names. Used by ``siting validate``.
+        """
+        label, out = self.label(), []
+        out += [(n, f"rule {label}: layer {n!r} is not loaded") for n in self.layers_used() if n not in layers]
+        out += [(n, f"rule {label}: raster {n!r} is not loaded") for n in self.rasters_used() if n not in rasters]
+        expr = getattr(self, "where", None)
+        needs = [(n, where.fields_used(expr), "filters {layer} on") for n in self.layers_used()] if expr else []
+        needs += [("parcels", set(self.fields), "reads")]
+        for layer, wanted, verb in needs:
+            for frame in layers.get(layer, []):
+                missing = sorted(set(wanted) - set(frame.columns))
+                if missing:
+                    fields = ", ".join(c for c in frame.columns if c != "geometry")
+                    out.append((layer, f"rule {label} {verb.format(layer=layer)} {', '.join(missing)}, which "
+                                       f"layer {layer} does not have; fields: {fields}"))
+        return out
+
+    def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: dict,
+                      max_candidates: int = 5000) -> tuple[str, gpd.GeoDataFrame] | None:
+        """The map layer of what this rule excluded: ``(title, frame)``, or None past ``max_candidates``.
+
+        By default the candidates that failed the rule; ``outside`` draws its buffered zones.
+        """
+        if len(candidates) > max_candidates:
+            return None
+        failed = candidates[~candidates[f"{label}__pass"].astype(bool)]
+        failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
+        return f"Failed {label} ({len(failed):,})", failed
+
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
+        """Measure every candidate: value, threshold, pass (and for land rules the land left)."""
+        raise NotImplementedError  # pragma: no cover
+
+
+def _relaxable_tags() -> list[str]:
+    """Type names of the rules with a numeric threshold (the subclasses that name a ``parameter``)."""
+    out, todo = [], list(BaseRule.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        todo += cls.__subclasses__()
+        tag = cls.model_fields["rule"].default if "rule" in cls.model_fields else None
+        if cls.parameter and isinstance(tag, str) and tag not in out:
+            out.append(tag)
+    return out
