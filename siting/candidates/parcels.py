@@ -32,14 +32,12 @@ from siting.core import settings
 from siting.geo.geometry import keep_family
 from siting.geo.spatial import union_by_group
 from siting.io.crs import check_projected
+from siting.schema import PARCEL_COLUMNS
 
-__all__ = ["PARCEL_COLUMNS", "candidates_from_parcels", "split_parcels"]
+__all__ = ["candidates_from_parcels", "split_parcels"]
 
 log = logging.getLogger(__name__)
 
-#: Canonical parcel columns carried onto candidates.
-PARCEL_COLUMNS = ["parcel_id", "agency", "manager_name", "designation", "gap_status", "unit_name",
-                  "state", "reported_acres", "installation", "source"]
 #: Land pieces (blocks of parcels) per slice of grid cutting: bounds the cells alive at once.
 PIECES_PER_SLICE = 2_000
 #: Pieces with more edges than this leave every cell to GEOS (the numpy pre-check costs cells x edges).

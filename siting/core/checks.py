@@ -30,10 +30,10 @@ from siting.core.pipeline import scenario_rules
 from siting.core.scenario import Scenario, load_scenario
 from siting.io import crs as crs_mod
 from siting.io.layers import load_layer
+from siting.schema import ROLE_KIND
 
 __all__ = ["CheckReport", "Problem", "check_scenario"]
 
-_ROLES = {"parcels": "parcels", "deposits": "deposits"}
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _load_checked(sc: Scenario, name: str, spec, report: CheckReport):
 
 def _summarise(loaded, name, spec_path, report: CheckReport) -> None:
     r = loaded.report
-    expected = _ROLES.get(name)
+    expected = ROLE_KIND.get(name)
     if expected and r.kind != expected:
         report.add("error", name, spec_path, f"is read as {r.kind} (source {r.source}) but the "
                    f"`{name}` layer must be {expected}; set `source:`")

@@ -33,6 +33,7 @@ from siting.geo.proximity import Reuse
 from siting.io import crs as crs_mod
 from siting.io.layers import LoadedLayer, load_layer
 from siting.io.sources import name_installations
+from siting.schema import ID_COLUMN, ROLE_KIND
 from siting.score.scoring import rank, score_table, tiers
 from siting.score.weights import resolve_weights
 from siting.screen.constraints import rule_labels, screen
@@ -44,7 +45,6 @@ __all__ = ["run", "scenario_rules"]
 log = logging.getLogger(__name__)
 
 STEPS = ["load layers", "load rasters", "candidates", "constraints", "factors", "scoring", "analysis"]
-_KIND_OF = {"parcels": "parcels", "deposits": "deposits"}
 
 
 def _load(sc: Scenario, name: str, wcrs) -> list[LoadedLayer]:
@@ -63,12 +63,12 @@ def _combine(name: str, parts: list[LoadedLayer], wcrs) -> gpd.GeoDataFrame:
                          "use one layer name per kind", layer=name)
     frames = [p.frame.to_crs(wcrs) for p in parts]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    expected = _KIND_OF.get(name)
+    expected = ROLE_KIND.get(name)
     if expected and kinds != {expected}:
         raise LayerError(
             f"must be a {expected} layer but its file was read as {kinds.pop()} "
             f"(source {parts[0].report.source}); set `source:` (see `siting info FILE`)", layer=name)
-    id_col = {"parcels": "parcel_id", "deposits": "deposit_id"}.get(kinds.pop(), "feature_id")
+    id_col = ID_COLUMN[kinds.pop()]
     if len(parts) > 1 and frame[id_col].duplicated().any():  # same ids in two files
         prefix = np.repeat([p.report.source for p in parts], [len(p.frame) for p in parts])
         frame[id_col] = pd.Series(prefix, index=frame.index) + ":" + frame[id_col].astype(str)

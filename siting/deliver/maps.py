@@ -51,6 +51,7 @@ from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.deliver.folium_adapter import GeoJson, MarkerCluster, OfflineFigure
 from siting.io import minerals
+from siting.schema import AGENCY_COLOURS, SCORE_RAMP, TIER_COLOURS
 
 __all__ = ["escape", "score_colours", "site_map"]
 
@@ -70,12 +71,9 @@ function (row) {
   return m;
 };
 """
-_AGENCY_COLOURS = {"BLM": "#e8b04b", "USFS": "#3a7d44", "DOD": "#7d5ba6", "DOE": "#c0504d",
-                   "FWS": "#4f81bd", "NPS": "#2e8b57", "BOR": "#8c6d31", "USACE": "#636363"}
 _VOLT_COLOURS = [(345, "#b2182b"), (230, "#ef8a62"), (115, "#fdae61"), (0, "#999999")]
 _GROUP_COLOURS = [("china_export_controls", "#d7301f", "China export controls"),
                   ("rare_earths", "#7a0177", "rare earths"), ("battery", "#2171b5", "battery minerals")]
-_TIER_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#999999"]
 CLUSTER_ABOVE = 1500
 #: What :func:`escape` replaces: ``html.escape(quote=True)``'s five, then ``` ` ```, ``$`` and ``{``.
 _ENTITIES = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"), ("`", "&#96;"),
@@ -223,7 +221,7 @@ def _colours(drawn: pd.DataFrame, color_by: str, cmap, all_tiers=None) -> list[s
     """Colours of the drawn sites (tier colours follow the order of every site's tiers)."""
     if color_by == "tier" and "tier" in drawn:
         tiers = sorted(pd.Series(all_tiers if all_tiers is not None else drawn["tier"]).dropna().astype(str).unique())
-        table = dict(zip(tiers, _TIER_COLOURS, strict=False))
+        table = dict(zip(tiers, TIER_COLOURS, strict=False))
         return [table.get(str(t), "#999999") for t in drawn["tier"]]
     return score_colours(drawn["score"].to_numpy(float), cmap)
 
@@ -288,7 +286,7 @@ def _context_props(frame: gpd.GeoDataFrame, name: str, kind: str) -> pd.DataFram
     tip = escape(name + ": ") + escape(label.fillna("").astype(str)).set_axis(frame.index)
     if "agency" in frame:
         tip = tip + " (" + escape(frame["agency"]).set_axis(frame.index) + ")"
-        styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in frame["agency"].map(_AGENCY_COLOURS).fillna("#bbb")]
+        styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in frame["agency"].map(AGENCY_COLOURS).fillna("#bbb")]
     elif "commodities" in frame:
         colours, groups = _deposit_colours(frame)
         styles = [_style(c, weight=1, radius=3, fill_opacity=0.85) for c in colours]
@@ -425,7 +423,7 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     bounds = _bounds(extent) if extent is not None and len(extent) else None
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
     m = m if m is not None else _new_map(tiles, offline, centre)  # a view from the start (clusters need one)
-    cmap = branca.colormap.LinearColormap(style.get("cmap", ["#d73027", "#fee08b", "#1a9850"]),
+    cmap = branca.colormap.LinearColormap(style.get("cmap", SCORE_RAMP),
                                           vmin=0.0, vmax=1.0, caption="Site score (0 = worst, 1 = best)")
     for name, (frame, kind) in (layers or {}).items():
         _context_layer(m, frame, name, kind)

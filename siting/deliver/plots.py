@@ -22,6 +22,7 @@ from __future__ import annotations
 import pandas as pd
 
 from siting.core.errors import MissingDependencyError
+from siting.schema import SCORE_RAMP
 
 __all__ = ["figure_axes", "packing_plot", "relaxation_plot", "sensitivity_plot"]
 
@@ -56,7 +57,7 @@ def figure_axes(figsize: tuple[float, float], dpi: int = 150):
 def relaxation_plot(table: pd.DataFrame, rule: str, ax=None):
     """Sites and acres against the threshold of ``rule`` (scenario value marked)."""
     ax = _axes(ax, (6, 3.5))
-    ax.plot(table["threshold"], table["sites"], marker="o", color="#1a9850", label="sites")
+    ax.plot(table["threshold"], table["sites"], marker="o", color=SCORE_RAMP[-1], label="sites")
     ax.set_xlabel(f"{rule} threshold")
     ax.set_ylabel("sites passing every rule")
     ax2 = ax.twinx()
@@ -64,7 +65,7 @@ def relaxation_plot(table: pd.DataFrame, rule: str, ax=None):
     ax2.set_ylabel("eligible acres (thousands)")
     base = table[table["is_scenario_value"]]
     if len(base):
-        ax.axvline(base["threshold"].iloc[0], color="#d73027", lw=1, label="scenario value")
+        ax.axvline(base["threshold"].iloc[0], color=SCORE_RAMP[0], lw=1, label="scenario value")
     ax.set_title(f"Relaxation of {rule}")
     ax.legend(loc="upper left", fontsize=8)
     ax.figure.tight_layout()
@@ -77,8 +78,8 @@ def sensitivity_plot(table: pd.DataFrame, top: int = 25, ax=None):
     ax = _axes(ax, (6, 0.25 * len(t) + 1.5))
     y = range(len(t))
     ax.hlines(list(y), t["rank_p05"], t["rank_p95"], color="#999999", lw=3)
-    ax.plot(t["median_rank"], list(y), "o", color="#1a9850", label="median rank")
-    ax.plot(t["base_rank"], list(y), "|", color="#d73027", ms=12, label="rank with the chosen weights")
+    ax.plot(t["median_rank"], list(y), "o", color=SCORE_RAMP[-1], label="median rank")
+    ax.plot(t["base_rank"], list(y), "|", color=SCORE_RAMP[0], ms=12, label="rank with the chosen weights")
     ax.set_yticks(list(y), [str(i) for i in t.index], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("rank (5-95 % range under perturbed weights)")

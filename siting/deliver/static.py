@@ -25,11 +25,11 @@ import numpy as np
 
 from siting.core.errors import InputFileError, MissingDependencyError
 from siting.io.crs import transformer
+from siting.schema import AGENCY_COLOURS, light
 
 __all__ = ["north_angle", "static_map"]
 
-_AGENCY = {"BLM": "#f3d9a4", "USFS": "#b9d7b5", "DOD": "#d5c8e6", "DOE": "#eebfbd", "FWS": "#c4d4ea",
-           "NPS": "#b8dcc7", "BOR": "#dcd0b5"}
+_AGENCY = {k: light(v) for k, v in AGENCY_COLOURS.items()}  # tints: the sites stand out
 
 
 def north_angle(x: float, y: float, crs) -> float:

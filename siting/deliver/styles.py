@@ -23,12 +23,13 @@ from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
+from siting.schema import AGENCY_COLOURS, rgb
+
 __all__ = ["categorized_qml", "graduated_qml", "simple_qml", "styles_table"]
 
 _SCORE_CLASSES = [(0.0, 0.2, "215,48,39"), (0.2, 0.4, "252,141,89"), (0.4, 0.6, "254,224,139"),
                   (0.6, 0.8, "145,207,96"), (0.8, 1.0001, "26,152,80")]
-_AGENCY = {"BLM": "232,176,75", "USFS": "58,125,68", "DOD": "125,91,166", "DOE": "192,80,77",
-           "FWS": "79,129,189", "NPS": "46,139,87", "BOR": "140,109,49"}
+_AGENCY = {k: rgb(v) for k, v in AGENCY_COLOURS.items()}
 _SYMBOL_CLASS = {"fill": "SimpleFill", "line": "SimpleLine", "marker": "SimpleMarker"}
 
 

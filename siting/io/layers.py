@@ -41,14 +41,13 @@ from siting.io import crs as crs_mod
 from siting.io import minerals, readers
 from siting.io import sources as registry
 from siting.io.sources.base import convert_tracked
+from siting.schema import ID_COLUMN
 from siting.screen import where as where_mod
 
 __all__ = ["LayerReport", "LoadedLayer", "load_layer", "read_layer"]
 
 log = logging.getLogger(__name__)
 
-_ID_COLUMN = {"parcels": "parcel_id", "deposits": "deposit_id", "infrastructure": "feature_id",
-              "features": "feature_id"}
 # plausible lon/lat boxes of US jurisdictions (CONUS/AK/HI/PR/VI, Aleutians east of 180, Guam/CNMI, Samoa)
 _US_BOXES = ((-180.0, 17.0, -64.0, 72.0), (170.0, 50.0, 180.0, 56.0), (144.0, 13.0, 147.0, 21.0),
              (-171.5, -15.0, -168.0, -10.0))
@@ -312,7 +311,7 @@ def load_layer(
         ctx.note("text", "values that look wrongly decoded (e.g. 'Ã©' or U+FFFD)", raw.mojibake,
                  f"kept; the file was read as {raw.encoding}: set `encoding:` if that is wrong")
     canon, used = _canonical(frame.drop(columns=internal), src_obj, ctx)
-    id_col = _ID_COLUMN[src_obj.kind]
+    id_col = ID_COLUMN[src_obj.kind]
     dup = _check_ids(canon, id_col, name, raw.path, dedupe)
     canon = tally.reject(canon, dup, "duplicate id (dedupe: kept the first)", canon[id_col].to_numpy())
     keep = _select(canon, where, commodities, name, raw.path)

@@ -34,6 +34,7 @@ from siting.geo import spatial
 from siting.geo.proximity import Reuse
 from siting.io import minerals
 from siting.io.crs import require_same_crs
+from siting.schema import ID_COLUMN
 from siting.screen import where
 
 __all__ = ["attribute", "count_within", "distance_to", "filter_features", "nearest_feature", "raster_stat"]
@@ -118,7 +119,7 @@ def nearest_feature(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *,
     names = np.full(len(candidates), None, dtype=object)
     if len(feats):
         labels = feats[label_col].astype(object) if label_col else pd.Series(feats.index.astype(str))
-        id_col = next((c for c in ("feature_id", "deposit_id", "parcel_id") if c in feats), None)
+        id_col = next((c for c in dict.fromkeys(ID_COLUMN.values()) if c in feats), None)
         if id_col:
             labels = labels.where(labels.notna(), feats[id_col].astype(object))
         names[idx >= 0] = labels.to_numpy(dtype=object)[idx[idx >= 0]]

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from siting.geo import spatial
 from siting.geo.proximity import Reuse
 from siting.io import minerals
-from siting.io.sources.padus import SPECIAL_DESIGNATIONS
+from siting.schema import SPECIAL_DESIGNATIONS
 
 __all__ = ["DEV_WEIGHTS", "PermittingSpec", "dev_status_weights", "feedstock", "permitting"]
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from siting.core import settings
 from siting.core.errors import ScenarioError
+from siting.schema import unit_weights
 
 __all__ = ["METHODS", "aggregate", "minimum", "normalise_weights", "rank", "score_table", "tiers", "topsis",
            "weighted_product", "weighted_sum"]
@@ -51,13 +52,11 @@ def normalise_weights(weights: dict[str, float]) -> dict[str, float]:
     >>> normalise_weights({"a": 3, "b": 1})
     {'a': 0.75, 'b': 0.25}
     """
-    w = {k: float(v) for k, v in weights.items()}
-    if any(v < 0 or not np.isfinite(v) for v in w.values()):
-        raise ScenarioError(f"weights must be finite and >= 0, got {w}")
-    total = sum(w.values())
-    if total <= 0:
-        raise ScenarioError("at least one factor needs a weight > 0")
-    return {k: v / total for k, v in w.items()}
+    try:
+        scaled = unit_weights(list(weights.values()))
+    except ValueError as exc:
+        raise ScenarioError(f"factor weights: {exc}; at least one factor needs a weight > 0") from None
+    return {k: float(v) for k, v in zip(weights, scaled, strict=True)}
 
 
 def topsis(matrix, weights, *, benefit=None) -> np.ndarray:
@@ -83,7 +82,7 @@ def topsis(matrix, weights, *, benefit=None) -> np.ndarray:
     b = np.ones(x.shape[1], bool) if benefit is None else np.asarray(benefit, bool)
     norm = np.sqrt((x**2).sum(axis=0))
     r = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
-    v = r * (w / w.sum())
+    v = r * unit_weights(w)
     best = np.where(b, v.max(axis=0), v.min(axis=0))
     worst = np.where(b, v.min(axis=0), v.max(axis=0))
     d_plus = np.sqrt(((v - best) ** 2).sum(axis=1))
@@ -115,8 +114,7 @@ def aggregate(scores, weights, method: str = "weighted_sum") -> np.ndarray:
     if method not in METHODS:
         raise ScenarioError(f"scoring method {method!r} is unknown; use one of {', '.join(METHODS)}")
     s = np.asarray(scores, dtype=float)
-    w = np.atleast_2d(np.asarray(weights, dtype=float))
-    w = w / w.sum(axis=1, keepdims=True)
+    w = unit_weights(np.atleast_2d(np.asarray(weights, dtype=float)))
     if method == "weighted_sum":
         out = w @ s.T
     elif method == "weighted_product":

@@ -34,6 +34,7 @@ import pandas as pd
 
 from siting.core import settings
 from siting.core.errors import ScenarioError
+from siting.schema import unit_weights
 from siting.score.scoring import aggregate
 
 __all__ = ["dirichlet_draws", "rank_stability", "ranks_of", "weight_sweep"]
@@ -50,8 +51,7 @@ def dirichlet_draws(weights: np.ndarray, n: int, spread: float, seed: int = 0) -
     >>> np.round(d.mean(axis=0), 1).tolist()
     [0.6, 0.4, 0.0]
     """
-    w = np.asarray(weights, float)
-    w = w / w.sum()
+    w = unit_weights(weights)
     live = w > 0
     m = int(live.sum())
     if m < 2:
@@ -130,7 +130,7 @@ def weight_sweep(scores, weights, *, ids, names, method: str = "weighted_sum",
         One row per factor, multiplier and site: ``factor``, ``multiplier``, ``weight``, ``site_id``,
         ``rank``, ``in_top_k``.
     """
-    w = np.asarray(weights, float) / np.sum(weights)
+    w = unit_weights(weights)
     ids = np.asarray(ids).astype(str)
     order = np.argsort(ids, kind="stable")
     s, ids = np.asarray(scores, float)[order], ids[order]

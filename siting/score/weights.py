@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from siting.core.errors import ScenarioError
+from siting.schema import unit_weights
 
 __all__ = ["RANDOM_INDEX", "WeightSpec", "ahp_weights", "most_inconsistent_pair", "pairwise_matrix",
            "rank_order_centroid", "resolve_weights"]
@@ -85,10 +86,9 @@ def ahp_weights(pairwise, *, method: str = "eigenvector") -> tuple[np.ndarray, f
         w = np.abs(vecs[:, k].real)
         lam = float(vals[k].real)
     else:
-        w = np.exp(np.log(a).mean(axis=1))
-        w = w / w.sum()
+        w = unit_weights(np.exp(np.log(a).mean(axis=1)))
         lam = float(np.mean((a @ w) / w))
-    w = w / w.sum()
+    w = unit_weights(w)
     if n <= 2:
         return w, 0.0
     ri = RANDOM_INDEX[n] if n < len(RANDOM_INDEX) else RANDOM_INDEX[-1]
@@ -166,10 +166,9 @@ def resolve_weights(spec: WeightSpec, names: list[str], direct: list[float]) -> 
         inconsistent pair) unless ``allow_inconsistent``.
     """
     if spec.method == "direct":
-        w = np.asarray(direct, float)
-        if w.sum() <= 0:
+        if sum(direct) <= 0:
             raise ScenarioError("at least one factor needs a weight > 0")
-        return dict(zip(names, w / w.sum(), strict=True)), {"method": "direct"}
+        return dict(zip(names, unit_weights(direct), strict=True)), {"method": "direct"}
     if spec.method == "rank_order_centroid":
         order = spec.order or names
         if sorted(order) != sorted(names):

@@ -54,7 +54,7 @@ from pydantic import Field, field_validator
 
 from siting.core import settings
 from siting.geo import spatial
-from siting.io.sources.agencies import AGENCIES
+from siting.schema import AGENCIES
 from siting.screen import where
 from siting.screen.rule_base import BaseRule, Outcome, RuleContext
 

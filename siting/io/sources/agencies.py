@@ -20,13 +20,10 @@ import re
 
 import pandas as pd
 
-__all__ = ["AGENCIES", "FEDERAL", "to_agency"]
+from siting.schema import AGENCIES, FEDERAL
 
-AGENCIES = (
-    "BLM", "USFS", "FWS", "NPS", "DOD", "DOE", "BOR", "USACE", "TVA", "NRCS", "ARS", "NOAA",
-    "OTHER_FED", "TRIB", "STATE", "LOCAL", "NGO", "PRIVATE", "JOINT", "UNKNOWN",
-)
-FEDERAL = frozenset(AGENCIES[:13])
+__all__ = ["AGENCIES", "FEDERAL", "to_agency"]  # the vocabulary itself lives in siting.schema
+
 
 _CODES = {
     # PAD-US Mang_Name / Own_Name codes

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from siting.core.errors import FieldError
+from siting.schema import CANONICAL
 
 __all__ = [
     "CANONICAL",
@@ -52,17 +53,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CANONICAL: dict[str, list[str]] = {
-    "parcels": [
-        "parcel_id", "agency", "manager_name", "designation", "gap_status",
-        "unit_name", "state", "reported_acres", "source",
-    ],
-    "deposits": ["deposit_id", "name", "commodities", "critical", "dev_status", "source"],
-    "infrastructure": [
-        "feature_id", "kind", "name", "voltage_kv", "status", "category", "source",
-    ],
-    "features": ["feature_id", "kind", "name", "source"],
-}
 
 
 @dataclass

@@ -26,27 +26,7 @@ import pandas as pd
 from siting.io.sources.agencies import to_agency
 from siting.io.sources.base import Context, Source, column, ids, number, register, text
 
-__all__ = ["DESIGNATIONS", "SPECIAL_DESIGNATIONS"]
-
-#: PAD-US ``Des_Tp`` codes and their meaning (PAD-US Data Manual, designation types).
-DESIGNATIONS = {
-    "ACEC": "Area of Critical Environmental Concern", "ACC": "Access Area",
-    "CONE": "Conservation Easement", "FOTH": "Federal Other or Unknown",
-    "HCA": "Historic or Cultural Area", "IRA": "Inventoried Roadless Area",
-    "MIL": "Military Land", "MIT": "Mitigation Land or Bank", "MPA": "Marine Protected Area",
-    "NCA": "National Conservation Area", "NF": "National Forest", "NG": "National Grassland",
-    "NLS": "National Lakeshore or Seashore", "NM": "National Monument or Landmark",
-    "NP": "National Park", "NRA": "National Recreation Area",
-    "NS": "National Scenic, Botanical or Volcanic Area", "NT": "National Scenic or Historic Trail",
-    "NWR": "National Wildlife Refuge", "PUB": "National Public Lands", "REA": "Research or Educational Area",
-    "REC": "Recreation Management Area", "RNA": "Research Natural Area", "SDA": "Special Designation Area",
-    "TRIBL": "Native American Land", "UNK": "Unknown", "WA": "Wilderness Area",
-    "WPA": "Watershed Protection Area", "WSA": "Wilderness Study Area", "WSR": "Wild and Scenic River",
-}
-#: Designations that usually bar or slow industrial development on federal land.
-SPECIAL_DESIGNATIONS = frozenset(
-    {"WA", "WSA", "NP", "NM", "NCA", "ACEC", "RNA", "NWR", "WSR", "IRA", "NLS", "NRA", "NS", "HCA"}
-)
+__all__: list[str] = []  # the converter is a registered adapter; designations are in siting.schema
 
 _MANAGER = ("Mang_Name", "Mang_Nm", "Mng_Nm", "MngNm_D", "Mang_Nm_D", "MngGroup", "Mng_Name")
 _MANAGER_TEXT = ("Loc_Mang", "MngNm_D", "Mang_Name", "Mang_Nm", "Mng_Nm", "MngGroup")
