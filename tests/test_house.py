@@ -82,6 +82,15 @@ def test_a_package_submodule_cycle_is_noticed():
     assert _cycles({"p": {"p.a"}, "p.a": {"p"}, "q": set()}) == [["p", "p.a", "p"]]
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under ``if TYPE_CHECKING:`` (imports for annotations only)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 @pytest.mark.parametrize("library, allowed", [
     ("folium", {"siting.deliver.maps", "siting.deliver.folium_adapter", "siting.deliver.result_map"}),
     ("branca", {"siting.deliver.maps", "siting.deliver.folium_adapter"}),
@@ -91,7 +100,7 @@ def test_a_package_submodule_cycle_is_noticed():
 def test_only_one_place_imports_each_heavy_library(library, allowed):
     users = set()
     for p in MODULES:
-        for node in ast.walk(_tree(p)):
+        for node in _runtime_nodes(_tree(p)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             if any(n == library or n.startswith(library + ".") for n in names):

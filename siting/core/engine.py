@@ -28,6 +28,8 @@ Examples
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,8 +37,9 @@ import pandas as pd
 
 from siting.core.errors import MissingDependencyError, ScenarioError
 from siting.geo import proximity
+from siting.score.factors import BaseFactor
 from siting.screen.constraints import Screening, compact_ledger, screen, warn_if_empty
-from siting.screen.rules import RuleContext
+from siting.screen.rule_base import BaseRule, RuleContext
 
 __all__ = ["ENGINES", "DaskEngine", "LocalEngine", "compute_factors", "make_engine", "merge_screenings"]
 
@@ -48,7 +51,7 @@ PARTITIONS_PER_WORKER = 2
 _COUNTS = ["candidates_in", "candidates_removed", "candidates_out", "acres_in", "acres_removed", "acres_out"]
 
 
-def compute_factors(sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict, *,
+def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], layers: dict, rasters: dict, *,
                     reuse: proximity.Reuse | None = None) -> pd.DataFrame:
     """Every factor's raw columns for ``sites`` (on its index).
 
@@ -76,11 +79,12 @@ class LocalEngine:
 
     name = "local"
 
-    def screen(self, candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) -> Screening:
+    def screen(self, candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule],
+               ctx: RuleContext | None = None) -> Screening:
         """:func:`siting.screen.constraints.screen`."""
         return screen(candidates, rules, ctx)
 
-    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict, *,
+    def factors(self, sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], layers: dict, rasters: dict, *,
                 reuse: proximity.Reuse | None = None) -> pd.DataFrame:
         """:func:`compute_factors`, sharing the run's ``reuse``."""
         return compute_factors(sites, factors, layers, rasters, reuse=reuse)
@@ -149,7 +153,8 @@ class DaskEngine(LocalEngine):
         futures = [self.client.submit(func, part, *shared, pure=False) for part in parts]
         return self.client.gather(futures)
 
-    def screen(self, candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) -> Screening:
+    def screen(self, candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule],
+               ctx: RuleContext | None = None) -> Screening:
         """Screen each partition, then merge (same result as :func:`siting.screen.constraints.screen`)."""
         if len(candidates) < 2:
             return screen(candidates, rules, ctx)
@@ -157,7 +162,7 @@ class DaskEngine(LocalEngine):
         parts = self._map(_screen_part, candidates, list(rules), ctx.layers, ctx.rasters)
         return merge_screenings(parts, rules)
 
-    def factors(self, sites: gpd.GeoDataFrame, factors, layers: dict, rasters: dict, *,
+    def factors(self, sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], layers: dict, rasters: dict, *,
                 reuse: proximity.Reuse | None = None) -> pd.DataFrame:
         """Factors per partition, concatenated on ``sites``' index (each worker keeps its own reuse)."""
         if not factors or len(sites) < 2:
@@ -184,7 +189,7 @@ def _screen_part(part: gpd.GeoDataFrame, rules, layers: dict, rasters: dict) -> 
     return screen(part, rules, RuleContext(layers, rasters))
 
 
-def merge_screenings(parts: list[Screening], rules) -> Screening:
+def merge_screenings(parts: list[Screening], rules: Sequence[BaseRule]) -> Screening:
     """One screening from the screenings of consecutive partitions of the candidates.
 
     The frames are concatenated in order, the funnel counts and acres summed, the long ledger put
@@ -203,7 +208,7 @@ def merge_screenings(parts: list[Screening], rules) -> Screening:
     return Screening(frame, funnel, ledger, parts[0].rules, parts[0].applied)
 
 
-def make_engine(engine: str = "local", scheduler: str | None = None, **options):
+def make_engine(engine: str = "local", scheduler: str | None = None, **options: Any) -> LocalEngine:
     """The engine named ``engine`` (``local`` or ``dask``).
 
     Raises

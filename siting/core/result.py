@@ -14,9 +14,10 @@ Examples
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +27,8 @@ from siting.score.relaxation import near_misses, relaxation
 from siting.score.sensitivity import rank_stability, weight_sweep
 
 if TYPE_CHECKING:
+    import folium
+
     from siting.core.scenario import Scenario
 
 __all__ = ["SitingResult"]
@@ -112,7 +115,7 @@ class SitingResult:
         return rank_stability(self._score_matrix(), self.weights, ids=self.sites["site_id"].to_numpy(),
                               method=self.scenario.scoring.method, n=n, spread=spread, seed=seed, top_k=top_k)
 
-    def weight_sweep(self, multipliers=(0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10) -> pd.DataFrame:
+    def weight_sweep(self, multipliers: Sequence[float] = (0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10) -> pd.DataFrame:
         """One-at-a-time weight sweeps (see :func:`siting.score.sensitivity.weight_sweep`)."""
         if not self.factor_names or not len(self.sites):
             return pd.DataFrame()
@@ -124,7 +127,7 @@ class SitingResult:
         """Candidates failing exactly one rule, with the rule, value, threshold and gap."""
         return near_misses(self.candidates, self.rules)
 
-    def relaxation(self, rule: str, values) -> pd.DataFrame:
+    def relaxation(self, rule: str, values: Sequence[float]) -> pd.DataFrame:
         """Sites and acres gained as ``rule``'s threshold takes each of ``values``.
 
         Examples
@@ -158,13 +161,14 @@ class SitingResult:
             self.analysis.setdefault("relaxation", {})[r.rule] = self.relaxation(r.rule, r.values)
         return self.analysis
 
-    def map(self, **kwargs):
+    def map(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map of the sites and the input layers (see :func:`siting.deliver.maps.site_map`)."""
         from siting.deliver.result_map import result_map  # lazy: folium only when a map is asked for
 
         return result_map(self, **kwargs)
 
-    def save(self, out_dir, *, overwrite: bool = False, formats=None, offline_map: bool | None = None):
+    def save(self, out_dir: str | Path, *, overwrite: bool = False, formats: Sequence[str] | None = None,
+             offline_map: bool | None = None) -> Path:
         """Write the deliverables to ``out_dir`` atomically (see :func:`siting.deliver.outputs.save_result`)."""
         from siting.deliver.outputs import save_result
 

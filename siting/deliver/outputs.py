@@ -151,12 +151,12 @@ def _charts(result, tmp: Path) -> dict[str, Path]:
     for rule, table in result.analysis.get("relaxation", {}).items():
         ax = plots.relaxation_plot(table, rule, ax=plots.figure_axes((6, 3.5)))
         files[f"relaxation_{slug(rule)}.png"] = tmp / f"relaxation_{slug(rule)}.png"
-        ax.figure.savefig(files[f"relaxation_{slug(rule)}.png"])
+        plots.figure_of(ax).savefig(files[f"relaxation_{slug(rule)}.png"])
     table = result.analysis.get("sensitivity")
     if table is not None and len(table):
         ax = plots.sensitivity_plot(table, ax=plots.figure_axes((6, 0.25 * min(len(table), 25) + 1.5)))
         files["sensitivity.png"] = tmp / "sensitivity.png"
-        ax.figure.savefig(files["sensitivity.png"])
+        plots.figure_of(ax).savefig(files["sensitivity.png"])
     return files
 
 

@@ -19,15 +19,33 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from siting.core.errors import MissingDependencyError
 from siting.schema import SCORE_RAMP
 
-__all__ = ["figure_axes", "packing_plot", "relaxation_plot", "sensitivity_plot"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["figure_axes", "figure_of", "packing_plot", "relaxation_plot", "sensitivity_plot"]
 
 
-def _axes(ax, figsize: tuple[float, float]):
+def figure_of(ax: Axes) -> Figure:
+    """The figure that holds ``ax`` (a chart is never drawn on a subfigure here).
+
+    Examples
+    --------
+    >>> ax = figure_axes((2, 2))
+    >>> figure_of(ax) is ax.figure
+    True
+    """
+    return ax.figure  # type: ignore[return-value]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     """``ax``, or new axes on a pyplot figure (shown by Jupyter); the backend is never changed."""
     if ax is not None:
         return ax
@@ -38,13 +56,13 @@ def _axes(ax, figsize: tuple[float, float]):
     return plt.subplots(figsize=figsize, dpi=150)[1]
 
 
-def figure_axes(figsize: tuple[float, float], dpi: int = 150):
+def figure_axes(figsize: tuple[float, float], dpi: int = 150) -> Axes:
     """Axes on a figure outside pyplot (for files: no backend, nothing left open).
 
     Examples
     --------
     >>> ax = figure_axes((4, 3))
-    >>> type(ax.figure).__name__
+    >>> type(figure_of(ax)).__name__
     'Figure'
     """
     try:
@@ -54,7 +72,7 @@ def figure_axes(figsize: tuple[float, float], dpi: int = 150):
     return Figure(figsize=figsize, dpi=dpi).subplots()
 
 
-def relaxation_plot(table: pd.DataFrame, rule: str, ax=None):
+def relaxation_plot(table: pd.DataFrame, rule: str, ax: Axes | None = None) -> Axes:
     """Sites and acres against the threshold of ``rule`` (scenario value marked)."""
     ax = _axes(ax, (6, 3.5))
     ax.plot(table["threshold"], table["sites"], marker="o", color=SCORE_RAMP[-1], label="sites")
@@ -68,11 +86,11 @@ def relaxation_plot(table: pd.DataFrame, rule: str, ax=None):
         ax.axvline(base["threshold"].iloc[0], color=SCORE_RAMP[0], lw=1, label="scenario value")
     ax.set_title(f"Relaxation of {rule}")
     ax.legend(loc="upper left", fontsize=8)
-    ax.figure.tight_layout()
+    figure_of(ax).tight_layout()
     return ax
 
 
-def sensitivity_plot(table: pd.DataFrame, top: int = 25, ax=None):
+def sensitivity_plot(table: pd.DataFrame, top: int = 25, ax: Axes | None = None) -> Axes:
     """Median rank and 5-95 % rank range of the best ``top`` sites under perturbed weights."""
     t = table.sort_values("base_rank").head(top)
     ax = _axes(ax, (6, 0.25 * len(t) + 1.5))
@@ -84,11 +102,11 @@ def sensitivity_plot(table: pd.DataFrame, top: int = 25, ax=None):
     ax.invert_yaxis()
     ax.set_xlabel("rank (5-95 % range under perturbed weights)")
     ax.legend(fontsize=7)
-    ax.figure.tight_layout()
+    figure_of(ax).tight_layout()
     return ax
 
 
-def packing_plot(table: pd.DataFrame, ax=None):
+def packing_plot(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Sites (and the upper bound, dotted) against spacing, one line per footprint size.
 
     ``table`` is the output of :func:`siting.packing_curve`.
@@ -102,5 +120,5 @@ def packing_plot(table: pd.DataFrame, ax=None):
     ax.set_ylabel("sites that fit")
     ax.set_title("Sites against footprint and spacing (dotted: upper bound)")
     ax.legend(title="footprint", fontsize=8)
-    ax.figure.tight_layout()
+    figure_of(ax).tight_layout()
     return ax

@@ -66,7 +66,7 @@ def _chart(plot, table: pd.DataFrame, *args, size=(6, 3.5)) -> str:
     def draw(path):
         from siting.deliver import plots
 
-        getattr(plots, plot)(table, *args, ax=plots.figure_axes(size)).figure.savefig(path)
+        plots.figure_of(getattr(plots, plot)(table, *args, ax=plots.figure_axes(size))).savefig(path)
 
     return _png(draw)
 

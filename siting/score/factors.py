@@ -139,7 +139,8 @@ class BaseFactor(BaseModel):
             raise ScenarioError("; ".join(problems))
         return self.measure(candidates, layers, rasters, reuse)
 
-    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:  # pragma: no cover - abstract
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:  # pragma: no cover - abstract
         """The kind's own measurement (called by :meth:`compute` once its inputs are checked)."""
         raise NotImplementedError
 
@@ -198,7 +199,8 @@ class DistanceTo(_LayerFactor):
     natural_direction: ClassVar[str] = "cost"
     distance_to: str
 
-    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         near = nearest_feature(candidates, self._features(layers), reuse=reuse)
         return pd.DataFrame({self.raw_column: near["distance_m"], f"{self.name}_nearest": near["nearest"]})
 
@@ -224,7 +226,8 @@ class CountWithin(_LayerFactor):
     def describe(self) -> str:
         return f"count of {self.count_within} within {self.radius_m:g} m"
 
-    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         return pd.DataFrame({self.raw_column: count_within(candidates, self._features(layers), self.radius_m,
                                                            reuse=reuse)})
 
@@ -250,7 +253,8 @@ class RasterFactor(BaseFactor):
     def rasters_used(self) -> list[str]:
         return [self.raster]
 
-    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         vals = raster_stat(candidates, rasters[self.raster], self.stat)
         if vals.isna().any():
             log.warning("factor %s: %d site(s) have no %s data; they score 0 on it", self.name,
@@ -271,7 +275,7 @@ class AttributeFactor(BaseFactor):
     kind: ClassVar[str] = "attribute"
     attribute: str
 
-    def check(self, layers, rasters) -> list[str]:
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
         problems = super().check(layers, rasters)
         for frame in layers.get("parcels", []):
             if self.attribute not in frame.columns:
@@ -279,7 +283,8 @@ class AttributeFactor(BaseFactor):
                                 f"parcels do not have; fields: {_fields(frame)}")
         return problems
 
-    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         return pd.DataFrame({self.raw_column: attribute(candidates, self.attribute)})
 
 
@@ -304,7 +309,8 @@ class Feedstock(BaseFactor):
     def layers_used(self) -> list[str]:
         return [self.feedstock]
 
-    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         return readiness.feedstock(candidates, layers[self.feedstock], name=self.name, radius_m=self.radius_m,
                                    commodities=self.commodities, dev_weights=self.dev_weights, reuse=reuse)
 
@@ -329,7 +335,8 @@ class Permitting(BaseFactor):
     def describe(self) -> str:
         return f"permitting readiness from {', '.join(self.layers_used()) or 'parcel fields'}"
 
-    def measure(self, candidates, layers, rasters, reuse) -> pd.DataFrame:
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         return readiness.permitting(candidates, layers, self.permitting, name=self.name, reuse=reuse)
 
 

@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -125,7 +126,7 @@ def _linear(d: np.ndarray, worst: float) -> np.ndarray:
     return np.clip(1.0 - np.nan_to_num(d, nan=np.inf, posinf=np.inf) / worst, 0.0, 1.0)
 
 
-def permitting(sites: gpd.GeoDataFrame, layers: dict, spec: PermittingSpec, *, name: str,
+def permitting(sites: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], spec: PermittingSpec, *, name: str,
                reuse: Reuse | None = None) -> pd.DataFrame:
     """Permitting-readiness parts and their mean ``<name>_index`` in [0, 1].
 

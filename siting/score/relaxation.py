@@ -23,7 +23,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,7 @@ def near_misses(candidates: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 
-def relaxation(candidates: pd.DataFrame, rules: Mapping[str, Any], rule: str, values, *,
+def relaxation(candidates: pd.DataFrame, rules: Mapping[str, Any], rule: str, values: Sequence[float], *,
                rescreen: Callable[[str, float], pd.DataFrame] | None = None) -> pd.DataFrame:
     """Sites and acres that pass every rule as ``rule``'s threshold takes each of ``values``.
 

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -38,7 +39,7 @@ import shapely
 
 from siting.core import settings
 from siting.io.crs import require_same_crs
-from siting.screen.rules import RuleContext
+from siting.screen.rule_base import BaseRule, RuleContext
 
 __all__ = ["Screening", "compact_ledger", "ledger_columns", "rule_labels", "screen"]
 
@@ -81,7 +82,7 @@ class Screening:
     generation: dict = field(default_factory=dict)
 
 
-def rule_labels(rules) -> list[str]:
+def rule_labels(rules: Sequence[BaseRule]) -> list[str]:
     """Unique ledger names for the rules (``outside_wilderness``, then ``_2``...).
 
     Examples
@@ -143,7 +144,7 @@ def _reasons(index, labels: list[str], outcomes: list) -> np.ndarray:
     return np.where(joined == "", f"passed all {len(labels)} rules", "failed " + joined)
 
 
-def screen(candidates: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None) -> Screening:
+def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleContext | None = None) -> Screening:
     """Evaluate ``rules`` in order on ``candidates`` (a new frame is returned).
 
     Parameters

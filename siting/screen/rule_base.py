@@ -14,11 +14,14 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
 from siting.core.errors import ScenarioError
@@ -61,7 +64,7 @@ class RuleContext:
             self._cache[key] = frame[where.evaluate(where_expr, frame, layer=name)] if where_expr else frame
         return self._cache[key]
 
-    def raster(self, name: str):
+    def raster(self, name: str) -> Any:
         """Return a raster by name."""
         if name not in self.rasters:
             loaded = ", ".join(self.rasters) or "none"
@@ -100,7 +103,7 @@ class BaseRule(BaseModel):
         """The current value of :attr:`parameter`."""
         return float(getattr(self, self.parameter)) if self.parameter else None
 
-    def relax(self, threshold: float):
+    def relax(self, threshold: float) -> Self:
         """A copy of the rule with its numeric threshold set to ``threshold`` (validated like the scenario's).
 
         Raises
@@ -113,7 +116,7 @@ class BaseRule(BaseModel):
                                 f"numeric rules: {', '.join(_relaxable_tags())}")
         return type(self).model_validate({**self.model_dump(), self.parameter: float(threshold)})
 
-    def decide(self, values) -> np.ndarray | None:
+    def decide(self, values: ArrayLike) -> np.ndarray | None:
         """Pass/fail of measured ledger values under this rule's threshold, or None when the value
         alone cannot decide (the rule changes the land, or tests several fields)."""
         return None
@@ -127,7 +130,7 @@ class BaseRule(BaseModel):
         """Every raster the rule reads."""
         return []
 
-    def check(self, layers, rasters) -> list[tuple[str, str]]:
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[tuple[str, str]]:
         """Problems that would stop or falsify this rule on the loaded layers, as ``(layer, message)``.
 
         ``layers`` maps a layer name to its loaded frames (one per file); ``rasters`` holds the

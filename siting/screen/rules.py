@@ -45,11 +45,14 @@ distance to towns >= 5000 m
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, ClassVar, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from pydantic import Field, field_validator
 
 from siting.core import settings
@@ -102,11 +105,11 @@ class _AgencyRule(BaseRule):
     def describe(self) -> str:
         return f"agency {'not in' if self._negate else 'in'} [{', '.join(self.values)}]"
 
-    def decide(self, values) -> np.ndarray:
+    def decide(self, values: ArrayLike) -> np.ndarray:
         hit = np.isin(np.asarray(values, dtype=object), self.values)
         return ~hit if self._negate else hit
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = frame["agency"].astype(object).to_numpy()
         return Outcome(val, self.decide(val), "not in" if self._negate else "in",
                        ", ".join(self.values), "managing agency")
@@ -133,11 +136,11 @@ class _GapRule(BaseRule):
     def describe(self) -> str:
         return f"GAP status {'not in' if self._negate else 'in'} {self.values}"
 
-    def decide(self, values) -> np.ndarray:
+    def decide(self, values: ArrayLike) -> np.ndarray:
         hit = np.isin(pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float), self.values)
         return ~hit if self._negate else hit
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = pd.to_numeric(frame["gap_status"], errors="coerce").to_numpy(dtype=float)
         return Outcome(val, self.decide(val), "not in" if self._negate else "in",
                        ", ".join(map(str, self.values)), "PAD-US GAP status (NA: unknown)")
@@ -166,10 +169,10 @@ class DesignationNotIn(BaseRule):
     def describe(self) -> str:
         return f"designation not in [{', '.join(self.values)}]"
 
-    def decide(self, values) -> np.ndarray:
+    def decide(self, values: ArrayLike) -> np.ndarray:
         return ~np.isin(np.asarray(values, dtype=object), self.values)
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = frame["designation"].astype(object).to_numpy()
         return Outcome(val, self.decide(val), "not in", ", ".join(self.values), "PAD-US designation type")
 
@@ -191,7 +194,7 @@ class Attribute(BaseRule):
     def describe(self) -> str:
         return f"where {self.where}"
 
-    def check(self, layers, rasters) -> list[tuple[str, str]]:
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[tuple[str, str]]:
         out = super().check(layers, rasters)
         for frame in layers.get("parcels", []):
             missing = sorted(where.fields_used(self.where) - set(frame.columns))
@@ -201,7 +204,7 @@ class Attribute(BaseRule):
                                        f"layer parcels does not have; fields: {fields}"))
         return out
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         hit = where.evaluate(self.where, frame, layer="parcels").to_numpy()
         used = sorted(where.fields_used(self.where))
         parts = [frame[c].astype(str) for c in used]
@@ -229,7 +232,7 @@ class Outside(BaseRule):
         filt = f" where {self.where}" if self.where else ""
         return f"outside {self.layer}{filt} + {self.buffer_m:g} m"
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         feats = ctx.layer(self.layer, self.where).geometry.values
         cutters = shapely.buffer(feats, self.buffer_m, quad_segs=16) if self.buffer_m > 0 else feats
         if len(cutters) and not np.isin(shapely.get_type_id(cutters), (3, 6)).all():
@@ -240,7 +243,8 @@ class Outside(BaseRule):
         return Outcome(after, after > 0, ">", 0.0,
                        f"acres left outside {self.layer} + {self.buffer_m:g} m", new, before - after)
 
-    def failure_layer(self, label, candidates, layers, max_candidates=5000):
+    def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                      max_candidates: int = 5000) -> tuple[str, gpd.GeoDataFrame] | None:
         """The excluded zones: the layer's (filtered) features near the candidates, plus the buffer."""
         if self.layer not in layers:
             return None
@@ -264,11 +268,11 @@ class MinArea(BaseRule):
     def describe(self) -> str:
         return f"eligible area >= {self.acres:g} acres"
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         acres = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
         return Outcome(acres, self.decide(acres), ">=", self.acres, "eligible acres")
 
-    def decide(self, values) -> np.ndarray:
+    def decide(self, values: ArrayLike) -> np.ndarray:
         return np.asarray(values, dtype=float) >= self.acres
 
 
@@ -294,14 +298,14 @@ class _RasterRule(BaseRule):
     def rasters_used(self) -> list[str]:
         return [self.raster]
 
-    def decide(self, values) -> np.ndarray:
+    def decide(self, values: ArrayLike) -> np.ndarray:
         """``values`` against the threshold; no data passes or fails as ``missing`` says."""
         val = np.asarray(values, dtype=float)
         with np.errstate(invalid="ignore"):
             ok = val <= self.value if self._op == "<=" else val >= self.value
         return np.where(np.isnan(val), self.missing == "pass", ok)
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         from siting.geo.raster import zonal_stats  # lazy: rasterio only when rasters are used
 
         val = zonal_stats(ctx.raster(self.raster), geoms, [self.stat])[self.stat].to_numpy()
@@ -339,11 +343,11 @@ class _DistanceRule(BaseRule):
         filt = f" where {self.where}" if self.where else ""
         return f"distance to {self.layer}{filt} {self._op} {self.distance_m:g} m"
 
-    def decide(self, values) -> np.ndarray:
+    def decide(self, values: ArrayLike) -> np.ndarray:
         d = np.asarray(values, dtype=float)
         return d <= self.distance_m if self._op == "<=" else d >= self.distance_m
 
-    def evaluate(self, frame, geoms, ctx) -> Outcome:
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         feats = ctx.layer(self.layer, self.where).geometry.values
         d = spatial.nearest_distance(geoms, feats, reuse=ctx.reuse)
         return Outcome(d, self.decide(d), self._op, self.distance_m, f"distance to {self.layer} (m)")
