@@ -404,12 +404,3 @@ def read_layer(src, *, source: str | None = None, layer=None, crs=None, working_
     frame = loaded.frame
     frame.attrs["siting"] = {k: v for k, v in loaded.report.to_dict().items() if k != "issues"}
     return frame
-
-
-def check_columns(frame: pd.DataFrame, required, *, layer: str) -> None:
-    """Raise a FieldError listing missing and available columns."""
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise FieldError(f"is missing field(s) {', '.join(missing)}; available fields: "
-                         + ", ".join(str(c) for c in frame.columns if c != "geometry"),
-                         layer=layer, field=missing[0])

@@ -231,19 +231,6 @@ def column(df: pd.DataFrame, *names: str) -> str | None:
     return None
 
 
-def require(df: pd.DataFrame, ctx: Context, *alternatives: str, what: str) -> str:
-    """Return the first existing column among ``alternatives`` or raise a FieldError."""
-    col = column(df, *alternatives)
-    if col is None:
-        available_fields = ", ".join(str(c) for c in df.columns if c != "geometry")
-        raise FieldError(
-            f"required field for {what} is missing: expected one of {', '.join(alternatives)}; "
-            f"available fields: {available_fields}",
-            layer=ctx.layer, path=ctx.path, field=alternatives[0],
-        )
-    return col
-
-
 def text(df: pd.DataFrame, *names: str, default=pd.NA) -> pd.Series:
     """Return the first matching column as stripped strings; blanks become NA."""
     col = column(df, *names)
