@@ -80,7 +80,7 @@ def _load_checked(sc: Scenario, name: str, spec, report: CheckReport):
     path = sc.resolve(spec.path)
     opts = spec.model_dump(exclude={"path", "on_invalid"}, exclude_none=True)
     if not path.exists():
-        report.add("error", name, path, "file not found")
+        report.add("error", name, path, f"file not found (from {sc.explain_path(spec.path)})")
         return None
     for _ in range(3):  # after an error, keep checking the rest of the layer
         try:

@@ -40,12 +40,21 @@ __all__ = [
     "OutputExistsError",
     "RasterError",
     "ScenarioError",
-    "SitingError",
+    "SitingError", "SitingWarning",
 ]
 
 
 class SitingError(Exception):
     """Base class of every error siting raises on purpose."""
+
+
+class SitingWarning(UserWarning):
+    """Something a user should see in a notebook: repairs, rejections, sentinels, empty layers.
+
+    One warning per layer summarises what was changed or dropped (the details are in the layer
+    report, ``result.rejects`` and ``run.json``). Silence it with
+    ``warnings.simplefilter("ignore", SitingWarning)``.
+    """
 
 
 class ScenarioError(SitingError, ValueError):

@@ -25,7 +25,7 @@ from pyproj import CRS
 
 from siting.candidates.parcels import candidates_from_parcels
 from siting.core.engine import make_engine
-from siting.core.errors import LayerError
+from siting.core.errors import InputFileError, LayerError
 from siting.core.progress import Steps
 from siting.core.result import SitingResult
 from siting.core.scenario import Scenario, load_scenario
@@ -51,9 +51,17 @@ def _load(sc: Scenario, name: str, wcrs) -> list[LoadedLayer]:
     loaded = []
     for spec in sc.layer_specs(name):
         opts = spec.model_dump(exclude={"path", "on_invalid"}, exclude_none=True)
+        _exists(sc, spec.path, f"layer {name!r}")
         loaded.append(load_layer(sc.resolve(spec.path), name=name, working_crs=wcrs,
                                  on_invalid=spec.on_invalid, **opts))
     return loaded
+
+
+def _exists(sc: Scenario, path: str, what: str) -> None:
+    """Raise naming the path tried and how it was resolved when an input file is missing."""
+    resolved = sc.resolve(path)
+    if not resolved.exists() and "://" not in path and not path.startswith("/vsi"):
+        raise InputFileError(f"{what}: file not found: {resolved} (from {sc.explain_path(path)})")
 
 
 def _combine(name: str, parts: list[LoadedLayer], wcrs) -> gpd.GeoDataFrame:
@@ -122,6 +130,8 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
         return {}
     from siting.geo.raster import load_raster  # lazy: rasterio only when rasters are used
 
+    for name, spec in sc.rasters.items():
+        _exists(sc, spec.path, f"raster {name!r}")
     return {name: load_raster(sc.resolve(spec.path), working_crs=wcrs, name=name, aoi_bounds=aoi,
                               derive=spec.derive, z_factor=spec.z_factor, crs=spec.crs,
                               resolution=spec.resolution_m)

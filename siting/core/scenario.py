@@ -31,17 +31,15 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from siting.core import settings
 from siting.core.errors import ScenarioError
+from siting.core.scenario_file import check_values, read_scenario_file
 from siting.io import minerals
 from siting.score.factors import FACTOR_TYPES, Factor
 from siting.score.weights import WeightSpec
@@ -210,7 +208,8 @@ class OutputSpec(BaseModel):
                                "with more rows go to GeoParquet files instead of siting.gpkg.")
     title: str | None = None
     offline_map: bool = Field(False, description="Self-contained map.html (needs siting[offline]); no web tiles.")
-    map_tiles: str | None = Field("OpenStreetMap", description="Basemap; null for none.")
+    map_tiles: str | None = Field("OpenStreetMap", description="Basemap name or tile URL template; null for none.")
+    map_attribution: str | None = Field(None, description="Attribution of map_tiles (required for a tile URL).")
     color_by: Literal["score", "tier"] = "score"
     geoparquet: bool = Field(True, description="Also write sites and candidates as GeoParquet.")
     shapefile: bool = Field(False, description="Also write sites.shp with a field-name crosswalk.")
@@ -288,15 +287,49 @@ class Scenario(BaseModel):
         return spec if isinstance(spec, list) else [spec]
 
     def resolve(self, path: str) -> Path:
-        """A scenario path made absolute: env vars expanded, relative to the scenario file."""
-        p = Path(_expand(path)).expanduser()
+        """A scenario path made absolute: env vars expanded, relative to the scenario file.
+
+        A path that starts with an environment variable set to a relative path (``SITING_REALDATA=
+        ../shared/realdata``) takes that value relative to the working directory, as a shell would;
+        the rest of a relative path is relative to the scenario's folder.
+
+        Examples
+        --------
+        >>> import os
+        >>> sc = Scenario(name="t", layers={"parcels": {"path": "p.gpkg"}}, base_dir="/data/scenarios")
+        >>> str(sc.resolve("p.gpkg"))
+        '/data/scenarios/p.gpkg'
+        >>> os.environ["SITING_TEST_DIR"] = "shared"
+        >>> sc.resolve("${SITING_TEST_DIR}/p.gpkg") == Path.cwd() / "shared" / "p.gpkg"
+        True
+        """
+        p = Path(_expand(path, absolute_vars=True)).expanduser()
         return p if p.is_absolute() or self.base_dir is None else Path(self.base_dir) / p
 
+    def explain_path(self, path: str) -> str:
+        """How :meth:`resolve` turned ``path`` into a file name (for "file not found" messages).
 
-def _expand(text: str) -> str:
+        Examples
+        --------
+        >>> sc = Scenario(name="t", layers={"parcels": {"path": "p.gpkg"}}, base_dir="/data")
+        >>> sc.explain_path("p.gpkg")
+        "'p.gpkg' relative to the scenario's folder /data"
+        """
+        used = [f"${{{m.group(1)}}} = {os.environ.get(m.group(1))!r}" for m in _VAR.finditer(path)
+                if os.environ.get(m.group(1))]
+        base = ("relative to the scenario's folder " + str(self.base_dir) if self.base_dir else
+                f"relative to the working directory {Path.cwd()}")
+        env = f"; {', '.join(used)} (a relative value is taken from the working directory {Path.cwd()})" \
+            if used else ""
+        return f"{path!r} {base}{env}"
+
+
+def _expand(text: str, *, absolute_vars: bool = False) -> str:
     def sub(m):
         value = os.environ.get(m.group(1))
         if value:
+            if absolute_vars and m.start() == 0 and not os.path.isabs(os.path.expanduser(value)):
+                return os.path.abspath(value)  # a shell user's relative path: from the working directory
             return value
         if m.group(2) is not None:
             return m.group(2)
@@ -405,11 +438,12 @@ def load_scenario(src) -> Scenario:
     base_dir = None
     if isinstance(src, str | os.PathLike):
         path = Path(src)
-        data, base_dir = _read_file(path), str(path.resolve().parent)
+        data, base_dir = read_scenario_file(path), str(path.resolve().parent)
     else:
         data = src
     if not isinstance(data, dict):
         raise ScenarioError("a scenario must be a mapping of keys (version, name, layers, ...)")
+    check_values(data, "scenario")
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -421,20 +455,3 @@ def load_scenario(src) -> Scenario:
     if base_dir is not None:
         sc = sc.model_copy(update={"base_dir": base_dir})
     return sc
-
-
-def _read_file(path: Path) -> Any:
-    if not path.is_file():
-        raise ScenarioError(f"scenario file not found: {path}")
-    size = path.stat().st_size
-    if size > settings.MAX_SCENARIO_BYTES:
-        raise ScenarioError(f"scenario file {path} is {size:,} bytes; the limit is "
-                            f"{settings.MAX_SCENARIO_BYTES:,}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".toml":
-            return tomllib.loads(text)
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(f"scenario file {path} is not valid "
-                            f"{'TOML' if path.suffix.lower() == '.toml' else 'YAML'}: {exc}") from None

@@ -37,6 +37,8 @@ ALASKA_CRS = "EPSG:3338"
 HAWAII_CRS = "ESRI:102007"
 #: Largest scenario file accepted, in bytes (YAML/TOML bombs, BAD_INPUTS S2/S3).
 MAX_SCENARIO_BYTES = 1_000_000
+#: A geometry repair that changes a polygon's area by more than this (percent) is warned about, with its rows.
+REPAIR_AREA_WARN_PCT = 1.0
 #: Feature count above which read_layer logs a warning before loading.
 LARGE_LAYER_FEATURES = 2_000_000
 #: Threads for the heavy vectorized geometry calls (shapely releases the GIL): ``SITING_THREADS``, default

@@ -357,13 +357,17 @@ def _deposit_legend(m: folium.Map) -> None:
         f'font:11px sans-serif;border-radius:4px;box-shadow:0 1px 4px #888"><b>Deposits</b>{items}</div>'))
 
 
-def _new_map(tiles, offline: bool, location=None) -> folium.Map:
-    web_tiles = tiles is not None and ("/" not in str(tiles) or re.match(r"^(https?:)?//", str(tiles)))
+def _new_map(tiles, offline: bool, location=None, attr: str | None = None) -> folium.Map:
+    custom = tiles is not None and "/" in str(tiles)  # a URL template, not a named basemap
+    web_tiles = tiles is not None and (not custom or re.match(r"^(https?:)?//", str(tiles)))
     if offline and web_tiles:
         raise ScenarioError("offline maps draw no web tiles: give tiles=None, or a local tile URL template "
                             "(e.g. 'tiles/{z}/{x}/{y}.png') with attr=")
+    if custom and web_tiles and not attr:
+        raise ScenarioError(f"custom tiles {tiles!r} need an attribution (their licence asks for it): give "
+                            "attr='(c) provider' (scenario: outputs.map_attribution)")
     m = folium.Map(location=location, zoom_start=6, tiles=tiles, control_scale=True, prefer_canvas=True,
-                   max_zoom=19, attr="local tiles" if offline and tiles else None)
+                   max_zoom=19, attr=attr or ("local tiles" if custom else None))
     m.options["max_zoom"] = 19  # marker clusters need the map's own maxZoom (tiles=None sets none)
     if offline:
         fig = OfflineFigure()
@@ -374,7 +378,7 @@ def _new_map(tiles, offline: bool, location=None) -> folium.Map:
 def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.Map | None = None,
              tiles: str | None = "OpenStreetMap", factors=(), rules=None, title: str | None = None,
              footer: str | None = None, max_sites: int = 2000, max_points: int = 100_000, color_by: str = "score",
-             offline: bool = False, controls: bool = True, **style) -> folium.Map:
+             offline: bool = False, controls: bool = True, attr: str | None = None, **style) -> folium.Map:
     """Build the interactive map of scored sites.
 
     Parameters
@@ -387,7 +391,9 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     m : folium.Map, optional
         A map to add to.
     tiles : str or None
-        Basemap; ``None`` draws no tiles (no network for tiles).
+        Basemap: a named one (``"OpenStreetMap"``, ``"CartoDB positron"``), a tile URL template
+        (``"https://host/{z}/{x}/{y}.png"``, which needs ``attr``; a local ``"tiles/{z}/{x}/{y}.png"``
+        works offline), or ``None`` for no tiles (no network for tiles).
     factors : sequence of Factor
         For the score breakdown in popups.
     rules : DataFrame, optional
@@ -405,6 +411,8 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
         Inline every script and stylesheet (needs folium-offline) and refuse web tiles.
     controls : bool
         Add fullscreen, minimap and measure controls.
+    attr : str, optional
+        The tiles' attribution (required for web tile URL templates).
     **style
         ``cmap`` (a list of colours for the score legend).
 
@@ -422,7 +430,7 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     extent = shown if len(shown) else next((f for f, _ in (layers or {}).values() if f is not None and len(f)), None)
     bounds = _bounds(extent) if extent is not None and len(extent) else None
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
-    m = m if m is not None else _new_map(tiles, offline, centre)  # a view from the start (clusters need one)
+    m = m if m is not None else _new_map(tiles, offline, centre, attr)  # a view from the start (clusters need one)
     cmap = branca.colormap.LinearColormap(style.get("cmap", SCORE_RAMP),
                                           vmin=0.0, vmax=1.0, caption="Site score (0 = worst, 1 = best)")
     for name, (frame, kind) in (layers or {}).items():

@@ -48,6 +48,7 @@ import shapely
 
 from siting.core.errors import MissingDependencyError, OutputError, OutputExistsError
 from siting.io.writers import (
+    csv_safe,
     slug,
     to_output_frame,
     write_csv,
@@ -166,11 +167,11 @@ def _write_analysis(result, tmp: Path) -> dict[str, Path]:
     tables = {k: v for k, v in result.analysis.items() if isinstance(v, pd.DataFrame)}
     for name, table in tables.items():
         path = tmp / f"{slug(name)}.csv"
-        table.to_csv(path, index=name == "sensitivity")
+        csv_safe(table).to_csv(path, index=name == "sensitivity")
         files[path.name] = path
     for rule, table in result.analysis.get("relaxation", {}).items():
         path = tmp / f"relaxation_{slug(rule)}.csv"
-        table.to_csv(path, index=False)
+        csv_safe(table).to_csv(path, index=False)
         files[path.name] = path
     files.update(_charts(result, tmp))
     return files
@@ -241,15 +242,16 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     if "csv" in formats:
         _sites_csv(sites, tmp / "sites.csv")
         files["sites.csv"] = tmp / "sites.csv"
-    result.funnel.to_csv(tmp / "funnel.csv", index=False)
+    csv_safe(result.funnel).to_csv(tmp / "funnel.csv", index=False)
     files["funnel.csv"] = tmp / "funnel.csv"
-    result.rejects.to_csv(tmp / "rejects.csv", index=False)
+    csv_safe(result.rejects).to_csv(tmp / "rejects.csv", index=False)
     files["rejects.csv"] = tmp / "rejects.csv"
     files.update(_write_analysis(result, tmp))
     if "html" in formats:
         offline = spec.offline_map if offline_map is None else offline_map
         tiles = None if offline else spec.map_tiles
-        result.map(offline=offline, tiles=tiles, color_by=spec.color_by).save(str(tmp / "map.html"))
+        page = result.map(offline=offline, tiles=tiles, attr=spec.map_attribution, color_by=spec.color_by)
+        page.save(str(tmp / "map.html"))
         files["map.html"] = tmp / "map.html"
     for note in notes:
         log.info("%s", note)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting.core.errors import CRSError, FieldError, GeometryError
+from siting.core import settings
+from siting.core.errors import CRSError, FieldError, GeometryError, SitingWarning
 from siting.geo import geometry
 from siting.io import crs as crs_mod
 from siting.io import minerals, readers
@@ -78,6 +80,7 @@ class LayerReport:
     fields_mapped: list[str] = field(default_factory=list)
     fields_unmapped: list[str] = field(default_factory=list)
     issues: list[dict] = field(default_factory=list)
+    repair_acres_changed: float = 0.0
 
     def to_dict(self) -> dict:
         """Return the report as plain JSON-ready data."""
@@ -235,8 +238,15 @@ class _Tally:
         return pd.concat(tables, ignore_index=True) if tables else _reject_table(self.name, [], [], [])
 
 
-def _drop_bad_locations(frame: gpd.GeoDataFrame, tally: _Tally) -> gpd.GeoDataFrame:
+def _drop_bad_locations(frame: gpd.GeoDataFrame, tally: _Tally, path) -> gpd.GeoDataFrame:
     out_range, null_island = _coordinate_checks(frame, tally.name)
+    if len(frame) and out_range.all():
+        x0, y0, x1, y1 = frame.total_bounds
+        raise CRSError(f"every one of its {len(frame):,} features has coordinates outside longitude/latitude "
+                       f"range (extent {x0:,.0f}, {y0:,.0f}, {x1:,.0f}, {y1:,.0f}) although its CRS is "
+                       f"{frame.crs.to_string()}: the file is probably in a projected CRS whose definition "
+                       "was lost (a missing or wrong .prj); give the layer's real `crs:`",
+                       layer=tally.name, path=path)
     frame = tally.reject(frame, out_range, "coordinates out of range")
     return tally.reject(frame, null_island[~out_range], "suspect placeholder location (0, 0)")
 
@@ -254,7 +264,8 @@ def _clean(frame, source, on_invalid, tally, path):
     good_close = closed & (cleaned.status == "ok")
     cleaned.status[good_close] = "repaired"
     cleaned.reason[good_close] = "unclosed ring closed by repeating its first vertex"
-    frame = frame.assign(_status=cleaned.status, _reason=cleaned.reason)
+    area0 = np.where(cleaned.family == "polygon", shapely.area(frame.geometry.values), np.nan)
+    frame = frame.assign(_status=cleaned.status, _reason=cleaned.reason, _area0=area0)
     frame = frame.set_geometry(gpd.GeoSeries(cleaned.geoms, index=frame.index, crs=frame.crs))
     bad = cleaned.status == "rejected"
     frame = tally.reject(frame, bad, cleaned.reason)
@@ -300,11 +311,12 @@ def load_layer(
     input_crs = frame.crs.to_string()
     n_read = len(frame) + len(raw.rejects)
     tally = _Tally(name, raw.rejects)
-    frame = _drop_bad_locations(frame, tally)
+    frame, z_issues = _drop_z(frame, name)
+    frame = _drop_bad_locations(frame, tally, raw.path)
     wcrs = _working_crs(frame, working_crs)
     frame = frame.to_crs(wcrs)
     frame, family = _clean(frame, source, on_invalid, tally, raw.path)
-    internal = ["_status", "_reason", "_closed"]
+    internal = ["_status", "_reason", "_closed", "_area0"]
     src_obj = _choose_source(frame.drop(columns=internal), source, family, name, raw.path)
     ctx = registry.Context(layer=name, path=raw.path, options=options)
     if raw.mojibake:
@@ -325,20 +337,54 @@ def load_layer(
         rejected=len(rej), filtered=int((~keep).sum()), encoding=raw.encoding, fields_mapped=used,
         fields_unmapped=[str(c) for c in frame.columns
                          if c not in ("geometry", "src_row", *internal) and str(c) not in used],
-        issues=ctx.issues + _repair_issues(name, frame),
+        issues=ctx.issues + _repair_issues(name, frame) + z_issues,
+        repair_acres_changed=_repair_acres(frame),
     )
     _plausibility(canon, name, report)
     _log_report(report)
     return LoadedLayer(name, canon, rej, report)
 
 
+def _drop_z(frame: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Drop Z and M coordinates (the analysis is 2-D; M values are often NaN), noted in the report."""
+    geoms = frame.geometry.values
+    has = shapely.has_z(geoms) | shapely.has_m(geoms)
+    if not has.any():
+        return frame, []
+    out = frame.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=frame.index, crs=frame.crs))
+    return out, [{"layer": name, "field": "geometry", "problem": "Z/M coordinates", "count": int(has.sum()),
+                  "action": "dropped (2-D analysis)", "examples": [str(v) for v in frame.loc[has, "src_row"].head(5)]}]
+
+
+def _repair_acres(frame: gpd.GeoDataFrame) -> float:
+    """Acres the geometry repairs added or removed (sum over repaired polygons of |after - before|)."""
+    fixed = (frame["_status"] == "repaired").to_numpy() & np.isfinite(frame["_area0"].to_numpy(float))
+    if not fixed.any():
+        return 0.0
+    after = shapely.area(frame.geometry.values[fixed])
+    return float(np.abs(after - frame["_area0"].to_numpy(float)[fixed]).sum() / settings.M2_PER_ACRE)
+
+
 def _repair_issues(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
     """One report entry per kind of geometry repair, with counts and up to 5 example rows."""
     fixed = frame[frame["_status"] == "repaired"]
     kinds = fixed["_reason"].astype(str).str.split(":").str[0]
-    return [{"layer": name, "field": "geometry", "problem": kind, "count": len(rows),
-             "action": "repaired", "examples": [str(e) for e in rows["src_row"].tolist()[:5]]}
-            for kind, rows in fixed.groupby(kinds, sort=True)]
+    before = fixed["_area0"].to_numpy(float)
+    change = np.abs(shapely.area(fixed.geometry.values) - before)
+    pct = pd.Series(np.where(before > 0, 100 * change / np.where(before > 0, before, 1), 0.0), index=fixed.index)
+    out = []
+    for kind, rows in fixed.groupby(kinds, sort=True):
+        entry = {"layer": name, "field": "geometry", "problem": kind, "count": len(rows), "action": "repaired",
+                 "examples": [str(e) for e in rows["src_row"].tolist()[:5]],
+                 "acres_changed": round(float(change[fixed.index.get_indexer(rows.index)].sum())
+                                        / settings.M2_PER_ACRE, 3)}
+        big = pct.loc[rows.index] > settings.REPAIR_AREA_WARN_PCT
+        if big.any():
+            entry["action"] = (f"repaired; {int(big.sum())} changed area by more than "
+                               f"{settings.REPAIR_AREA_WARN_PCT:g} % (up to {pct.loc[rows.index].max():.1f} %, rows "
+                               f"{', '.join(map(str, rows.loc[big, 'src_row'].head(5)))}): check them")
+        out.append(entry)
+    return out
 
 
 def _working_crs(frame: gpd.GeoDataFrame, working_crs):
@@ -352,12 +398,22 @@ def _working_crs(frame: gpd.GeoDataFrame, working_crs):
 
 
 def _log_report(r: LayerReport) -> None:
+    """One log line per layer; and one :class:`SitingWarning` when anything was changed or dropped."""
     msg = "layer %r (%s, %s): read %d, kept %d, repaired %d, rejected %d"
     args = (r.layer, r.source, r.geometry_family, r.read, r.kept, r.repaired, r.rejected)
-    if r.rejected or r.repaired:
-        log.warning(msg, *args)
-    else:
+    notable = [i for i in r.issues if i["problem"] != "outside the US"] if r.issues else []
+    if not (r.rejected or r.repaired or notable or r.kept + r.repaired == 0):
         log.info(msg, *args)
+        return
+    log.warning(msg, *args)
+    parts = [f"{r.repaired:,} repaired" + (f" ({r.repair_acres_changed:,.1f} acres changed)"
+                                           if r.repair_acres_changed else "")] if r.repaired else []
+    parts += [f"{r.rejected:,} rejected (see result.rejects)"] if r.rejected else []
+    parts += [f"{i['count']:,} {i['problem']} in {i['field']} ({i['action']})" for i in notable
+              if i["action"] != "repaired"]
+    parts += ["no feature left: the layer is empty"] if r.kept + r.repaired == 0 else []
+    warnings.warn(f"layer {r.layer!r} ({Path(r.path).name if r.path else 'frame'}, {r.read:,} read): "
+                  + "; ".join(parts), SitingWarning, stacklevel=4)
 
 
 def read_layer(src, *, source: str | None = None, layer=None, crs=None, working_crs="auto",

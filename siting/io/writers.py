@@ -43,8 +43,8 @@ from siting.core.errors import OutputError
 from siting.deliver.styles import styles_table
 from siting.geo.geometry import keep_family
 
-__all__ = ["shapefile_names", "slug", "to_output_frame", "write_csv", "write_geojson", "write_gpkg",
-           "write_parquet", "write_shapefile"]
+__all__ = ["FORMULA_START", "csv_safe", "shapefile_names", "slug", "to_output_frame", "write_csv", "write_geojson",
+           "write_gpkg", "write_parquet", "write_shapefile"]
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,44 @@ def write_parquet(frame: pd.DataFrame, path) -> Path:
     return path
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells that a spreadsheet would run as formulas start with ``'`` (OWASP).
+
+    Only text (and the index, when it is text) changes; numbers stay numbers. GeoPackage, GeoJSON and
+    Parquet keep the raw values.
+
+    Examples
+    --------
+    >>> csv_safe(pd.DataFrame({"name": ["=HYPERLINK(1)", "@SUM(A1)", "Tonopah", "-x"], "n": [1, -2, 3, 4]}))
+                 name  n
+    0  '=HYPERLINK(1)  1
+    1       '@SUM(A1) -2
+    2         Tonopah  3
+    3             '-x  4
+    """
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = _neutralise(out[col])
+    if out.index.dtype == object:
+        out.index = pd.Index(_neutralise(out.index.to_series()), name=out.index.name)
+    return out
+
+
+def _neutralise(values: pd.Series) -> pd.Series:
+    text = values.astype("string")
+    risky = text.str.startswith(FORMULA_START).fillna(False).to_numpy(bool)
+    return values.where(~risky, "'" + text.astype(object).where(risky, ""))
+
+
 def write_csv(table: pd.DataFrame, path) -> Path:
     """Write a table as UTF-8 CSV with a header (text quoted), through Arrow (8 times faster than pandas).
+
+    Text cells that a spreadsheet would run as formulas are neutralised (:func:`csv_safe`).
 
     Examples
     --------
@@ -254,7 +290,7 @@ def write_csv(table: pd.DataFrame, path) -> Path:
     import pyarrow.csv as pacsv
 
     path = Path(path)
-    pacsv.write_csv(pa.Table.from_pandas(_plain_table(table), preserve_index=False), path)
+    pacsv.write_csv(pa.Table.from_pandas(csv_safe(_plain_table(table)), preserve_index=False), path)
     return path
 
 
@@ -293,7 +329,8 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path) -> tuple[Path, Path]:
     data = _promote(data.rename(columns=names))
     pyogrio.write_dataframe(data, path, driver="ESRI Shapefile", encoding="UTF-8", use_arrow=True)
     crosswalk = path.with_name(path.stem + "_fields.csv")
-    pd.DataFrame({"field": list(names), "shapefile_field": list(names.values())}).to_csv(crosswalk, index=False)
+    csv_safe(pd.DataFrame({"field": list(names), "shapefile_field": list(names.values())})).to_csv(crosswalk,
+                                                                                                    index=False)
     if pyogrio.read_info(path)["features"] != len(gdf):
         raise OutputError(f"{path}: row count changed on re-read")
     return path, crosswalk
