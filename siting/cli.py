@@ -64,14 +64,15 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, off
     """Run SCENARIO and write sites.geojson, siting.gpkg, map.html, funnel.csv and run.json."""
     from siting.core.pipeline import run as run_pipeline
     from siting.core.scenario import load_scenario
-    from siting.deliver.outputs import check_output_dir
+    from siting.deliver.folder import check_output_dir, output_lock
 
     sc = load_scenario(scenario)
     inputs = [sc.resolve(s.path) for n in sc.layers for s in sc.layer_specs(n)]
     inputs += [sc.resolve(r.path) for r in sc.rasters.values()]
     check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)  # fail before doing any work
-    result = run_pipeline(sc, engine=engine, scheduler=scheduler, progress=progress)
-    out = result.save(out_dir, overwrite=overwrite, offline_map=offline_map)
+    with output_lock(out_dir):  # a second run on the same folder fails now, naming this one
+        result = run_pipeline(sc, engine=engine, scheduler=scheduler, progress=progress)
+        out = result.save(out_dir, overwrite=overwrite, offline_map=offline_map)
     s = result.summary()
     click.echo(f"{s['sites']:,} sites ({s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres "
                f"eligible) -> {out}")

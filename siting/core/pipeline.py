@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import platform
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -253,7 +254,8 @@ def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | Non
         steps = Steps(STEPS, progress)
         try:
             result = _run_steps(sc, steps, eng)
-            result.meta.update({"started": started.isoformat(timespec="seconds"), "versions": _versions(),
+            result.meta.update({"run_id": uuid.uuid4().hex[:12], "started": started.isoformat(timespec="seconds"),
+                                "versions": _versions(),
                                 "inputs": _inputs(sc), "timings": steps.timings, "engine": eng.describe()})
         finally:
             steps.close()

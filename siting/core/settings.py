@@ -44,6 +44,12 @@ LARGE_LAYER_FEATURES = 2_000_000
 #: Threads for the heavy vectorized geometry calls (shapely releases the GIL): ``SITING_THREADS``, default
 #: the number of CPUs. ``1`` runs everything in the calling thread.
 THREADS = max(1, int(os.environ.get("SITING_THREADS", 0)) or os.cpu_count() or 1)
+#: Memory a run may plan to use (bytes): ``SITING_MEMORY_GB``, default 70 % of the machine's memory.
+MEMORY_BYTES = int(float(os.environ.get("SITING_MEMORY_GB", 0)) * 2**30) or int(
+    0.7 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 8 * 2**30)
+#: Peak memory per grid cell or footprint of a whole run (measured by benchmarks/national.py: 1.67 M cells
+#: in 6.4 GB, about 4 KB each), used to refuse a run that cannot fit before it starts.
+BYTES_PER_CANDIDATE = 4_096
 #: Arrays shorter than this are not split across threads.
 THREAD_MIN_ITEMS = 20_000
 

@@ -28,7 +28,8 @@ Examples
 ...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}], "outputs": {"formats": ["csv"]}}
 >>> out = save_result(siting.run(small, progress=False), tempfile.mkdtemp() + "/out")
 >>> sorted(p.name for p in out.iterdir())
-['candidates.parquet', 'funnel.csv', 'near_misses.csv', 'rejects.csv', 'run.json', 'sites.csv', 'sites.parquet']
+['.siting-output.json', 'candidates.parquet', 'funnel.csv', 'near_misses.csv', 'rejects.csv', 'run.json',
+ 'sites.csv', 'sites.parquet']
 """
 
 from __future__ import annotations
@@ -36,9 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,7 +45,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting.core.errors import MissingDependencyError, OutputError, OutputExistsError
+from siting.core.errors import MissingDependencyError, OutputError, SitingError
+from siting.deliver.folder import (
+    check_output_dir,
+    describe_os_error,
+    new_folder,
+    output_lock,
+    replace_folder,
+    write_marker,
+)
 from siting.io.writers import (
     csv_safe,
     slug,
@@ -63,38 +70,6 @@ __all__ = ["check_output_dir", "save_result", "to_output_frame", "write_geojson"
 log = logging.getLogger(__name__)
 
 FORMATS = ("geojson", "gpkg", "html", "csv")
-
-
-def check_output_dir(out_dir, *, overwrite: bool = False, inputs=()) -> Path:
-    """Refuse an existing, non-empty output folder unless ``overwrite`` (checked before a run).
-
-    Also refuses a folder that holds any of the run's ``inputs`` (replacing it would delete them).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> (d / "x").write_text("1")
-    1
-    >>> check_output_dir(d)
-    Traceback (most recent call last):
-    ...
-    siting.core.errors.OutputExistsError: output folder ... exists and is not empty; use --overwrite ...
-    """
-    out = Path(out_dir)
-    if "\x00" in str(out_dir):
-        raise OutputError("output path contains a NUL character")
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"output {out} exists and is a file; give a folder")
-    root = out.resolve()
-    for p in inputs:
-        p = Path(p).resolve()
-        if p == root or root in p.parents:
-            raise OutputError(f"output folder {out} holds the input {p}; choose another output folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"output folder {out} exists and is not empty; use --overwrite "
-                                "(overwrite=True) to replace it")
-    return out
 
 
 def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
@@ -259,25 +234,6 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 
 
-def _remove_stale(out: Path) -> None:
-    """Remove temporary folders left beside ``out`` by runs that were killed (their PID is gone)."""
-    for p in out.parent.glob(f".{out.name}.*-*"):
-        parts = p.name[len(out.name) + 2:].split("-")
-        if len(parts) < 2 or parts[0] not in ("tmp", "old") or not parts[1].isdigit():
-            continue
-        pid = int(parts[1])
-        try:
-            os.kill(pid, 0)
-            alive = pid != os.getpid()
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True
-        if not alive and p.is_dir():
-            log.info("removing %s left by an interrupted run", p)
-            shutil.rmtree(p, ignore_errors=True)
-
-
 def save_result(result, out_dir, *, overwrite: bool = False, formats=None, offline_map: bool | None = None) -> Path:
     """Write a run's deliverables into ``out_dir`` (atomically; see the module docstring).
 
@@ -303,23 +259,32 @@ def save_result(result, out_dir, *, overwrite: bool = False, formats=None, offli
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise OutputError(f"unknown output format(s) {sorted(unknown)}; use {', '.join(FORMATS)}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions
+    _check_site_geometries(result.sites)
     try:
-        _write_all(result, tmp, formats, offline_map)
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with output_lock(out):
+            out = check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)  # again, under the lock
+            tmp = new_folder(out)
+            try:
+                _write_all(result, tmp, formats, offline_map)
+                write_marker(tmp, str(result.meta.get("run_id", "")))
+                replace_folder(tmp, out)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+    except SitingError:
         raise
+    except OSError as exc:
+        raise describe_os_error(exc, out) from None
     log.info("wrote %s (%s)", out, ", ".join(sorted(p.name for p in out.iterdir())))
     return out
+
+
+def _check_site_geometries(sites: gpd.GeoDataFrame) -> None:
+    """A site without a geometry (null, empty, or NaN coordinates) is an error, never a silent output."""
+    geoms = sites.geometry.values
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords = shapely.get_coordinates(geoms[~bad]) if len(geoms) else np.zeros((0, 2))
+    if bad.any() or not np.isfinite(coords).all():
+        ids = sites.loc[bad, "site_id"].head(5).tolist() if bad.any() else ["(a site with NaN coordinates)"]
+        raise OutputError(f"{int(bad.sum()) or 1} site(s) have no usable geometry (e.g. {', '.join(map(str, ids))}); "
+                          "this is a bug or a bad input geometry: report it with the scenario")

@@ -168,11 +168,15 @@ def load_raster(
         if ds.nodata is None and list(ds.mask_flag_enums[0]) == [MaskFlags.all_valid]:
             log.warning("raster %r has no nodata value and no mask; every pixel counts as data", name)
         data, transform = _read_window(ds, aoi_bounds, wcrs, src_crs, margin=5000.0)
-    if data.size == 0 or data.mask.all():
+        nodata = f"nodata value {ds.nodata:g}" if ds.nodata is not None else "its mask"
+    if data.size == 0:
         raise RasterError(
             f"raster {name!r} ({path}, CRS {src_crs}) does not overlap the study area "
             f"(bounds {aoi_bounds} in {wcrs.to_string()}); check both CRSs"
         )
+    if np.ma.getmaskarray(data).all():
+        raise RasterError(f"raster {name!r} ({path}) has no data over the study area: every pixel there is "
+                          f"nodata ({nodata}); check the file, or the nodata value if the pixels hold real data")
     values = np.ma.masked_invalid(data.astype("float32") * np.float32(z_factor))
     raster = _warp(values, transform, src_crs, wcrs, name, resolution)
     if derive:

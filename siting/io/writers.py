@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -151,10 +152,26 @@ def write_geojson(gdf: gpd.GeoDataFrame, path) -> Path:
     out = _cut_antimeridian(to_output_frame(gdf).to_crs(settings.OUTPUT_CRS))
     pyogrio.write_dataframe(out, path, driver="GeoJSON", use_arrow=True, layer_options={
         "RFC7946": "YES", "COORDINATE_PRECISION": str(settings.GEOJSON_DECIMALS), "WRITE_NAME": "NO"})
-    n = pyogrio.read_info(path)["features"]
+    with _own_output():
+        n = pyogrio.read_info(path)["features"]
     if n != len(gdf):
         raise OutputError(f"{path}: wrote {len(gdf)} features but re-read {n}")
     return path
+
+
+@contextlib.contextmanager
+def _own_output():
+    """Lift GDAL's GeoJSON object-size limit while re-reading a file siting itself just wrote.
+
+    The limit (200 MB per object) guards against hostile input; a real parcel of a million vertices
+    makes a site larger than that, and our own output must re-read whatever its size.
+    """
+    old = pyogrio.get_gdal_config_option("OGR_GEOJSON_MAX_OBJ_SIZE")
+    pyogrio.set_gdal_config_options({"OGR_GEOJSON_MAX_OBJ_SIZE": "0"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_GEOJSON_MAX_OBJ_SIZE": old})
 
 
 def _cut_antimeridian(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -83,7 +83,7 @@ def test_non_finite_numbers_are_refused_anywhere_in_yaml(tmp_path, text):
 
 def test_non_finite_numbers_are_refused_in_toml_and_in_python(tmp_path, tiny_scenario):
     toml = 'version = 1\nname = "t"\n[layers.parcels]\npath = "p.gpkg"\n[outputs]\ngpkg_max_rows = inf\n'
-    with pytest.raises(ScenarioError, match="outputs.gpkg_max_rows is NaN or infinite"):
+    with pytest.raises(ScenarioError, match=r"outputs\.gpkg_max_rows is NaN or infinite"):
         load_scenario(_write(tmp_path, toml, "s.toml"))
     d = copy.deepcopy(tiny_scenario)
     d["factors"][0]["transform"] = {"linear": {"best": float("nan"), "worst": 50_000}}

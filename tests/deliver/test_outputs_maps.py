@@ -16,8 +16,8 @@ from rfc7946 import problems
 from shapely import Polygon, box
 
 from siting.core.errors import OutputExistsError
+from siting.deliver.folder import check_output_dir, write_marker
 from siting.deliver.maps import escape, site_map
-from siting.deliver.outputs import check_output_dir
 from siting.io.writers import write_geojson, write_gpkg
 
 PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>", "`"]
@@ -48,8 +48,11 @@ def test_gpkg_round_trip_with_table_layers(tmp_path, grid_parcels):
 def test_output_dir_protection(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("old")
-    with pytest.raises(OutputExistsError):
+    with pytest.raises(OutputExistsError, match="exists and is not empty"):
         check_output_dir(tmp_path / "out")
+    with pytest.raises(OutputExistsError, match=r"was not written by siting .*keep\.txt"):
+        check_output_dir(tmp_path / "out", overwrite=True)
+    write_marker(tmp_path / "out", "r1")  # now siting's: keep.txt is listed
     assert check_output_dir(tmp_path / "out", overwrite=True) == tmp_path / "out"
 
 

@@ -339,7 +339,7 @@ def test_s3_oversized_toml_refused(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- S4 output paths
 def test_s4_scenario_name_traversal_and_output_holding_inputs(tmp_path):
-    from siting.deliver.outputs import check_output_dir
+    from siting.deliver.folder import check_output_dir
 
     with pytest.raises(ScenarioError, match="name"):
         siting.load_scenario({"version": 1, "name": "../../x", "layers": {"parcels": {"path": "p"}}})
@@ -434,12 +434,12 @@ def test_s6_sigkill_mid_write_then_rerun(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
-    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp-")]
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".st-tmp-")]
     assert leftovers  # the killed run's temp folder is hidden beside the output...
     again = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(DEMO), "--out", str(out),
                             "--overwrite"], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # ...and cleaned by the next run
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".st-")]  # ...cleaned by the next run
 
 
 def test_run_report_lists_every_repair_and_rejection(demo_out, demo_result):
