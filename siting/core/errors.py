@@ -21,6 +21,8 @@ True
 ['CRSError', 'FieldError', 'GeometryError', 'RasterError']
 >>> issubclass(errors.ScenarioError, ValueError), issubclass(errors.InputFileError, OSError)
 (True, True)
+>>> issubclass(errors.SitingWarning, UserWarning) and not issubclass(errors.SitingWarning, errors.SitingError)
+True
 >>> issubclass(errors.OutputExistsError, errors.OutputError), issubclass(errors.MissingDependencyError, ImportError)
 (True, True)
 """

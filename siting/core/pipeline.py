@@ -34,6 +34,7 @@ from siting.geo.proximity import Reuse
 from siting.io import crs as crs_mod
 from siting.io.layers import LoadedLayer, load_layer
 from siting.io.sources import name_installations
+from siting.io.virtual import virtual_sources
 from siting.schema import ID_COLUMN, ROLE_KIND
 from siting.score.scoring import rank, score_table, tiers
 from siting.score.weights import resolve_weights
@@ -135,7 +136,7 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
         _exists(sc, spec.path, f"raster {name!r}")
     return {name: load_raster(sc.resolve(spec.path), working_crs=wcrs, name=name, aoi_bounds=aoi,
                               derive=spec.derive, z_factor=spec.z_factor, crs=spec.crs,
-                              resolution=spec.resolution_m)
+                              resolution=spec.resolution_m, allow_network=spec.allow_network)
             for name, spec in sc.rasters.items()}
 
 
@@ -202,14 +203,17 @@ def _hash(path: Path) -> str:
 
 
 def _inputs(sc: Scenario) -> list[dict]:
+    """Every input file with its SHA-256, and for a virtual file (.vrt) every file it reads."""
+    entries = [("layer", name, sc.resolve(spec.path)) for name in sc.layers for spec in sc.layer_specs(name)]
+    entries += [("raster", name, sc.resolve(r.path)) for name, r in sc.rasters.items()]
     out = []
-    for name in sc.layers:
-        for spec in sc.layer_specs(name):
-            p = sc.resolve(spec.path)
-            out.append({"layer": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
-    for name, raster in sc.rasters.items():
-        p = sc.resolve(raster.path)
-        out.append({"raster": name, "path": str(p), "sha256": _hash(p) if p.is_file() else None})
+    for kind, name, p in entries:
+        entry: dict = {kind: name, "path": str(p), "sha256": _hash(p) if p.is_file() else None}
+        sources = virtual_sources(p)
+        if sources:
+            entry["sources"] = [{"path": s, "sha256": _hash(Path(s)) if Path(s).is_file() else None}
+                                for s in sources]
+        out.append(entry)
     return out
 
 

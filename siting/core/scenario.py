@@ -62,6 +62,7 @@ class LayerSpec(BaseModel):
     layer: str | int | None = None
     crs: str | int | None = None
     on_invalid: Literal["repair", "drop", "raise"] = "repair"
+    allow_network: bool = Field(False, description="Let a .vrt (or the path) read remote sources.")
     encoding: str | None = None
     lat: str | None = None
     lon: str | None = None
@@ -94,6 +95,7 @@ class RasterSpec(BaseModel):
     z_factor: float = Field(1.0, gt=0)
     crs: str | int | None = None
     resolution_m: float | None = Field(None, gt=0)
+    allow_network: bool = Field(False, description="Let a .vrt (or the path) read remote sources.")
 
 
 _SHAPES = {"grid": ("hex", "square"), "pack": ("square", "rectangle", "circle")}

@@ -375,6 +375,14 @@ def _new_map(tiles, offline: bool, location=None, attr: str | None = None) -> fo
     return m
 
 
+def _controls(m: folium.Map, tiles) -> None:
+    """Fullscreen, minimap (for a named basemap) and measure controls."""
+    plugins.Fullscreen().add_to(m)
+    if tiles and "/" not in str(tiles):  # a named basemap (custom tile URLs need their attribution)
+        plugins.MiniMap(tile_layer=tiles, toggle_display=True).add_to(m)
+    plugins.MeasureControl(primary_length_unit="kilometers", primary_area_unit="hectares").add_to(m)
+
+
 def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.Map | None = None,
              tiles: str | None = "OpenStreetMap", factors=(), rules=None, title: str | None = None,
              footer: str | None = None, max_sites: int = 2000, max_points: int = 100_000, color_by: str = "score",
@@ -446,10 +454,7 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
         _sites_layer(m, shown, factors, rules, colours[:len(shown)], f"Sites ({len(shown):,})")
     cmap.add_to(m)
     if controls:
-        plugins.Fullscreen().add_to(m)
-        if tiles and "/" not in str(tiles):  # a named basemap (custom tile URLs need their attribution)
-            plugins.MiniMap(tile_layer=tiles, toggle_display=True).add_to(m)
-        plugins.MeasureControl(primary_length_unit="kilometers", primary_area_unit="hectares").add_to(m)
+        _controls(m, tiles)
     folium.LayerControl(collapsed=False).add_to(m)
     if bounds:
         m.fit_bounds(bounds)

@@ -36,6 +36,7 @@ from shapely import STRtree
 
 from siting.core.errors import InputFileError, RasterError
 from siting.io.crs import resolve_crs
+from siting.io.virtual import check_local
 
 __all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "load_raster", "slope_percent", "zonal_stats"]
 
@@ -122,7 +123,7 @@ def _read_window(ds, aoi_bounds, working_crs, src_crs, margin: float):
 
 def load_raster(
     path, *, working_crs, name: str | None = None, aoi_bounds=None, derive: str | None = None,
-    z_factor: float = 1.0, crs=None, resolution: float | None = None,
+    z_factor: float = 1.0, crs=None, resolution: float | None = None, allow_network: bool = False,
 ) -> Raster:
     """Read band 1 of a raster, crop it to the study area and warp it to the working CRS.
 
@@ -158,6 +159,7 @@ def load_raster(
     name = name or Path(path).stem
     if derive is not None and derive not in DERIVATIONS:
         raise RasterError(f"raster {name!r}: derive={derive!r} is unknown; use one of {DERIVATIONS}")
+    check_local(path, allow_network=allow_network, what=f"raster {name!r}")
     if not Path(path).exists():
         raise InputFileError(f"raster {name!r}: file not found: {path}")
     wcrs = resolve_crs(working_crs)

@@ -25,11 +25,13 @@ from siting.geo import geometry
 from siting.io import readers
 from siting.io import sources as registry
 from siting.io.sources.base import convert_tracked
+from siting.io.virtual import check_local
 
 __all__ = ["describe", "format_info"]
 
 
 def _layer_names(path: Path) -> list:
+    check_local(path, what=str(path))  # a .vrt naming a remote source is refused before GDAL opens it
     if path.suffix.lower() in {".csv", ".txt", ".tsv"} or readers._esri_features(path) is not None:
         return [None]
     try:

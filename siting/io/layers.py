@@ -288,7 +288,7 @@ def load_layer(
     src, *, name: str | None = None, source: str | None = None, layer=None, crs=None,
     working_crs="auto", on_invalid: str = "repair", encoding: str | None = None,
     lat: str | None = None, lon: str | None = None, where: str | None = None,
-    commodities=None, dedupe: bool = False, **options,
+    commodities=None, dedupe: bool = False, allow_network: bool = False, **options,
 ) -> LoadedLayer:
     """Read, check, map and reproject one layer; see :func:`read_layer` for the parameters.
 
@@ -304,7 +304,8 @@ def load_layer(
     """
     if name is None:
         name = Path(os.fspath(src)).stem if isinstance(src, str | os.PathLike) else "layer"
-    raw = readers.read_raw(src, name=name, layer=layer, encoding=encoding, lat=lat, lon=lon)
+    raw = readers.read_raw(src, name=name, layer=layer, encoding=encoding, lat=lat, lon=lon,
+                           allow_network=allow_network)
     frame = _assign_crs(raw, crs, name)
     closed = raw.closed_rings if raw.closed_rings is not None else np.zeros(len(frame), dtype=bool)
     frame = frame.assign(_closed=closed)
@@ -389,8 +390,9 @@ def _repair_issues(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
 
 def _working_crs(frame: gpd.GeoDataFrame, working_crs):
     if working_crs is None or (isinstance(working_crs, str) and working_crs == "auto"):
-        if not len(frame):
-            return crs_mod.resolve_crs("EPSG:5070")
+        usable = ~(shapely.is_missing(frame.geometry.values) | shapely.is_empty(frame.geometry.values))
+        if not usable.any():
+            return crs_mod.resolve_crs("EPSG:5070")  # nothing to place: the layer will be reported empty
         return crs_mod.pick_working_crs(crs_mod.lonlat_bounds(frame.total_bounds, frame.crs))
     wcrs = crs_mod.resolve_crs(working_crs)
     crs_mod.check_projected(wcrs, what="the working CRS")

@@ -42,6 +42,7 @@ import shapely
 
 from siting.core import settings
 from siting.core.errors import CRSError, InputFileError, LayerError
+from siting.io.virtual import check_local
 
 __all__ = ["RawLayer", "points_from_table", "read_raw"]
 
@@ -51,7 +52,6 @@ LAT_NAMES = ("latitude", "lat", "lat_wgs84", "approx_lat", "lat_dd", "y_coord", 
 LON_NAMES = ("longitude", "lon", "long", "lng", "long_wgs84", "approx_lon", "lon_dd",
              "x_coord", "point_x")
 WKT_NAMES = ("geometry", "wkt", "geom", "location", "the_geom")
-NETWORK = re.compile(r"^(https?|ftp|s3|gs|az)://|^/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs|hdfs)", re.I)
 ZIP_MAX_BYTES = 4 * 1024**3
 ZIP_MAX_MEMBERS = 10_000
 ZIP_MAX_RATIO = 200.0
@@ -174,9 +174,13 @@ def _read_vector(path: Path, layer, name: str, encoding: str | None, bbox) -> Ra
             frame = pyogrio.read_dataframe(io.BytesIO(esri), use_arrow=True, fid_as_index=True)
         return RawLayer(frame, _empty_rejects(), str(path), encoding="utf-8")
     gdal_path = _gdal_path(path)
-    chosen = _pick_layer(gdal_path, layer, name)
+    with warnings.catch_warnings():  # M values: dropped with Z on loading, and reported there
+        warnings.filterwarnings("ignore", message="Measured \\(M\\) geometry types", category=UserWarning)
+        chosen = _pick_layer(gdal_path, layer, name)
     try:
-        info = pyogrio.read_info(gdal_path, layer=chosen, encoding=encoding)
+        with warnings.catch_warnings():  # M values: dropped with Z on loading, and reported there
+            warnings.filterwarnings("ignore", message="Measured \\(M\\) geometry types", category=UserWarning)
+            info = pyogrio.read_info(gdal_path, layer=chosen, encoding=encoding)
         enc = encoding or info.get("encoding")
         if info.get("features", 0) > settings.LARGE_LAYER_FEATURES:
             log.warning("layer %r: %s holds %s features; loading them all", name, path,
@@ -200,13 +204,14 @@ def _read_fixing_rings(gdal_path: str, opts: dict):
     """Read; if some polygon rings are not closed (A2), close them and say which rows."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
+        warnings.simplefilter("always", UserWarning)
         try:
             frame = pyogrio.read_dataframe(gdal_path, **opts)
         except (shapely.errors.GEOSException, ValueError):
             frame = None  # GDAL warned "Non closed ring": handled below
     unclosed = any("Non closed ring" in str(w.message) for w in caught)
     for w in caught:
-        if "Non closed ring" not in str(w.message):
+        if "Non closed ring" not in str(w.message) and "Measured (M) geometry types" not in str(w.message):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if frame is not None and not unclosed:
         return frame, None
@@ -318,7 +323,7 @@ def _from_wkt(table: pd.DataFrame, col: str) -> tuple[gpd.GeoDataFrame, pd.DataF
 
 
 def read_raw(src, *, name: str, layer=None, encoding: str | None = None, lat=None, lon=None,
-             bbox=None) -> RawLayer:
+             bbox=None, allow_network: bool = False) -> RawLayer:
     """Read a path or a (Geo)DataFrame into a :class:`RawLayer`.
 
     Parameters
@@ -348,9 +353,7 @@ def read_raw(src, *, name: str, layer=None, encoding: str | None = None, lat=Non
         frame, rejects = points_from_table(src, layer=name, lat=lat, lon=lon)
         return RawLayer(frame, rejects, None, is_table=True)
     text = os.fspath(src)
-    if NETWORK.match(str(text)):
-        raise InputFileError(f"layer {name!r}: {text} is a network address; siting reads local files "
-                             "only (download the data first)")
+    check_local(text, allow_network=allow_network, what=f"layer {name!r}")  # also what a .vrt points at
     path = Path(text).expanduser()
     if not path.exists():
         raise InputFileError(f"layer {name!r}: file not found: {path}")

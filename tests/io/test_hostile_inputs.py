@@ -1,0 +1,197 @@
+"""Hostile inputs, round two (issue 16 items 2, 4, 5, 7, 11-16): each built in code, each behaviour asserted."""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from paths import SAMPLE, cli
+from rasterio.transform import from_origin
+from shapely import Polygon, box
+
+import siting
+from siting.core.errors import CRSError, InputFileError, RasterError, ScenarioError, SitingWarning
+from siting.io.layers import load_layer
+from siting.io.writers import write_geojson
+
+LON0, LAT0 = -117.3, 38.0
+
+
+def _padus(geoms, crs="EPSG:4326", **extra):
+    n = len(geoms)
+    return gpd.GeoDataFrame({"Mang_Name": ["BLM"] * n, "Unit_Nm": [f"u{i}" for i in range(n)],
+                             "GAP_Sts": ["3"] * n, "OBJECTID": range(1, n + 1), **extra}, geometry=geoms, crs=crs)
+
+
+# ------------------------------------------------------------------------------------------- 2 Z/M
+def test_zm_parcels_are_read_in_2d_noted_and_give_real_site_geometries(tmp_path):
+    wkt = [f"POLYGON ZM (({LON0 + i * .1} {LAT0} 1 {m}, {LON0 + i * .1 + .05} {LAT0} 1 {m}, "
+           f"{LON0 + i * .1 + .05} {LAT0 + .05} 1 {m}, {LON0 + i * .1} {LAT0} 1 {m}))"
+           for i, m in enumerate(["NaN", "2", "NaN"])]
+    path = tmp_path / "zm.gpkg"
+    with warnings.catch_warnings():  # GDAL notes the M values it stores
+        warnings.simplefilter("ignore")
+        pyogrio.write_dataframe(_padus(shapely.from_wkt(wkt)), path, use_arrow=True)
+    with pytest.warns(SitingWarning, match="Z/M coordinates"):
+        loaded = load_layer(path, name="parcels")
+    geoms = loaded.frame.geometry.values
+    assert not shapely.has_z(geoms).any() and not shapely.has_m(geoms).any()
+    issue = next(i for i in loaded.report.issues if i["problem"] == "Z/M coordinates")
+    assert issue["count"] == 3 and issue["action"].startswith("dropped")
+    result = siting.run({"name": "zm", "layers": {"parcels": {"path": str(path)}},
+                         "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}, progress=False)
+    out = result.save(tmp_path / "out", formats=["geojson"])
+    features = json.loads((out / "sites.geojson").read_text())["features"]
+    assert len(features) == 3 and all(f["geometry"] is not None for f in features)
+
+
+# ------------------------------------------------------------------------------------------- 4 VRT
+def _vrt(path, source):
+    path.write_text(f'<OGRVRTDataSource><OGRVRTLayer name="lands"><SrcDataSource>{source}</SrcDataSource>'
+                    '<SrcLayer>parcels</SrcLayer></OGRVRTLayer></OGRVRTDataSource>')
+    return path
+
+
+@pytest.mark.parametrize("remote", ["http://127.0.0.1:9/lands.gpkg", "/vsicurl/https://example.invalid/x.gpkg",
+                                    "/vsis3/bucket/lands.gpkg"])
+def test_a_vrt_reading_a_remote_source_is_refused_everywhere(tmp_path, remote):
+    vrt = _vrt(tmp_path / "lands.vrt", remote)
+    with pytest.raises(InputFileError, match=r"reads .* from the network; .*allow_network"):
+        siting.read_layer(vrt, name="parcels")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"version: 1\nname: t\nlayers:\n  parcels: {{path: {vrt}}}\n")
+    for args in (["info", vrt], ["validate", scenario], ["run", scenario, "--out", tmp_path / "out"]):
+        r = cli(*args)
+        assert r.returncode != 0 and "from the network" in (r.stdout + r.stderr), args
+
+
+def test_allowing_the_network_lets_gdal_try_and_a_local_vrt_hashes_its_sources(tmp_path):
+    with pytest.raises(Exception) as info:
+        siting.read_layer(_vrt(tmp_path / "remote.vrt", "http://127.0.0.1:9/lands.gpkg"), name="p", allow_network=True)
+    assert "from the network" not in str(info.value)  # our refusal is lifted; GDAL finds nothing listening
+    lands = tmp_path / "lands.gpkg"
+    pyogrio.write_dataframe(_padus([box(LON0, LAT0, LON0 + .05, LAT0 + .05)]), lands, layer="parcels")
+    vrt = tmp_path / "local.vrt"
+    vrt.write_text('<OGRVRTDataSource><OGRVRTLayer name="lands"><SrcDataSource relativeToVRT="1">lands.gpkg'
+                   '</SrcDataSource><SrcLayer>parcels</SrcLayer></OGRVRTLayer></OGRVRTDataSource>')
+    result = siting.run({"name": "v", "layers": {"parcels": {"path": str(vrt), "source": "padus"}}}, progress=False)
+    entry = result.meta["inputs"][0]
+    assert entry["sources"][0]["path"] == str(lands)
+    assert len(entry["sources"][0]["sha256"]) == 64 and entry["sources"][0]["sha256"] != entry["sha256"]
+
+
+# --------------------------------------------------------------------------------- 5 CSV injection
+def test_formulas_are_neutralised_in_every_csv_and_kept_raw_elsewhere(tmp_path):
+    names = ["=HYPERLINK(\"http://x\",\"click\")", "+1+1", "@SUM(A1)", "\t=1+1", "-2+3", "Tonopah"]
+    geoms = [box(LON0 + i * .1, LAT0, LON0 + i * .1 + .05, LAT0 + .05) for i in range(len(names))]
+    lands = tmp_path / "lands.gpkg"
+    pyogrio.write_dataframe(_padus(geoms, Unit_Nm=names), lands)
+    bad = pd.DataFrame({"name": ["=cmd|'/C calc'!A0", "+ok"], "latitude": ["91", "38.1"],
+                        "longitude": ["-117", "-117.2"], "dev_stat": ["x", "Producer"]})
+    bad.to_csv(tmp_path / "deps.csv", index=False)
+    result = siting.run({"name": "csv", "layers": {"parcels": {"path": str(lands)}, "deposits": {
+        "path": str(tmp_path / "deps.csv"), "source": "mrds"}}}, progress=False)
+    out = result.save(tmp_path / "out", formats=["csv", "gpkg"])
+    texts = {p.name: p.read_text() for p in out.glob("*.csv")}
+    cells = [c.strip('"') for text in texts.values() for line in text.splitlines() for c in line.split('","')]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t")], "a cell a spreadsheet would run"
+    kept = [n.strip() for n in names]  # the adapter trims text: "\t=1+1" is the formula "=1+1"
+    sites = pd.read_csv(out / "sites.csv")
+    assert sorted(sites["unit_name"]) == sorted("'" + n if n[0] in "=+@-" else n for n in kept)
+    raw = gpd.read_file(out / "siting.gpkg", layer="sites")
+    assert sorted(raw["unit_name"]) == sorted(kept)  # the GeoPackage keeps the values as they were
+    assert "coordinates out of range" in texts["rejects.csv"]
+
+
+# ---------------------------------------------------------------------------------- 7 huge geometry
+@pytest.mark.slow
+def test_a_site_of_1_25_million_vertices_is_written_and_checked(tmp_path):
+    t = np.linspace(0, 2 * np.pi, 1_250_000, endpoint=False)
+    r = 20_000 + 50 * np.sin(t * 5_000)
+    poly = Polygon(np.column_stack([-1.7e6 + r * np.cos(t), 1.9e6 + r * np.sin(t)]))
+    path = write_geojson(gpd.GeoDataFrame({"site_id": ["big"]}, geometry=[poly], crs=5070), tmp_path / "s.geojson")
+    assert path.stat().st_size > 30e6
+    assert pyogrio.get_gdal_config_option("OGR_GEOJSON_MAX_OBJ_SIZE") is None  # the input limit is back
+
+
+# -------------------------------------------------------------------------------- 11 custom tiles
+def test_custom_tiles_need_and_take_an_attribution(tmp_path, tiny_scenario, tiny_result):
+    url = "https://tiles.example.invalid/{z}/{x}/{y}.png"
+    with pytest.raises(ScenarioError, match="need an attribution"):
+        tiny_result.map(tiles=url)
+    html = tiny_result.map(tiles=url, attr="(c) Example tiles").get_root().render()
+    assert url in html and "(c) Example tiles" in html
+    d = copy.deepcopy(tiny_scenario)
+    d["outputs"] = {"formats": ["html"], "map_tiles": url, "map_attribution": "(c) Example tiles"}
+    out = siting.run(d, progress=False).save(tmp_path / "out")
+    assert "(c) Example tiles" in (out / "map.html").read_text()
+
+
+# ------------------------------------------------------------------ 12 warnings a notebook shows
+def test_repairs_rejections_and_empty_layers_reach_python_as_one_warning_per_layer():
+    bowtie = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
+    with pytest.warns(SitingWarning) as record:
+        load_layer(_padus([bowtie, box(0, 0, 10, 10), Polygon()], crs=5070), name="parcels")
+    assert len(record) == 1
+    text = str(record[0].message)
+    assert "layer 'parcels'" in text and "1 repaired" in text and "1 rejected" in text
+    assert issubclass(SitingWarning, UserWarning)
+    with pytest.warns(SitingWarning, match="the layer is empty"):
+        load_layer(_padus([Polygon(), Polygon()], crs=5070), name="parcels")
+
+
+# --------------------------------------------------------- 13 every coordinate out of range
+def test_a_layer_whose_every_feature_is_out_of_range_names_the_file_and_the_likely_cause(tmp_path):
+    projected = _padus([box(-1_700_000, 1_900_000, -1_690_000, 1_910_000)], crs="EPSG:5070").set_crs(4326,
+                                                                                                     allow_override=True)
+    path = tmp_path / "lost_prj.geojson"
+    projected.to_file(path)
+    with pytest.raises(CRSError, match=r"lost_prj\.geojson.*projected CRS whose definition was lost"):
+        load_layer(path, name="parcels")
+
+
+# ----------------------------------------------------------------- 14 repairs that change area
+def test_repairs_that_change_area_are_measured_and_warned():
+    spiked = Polygon([(0, 0), (1000, 0), (1000, 1000), (500, 1000), (500, 3000), (500, 1000), (0, 1000)])
+    crossed = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])  # repaired, area kept
+    with pytest.warns(SitingWarning, match="acres changed") as record:
+        loaded = load_layer(_padus([spiked, crossed], crs=5070), name="parcels")
+    assert loaded.report.repair_acres_changed >= 0.0
+    big = [i for i in loaded.report.issues if "changed area by more than" in i["action"]]
+    measured = sum(i["acres_changed"] for i in loaded.report.issues if "acres_changed" in i)
+    assert measured == pytest.approx(loaded.report.repair_acres_changed, abs=1e-3)
+    assert "acres changed" in str(record[0].message)
+    assert all("rows" in i["action"] for i in big)
+
+
+# ------------------------------------------------------------------ 15 memory estimate first
+def test_tiny_cells_are_refused_with_the_figure_and_the_fix(tiny_scenario):
+    d = copy.deepcopy(tiny_scenario)
+    d["candidates"] = {"method": "grid", "cell_acres": 0.5}
+    with pytest.raises(ScenarioError, match=r"make about [\d,]+ candidates, which need about [\d.,]+ GiB.*at "
+                                            r"least [\d.,]+ acres"):
+        siting.run(d, progress=False)
+
+
+# ------------------------------------------------------------------------ 16 all-nodata raster
+def test_an_all_nodata_dem_is_said_to_be_all_nodata(tmp_path, tiny_scenario):
+    path = tmp_path / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=50, width=50, count=1, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(-120, 42.5, 0.15, 0.15), nodata=-9999.0) as ds:
+        ds.write(np.full((1, 50, 50), -9999.0, dtype="float32"))
+    d = copy.deepcopy(tiny_scenario)
+    d["rasters"] = {"slope_pct": {"path": str(path), "derive": "slope_percent"}}
+    with pytest.raises(RasterError, match=r"every pixel there is nodata \(nodata value -9999\)"):
+        siting.run(d, progress=False)
+
+
+def test_sample_data_is_untouched_by_these_tests():
+    assert (SAMPLE / "federal_lands.gpkg").exists()
