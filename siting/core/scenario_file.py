@@ -152,6 +152,11 @@ def read_scenario_file(path: Path) -> Any:
     ------
     ScenarioError
         Missing file, too large, not valid, a duplicate key, an ambiguous number, NaN/inf, an alias bomb.
+
+    Examples
+    --------
+    >>> read_scenario_file(Path("sample_data/nevada_demo.yaml"))["name"]
+    'nevada-demo'
     """
     if not path.is_file():
         raise ScenarioError(f"scenario file not found: {path} (working directory {Path.cwd()})")

@@ -28,6 +28,16 @@ Examples
 Traceback (most recent call last):
 ...
 siting.core.errors.OutputExistsError: output folder ... was not written by siting (...) (thesis.docx); ...
+
+Building a folder the way :func:`siting.deliver.outputs.save_result` does:
+
+>>> tmp = new_folder(root / "out")
+>>> _ = (tmp / "sites.csv").write_text("site_id")
+>>> write_marker(tmp, "run-1")
+>>> (root / "out" / "thesis.docx").unlink(); (root / "out").rmdir()
+>>> replace_folder(tmp, root / "out")
+>>> sorted(p.name for p in (root / "out").iterdir())
+['.siting-output.json', 'sites.csv']
 """
 
 from __future__ import annotations
