@@ -26,7 +26,7 @@ from pyproj import CRS
 
 from siting.candidates.parcels import candidates_from_parcels
 from siting.core.engine import make_engine
-from siting.core.errors import InputFileError, LayerError
+from siting.core.errors import InputFileError, LayerError, ScenarioError
 from siting.core.progress import Steps
 from siting.core.result import SitingResult
 from siting.core.scenario import Scenario, load_scenario
@@ -183,6 +183,17 @@ def scenario_rules(sc: Scenario) -> list:
     return rules
 
 
+def _check_judgeable(sc: Scenario, rules: list, layers: dict, rasters: dict) -> None:
+    """Refuse a run whose rules or factors cannot be judged on the loaded data (a field the layer lacks or
+    that is missing everywhere, a filter that selects nothing): an error, never a silent pass."""
+    frames = {name: [frame] for name, frame in layers.items()}
+    problems = [message for rule in rules for _, message in rule.check(frames, rasters)]
+    problems += [message for factor in sc.factors for message in factor.check(frames, rasters)]
+    if problems:
+        raise ScenarioError(f"scenario {sc.name!r} cannot be judged on its data:\n"
+                            + "\n".join(f"  - {p}" for p in problems))
+
+
 def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario, weights: dict) -> gpd.GeoDataFrame:
     table = score_table(raw, sc.factors, method=sc.scoring.method, weights=weights)
     out = pd.concat([sites, raw, table], axis=1)
@@ -273,11 +284,12 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     with steps.step("load rasters") as info:
         rasters = _load_rasters(sc, wcrs, tuple(layers["parcels"].total_bounds))
         info["rasters"] = len(rasters)
+    rules = scenario_rules(sc)
+    _check_judgeable(sc, rules, layers, rasters)
     with steps.step("candidates") as info:
         zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
         candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
         info["parcel_units"] = len(candidates)
-    rules = scenario_rules(sc)
     reuse = Reuse()  # a site rule's distances serve a factor on the same layer
     ctx = RuleContext(layers, rasters, reuse=reuse)
     with steps.step("constraints") as info:

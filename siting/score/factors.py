@@ -124,11 +124,16 @@ class BaseFactor(BaseModel):
         problems += [f"factor {self.name!r}: raster {n!r} is not loaded; rasters: {', '.join(rasters) or 'none'}"
                      for n in self.rasters_used() if n not in rasters]
         for layer, expr in self.filters():
-            for frame in layers.get(layer, []):
+            frames = layers.get(layer, [])
+            for frame in frames:
                 missing = sorted(where_mod.fields_used(expr) - set(frame.columns))
                 if missing:
                     problems.append(f"factor {self.name!r} filters {layer} on {', '.join(missing)}, which the "
                                     f"layer does not have; fields: {_fields(frame)}")
+            usable = [f for f in frames if where_mod.fields_used(expr) <= set(f.columns)]
+            if usable and not sum(int(where_mod.evaluate(expr, f, layer=layer).sum()) for f in usable):
+                problems.append(f"factor {self.name!r}: where {expr!r} selects none of the "
+                                f"{sum(map(len, usable)):,} features of layer {layer}; fix the filter")
         return problems
 
     def compute(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],

@@ -95,6 +95,7 @@ def _upper(values: list[str]) -> list[str]:
 class _AgencyRule(BaseRule):
     fields: ClassVar[tuple[str, ...]] = ("agency",)
     values: list[str] = Field(min_length=1)
+    missing: Literal["pass", "fail"] | None = None
     _negate: ClassVar[bool] = False
 
     @field_validator("values")
@@ -106,8 +107,10 @@ class _AgencyRule(BaseRule):
         return f"agency {'not in' if self._negate else 'in'} [{', '.join(self.values)}]"
 
     def decide(self, values: ArrayLike) -> np.ndarray:
-        hit = np.isin(np.asarray(values, dtype=object), self.values)
-        return ~hit if self._negate else hit
+        val = np.asarray(values, dtype=object)
+        hit = np.isin(val, self.values)
+        ok = ~hit if self._negate else hit
+        return ok if self.missing is None else np.where(pd.isna(val), self.missing == "pass", ok)
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = frame["agency"].astype(object).to_numpy()
@@ -131,14 +134,19 @@ class AgencyNotIn(_AgencyRule):
 class _GapRule(BaseRule):
     fields: ClassVar[tuple[str, ...]] = ("gap_status",)
     values: list[Annotated[int, Field(ge=1, le=4)]] = Field(min_length=1)
+    missing: Literal["pass", "fail"] | None = None
     _negate: ClassVar[bool] = False
 
     def describe(self) -> str:
         return f"GAP status {'not in' if self._negate else 'in'} {self.values}"
 
     def decide(self, values: ArrayLike) -> np.ndarray:
-        hit = np.isin(pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float), self.values)
-        return ~hit if self._negate else hit
+        """In or not in the values; an unknown status (NA) passes or fails as ``missing`` says (by default
+        it fails ``gap_status_in`` and passes ``gap_status_not_in``)."""
+        val = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+        hit = np.isin(val, self.values)
+        ok = ~hit if self._negate else hit
+        return ok if self.missing is None else np.where(np.isnan(val), self.missing == "pass", ok)
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = pd.to_numeric(frame["gap_status"], errors="coerce").to_numpy(dtype=float)
@@ -165,12 +173,15 @@ class DesignationNotIn(BaseRule):
     rule: Literal["designation_not_in"] = "designation_not_in"
     fields: ClassVar[tuple[str, ...]] = ("designation",)
     values: list[str] = Field(min_length=1)
+    missing: Literal["pass", "fail"] | None = None
 
     def describe(self) -> str:
         return f"designation not in [{', '.join(self.values)}]"
 
     def decide(self, values: ArrayLike) -> np.ndarray:
-        return ~np.isin(np.asarray(values, dtype=object), self.values)
+        val = np.asarray(values, dtype=object)
+        ok = ~np.isin(val, self.values)
+        return ok if self.missing is None else np.where(pd.isna(val), self.missing == "pass", ok)
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = frame["designation"].astype(object).to_numpy()
