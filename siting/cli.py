@@ -74,8 +74,8 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, off
         result = run_pipeline(sc, engine=engine, scheduler=scheduler, progress=progress)
         out = result.save(out_dir, overwrite=overwrite, offline_map=offline_map)
     s = result.summary()
-    click.echo(f"{s['sites']:,} sites ({s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres "
-               f"eligible) -> {out}")
+    click.echo(f"{s['sites']:,} sites covering {s['site_acres']:,.0f} acres ({s['eligible_acres']:,.0f} of "
+               f"{s['input_acres']:,.0f} input acres eligible) -> {out}")
 
 
 @cli.command()

@@ -106,3 +106,15 @@ def test_map_in_headless_chromium(demo_result, demo_out):
         assert res["clustered"] >= len(demo_result.sites)
     assert res["popup_html"] and "Score breakdown" in res["popup_html"]
     assert res["dialogs"] == []
+
+
+def test_eligible_land_and_site_acres_are_named_for_what_they_are(demo_result, tiny_result):
+    s = demo_result.summary()
+    land = float(demo_result.eligible_land.area.sum() / 4046.8564224)
+    assert s["eligible_acres"] == pytest.approx(land) and s["site_acres"] == pytest.approx(
+        float(demo_result.sites.area.sum() / 4046.8564224))
+    assert s["site_acres"] == pytest.approx(320 * len(demo_result.sites), rel=1e-6)  # 320-acre footprints
+    assert s["eligible_acres"] > 20 * s["site_acres"]  # the land, not the footprints packed on it
+    t = tiny_result.summary()  # parcel candidates: the land left by the land rules, before the site rules
+    assert t["eligible_acres"] >= t["site_acres"] > 0
+    assert "eligible acres" in repr(demo_result) and "site acres" in repr(demo_result)

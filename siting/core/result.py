@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting.core import settings
 from siting.score.relaxation import near_misses, relaxation
 from siting.score.sensitivity import rank_stability, weight_sweep
 
@@ -200,9 +201,10 @@ class SitingResult:
     def audit(self) -> pd.DataFrame:
         """Per layer: features read, kept, repaired, rejected, filtered; for parcels the area balance.
 
-        The parcels row also gives ``input_acres`` (the parcels' area), ``eligible_acres``,
-        ``excluded_acres``, ``unassigned_acres`` (slivers outside every zone when parcels are split)
-        and ``area_balance_pct`` = (eligible + excluded - input) / input, in percent.
+        The parcels row also gives ``input_acres`` (the parcels' area), ``eligible_acres`` (land passing
+        every land rule), ``site_acres`` (the sites), ``excluded_acres`` (removed by the funnel, including
+        land between footprints), ``unassigned_acres`` (slivers outside every zone when parcels are split)
+        and ``area_balance_pct`` = (site + excluded - input) / input, in percent.
         """
         rows = []
         for name, reps in self.reports.items():
@@ -216,7 +218,8 @@ class SitingResult:
         parcels = out["layer"] == "parcels"
         input_acres = float(self.layers["parcels"].area.sum() / 4046.8564224)
         out.loc[parcels, "input_acres"] = input_acres
-        out.loc[parcels, "eligible_acres"] = f["acres_out"].iloc[-1]
+        out.loc[parcels, "eligible_acres"] = self.eligible_acres
+        out.loc[parcels, "site_acres"] = f["acres_out"].iloc[-1]
         out.loc[parcels, "excluded_acres"] = f["acres_removed"].sum()
         # land in no candidate: slivers dropped when parcels are split by zones
         out.loc[parcels, "unassigned_acres"] = input_acres - f["acres_in"].iloc[0]
@@ -224,13 +227,31 @@ class SitingResult:
             f["acres_out"].iloc[-1] + f["acres_removed"].sum() - input_acres) / input_acres
         return out
 
+    @property
+    def eligible_acres(self) -> float:
+        """Acres of land that pass every land rule (agency, GAP, designation, attribute, outside).
+
+        With grid or pack candidates this is :attr:`eligible_land`; with parcel candidates, the
+        parcels' remainders that pass every land-stage rule. Not the sites' area: see :attr:`site_acres`.
+        """
+        if self.eligible_land is not None:
+            return float(np.nan_to_num(self.eligible_land.area).sum() / settings.M2_PER_ACRE)
+        land = [f"{label}__pass" for label, rule in self.rule_objects.items() if rule.stage == "land"]
+        ok = self.candidates[land].all(axis=1).to_numpy(bool) if land else np.ones(len(self.candidates), bool)
+        return float(self.candidates.loc[ok, "area_acres"].sum())
+
+    @property
+    def site_acres(self) -> float:
+        """Acres of the sites themselves (the sum of their areas)."""
+        return float(np.nan_to_num(self.sites.area).sum() / settings.M2_PER_ACRE) if len(self.sites) else 0.0
+
     def summary(self) -> dict:
-        """Headline numbers of the run."""
+        """Headline numbers of the run: sites, input, eligible and site acres."""
         f = self.funnel
         return {
             "scenario": self.scenario.name, "candidates": len(self.candidates),
             "sites": len(self.sites), "input_acres": float(f["acres_in"].iloc[0]),
-            "eligible_acres": float(f["acres_out"].iloc[-1]),
+            "eligible_acres": self.eligible_acres, "site_acres": self.site_acres,
             "rejected_features": len(self.rejects), "working_crs": self.meta.get("working_crs"),
         }
 
@@ -246,7 +267,7 @@ class SitingResult:
         return (
             f"<div><strong>SitingResult: {e(s['scenario'])}</strong><br>"
             f"{s['sites']:,} sites from {s['candidates']:,} candidates; "
-            f"{s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres eligible; "
+            f"{s['eligible_acres']:,.0f} of {s['input_acres']:,.0f} acres eligible, {s['site_acres']:,.0f} in sites; "
             f"{s['rejected_features']:,} input features rejected; CRS {e(str(s['working_crs']))}"
             f"<details><summary>Funnel</summary>{funnel}</details>"
             f"<details open><summary>Top sites</summary>{table}</details></div>"
@@ -255,4 +276,4 @@ class SitingResult:
     def __repr__(self) -> str:
         s = self.summary()
         return (f"<SitingResult {s['scenario']!r}: {s['sites']} sites of {s['candidates']} "
-                f"candidates, {s['eligible_acres']:,.0f} eligible acres>")
+                f"candidates, {s['eligible_acres']:,.0f} eligible acres, {s['site_acres']:,.0f} site acres>")

@@ -75,7 +75,9 @@ def _summary(result) -> str:
     s, meta = result.summary(), result.meta
     w = meta.get("weights", {})
     rows = [("sites", f"{s['sites']:,}"), ("candidates", f"{s['candidates']:,}"),
-            ("input acres", f"{s['input_acres']:,.0f}"), ("eligible acres", f"{s['eligible_acres']:,.0f}"),
+            ("input acres", f"{s['input_acres']:,.0f}"),
+            ("eligible acres (land passing the land rules)", f"{s['eligible_acres']:,.0f}"),
+            ("site acres (the sites)", f"{s['site_acres']:,.0f}"),
             ("rejected input features", f"{s['rejected_features']:,}"),
             ("analysis CRS", str(meta.get("working_crs", ""))), ("run", str(meta.get("started", ""))),
             ("weights", f"{w.get('method', '')} {json.dumps(w.get('weights', {}))}"),
