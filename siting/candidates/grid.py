@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from siting.candidates.budget import check_budget
 from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.geo.geometry import keep_family
@@ -232,6 +233,8 @@ def candidates_from_grid(eligible: gpd.GeoDataFrame, *, cell_acres: float | None
     check_projected(eligible.crs, what="eligible land")
     width = _cell_size(cell_acres, cell_m, shape)
     geoms = np.asarray(eligible.geometry.values, dtype=object)
+    cell_m2 = width * width * (3 ** 0.5 / 2 if shape == "hex" else 1.0)
+    check_budget(float(np.nan_to_num(shapely.area(geoms)).sum()), cell_m2, "grid cells")
     live = np.flatnonzero(~shapely.is_empty(geoms) & ~shapely.is_missing(geoms))
     pieces, row, bi, bj = _clip_to_blocks(geoms[live], width, shape, block)
     row = live[row]

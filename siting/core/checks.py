@@ -126,7 +126,7 @@ def _check_rasters(sc: Scenario, report: CheckReport, parcels_bounds) -> None:
 
     for name, spec in sc.rasters.items():
         path = sc.resolve(spec.path)
-        problem = check_raster(path, crs=spec.crs, lonlat_bounds=parcels_bounds)
+        problem = check_raster(path, crs=spec.crs, lonlat_bounds=parcels_bounds, allow_network=spec.allow_network)
         if problem:
             report.add("error", name, path, problem)
 

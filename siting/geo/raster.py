@@ -413,7 +413,7 @@ def _burn(raster: Raster, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarra
     return np.concatenate(vals), np.concatenate(groups)
 
 
-def check_raster(path, *, crs=None, lonlat_bounds=None) -> str | None:
+def check_raster(path, *, crs=None, lonlat_bounds=None, allow_network: bool = False) -> str | None:
     """What would stop a raster from loading, or None: missing file, no CRS, no overlap with a box.
 
     Parameters
@@ -433,6 +433,10 @@ def check_raster(path, *, crs=None, lonlat_bounds=None) -> str | None:
     """
     from rasterio.warp import transform_bounds
 
+    try:
+        check_local(path, allow_network=allow_network, what="raster")
+    except InputFileError as exc:
+        return str(exc).removeprefix("raster: ")
     if not Path(path).exists():
         return "raster file not found"
     with rasterio.open(path) as ds:

@@ -38,7 +38,6 @@ import pandas as pd
 import shapely
 
 from siting.core import settings
-from siting.core.errors import ScenarioError
 from siting.screen.constraints import Screening, compact_ledger, screen
 from siting.screen.rules import RuleContext
 
@@ -59,7 +58,6 @@ class Generator:
     report: dict = field(default_factory=dict)
 
     def __call__(self, land: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        self.check_size(float(np.nan_to_num(shapely.area(land.geometry.values)).sum()))
         if self.method == "grid":
             from siting.candidates.grid import candidates_from_grid
 
@@ -70,40 +68,6 @@ class Generator:
         self.report = dict(sites.attrs.get("packing", {}))
         sites.attrs = {}
         return sites
-
-    def unit_m2(self) -> float:
-        """Area of one cell or footprint (m2)."""
-        o = self.options
-        if self.method == "grid":
-            if o.get("cell_acres"):
-                return float(o["cell_acres"]) * settings.M2_PER_ACRE
-            width = float(o["cell_m"])
-            return width * width * (3 ** 0.5 / 2 if o.get("shape", "hex") == "hex" else 1.0)
-        return float(o["footprint_acres"]) * settings.M2_PER_ACRE
-
-    def check_size(self, land_m2: float) -> None:
-        """Refuse, before any work, a grid or packing that cannot fit in memory: say the figure and the fix.
-
-        Examples
-        --------
-        >>> Generator("grid", {"cell_acres": 1}).check_size(5e11)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        siting.core.errors.ScenarioError: grid cells of 1 acre on 123,552,691 acres of eligible land make about ...
-        """
-        n = land_m2 / self.unit_m2()
-        need = n * settings.BYTES_PER_CANDIDATE
-        if need <= settings.MEMORY_BYTES:
-            return
-        smallest = land_m2 * settings.BYTES_PER_CANDIDATE / settings.MEMORY_BYTES / settings.M2_PER_ACRE
-        what = "grid cells" if self.method == "grid" else "footprints"
-        size = self.unit_m2() / settings.M2_PER_ACRE
-        raise ScenarioError(
-            f"{what} of {size:,.3g} acre{'s' if size != 1 else ''} on {land_m2 / settings.M2_PER_ACRE:,.0f} acres "
-            f"of eligible land make about {n:,.0f} candidates, which need about {need / 2**30:,.1f} GiB; this "
-            f"run may use {settings.MEMORY_BYTES / 2**30:,.1f} GiB (SITING_MEMORY_GB). Use "
-            f"{'cells' if self.method == 'grid' else 'footprints'} of at least {smallest:,.3g} acres, narrow the "
-            "land rules, or split the study area")
 
     def describe(self) -> str:
         """One line for the funnel."""

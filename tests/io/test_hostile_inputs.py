@@ -195,3 +195,17 @@ def test_an_all_nodata_dem_is_said_to_be_all_nodata(tmp_path, tiny_scenario):
 
 def test_sample_data_is_untouched_by_these_tests():
     assert (SAMPLE / "federal_lands.gpkg").exists()
+
+
+def test_a_raster_vrt_reading_a_remote_source_is_refused_by_run_and_validate(tmp_path, tiny_scenario):
+    vrt = tmp_path / "dem.vrt"
+    vrt.write_text('<VRTDataset rasterXSize="10" rasterYSize="10"><VRTRasterBand dataType="Float32" band="1">'
+                   '<SimpleSource><SourceFilename relativeToVRT="0">/vsicurl/https://example.invalid/dem.tif'
+                   '</SourceFilename><SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>')
+    d = copy.deepcopy(tiny_scenario)
+    d["rasters"] = {"slope_pct": {"path": str(vrt), "derive": "slope_percent"}}
+    with pytest.raises(InputFileError, match="from the network"):
+        siting.run(d, progress=False)
+    from siting.core.checks import check_scenario
+
+    assert any("from the network" in p.message for p in check_scenario(d).errors)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from siting.candidates.budget import check_budget
 from siting.candidates.packing.conflicts import Sites
 from siting.candidates.packing.exact import solve
 from siting.candidates.packing.footprint import Footprint, packing_bound
@@ -109,6 +110,7 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     start = time.perf_counter()
     _check(eligible, objective, method, score, spacing_m, edge_setback_m)
     fp = Footprint.from_acres(footprint_acres, shape, aspect)
+    check_budget(float(np.nan_to_num(eligible.area).sum()), footprint_acres * settings.M2_PER_ACRE, "footprints")
     pieces = make_pieces(eligible, edge_setback_m)
     rots = _distinct_rotations(rotations, fp)
     obj = score if objective == "score" else None
