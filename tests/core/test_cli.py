@@ -63,10 +63,12 @@ def test_run_demo_then_overwrite(tmp_path):
     names = {p.name for p in out.iterdir()}
     assert {"sites.geojson", "siting.gpkg", "map.html", "funnel.csv", "run.json"} <= names
     assert "sites" in r.stdout
-    (out / "marker").write_text("x")
-    r = siting("-q", "run", DEMO, "--out", out, "--overwrite")
-    assert r.returncode == 0 and not (out / "marker").exists()
-    assert not list(tmp_path.glob(".nevada.*"))  # no temporary folders left behind
+    r = siting("-q", "run", DEMO, "--out", out, "--overwrite")  # a folder siting wrote is replaced
+    assert r.returncode == 0, r.stderr
+    (out / "notes.txt").write_text("mine")
+    r = siting("-q", "run", DEMO, "--out", out, "--overwrite")  # ...but not over a user's file
+    assert r.returncode == 1 and "notes.txt" in r.stderr and (out / "notes.txt").read_text() == "mine"
+    assert not list(tmp_path.glob(".st-*"))  # no temporary folders or locks left behind
 
 
 def test_info_describes_layers_sources_and_sentinels():
