@@ -92,30 +92,49 @@ def _upper(values: list[str]) -> list[str]:
     return out
 
 
-class _AgencyRule(BaseRule):
-    fields: ClassVar[tuple[str, ...]] = ("agency",)
-    values: list[str] = Field(min_length=1)
+class _FieldRule(BaseRule):
+    """A parcel field in (or not in) a list of values; NA passes or fails as ``missing`` says, and by
+    default fails ``..._in`` and passes ``..._not_in`` (a parcel field NA everywhere is an error unless
+    ``missing`` is set: see :meth:`BaseRule.check`)."""
+
     missing: Literal["pass", "fail"] | None = None
+    #: What the field is called in descriptions, and the ledger's measure.
+    noun: ClassVar[str] = ""
+    measure: ClassVar[str] = ""
     _negate: ClassVar[bool] = False
+    _numeric: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        values = ", ".join(map(str, self.values))  # type: ignore[attr-defined]
+        return f"{self.noun} {'not in' if self._negate else 'in'} [{values}]"
+
+    def _coerce(self, values: ArrayLike) -> np.ndarray:
+        if self._numeric:
+            return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+        return np.asarray(values, dtype=object)
+
+    def decide(self, values: ArrayLike) -> np.ndarray:
+        val = self._coerce(values)
+        hit = np.isin(val, self.values)  # type: ignore[attr-defined]
+        ok = ~hit if self._negate else hit
+        return ok if self.missing is None else np.where(pd.isna(val), self.missing == "pass", ok)
+
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
+        val = self._coerce(frame[self.fields[0]].astype(object))
+        return Outcome(val, self.decide(val), "not in" if self._negate else "in",
+                       ", ".join(map(str, self.values)), self.measure)  # type: ignore[attr-defined]
+
+
+class _AgencyRule(_FieldRule):
+    fields: ClassVar[tuple[str, ...]] = ("agency",)
+    noun: ClassVar[str] = "agency"
+    measure: ClassVar[str] = "managing agency"
+    values: list[str] = Field(min_length=1)
 
     @field_validator("values")
     @classmethod
     def _check(cls, v):
         return _upper(v)
-
-    def describe(self) -> str:
-        return f"agency {'not in' if self._negate else 'in'} [{', '.join(self.values)}]"
-
-    def decide(self, values: ArrayLike) -> np.ndarray:
-        val = np.asarray(values, dtype=object)
-        hit = np.isin(val, self.values)
-        ok = ~hit if self._negate else hit
-        return ok if self.missing is None else np.where(pd.isna(val), self.missing == "pass", ok)
-
-    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        val = frame["agency"].astype(object).to_numpy()
-        return Outcome(val, self.decide(val), "not in" if self._negate else "in",
-                       ", ".join(self.values), "managing agency")
 
 
 class AgencyIn(_AgencyRule):
@@ -131,27 +150,12 @@ class AgencyNotIn(_AgencyRule):
     _negate: ClassVar[bool] = True
 
 
-class _GapRule(BaseRule):
+class _GapRule(_FieldRule):
     fields: ClassVar[tuple[str, ...]] = ("gap_status",)
+    noun: ClassVar[str] = "GAP status"
+    measure: ClassVar[str] = "PAD-US GAP status (NA: unknown)"
+    _numeric: ClassVar[bool] = True
     values: list[Annotated[int, Field(ge=1, le=4)]] = Field(min_length=1)
-    missing: Literal["pass", "fail"] | None = None
-    _negate: ClassVar[bool] = False
-
-    def describe(self) -> str:
-        return f"GAP status {'not in' if self._negate else 'in'} {self.values}"
-
-    def decide(self, values: ArrayLike) -> np.ndarray:
-        """In or not in the values; an unknown status (NA) passes or fails as ``missing`` says (by default
-        it fails ``gap_status_in`` and passes ``gap_status_not_in``)."""
-        val = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-        hit = np.isin(val, self.values)
-        ok = ~hit if self._negate else hit
-        return ok if self.missing is None else np.where(np.isnan(val), self.missing == "pass", ok)
-
-    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        val = pd.to_numeric(frame["gap_status"], errors="coerce").to_numpy(dtype=float)
-        return Outcome(val, self.decide(val), "not in" if self._negate else "in",
-                       ", ".join(map(str, self.values)), "PAD-US GAP status (NA: unknown)")
 
 
 class GapStatusIn(_GapRule):
@@ -167,25 +171,15 @@ class GapStatusNotIn(_GapRule):
     _negate: ClassVar[bool] = True
 
 
-class DesignationNotIn(BaseRule):
+class DesignationNotIn(_FieldRule):
     """Drop land with one of the PAD-US designation types (``WA``, ``WSA``, ``NM``...)."""
 
     rule: Literal["designation_not_in"] = "designation_not_in"
     fields: ClassVar[tuple[str, ...]] = ("designation",)
+    noun: ClassVar[str] = "designation"
+    measure: ClassVar[str] = "PAD-US designation type"
+    _negate: ClassVar[bool] = True
     values: list[str] = Field(min_length=1)
-    missing: Literal["pass", "fail"] | None = None
-
-    def describe(self) -> str:
-        return f"designation not in [{', '.join(self.values)}]"
-
-    def decide(self, values: ArrayLike) -> np.ndarray:
-        val = np.asarray(values, dtype=object)
-        ok = ~np.isin(val, self.values)
-        return ok if self.missing is None else np.where(pd.isna(val), self.missing == "pass", ok)
-
-    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        val = frame["designation"].astype(object).to_numpy()
-        return Outcome(val, self.decide(val), "not in", ", ".join(self.values), "PAD-US designation type")
 
 
 class Attribute(BaseRule):
