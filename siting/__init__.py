@@ -18,7 +18,7 @@ import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from siting.core.errors import SitingError
+from siting.core.errors import SitingError, SitingWarning
 
 try:
     __version__ = version("siting")
@@ -48,7 +48,7 @@ _LAZY = {
     "critical_minerals": "siting.io.minerals",
 }
 
-__all__ = ["SitingError", "__version__", *sorted(_LAZY)]
+__all__ = ["SitingError", "SitingWarning", "__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str):
