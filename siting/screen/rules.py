@@ -121,6 +121,12 @@ class _FieldRule(BaseRule):
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = self._coerce(frame[self.fields[0]].astype(object))
+        unknown = int(pd.isna(val).sum())
+        if unknown:
+            policy = f"they {self.missing} (missing: {self.missing})" if self.missing else \
+                f"they {'pass' if self._negate else 'fail'} (set missing: pass|fail to decide)"
+            log.warning("rule %s: %d of %d candidate(s) have no %s; %s", self.label(), unknown, len(val),
+                        self.fields[0], policy)
         return Outcome(val, self.decide(val), "not in" if self._negate else "in",
                        ", ".join(map(str, self.values)), self.measure)  # type: ignore[attr-defined]
 

@@ -43,10 +43,12 @@ def test_a_gap_rule_on_data_without_gap_status_is_an_error_in_run_and_validate(t
 
 
 @pytest.mark.parametrize("policy, sites", [("pass", 4), ("fail", 0)])
-def test_missing_policy_decides_and_is_stated(tmp_path, policy, sites):
+def test_missing_policy_decides_and_is_stated(tmp_path, caplog, policy, sites):
     path = _scenario(tmp_path, [{"rule": "gap_status_not_in", "values": [1, 2], "missing": policy}])
-    result = siting.run(path, progress=False)
+    with caplog.at_level("WARNING", logger="siting"):
+        result = siting.run(path, progress=False)
     assert len(result.sites) == sites
+    assert f"4 of 4 candidate(s) have no gap_status; they {policy} (missing: {policy})" in caplog.text
     assert result.rules.loc[0, "description"] == "GAP status not in [1, 2]"
 
 
