@@ -55,16 +55,18 @@ def _frame(folder: Path, gpkg_layers: set[str], name: str, crs) -> gpd.GeoDataFr
     return frame
 
 
-def _input_layers(folder: Path, gpkg_layers: set[str], crs) -> dict[str, gpd.GeoDataFrame]:
-    """The canonical input layers, joined again where a layer was split by geometry family."""
+def _input_layers(folder: Path, gpkg_layers: set[str], crs, layer_names) -> dict[str, gpd.GeoDataFrame]:
+    """The canonical input layers by scenario name, joined again where a layer was split by geometry family
+    (``input_<name>`` or ``input_<name>_<family>``)."""
     names = {p.stem for p in folder.glob("input_*.parquet")} | {n for n in gpkg_layers if n.startswith("input_")}
+    by_slug = {slug(n): n for n in layer_names}
     parts: dict[str, list] = {}
     for name in sorted(names):
         base = name.removeprefix("input_")
-        for fam in ("_point", "_line", "_polygon"):
-            if base.endswith(fam):
-                base = base.removesuffix(fam)
-        parts.setdefault(base, []).append(_frame(folder, gpkg_layers, name, crs))
+        if base not in by_slug:  # split by family: input_<name>_<point|line|polygon>
+            base = next((base.removesuffix(f) for f in ("_point", "_line", "_polygon")
+                         if base.endswith(f) and base.removesuffix(f) in by_slug), base)
+        parts.setdefault(by_slug.get(base, base), []).append(_frame(folder, gpkg_layers, name, crs))
     return {k: gpd.GeoDataFrame(pd.concat(v, ignore_index=True), geometry="geometry", crs=v[0].crs)
             if len(v) > 1 else v[0] for k, v in parts.items()}
 
@@ -140,7 +142,8 @@ def load_result(folder) -> SitingResult:
         candidates=_frame(folder, layers_in_gpkg, "candidates", crs),
         funnel=_table(folder / "funnel.csv"),
         ledger=_frame(folder, layers_in_gpkg, "ledger", None) if "ledger" in layers_in_gpkg else empty,
-        rules=pd.DataFrame(run.get("rules", [])), layers=_input_layers(folder, layers_in_gpkg, crs), rasters={},
+        rules=pd.DataFrame(run.get("rules", [])), rasters={},
+        layers=_input_layers(folder, layers_in_gpkg, crs, scenario.layers),
         reports={name: [LayerReport(**r) for r in reps] for name, reps in run.get("layers", {}).items()},
         rejects=_table(folder / "rejects.csv"),
         meta={**run.get("meta", {}), "notes": run.get("notes", []), "folder": str(folder)},

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting.core.errors import MissingDependencyError, OutputError, SitingError
+from siting.core.errors import OutputError, SitingError
 from siting.deliver.folder import (
     check_output_dir,
     describe_os_error,
@@ -116,11 +116,11 @@ def _run_report(result, files: dict[str, Path]) -> dict:
 
 
 def _charts(result, tmp: Path) -> dict[str, Path]:
-    try:
-        from siting.deliver import plots
+    from siting.deliver import plots
 
-        plots.figure_axes((1, 1))
-    except MissingDependencyError:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
         log.info("matplotlib is not installed: analysis charts are not drawn (pip install 'siting[plot]')")
         return {}
     files = {}
@@ -177,10 +177,11 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
     tables = {k: v.reset_index() if k == "sensitivity" else v for k, v in result.analysis.items()
               if isinstance(v, pd.DataFrame) and len(v)}
     land = {"eligible_land": result.eligible_land} if result.eligible_land is not None else {}
+    inputs = _input_layers(result)
     layers = {"sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
-              "candidates": result.candidates, **land, **_input_layers(result), "funnel": result.funnel,
+              "candidates": result.candidates, **land, **inputs, "funnel": result.funnel,
               "ledger": result.ledger, "rejects": result.rejects, **tables}
-    movable = {"candidates", "ledger", *_input_layers(result)}
+    movable = {"candidates", "ledger", *inputs}
     moved = {k: v for k, v in layers.items() if max_rows is not None and k in movable and len(v) > max_rows}
     return {k: v for k, v in layers.items() if k not in moved}, moved
 

@@ -119,27 +119,21 @@ class BaseFactor(BaseModel):
 
         ``layers`` maps a layer name to its loaded frames (one per file).
         """
+        problems = self._missing_inputs(layers, rasters)
+        for layer, expr in self.filters():
+            problems += where_mod.filter_problems(expr, layers.get(layer, []), layer, f"factor {self.name!r}")
+        return problems
+
+    def _missing_inputs(self, layers: Collection[str], rasters: Collection[str]) -> list[str]:
         problems = [f"factor {self.name!r}: layer {n!r} is not loaded; layers: {', '.join(layers) or 'none'}"
                     for n in self.layers_used() if n not in layers]
-        problems += [f"factor {self.name!r}: raster {n!r} is not loaded; rasters: {', '.join(rasters) or 'none'}"
-                     for n in self.rasters_used() if n not in rasters]
-        for layer, expr in self.filters():
-            frames = layers.get(layer, [])
-            for frame in frames:
-                missing = sorted(where_mod.fields_used(expr) - set(frame.columns))
-                if missing:
-                    problems.append(f"factor {self.name!r} filters {layer} on {', '.join(missing)}, which the "
-                                    f"layer does not have; fields: {_fields(frame)}")
-            usable = [f for f in frames if where_mod.fields_used(expr) <= set(f.columns)]
-            if usable and not sum(int(where_mod.evaluate(expr, f, layer=layer).sum()) for f in usable):
-                problems.append(f"factor {self.name!r}: where {expr!r} selects none of the "
-                                f"{sum(map(len, usable)):,} features of layer {layer}; fix the filter")
-        return problems
+        return problems + [f"factor {self.name!r}: raster {n!r} is not loaded; rasters: "
+                           f"{', '.join(rasters) or 'none'}" for n in self.rasters_used() if n not in rasters]
 
     def compute(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], *, reuse: Reuse | None = None) -> pd.DataFrame:
         """Measure the factor for each candidate: the raw column (and any detail columns)."""
-        problems = [p for p in self.check({k: [] for k in layers}, rasters) if "is not loaded" in p]
+        problems = self._missing_inputs(layers, rasters)
         if problems:
             raise ScenarioError("; ".join(problems))
         return self.measure(candidates, layers, rasters, reuse)

@@ -134,40 +134,24 @@ class BaseRule(BaseModel):
         """Problems that would stop or falsify this rule on the loaded layers, as ``(layer, message)``.
 
         ``layers`` maps a layer name to its loaded frames (one per file); ``rasters`` holds the
-        loaded raster names. Used by ``siting validate``.
+        loaded raster names. Used by ``siting validate`` and before a run: a missing layer, raster or
+        field, a ``where`` that selects nothing, or a parcel field that is NA on every parcel.
         """
         label, out = self.label(), []
         out += [(n, f"rule {label}: layer {n!r} is not loaded") for n in self.layers_used() if n not in layers]
         out += [(n, f"rule {label}: raster {n!r} is not loaded") for n in self.rasters_used() if n not in rasters]
-        expr = getattr(self, "where", None)
-        needs = [(n, where.fields_used(expr), "filters {layer} on") for n in self.layers_used()] if expr else []
-        needs += [("parcels", set(self.fields), "reads")]
-        for layer, wanted, verb in needs:
-            for frame in layers.get(layer, []):
-                missing = sorted(set(wanted) - set(frame.columns))
-                if missing:
-                    fields = ", ".join(c for c in frame.columns if c != "geometry")
-                    out.append((layer, f"rule {label} {verb.format(layer=layer)} {', '.join(missing)}, which "
-                                       f"layer {layer} does not have; fields: {fields}"))
-        return out + self._unjudgeable(layers)
-
-    def _unjudgeable(self, layers: Mapping[str, Sequence[pd.DataFrame]]) -> list[tuple[str, str]]:
-        """A filter that selects nothing, or a parcel field that is missing on every parcel."""
-        label, out = self.label(), []
         expr: str = getattr(self, "where", None) or ""
         for name in self.layers_used() if expr else []:
-            frames = [f for f in layers.get(name, []) if where.fields_used(expr) <= set(f.columns)]
-            selected = [int(where.evaluate(expr, f, layer=name).sum()) for f in frames]
-            if frames and not sum(selected):
-                shown = "; ".join(f"{c}: {', '.join(map(str, frames[0][c].dropna().unique()[:8]))}"
-                                  for c in sorted(where.fields_used(expr)))
-                out.append((name, f"rule {label}: where {expr!r} selects none of the "
-                                  f"{sum(map(len, frames)):,} features of layer {name} ({shown}); fix the filter"))
-        for frame in layers.get("parcels", []) if getattr(self, "missing", "") is None else []:
-            empty = [c for c in self.fields if c in frame.columns and len(frame) and frame[c].isna().all()]
-            out += [("parcels", f"rule {label} reads {c}, which is missing (NA) on every one of the "
-                                f"{len(frame):,} parcels: the data cannot judge it; set `missing: pass` or "
-                                "`missing: fail` on the rule to decide, or remove the rule") for c in empty]
+            out += [(name, m) for m in where.filter_problems(expr, layers.get(name, []), name, f"rule {label}")]
+        for frame in layers.get("parcels", []):
+            fields = ", ".join(c for c in frame.columns if c != "geometry")
+            out += [("parcels", f"rule {label} reads {c}, which layer parcels does not have; fields: {fields}")
+                    for c in self.fields if c not in frame.columns]
+            if getattr(self, "missing", "") is None:
+                out += [("parcels", f"rule {label} reads {c}, which is missing (NA) on every one of the "
+                                    f"{len(frame):,} parcels: the data cannot judge it; set `missing: pass` or "
+                                    "`missing: fail` on the rule to decide, or remove the rule")
+                        for c in self.fields if c in frame.columns and len(frame) and frame[c].isna().all()]
         return out
 
     def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: dict,

@@ -206,14 +206,10 @@ class Attribute(BaseRule):
         return f"where {self.where}"
 
     def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[tuple[str, str]]:
-        out = super().check(layers, rasters)
-        for frame in layers.get("parcels", []):
-            missing = sorted(where.fields_used(self.where) - set(frame.columns))
-            if missing:
-                fields = ", ".join(c for c in frame.columns if c != "geometry")
-                out.append(("parcels", f"rule {self.label()} filters parcels on {', '.join(missing)}, which "
-                                       f"layer parcels does not have; fields: {fields}"))
-        return out
+        # the filter is the rule: selecting no parcel is an answer (every candidate fails), not a problem
+        return super().check(layers, rasters) + [
+            ("parcels", m) for m in where.filter_problems(self.where, layers.get("parcels", []), "parcels",
+                                                          f"rule {self.label()}", require_some=False)]
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         hit = where.evaluate(self.where, frame, layer="parcels").to_numpy()

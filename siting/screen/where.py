@@ -29,7 +29,7 @@ import pandas as pd
 
 from siting.core.errors import FieldError, ScenarioError
 
-__all__ = ["evaluate", "fields_used", "validate"]
+__all__ = ["evaluate", "fields_used", "filter_problems", "validate"]
 
 _COMPARE = {
     ast.Eq: operator.eq,
@@ -208,3 +208,35 @@ def evaluate(expr: str, df: pd.DataFrame, *, layer: str | None = None) -> pd.Ser
             field=missing[0],
         )
     return pd.Series(_eval(tree.body, df), index=df.index, dtype=bool)
+
+
+def filter_problems(expr: str, frames, layer: str, who: str, *, require_some: bool = True) -> list[str]:
+    """Why ``expr`` cannot judge ``layer`` (its loaded ``frames``): fields it lacks, or nothing selected.
+
+    ``who`` names the rule or factor in the messages. With ``require_some``, a filter that selects
+    none of the features is a problem too (a layer filtered to nothing would make a rule or factor
+    pass or score without measuring anything).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"agency": ["FWS", "BLM"]})
+    >>> print(*filter_problems("agency == 'USFWS'", [frame], "parcels", "rule outside_parcels"))
+    rule outside_parcels: where "agency == 'USFWS'" selects none of the 2 features of layer parcels (agency: FWS,
+    BLM); fix the filter
+    >>> filter_problems("kv > 1", [frame], "parcels", "factor 'power'")
+    ["factor 'power' filters parcels on kv, which layer parcels does not have; fields: agency"]
+    """
+    wanted, out, usable = fields_used(expr), [], []
+    for frame in frames:
+        missing = sorted(wanted - set(frame.columns))
+        if missing:
+            fields = ", ".join(str(c) for c in frame.columns if c != "geometry")
+            out.append(f"{who} filters {layer} on {', '.join(missing)}, which layer {layer} does not have; "
+                       f"fields: {fields}")
+        else:
+            usable.append(frame)
+    if require_some and usable and not sum(int(evaluate(expr, f, layer=layer).sum()) for f in usable):
+        shown = "; ".join(f"{c}: {', '.join(map(str, usable[0][c].dropna().unique()[:8]))}" for c in sorted(wanted))
+        out.append(f"{who}: where {expr!r} selects none of the {sum(map(len, usable)):,} features of layer "
+                   f"{layer} ({shown}); fix the filter")
+    return out
