@@ -65,7 +65,14 @@ def test_eligible_and_excluded_partition_the_input(parcels, cutters, buffer_m):
     e_area = np.nan_to_num(shapely.area(eligible))
     tol = 1e-6 * shapely.area(inputs) + 1.0  # m2
     assert (np.nan_to_num(shapely.area(shapely.intersection(eligible, excluded))) <= tol).all()
-    assert np.allclose(e_area + shapely.area(excluded), shapely.area(inputs), atol=tol.max())
+    # the buffer holds on the ground, so it removes at least the map buffer and at most 3 % more radius
+    wider = shapely.union_all(shapely.buffer(np.asarray(cutters, dtype=object), buffer_m * 1.03 + 1, quad_segs=16)) \
+        if cutters else shapely.Polygon()
+    lost = shapely.area(inputs) - shapely.area(excluded) - e_area
+    assert (lost >= -tol).all() and (lost <= shapely.area(shapely.intersection(inputs, wider)) -
+                                     shapely.area(excluded) + tol).all()
+    removed = res.frame["outside_x__removed_acres"].to_numpy() * 4046.8564224
+    assert np.allclose(e_area + removed, shapely.area(inputs), atol=tol.max())
     assert (np.nan_to_num(shapely.area(shapely.difference(eligible, inputs))) <= tol).all()
 
 
@@ -91,7 +98,8 @@ def test_results_do_not_depend_on_row_order_or_input_crs(parcels, cutters, seed)
     e_ll = siting.read_layer(excl.to_crs(4326), name="x", working_crs="EPSG:5070")
     b = run(via_ll, e_ll)
     assert (a["eligible"] == b["eligible"]).all()
-    assert np.allclose(a["area_acres"], b["area_acres"], rtol=1e-6, atol=1e-3)
+    # through lon/lat the edges are straight in lon/lat (densified before reprojecting): a hair different
+    assert np.allclose(a["area_acres"], b["area_acres"], rtol=1e-3, atol=1e-3)
 
 
 raw_values = st.lists(st.one_of(st.floats(-1e7, 1e7), st.just(np.nan), st.just(np.inf)), min_size=1, max_size=60)

@@ -46,47 +46,79 @@ SURE_MAX_EDGES = 64
 SURE_PAIRS = 1 << 20
 
 
-def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *,
-                  zone_id: str = "feature_id", min_piece_acres: float = 1.0) -> gpd.GeoDataFrame:
-    """Cut parcels by zones (counties, districts): one row per parcel-zone piece.
+#: Zone of the land outside every ``split_by`` zone and farther than ``snap_m`` from all of them.
+OUTSIDE_ZONES = "outside"
 
-    The part of a parcel outside every zone is kept as a piece with zone ``"rest"`` when it is at
-    least ``min_piece_acres``; smaller slivers are dropped and their area logged.
+
+def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id: str = "feature_id",
+                  snap_m: float = 100.0) -> gpd.GeoDataFrame:
+    """Cut parcels by zones (counties, districts): one row per parcel and zone.
+
+    Land that no zone covers (the gaps between a state outline and its county outlines) joins the
+    nearest zone within ``snap_m``; land farther than that from every zone gets the zone
+    :data:`OUTSIDE_ZONES` (the pipeline's ``inside_<layer>`` rule then rejects it, counted in the
+    funnel). No land is lost: the pieces' areas add up to the parcels'.
 
     Examples
     --------
     >>> from shapely import box
-    >>> p = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(0, 0, 200, 100)], crs=5070)
+    >>> p = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(0, 0, 300, 100)], crs=5070)
     >>> z = gpd.GeoDataFrame({"feature_id": ["west"]}, geometry=[box(0, 0, 100, 100)], crs=5070)
-    >>> split_parcels(p, z, min_piece_acres=0)[["parcel_id", "zone"]].values.tolist()
-    [['a', 'west'], ['a', 'rest']]
+    >>> out = split_parcels(p, z, snap_m=50)
+    >>> out[["parcel_id", "zone"]].values.tolist(), out.area.round().tolist()
+    ([['a', 'west'], ['a', 'outside']], [15000.0, 15000.0])
     """
     geoms = np.asarray(parcels.geometry.values, dtype=object)
     zgeoms = np.asarray(zones.to_crs(parcels.crs).geometry.values, dtype=object)
-    p_idx, z_idx = STRtree(zgeoms).query(geoms, predicate="intersects")
+    names = zones[zone_id].astype(str).to_numpy()
+    tree = STRtree(zgeoms)
+    p_idx, z_idx = tree.query(geoms, predicate="intersects")
     pieces = keep_family(shapely.intersection(geoms[p_idx], zgeoms[z_idx]), "polygon")
     covered = union_by_group(zgeoms[z_idx], p_idx, len(geoms))
     hit = ~pd.isna(covered)
     rest = geoms.copy()
     rest[hit] = keep_family(shapely.difference(geoms[hit], covered[hit]), "polygon")
-    rest_acres = np.nan_to_num(shapely.area(rest)) / settings.M2_PER_ACRE
-    keep_rest = (rest_acres >= min_piece_acres) & (rest_acres > 0)
-    dropped = rest_acres[~keep_rest].sum()
-    if dropped > 0:
-        log.info("split_by: dropped %.1f acres of slivers outside every zone", dropped)
-    rows = np.concatenate([p_idx, np.flatnonzero(keep_rest)])
-    zone = np.concatenate([zones[zone_id].astype(str).to_numpy()[z_idx],
-                           np.full(int(keep_rest.sum()), "rest", dtype=object)])
-    geom = np.concatenate([pieces, rest[keep_rest]])
+    parts, r_idx = shapely.get_parts(rest, return_index=True)
+    parts, r_idx = parts[shapely.area(parts) > 0], r_idx[shapely.area(parts) > 0]
+    parts, r_idx, rest_zone = _snap(parts, r_idx, zgeoms, names, tree, snap_m)
+    snapped = float(shapely.area(parts[rest_zone != OUTSIDE_ZONES]).sum()) / settings.M2_PER_ACRE
+    outside = float(shapely.area(parts[rest_zone == OUTSIDE_ZONES]).sum()) / settings.M2_PER_ACRE
+    if snapped or outside:
+        log.info("split_by: %.1f acres outside every zone joined the nearest zone within %g m; %.1f acres are "
+                 "farther (zone %r)", snapped, snap_m, outside, OUTSIDE_ZONES)
+    row = np.concatenate([p_idx, r_idx]).astype(int)
+    zone = np.concatenate([names[z_idx], rest_zone])
+    geom = np.concatenate([pieces, parts])
     ok = ~shapely.is_missing(geom) & ~shapely.is_empty(geom)
+    keys = pd.MultiIndex.from_arrays([row[ok], zone[ok]])
+    codes, uniq = pd.factorize(keys)
+    merged = keep_family(union_by_group(geom[ok], codes, len(uniq)), "polygon")
+    rows = np.array([k[0] for k in uniq], dtype=int)
     out = parcels.iloc[rows].drop(columns="geometry").reset_index(drop=True)
-    out["zone"] = zone
-    return gpd.GeoDataFrame(out[ok], geometry=geom[ok], crs=parcels.crs).reset_index(drop=True)
+    out["zone"] = [k[1] for k in uniq]
+    return gpd.GeoDataFrame(out, geometry=merged, crs=parcels.crs)
+
+
+def _snap(parts, owner, zgeoms, names, tree, snap_m):
+    """Each part's land within ``snap_m`` of its nearest zone joins that zone; the rest is :data:`OUTSIDE_ZONES`."""
+    zone = np.full(len(parts), OUTSIDE_ZONES, dtype=object)
+    if not len(parts) or snap_m <= 0:
+        return parts, owner, zone
+    src, near = tree.query_nearest(parts, max_distance=snap_m, all_matches=False)
+    reach = shapely.buffer(zgeoms[near], snap_m)
+    inside = keep_family(shapely.intersection(parts[src], reach), "polygon")
+    beyond = keep_family(shapely.difference(parts[src], reach), "polygon")
+    far = np.setdiff1d(np.arange(len(parts)), src)
+    geoms = np.concatenate([inside, beyond, parts[far]])
+    owners = np.concatenate([owner[src], owner[src], owner[far]])
+    zones = np.concatenate([names[near], zone[src], zone[far]])
+    keep = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    return geoms[keep], owners[keep], zones[keep]
 
 
 def candidates_from_parcels(parcels: gpd.GeoDataFrame, *, min_area_acres: float = 0.0,
                             prefix: str = "P-", split_by: gpd.GeoDataFrame | None = None,
-                            zone_id: str = "feature_id") -> gpd.GeoDataFrame:
+                            zone_id: str = "feature_id", zone_snap_m: float = 100.0) -> gpd.GeoDataFrame:
     """One candidate per parcel (or eligible parcel remainder), kept if large enough.
 
     Parameters
@@ -102,6 +134,8 @@ def candidates_from_parcels(parcels: gpd.GeoDataFrame, *, min_area_acres: float 
         the id becomes ``P<parcel_id>-<zone id>``.
     zone_id : str
         Id column of ``split_by``.
+    zone_snap_m : float
+        Land outside every zone joins the nearest zone within this distance (see :func:`split_parcels`).
 
     Returns
     -------
@@ -114,7 +148,7 @@ def candidates_from_parcels(parcels: gpd.GeoDataFrame, *, min_area_acres: float 
     out = parcels[[*cols, "geometry"]].copy()
     ids = prefix + out["parcel_id"].astype(str)
     if split_by is not None:
-        out = split_parcels(out, split_by, zone_id=zone_id)
+        out = split_parcels(out, split_by, zone_id=zone_id, snap_m=zone_snap_m)
         ids = prefix + out["parcel_id"].astype(str) + "-" + out["zone"].astype(str)
     out.insert(0, "candidate_id", ids.to_numpy())
     out["parcel_acres"] = np.nan_to_num(shapely.area(out.geometry.values)) / settings.M2_PER_ACRE

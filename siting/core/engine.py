@@ -65,8 +65,8 @@ def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], laye
     >>> sites = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(10, 0)], crs=5070)
     >>> roads = gpd.GeoDataFrame(geometry=[Point(0, 3)], crs=5070)
     >>> f = make_factor({"name": "road", "distance_to": "roads"})
-    >>> compute_factors(sites, [f], {"roads": roads}, {})["road_m"].round(2).tolist()
-    [3.0, 10.44]
+    >>> compute_factors(sites, [f], {"roads": roads}, {})["road_m"].round(2).tolist()  # metres on the ground
+    [3.06, 10.28]
     """
     if not factors:
         return pd.DataFrame(index=sites.index)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from siting.candidates.parcels import candidates_from_parcels
+from siting.candidates.parcels import OUTSIDE_ZONES, candidates_from_parcels
 from siting.core.engine import make_engine
 from siting.core.errors import InputFileError, LayerError, ScenarioError
 from siting.core.progress import Steps
@@ -39,7 +39,7 @@ from siting.schema import ID_COLUMN, ROLE_KIND
 from siting.score.scoring import rank, score_table, tiers
 from siting.score.weights import resolve_weights
 from siting.screen.constraints import rule_labels, screen
-from siting.screen.rules import MinArea, RuleContext
+from siting.screen.rules import InsideZones, MinArea, RuleContext
 from siting.screen.staged import Generator, screen_staged
 
 __all__ = ["run", "scenario_rules"]
@@ -141,11 +141,12 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
 
 
 def _screener(sc: Scenario, rasters: dict, screen_fn=screen):
-    """``screen_fn`` for parcel candidates; for grid and pack, the two-stage screening with its generator."""
+    """The two-stage screening with the candidate method's generator (parcels: their connected parts)."""
     c = sc.candidates
-    if c.method == "parcels":
-        return screen_fn
-    generator = Generator(c.method, _generator_options(sc, rasters))
+    if c.method == "parcels":  # each connected part of a parcel's eligible land is a candidate
+        generator = Generator("parts", {"min_width_m": c.min_width_m})
+    else:
+        generator = Generator(c.method, _generator_options(sc, rasters))
 
     def staged(candidates, rules, ctx):
         return screen_staged(candidates, rules, ctx, generator=generator, screen=screen_fn)
@@ -178,6 +179,9 @@ def scenario_rules(sc: Scenario) -> list:
     ['agency_in', 'min_area']
     """
     rules = list(sc.constraints)
+    if sc.candidates.split_by:
+        rules.insert(0, InsideZones(id=f"inside_{sc.candidates.split_by}", where=f"zone != '{OUTSIDE_ZONES}'",
+                                    zones=sc.candidates.split_by))
     if sc.candidates.min_area_acres > 0:
         rules.append(MinArea(acres=sc.candidates.min_area_acres))
     return rules
@@ -288,7 +292,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     _check_judgeable(sc, rules, layers, rasters)
     with steps.step("candidates") as info:
         zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
-        candidates = candidates_from_parcels(layers["parcels"], split_by=zones)
+        candidates = candidates_from_parcels(layers["parcels"], split_by=zones, zone_snap_m=sc.candidates.zone_snap_m)
         info["parcel_units"] = len(candidates)
     reuse = Reuse()  # a site rule's distances serve a factor on the same layer
     ctx = RuleContext(layers, rasters, reuse=reuse)

@@ -116,6 +116,10 @@ class CandidateSpec(BaseModel):
     method: Literal["parcels", "grid", "pack"] = "parcels"
     min_area_acres: float = Field(0.0, ge=0)
     split_by: str | None = Field(None, description="A polygon layer (e.g. counties) cutting parcels.")
+    zone_snap_m: float = Field(100.0, ge=0, description="split_by: land outside every zone joins the nearest zone "
+                               "within this distance; farther land fails the rule inside_<layer>.")
+    min_width_m: float = Field(100.0, ge=0, description="parcels: parts of the eligible land narrower than this "
+                               "are removed (morphological opening) before the site rules.")
     shape: str | None = Field(None, description="grid: hex|square (default hex); pack: square|rectangle|circle.")
     cell_acres: float | None = Field(None, gt=0)
     cell_m: float | None = Field(None, gt=0)

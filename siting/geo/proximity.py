@@ -390,7 +390,8 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
     sources : ndarray of geometry
         Points or polygons; distance is measured from the geometry itself (its edge for polygons).
     points : ndarray of Point
-    radius : float
+    radius : float or ndarray
+        One radius, or one per source.
     weights : ndarray, optional
         One weight per point (counts are summed weights).
     workers : int
@@ -414,6 +415,7 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
     ax, ay, rho = anchors(sources, reuse=reuse)
     order = _space_order(ax, ay)
     xy = np.column_stack([ax[order], ay[order]])
+    radius = np.broadcast_to(np.asarray(radius, dtype=float), (len(sources),))[order]  # one per source, in order
     sure = radius + inradius(sources[order], ax[order], ay[order])  # points this near the anchor are in
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=float)
     pxy = shapely.get_coordinates(points)
@@ -427,7 +429,7 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
         maybe = tree.query_ball_point(xy, radius + rho[order], return_length=True, workers=workers) > n_sure
         ring = np.flatnonzero(maybe)
         out[order[ring]] += _ring_counts(tree, sources[order[ring]], xy[ring], sure[ring], rho[order[ring]],
-                                         w, points, radius)
+                                         w, points, radius[ring])
     return out
 
 
@@ -489,6 +491,6 @@ def _ring_counts(tree, geoms, xy, sure, rho, w, points, radius) -> np.ndarray:
         pt = np.concatenate([np.asarray(o, np.int64) for o in outer if len(o)])
         far = np.hypot(pxy[pt, 0] - xy[sl][src, 0], pxy[pt, 1] - xy[sl][src, 1]) > sure[sl][src]
         src, pt = src[far], pt[far]
-        near = chunked(shapely.dwithin, geoms[sl][src], points[pt], distance=radius)
+        near = chunked(shapely.dwithin, geoms[sl][src], points[pt], radius[sl][src])
         out[sl] += np.bincount(src[near], weights=w[pt[near]], minlength=len(outer))
     return out

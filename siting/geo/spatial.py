@@ -23,10 +23,10 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from siting.geo import proximity
+from siting.geo import geodesy, proximity
 from siting.geo.geometry import keep_family
 
-__all__ = ["count_within", "nearest", "nearest_distance", "subtract", "union_by_group"]
+__all__ = ["count_within", "keep_within", "nearest", "nearest_distance", "subtract", "union_by_group"]
 
 
 def union_by_group(geoms: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
@@ -105,13 +105,39 @@ def subtract(targets: np.ndarray, cutters: np.ndarray, *, tree: STRtree | None =
     return out
 
 
-def nearest(sources: np.ndarray, targets: np.ndarray, *,
-            reuse: proximity.Reuse | None = None) -> tuple[np.ndarray, np.ndarray]:
+def keep_within(targets: np.ndarray, zones: np.ndarray) -> np.ndarray:
+    """Keep only the part of each polygon in ``targets`` that lies in the union of the ``zones``.
+
+    Returns the kept parts (None where no zone touches the target); ``targets`` is untouched.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> kept = keep_within(np.array([box(0, 0, 10, 10), box(50, 0, 60, 10)]),
+    ...                    np.array([box(0, 0, 5, 10), box(4, 0, 6, 10)]))
+    >>> [None if g is None else g.area for g in kept]
+    [60.0, None]
+    """
+    out = np.full(len(targets), None, dtype=object)
+    if not len(zones) or not len(targets):
+        return out
+    tree = STRtree(zones)
+    t_idx, z_idx = tree.query(targets, predicate="intersects")
+    unions = union_by_group(tree.geometries[z_idx], t_idx, len(targets))
+    hit = np.unique(t_idx)
+    out[hit] = keep_family(shapely.intersection(np.asarray(targets, dtype=object)[hit], unions[hit]), "polygon")
+    return out
+
+
+def nearest(sources: np.ndarray, targets: np.ndarray, *, reuse: proximity.Reuse | None = None,
+            crs=None) -> tuple[np.ndarray, np.ndarray]:
     """Exact distance from each source to its nearest target, and that target's index.
 
     KD-tree proposals certified by exact distances (:func:`siting.geo.proximity.nearest`). Returns
     ``(inf, -1)`` for sources that are missing or empty, and for every source without targets.
-    ``reuse`` shares answers within a run (:class:`siting.geo.proximity.Reuse`).
+    ``reuse`` shares answers within a run (:class:`siting.geo.proximity.Reuse`). With the projected
+    ``crs`` of the geometries, the distances are geodesic metres on its ellipsoid and the nearest
+    target is the nearest on the ground (:func:`siting.geo.geodesy.nearest`); without, planar units.
 
     Examples
     --------
@@ -126,14 +152,17 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *,
     ok = ~shapely.is_missing(sources) & ~shapely.is_empty(sources)
     live = np.flatnonzero(~shapely.is_missing(targets) & ~shapely.is_empty(targets))
     if ok.any() and len(live):
-        d[ok], found = proximity.nearest(sources[ok], targets[live], reuse=reuse)
+        ground = geodesy.ground_of(crs)
+        d[ok], found = geodesy.nearest(sources[ok], targets[live], ground, reuse=reuse) if ground else \
+            proximity.nearest(sources[ok], targets[live], reuse=reuse)
         idx[ok] = live[found]
     return d, idx
 
 
 def nearest_distance(sources: np.ndarray, targets: np.ndarray, *,
-                     reuse: proximity.Reuse | None = None) -> np.ndarray:
-    """Exact distance (CRS units) from each source geometry to the nearest target.
+                     reuse: proximity.Reuse | None = None, crs=None) -> np.ndarray:
+    """Exact distance from each source geometry to the nearest target (geodesic metres with ``crs``, see
+    :func:`nearest`; else CRS units).
 
     Examples
     --------
@@ -141,12 +170,15 @@ def nearest_distance(sources: np.ndarray, targets: np.ndarray, *,
     >>> nearest_distance(np.array([box(0, 0, 1, 1)]), np.array([Point(4, 1)])).tolist()
     [3.0]
     """
-    return nearest(sources, targets, reuse=reuse)[0]
+    return nearest(sources, targets, reuse=reuse, crs=crs)[0]
 
 
-def count_within(sources: np.ndarray, points: np.ndarray, radius: float,
-                 weights: np.ndarray | None = None, *, reuse: proximity.Reuse | None = None) -> np.ndarray:
+def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights: np.ndarray | None = None,
+                 *, reuse: proximity.Reuse | None = None, crs=None) -> np.ndarray:
     """Count (or sum ``weights`` of) the ``points`` within ``radius`` of each source.
+
+    With the projected ``crs`` of the geometries, ``radius`` is geodesic metres on its ellipsoid
+    (:func:`siting.geo.geodesy.count_within`); without, planar units.
 
     Examples
     --------
@@ -159,10 +191,22 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float,
     sources, points = np.asarray(sources, dtype=object), np.asarray(points, dtype=object)
     ok = ~shapely.is_missing(sources) & ~shapely.is_empty(sources)
     live = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+    ground = geodesy.ground_of(crs)
     if (shapely.get_type_id(points[live]) == 0).all() and ok.all():  # points: KD-tree counts (exact)
         w = None if weights is None else np.asarray(weights, dtype=float)[live]
-        return proximity.count_within(sources, points[live], radius, w, reuse=reuse)
+        return geodesy.count_within(sources, points[live], radius, ground, w, reuse=reuse) if ground else \
+            proximity.count_within(sources, points[live], radius, w, reuse=reuse)
     tree = STRtree(points)
-    s_idx, p_idx = tree.query(sources, predicate="dwithin", distance=radius)
+    reach = radius * ground.scale_range(_bounds(sources, points))[1] if ground else radius
+    s_idx, p_idx = tree.query(sources, predicate="dwithin", distance=reach)
+    if ground:  # pairs the plane puts within reach: kept when within radius on the ground
+        inside = geodesy.pair_distance(sources[s_idx], points[p_idx], ground) <= radius
+        s_idx, p_idx = s_idx[inside], p_idx[inside]
     w = None if weights is None else np.asarray(weights, dtype=float)[p_idx]
     return np.bincount(s_idx, weights=w, minlength=len(sources)).astype(float)
+
+
+def _bounds(*arrays: np.ndarray) -> tuple[float, float, float, float]:
+    """Bounding box of the non-missing geometries of several arrays."""
+    b = np.vstack([shapely.bounds(a[~shapely.is_missing(a) & ~shapely.is_empty(a)]) for a in arrays])
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())

@@ -28,13 +28,16 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+import geopandas as gpd
 import numpy as np
+import shapely
 from pyproj import CRS, Transformer
 
 from siting.core import settings
 from siting.core.errors import CRSError
 
 __all__ = [
+    "densify_edges",
     "check_projected",
     "lonlat_bounds",
     "pick_working_crs",
@@ -240,3 +243,31 @@ def total_lonlat_bounds(frames) -> tuple[float, float, float, float]:
         float(arr[:, 2].max()),
         float(arr[:, 3].max()),
     )
+
+
+#: Longest edge kept before reprojecting: degrees in a geographic CRS (about 100 m), metres in a projected one.
+EDGE_STEP_DEG = 0.001
+EDGE_STEP_M = 100.0
+
+
+def densify_edges(frame: gpd.GeoDataFrame, target) -> gpd.GeoDataFrame:
+    """Add vertices along long edges so that edges drawn straight in the data's CRS stay where they were
+    drawn after reprojection to ``target`` (a new frame; the same frame when the CRS does not change).
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> line = gpd.GeoDataFrame(geometry=[LineString([(-117, 39), (-116, 39)])], crs=4326)
+    >>> len(densify_edges(line, 5070).geometry.iloc[0].coords)   # a parallel is curved in Albers
+    1001
+    """
+    if frame.crs is None or CRS.from_user_input(target) == frame.crs or not len(frame):
+        return frame
+    step = EDGE_STEP_DEG if frame.crs.is_geographic else EDGE_STEP_M
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    lined = (shapely.get_type_id(geoms) > 0) & shapely.is_valid(geoms)  # invalid ones are repaired as drawn
+    if not lined.any():
+        return frame
+    out = geoms.copy()
+    out[lined] = shapely.segmentize(geoms[lined], step)
+    return frame.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))

@@ -315,7 +315,7 @@ def load_layer(
     frame, z_issues = _drop_z(frame, name)
     frame = _drop_bad_locations(frame, tally, raw.path)
     wcrs = _working_crs(frame, working_crs)
-    frame = frame.to_crs(wcrs)
+    frame = crs_mod.densify_edges(frame, wcrs).to_crs(wcrs)
     frame, family = _clean(frame, source, on_invalid, tally, raw.path)
     internal = ["_status", "_reason", "_closed", "_area0"]
     src_obj = _choose_source(frame.drop(columns=internal), source, family, name, raw.path)

@@ -1,5 +1,7 @@
 """Per-candidate measures, returned as Series on the candidate index (the factors' building blocks).
 
+Distances and radii are geodesic metres on the working CRS's ellipsoid (:mod:`siting.geo.geodesy`).
+
 * :func:`distance_to` - exact distance (m) to the nearest feature of a layer,
   optionally filtered (``where``) and, for deposits, by commodity;
 * :func:`nearest_feature` - that distance and the nearest feature's name;
@@ -17,8 +19,8 @@ Examples
 >>> cands = gpd.GeoDataFrame({"candidate_id": ["a"]}, geometry=[box(0, 0, 10, 10)], crs=5070)
 >>> subs = gpd.GeoDataFrame({"name": ["S1", "S2"], "voltage_kv": [69.0, 230.0]},
 ...                         geometry=[Point(20, 5), Point(110, 5)], crs=5070)
->>> distance_to(cands, subs).tolist(), distance_to(cands, subs, where="voltage_kv >= 115").tolist()
-([10.0], [100.0])
+>>> distance_to(cands, subs).round(2).tolist(), distance_to(cands, subs, where="voltage_kv >= 115").round(2).tolist()
+([9.81], [98.13])
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def distance_to(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *,
     """
     require_same_crs(candidates, features, what="candidates and features")
     feats = filter_features(features, where_expr=where, commodities=commodities)
-    return pd.Series(spatial.nearest_distance(_geoms(candidates), _geoms(feats), reuse=reuse),
+    d = spatial.nearest_distance(_geoms(candidates), _geoms(feats), reuse=reuse, crs=candidates.crs)
+    return pd.Series(d,
                      index=candidates.index, dtype=float)
 
 
@@ -109,12 +112,12 @@ def nearest_feature(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *,
     >>> c = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs=5070)
     >>> f = gpd.GeoDataFrame({"name": ["Sub A", None], "feature_id": ["a", "b"]},
     ...                      geometry=[Point(50, 5), Point(12, 5)], crs=5070)
-    >>> nearest_feature(c, f).values.tolist()
-    [[2.0, 'b']]
+    >>> nearest_feature(c, f).round(2).values.tolist()   # geodesic metres (2 m on the map)
+    [[1.96, 'b']]
     """
     require_same_crs(candidates, features, what="candidates and features")
     feats = filter_features(features, where_expr=where, commodities=commodities)
-    d, idx = spatial.nearest(_geoms(candidates), _geoms(feats), reuse=reuse)
+    d, idx = spatial.nearest(_geoms(candidates), _geoms(feats), reuse=reuse, crs=candidates.crs)
     label_col = "name" if "name" in feats.columns else None
     names = np.full(len(candidates), None, dtype=object)
     if len(feats):
@@ -144,7 +147,8 @@ def count_within(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, radiu
     require_same_crs(candidates, features, what="candidates and features")
     feats = filter_features(features, where_expr=where, commodities=commodities)
     w = None if weights is None else np.asarray(weights(feats) if callable(weights) else weights)
-    return pd.Series(spatial.count_within(_geoms(candidates), _geoms(feats), radius_m, w, reuse=reuse),
+    return pd.Series(spatial.count_within(_geoms(candidates), _geoms(feats), radius_m, w, reuse=reuse,
+                                          crs=candidates.crs),
                      index=candidates.index, dtype=float)
 
 

@@ -89,14 +89,14 @@ def feedstock(sites: gpd.GeoDataFrame, deposits: gpd.GeoDataFrame, *, name: str,
     w = dev_status_weights(dev_weights)
     weights = deps["dev_status"].astype(str).str.lower().map(w).fillna(w["unknown"]).to_numpy(float)
     out = pd.DataFrame({f"{name}_wcount": spatial.count_within(_geoms(sites), _geoms(deps), radius_m, weights,
-                                                               reuse=reuse)},
+                                                               reuse=reuse, crs=sites.crs)},
                        index=sites.index)
     wanted = minerals.expand(commodities) if commodities else set()
     present = deps["commodities"].fillna("").str.split(";").explode()
     ordered = [c for c in present.value_counts().index if c and (not wanted or c in wanted)][:MAX_NEAREST]
     for c in ordered:
         sub = deps[minerals.has_any(deps["commodities"], [c])]
-        d, idx = spatial.nearest(_geoms(sites), _geoms(sub), reuse=reuse)
+        d, idx = spatial.nearest(_geoms(sites), _geoms(sub), reuse=reuse, crs=sites.crs)
         names = sub["name"].fillna(sub.get("deposit_id", pd.Series("", index=sub.index))).astype(str).to_numpy()
         label = pd.Series(names[np.maximum(idx, 0)], index=sites.index) + " (" + \
             pd.Series(np.round(d / 1000, 1), index=sites.index).astype(str) + " km)"
@@ -137,7 +137,7 @@ def permitting(sites: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], 
     >>> roads = gpd.GeoDataFrame(geometry=[LineString([(0, 1010), (10, 1010)])], crs=5070)
     >>> out = permitting(s, {"roads": roads}, PermittingSpec(roads="roads", roads_worst_m=10_000), name="p")
     >>> out.round(3).values.tolist()
-    [[0.817, 0.75, 0.9, 0.8]]
+    [[0.816, 0.75, 0.898, 0.8]]
     """
     g = _geoms(sites)
     parts: dict[str, np.ndarray] = {}
@@ -148,14 +148,15 @@ def permitting(sites: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], 
         parts["designation"] = np.where(sites["designation"].isin(SPECIAL_DESIGNATIONS), 0.0, 1.0)
     if spec.disturbance:
         feats = np.concatenate([_geoms(layers[n]) for n in spec.disturbance])
-        n = spatial.count_within(g, feats, spec.radius_m, reuse=reuse)
+        n = spatial.count_within(g, feats, spec.radius_m, reuse=reuse, crs=sites.crs)
         parts["disturbance"] = np.minimum(np.log1p(n) / np.log1p(10), 1.0)
     if spec.roads:
-        parts["roads"] = _linear(spatial.nearest_distance(g, _geoms(layers[spec.roads]), reuse=reuse),
+        parts["roads"] = _linear(spatial.nearest_distance(g, _geoms(layers[spec.roads]), reuse=reuse, crs=sites.crs),
                                  spec.roads_worst_m)
     if spec.infrastructure:
         feats = np.concatenate([_geoms(layers[n]) for n in spec.infrastructure])
-        parts["infrastructure"] = _linear(spatial.nearest_distance(g, feats, reuse=reuse), spec.infra_worst_m)
+        near = spatial.nearest_distance(g, feats, reuse=reuse, crs=sites.crs)
+        parts["infrastructure"] = _linear(near, spec.infra_worst_m)
     if "agency" in sites:
         scores = {**AGENCY_SCORES, **(spec.agency_scores or {})}
         parts["dod"] = sites["agency"].map(scores).fillna(0.3).to_numpy(float)

@@ -88,7 +88,7 @@ def relaxation(candidates: pd.DataFrame, rules: Mapping[str, Any], rule: str, va
         raise ScenarioError(f"rule {rule!r} is not in this run; rules: {', '.join(rules)}")
     base = rules[rule]
     relaxed = {float(v): base.relax(v) for v in values}  # raises for rules without a numeric threshold
-    if base.changes_land:
+    if base.rescreens():
         if rescreen is None:
             raise ScenarioError(f"relaxing {rule!r} changes the land; it needs the layers of the run")
         frames = {v: rescreen(rule, v) for v in relaxed}

@@ -116,6 +116,18 @@ class BaseRule(BaseModel):
                                 f"numeric rules: {', '.join(_relaxable_tags())}")
         return type(self).model_validate({**self.model_dump(), self.parameter: float(threshold)})
 
+    def stage_in(self, method: str) -> str:
+        """The stage this rule runs at when candidates are made by ``method`` (``parts``, ``grid``, ``pack``)."""
+        return self.stage
+
+    def at_stage(self, stage: str) -> Self:
+        """The rule as applied at ``stage`` (a rule that behaves differently on land and on sites copies itself)."""
+        return self
+
+    def rescreens(self) -> bool:
+        """Whether relaxing this rule means screening again (it changes the land) rather than re-deciding values."""
+        return self.changes_land
+
     def decide(self, values: ArrayLike) -> np.ndarray | None:
         """Pass/fail of measured ledger values under this rule's threshold, or None when the value
         alone cannot decide (the rule changes the land, or tests several fields)."""

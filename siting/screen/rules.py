@@ -53,10 +53,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from siting.core import settings
-from siting.geo import spatial
+from siting.geo import geodesy, spatial
 from siting.schema import AGENCIES
 from siting.screen import where
 from siting.screen.rule_base import BaseRule, Outcome, RuleContext
@@ -73,6 +73,7 @@ __all__ = [
     "DesignationNotIn",
     "GapStatusIn",
     "GapStatusNotIn",
+    "InsideZones",
     "MinArea",
     "Outcome",
     "Outside",
@@ -90,6 +91,19 @@ def _upper(values: list[str]) -> list[str]:
     if bad:
         raise ValueError(f"unknown agency {bad}; use {', '.join(AGENCIES)}")
     return out
+
+
+def _land_outcome(geoms, new, feats, crs, ctx: RuleContext, op: str, threshold: float, measure: str,
+                  decide) -> Outcome:
+    """Outcome of a rule that cuts the land: distance from the land left (or, where none is left, from the
+    candidate) to the layer; pass where land is left."""
+    before = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
+    after = np.nan_to_num(shapely.area(new)) / settings.M2_PER_ACRE
+    left = after > 0
+    shown = np.where(left, new, geoms)
+    d = spatial.nearest_distance(shown, feats, reuse=ctx.reuse, crs=crs)
+    d[shapely.is_missing(shown) | shapely.is_empty(shown)] = np.nan
+    return Outcome(d, decide(left), op, threshold, measure, np.where(left, new, None), before - after)
 
 
 class _FieldRule(BaseRule):
@@ -220,6 +234,26 @@ class Attribute(BaseRule):
                        f"value of {', '.join(used)}")
 
 
+class InsideZones(Attribute):
+    """Made by the pipeline when ``candidates.split_by`` is set: land farther than ``zone_snap_m`` from every
+    zone (zone ``outside``) fails, so it is counted in the funnel rather than lost.
+
+    Examples
+    --------
+    >>> r = InsideZones(id="inside_counties", where="zone != 'outside'", zones="counties")
+    >>> r.label(), r.describe(), r.check({}, [])
+    ('inside_counties', 'inside a counties zone', [])
+    """
+
+    zones: str = "zones"
+
+    def describe(self) -> str:
+        return f"inside a {self.zones} zone"
+
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[tuple[str, str]]:
+        return []  # the zone field is made by the split, not read from a layer
+
+
 class Outside(BaseRule):
     """Remove a layer (plus a buffer) from the land; the remainder stays eligible."""
 
@@ -240,15 +274,19 @@ class Outside(BaseRule):
         return f"outside {self.layer}{filt} + {self.buffer_m:g} m"
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        feats = ctx.layer(self.layer, self.where).geometry.values
-        cutters = shapely.buffer(feats, self.buffer_m, quad_segs=16) if self.buffer_m > 0 else feats
+        """Remove the layer plus ``buffer_m`` on the ground (never less; see :func:`siting.geo.geodesy.buffer_radius`);
+        the value is the distance from the land left (or, where none is left, the candidate) to the layer."""
+        feats = np.asarray(ctx.layer(self.layer, self.where).geometry.values, dtype=object)
+        if self.buffer_m > 0:
+            radius = geodesy.buffer_radius(feats, self.buffer_m, geodesy.ground_of(frame.crs), cover=True)
+            cutters = shapely.buffer(feats, radius, quad_segs=geodesy.QUAD_SEGS)
+        else:
+            cutters = feats
         if len(cutters) and not np.isin(shapely.get_type_id(cutters), (3, 6)).all():
             cutters = shapely.buffer(cutters, 0.5)  # lines/points without a buffer need some width
         new = spatial.subtract(geoms, cutters)
-        before = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
-        after = np.nan_to_num(shapely.area(new)) / settings.M2_PER_ACRE
-        return Outcome(after, after > 0, ">", 0.0,
-                       f"acres left outside {self.layer} + {self.buffer_m:g} m", new, before - after)
+        return _land_outcome(geoms, new, feats, frame.crs, ctx, ">=", self.buffer_m,
+                             f"distance to {self.layer} (m)", lambda left: left)
 
     def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                       max_candidates: int = 5000) -> tuple[str, gpd.GeoDataFrame] | None:
@@ -356,14 +394,70 @@ class _DistanceRule(BaseRule):
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         feats = ctx.layer(self.layer, self.where).geometry.values
-        d = spatial.nearest_distance(geoms, feats, reuse=ctx.reuse)
+        d = spatial.nearest_distance(geoms, feats, reuse=ctx.reuse, crs=frame.crs)
         return Outcome(d, self.decide(d), self._op, self.distance_m, f"distance to {self.layer} (m)")
 
 
 class Within(_DistanceRule):
-    """Keep candidates within ``distance_m`` of a (filtered) layer, e.g. substations >= 115 kV."""
+    """Keep land within ``distance_m`` of a (filtered) layer on the ground, e.g. substations >= 115 kV.
+
+    On parcel land (candidates ``parts``) the rule keeps only the land within the distance (the mirror
+    of ``outside``; see :func:`siting.geo.geodesy.buffer_radius`), and the value is the distance from
+    the land. On cells and packed footprints the whole footprint must be within: the value is the
+    distance of its farthest corner (on a long edge between two features a point can lie a little
+    farther: edges are checked every :data:`EDGE_STEP_M` where the corners come that close).
+    """
 
     rule: Literal["within"] = "within"
+    _clip: bool = PrivateAttr(False)
+
+    def stage_in(self, method: str) -> str:
+        return "land" if method == "parts" else "site"
+
+    def at_stage(self, stage: str) -> Within:
+        out = self.model_copy()
+        out._clip = stage == "land"
+        return out
+
+    def rescreens(self) -> bool:
+        return self._clip
+
+    def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
+        feats = np.asarray(ctx.layer(self.layer, self.where).geometry.values, dtype=object)
+        measure = f"distance to {self.layer} (m)"
+        if self._clip:
+            radius = geodesy.buffer_radius(feats, self.distance_m, geodesy.ground_of(frame.crs), cover=False)
+            new = spatial.keep_within(geoms, shapely.buffer(feats, radius, quad_segs=geodesy.QUAD_SEGS))
+            return _land_outcome(geoms, new, feats, frame.crs, ctx, "<=", self.distance_m, measure, lambda ok: ok)
+        d = _farthest(np.asarray(geoms, dtype=object), feats, frame.crs, self.distance_m)
+        return Outcome(d, self.decide(d), "<=", self.distance_m, f"farthest {measure}")
+
+
+#: Step (m) of the edge check of :class:`Within` on footprints whose corners are near the threshold.
+EDGE_STEP_M = 50.0
+
+
+def _farthest(geoms: np.ndarray, feats: np.ndarray, crs, threshold: float) -> np.ndarray:
+    """Distance on the ground from each footprint's farthest corner to the nearest feature."""
+    out = np.full(len(geoms), np.nan)
+    live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(live):
+        return out
+    out[live] = _corner_max(geoms[live], feats, crs)
+    edge = np.sqrt(shapely.area(geoms[live]))  # about a side of a compact footprint
+    near = np.flatnonzero(np.abs(out[live] - threshold) <= edge)
+    if len(near):
+        dense = shapely.segmentize(geoms[live[near]], EDGE_STEP_M)
+        out[live[near]] = np.maximum(out[live[near]], _corner_max(dense, feats, crs))
+    return out
+
+
+def _corner_max(geoms: np.ndarray, feats: np.ndarray, crs) -> np.ndarray:
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    d = spatial.nearest_distance(shapely.points(coords), feats, crs=crs)
+    out = np.full(len(geoms), -np.inf)
+    np.maximum.at(out, owner, d)
+    return out
 
 
 class Beyond(_DistanceRule):

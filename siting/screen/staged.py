@@ -51,13 +51,17 @@ _OUTCOME_COLUMNS = ["area_acres", "eligible", "n_failed", "failed_rules", "reaso
 
 @dataclass
 class Generator:
-    """Makes candidates from eligible land: ``method`` ``grid`` or ``pack`` with its keyword options."""
+    """Makes candidates from eligible land: ``method`` ``parts``, ``grid`` or ``pack`` with its keyword options."""
 
     method: str
     options: dict = field(default_factory=dict)
     report: dict = field(default_factory=dict)
 
     def __call__(self, land: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        if self.method == "parts":
+            from siting.candidates.parts import candidates_from_parts
+
+            return candidates_from_parts(land, **self.options)
         if self.method == "grid":
             from siting.candidates.grid import candidates_from_grid
 
@@ -72,6 +76,8 @@ class Generator:
     def describe(self) -> str:
         """One line for the funnel."""
         o = self.options
+        if self.method == "parts":
+            return f"connected parts of the eligible land, parts narrower than {o.get('min_width_m', 0):g} m removed"
         if self.method == "grid":
             size = f"{o['cell_acres']:g} acres" if o.get("cell_acres") else f"{o.get('cell_m'):g} m wide"
             return f"{o.get('shape', 'hex')} cells of {size} cut from the eligible land"
@@ -103,8 +109,9 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     Screening
     """
     ctx = ctx or RuleContext()
-    land_rules = [r for r in rules if r.stage == "land"]
-    site_rules = [r for r in rules if r.stage != "land"]
+    stages = [r.stage_in(generator.method) for r in rules]
+    land_rules = [r.at_stage("land") for r, st in zip(rules, stages, strict=True) if st == "land"]
+    site_rules = [r.at_stage("site") for r, st in zip(rules, stages, strict=True) if st != "land"]
     land = screen(units, land_rules, ctx)
     ok = land.frame["eligible"].to_numpy(bool)
     eligible = land.frame.loc[ok].drop(columns=_OUTCOME_COLUMNS).rename(columns={"candidate_id": "unit_id"})

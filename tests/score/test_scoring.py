@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import ground_distance
 from shapely import Point, box
 
 import siting
@@ -134,7 +135,8 @@ def test_feedstock_weights_by_development_status_and_names_nearest():
     out = feedstock(sites, deps, name="f", radius_m=1_000, commodities=["china_export_controls"])
     assert out["f_wcount"].tolist() == pytest.approx([1.0 + 0.7 + 0.2, 0.0])
     assert out["f_nearest_tungsten"].iloc[0] == "P (0.1 km)" and "f_nearest_lithium" not in out
-    assert out["f_nearest_antimony"].iloc[1].startswith("O (49.")
+    far = ground_distance(sites.geometry.iloc[1], deps.geometry.iloc[2], 5070)
+    assert out["f_nearest_antimony"].iloc[1] == f"O ({round(far / 1000, 1)} km)"
 
 
 def test_permitting_parts_by_hand():
@@ -146,7 +148,8 @@ def test_permitting_parts_by_hand():
     out = permitting(sites, {"mines": mines, "roads": roads}, spec, name="p")
     assert out["p_gap"].tolist() == [1.0, 0.25] and out["p_designation"].tolist() == [1.0, 0.0]
     assert out["p_disturbance"].tolist() == pytest.approx([np.log1p(3) / np.log1p(10), 0.0])
-    assert out["p_roads"].iloc[0] == pytest.approx(1 - 9_900 / 20_000)
+    road_m = ground_distance(sites.geometry.iloc[0], roads.geometry.iloc[0], 5070)  # 9,900 m on the map
+    assert out["p_roads"].iloc[0] == pytest.approx(1 - road_m / 20_000, abs=1e-4)
     assert out["p_dod"].tolist() == [1.0, 0.5]
     parts = [c for c in out if c != "p_index"]
     assert out["p_index"].tolist() == pytest.approx(out[parts].mean(axis=1).tolist())

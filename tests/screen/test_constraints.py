@@ -7,6 +7,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pytest
+from oracle import agrees, ground_distance, ground_nearest
 from shapely import Point, box
 
 from siting.candidates.parcels import candidates_from_parcels
@@ -26,6 +27,11 @@ from siting.screen.rules import (
 ACRES = 4046.8564224
 
 
+def _farthest(geom, frame):
+    """Ground distance from the farthest corner of a box to the nearest feature (the ``within`` value)."""
+    return max(ground_nearest(Point(c), frame) for c in geom.exterior.coords)
+
+
 def test_ledger_has_value_threshold_pass_for_every_rule(grid_parcels, substations):
     cands = candidates_from_parcels(grid_parcels)
     rules = [AgencyIn(values=["BLM", "USFS", "DOD"]), GapStatusNotIn(values=[1, 2]),
@@ -35,16 +41,17 @@ def test_ledger_has_value_threshold_pass_for_every_rule(grid_parcels, substation
     for label in ("agency_in", "gap_status_not_in", "within_subs"):
         for part in ("value", "threshold", "pass"):
             assert f"{label}__{part}" in f.columns
-    # p3 is NPS (fails agency and GAP) and 20.6 km from the nearest substation
+    # p3 is NPS (fails agency and GAP) and its farthest corner is more than 15 km from every substation
     d = f["within_subs__value"].to_numpy()
-    assert d[3] == pytest.approx(np.hypot(5_000, 20_000))
+    assert agrees(d[3], _farthest(cands.geometry.iloc[3], substations)) and d[3] > 15_000
+    assert ground_distance(cands.geometry.iloc[3], substations.geometry.iloc[1], 5070) < \
+        ground_distance(cands.geometry.iloc[3], substations.geometry.iloc[0], 5070)
     assert f.loc[3, "failed_rules"] == "agency_in;gap_status_not_in;within_subs"
     assert f.loc[3, "n_failed"] == 3
-    expected = substations.distance(cands.geometry.iloc[0]).min()
-    assert d[0] == pytest.approx(expected)
+    assert agrees(d[0], _farthest(cands.geometry.iloc[0], substations))
     assert f["eligible"].tolist() == list(
         np.isin(cands["agency"], ["BLM", "USFS", "DOD"]) & (d <= 15_000) & (cands["gap_status"] != 1))
-    assert "within_subs: distance to subs (m) =" in f.loc[4, "reason"]
+    assert "within_subs: farthest distance to subs (m) =" in f.loc[4, "reason"]
 
 
 def test_where_filter_on_distance_rule(grid_parcels, substations):
@@ -52,7 +59,7 @@ def test_where_filter_on_distance_rule(grid_parcels, substations):
     ctx = RuleContext({"subs": substations})
     res = screen(cands, [Within(layer="subs", where="voltage_kv >= 115", distance_m=1e9)], ctx)
     hv = substations[substations.voltage_kv >= 115]
-    assert res.frame["within_subs__value"].iloc[0] == pytest.approx(hv.distance(cands.geometry.iloc[0]).min())
+    assert agrees(res.frame["within_subs__value"].iloc[0], _farthest(cands.geometry.iloc[0], hv))
 
 
 def test_outside_clips_and_funnel_conserves_area(grid_parcels):
@@ -62,7 +69,8 @@ def test_outside_clips_and_funnel_conserves_area(grid_parcels):
                  RuleContext({"w": excl}))
     # a 2 km square buffered by 1 km: a 4 km square with quarter-circle corners of radius 1 km
     removed_m2 = 4_000**2 - (4 - np.pi) * 1_000**2
-    assert res.frame["outside_w__removed_acres"].iloc[0] == pytest.approx(removed_m2 / ACRES, rel=1e-3)
+    # on the ground: never less than that, at most the scale margin more (5070's scale near its origin ~1.02)
+    assert removed_m2 / ACRES <= res.frame["outside_w__removed_acres"].iloc[0] <= 1.05 * removed_m2 / ACRES
     assert res.frame["outside_w__removed_acres"].iloc[1:].sum() == 0
     fn = res.funnel
     assert fn["acres_in"].iloc[0] == pytest.approx(fn["acres_out"].iloc[-1] + fn["acres_removed"].sum())
@@ -74,7 +82,8 @@ def test_buffer_from_feature_outside_study_area_still_counts(grid_parcels):
     excl = gpd.GeoDataFrame({"name": ["x"]}, geometry=[box(-3_000, 0, -500, 10_000)], crs=5070)
     cands = candidates_from_parcels(grid_parcels)
     res = screen(cands, [Outside(layer="x", buffer_m=1_000)], RuleContext({"x": excl}))
-    assert res.frame["outside_x__removed_acres"].iloc[0] == pytest.approx(500 * 10_000 / ACRES)
+    removed = res.frame["outside_x__removed_acres"].iloc[0]
+    assert 500 * 10_000 / ACRES <= removed <= (500 + 1_000 * 0.03) * 10_000 / ACRES
 
 
 def test_all_excluded_warns_with_last_rule(grid_parcels, caplog):

@@ -8,7 +8,7 @@ Examples
 >>> sites = pack_sites(land, footprint_acres=160, spacing_m=800)
 >>> report = sites.attrs["packing"]
 >>> len(sites), round(report["bound"], 1), sites["candidate_id"].iloc[0]
-(36, 47.8, 'K-a-1')
+(36, 47.1, 'K-a-1')
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from siting.candidates.packing.greedy import greedy, score_at, trials
 from siting.candidates.packing.lattice import make_pieces
 from siting.core import settings
 from siting.core.errors import ScenarioError
+from siting.geo import geodesy
 from siting.io.crs import check_projected
 
 __all__ = ["ROTATION_STEP_DEG", "pack_sites", "packing_curve"]
@@ -72,7 +73,9 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     aspect : float
         Width / height of rectangles.
     spacing_m : float
-        Smallest distance between two footprints (edge to edge).
+        Smallest distance between two footprints (edge to edge) on the ground: the plan uses
+        ``spacing_m * s_max``, the largest scale of the projected CRS over the land
+        (:meth:`siting.geo.geodesy.Ground.scale_range`), so every pair is that far apart on the ellipsoid.
     edge_setback_m : float
         Footprints stay this far inside the eligible land.
     objective : {"count", "score"}
@@ -114,22 +117,34 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     pieces = make_pieces(eligible, edge_setback_m)
     rots = _distinct_rotations(rotations, fp)
     obj = score if objective == "score" else None
-    sites = greedy(pieces, fp, spacing_m, trials(rots, offsets, seed), obj, improve, progress)
+    planned = _planar_spacing(eligible, spacing_m)
+    sites = greedy(pieces, fp, planned, trials(rots, offsets, seed), obj, improve, progress)
     report: dict = {"method": method, "greedy_sites": len(sites)}
     if method == "exact":
         theta = _main_rotation(sites, rots)
-        sites, solver = solve(pieces, fp, spacing_m, theta, sites, score=obj, time_limit=time_limit_s)
+        sites, solver = solve(pieces, fp, planned, theta, sites, score=obj, time_limit=time_limit_s)
         report.update(solver, greedy_gap=1 - report["greedy_sites"] / max(len(sites), 1))
     out = _sites_frame(eligible, fp, pieces.row, sites, score)
-    bound = packing_bound(eligible, fp, spacing_m, edge_setback_m)
+    bound = packing_bound(eligible, fp, planned, edge_setback_m)
     report.update(sites=len(out), bound=bound, efficiency=len(out) / bound if bound > 0 else float("nan"),
                   seconds=time.perf_counter() - start, footprint_acres=float(footprint_acres),
-                  spacing_m=float(spacing_m), edge_setback_m=float(edge_setback_m), shape=shape,
+                  spacing_m=float(spacing_m), planar_spacing_m=float(planned),
+                  edge_setback_m=float(edge_setback_m), shape=shape,
                   eligible_acres=float(eligible.area.sum() / settings.M2_PER_ACRE))
     out.attrs["packing"] = report
     log.info("packed %d sites of %g acres, %g m apart (bound %.0f, efficiency %.1f %%) in %.1f s", len(out),
              footprint_acres, spacing_m, bound, 100 * report["efficiency"] if bound else 0, report["seconds"])
     return out
+
+
+def _planar_spacing(eligible: gpd.GeoDataFrame, spacing_m: float) -> float:
+    """The map spacing that keeps footprints ``spacing_m`` apart on the ellipsoid over this land."""
+    ground = geodesy.ground_of(eligible.crs)
+    if ground is None or spacing_m <= 0 or not len(eligible):
+        return float(spacing_m)
+    minx, miny, maxx, maxy = eligible.total_bounds
+    return float(spacing_m * ground.scale_range((minx - spacing_m, miny - spacing_m,
+                                                 maxx + spacing_m, maxy + spacing_m))[1])
 
 
 def _distinct_rotations(rotations, fp: Footprint) -> tuple[float, ...]:

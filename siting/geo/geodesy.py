@@ -1,0 +1,343 @@
+"""Distances and decisions that hold on the WGS84 ellipsoid, at the speed of the planar engine.
+
+A projected working CRS keeps areas (EPSG:5070 is equal-area) but stretches distances: in Nevada
+a planar distance is off by up to 1 % depending on its direction. This module keeps the planar
+engine (:mod:`siting.geo.proximity`) for the search and makes every answer true on the ground:
+
+* :class:`Ground` knows the working CRS's ellipsoid and its local scale. The Tissot semi-axes
+  ``a >= b`` (pyproj ``get_factors``) bound the scale of every direction at a point, so on a
+  region where ``s_min <= b`` and ``a <= s_max``, ``planar / s_max <= geodesic <= planar / s_min``.
+  :meth:`Ground.local_scales` gives certified bounds over the region a query touches (a lattice of
+  factors with running maxima and minima, plus :data:`MARGIN`).
+* :func:`nearest` reports the geodesic length (``pyproj.Geod.inv``) of the nearest pair of points
+  (``shapely.shortest_line``), and checks the other targets that could be nearer on the ellipsoid
+  (planar distance within ``geodesic * s_max``) exactly: the distance is that of the nearest
+  target on the ground, not on the map.
+* :func:`count_within` counts points certainly within (planar ``<= radius * s_min``) in the
+  KD-tree, and measures the ring between that and ``radius * s_max`` exactly.
+* :func:`pair_distance` is the geodesic length of the shortest line between two shapes.
+
+Examples
+--------
+>>> import numpy as np
+>>> from shapely import Point
+>>> ground = Ground("EPSG:5070")
+>>> a, b = np.array([Point(-1_700_000, 2_000_000)]), np.array([Point(-1_650_000, 2_000_000)])
+>>> planar = 50_000.0
+>>> true = float(pair_distance(a, b, ground)[0])
+>>> round(true), round(true / planar - 1, 4)   # east-west: 0.86 % longer on the ground in Nevada
+(50432, 0.0086)
+>>> float(nearest(a, b, ground)[0][0]) == true
+True
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from pyproj import CRS, Proj
+from scipy.ndimage import maximum_filter, minimum_filter
+from scipy.spatial import cKDTree
+from shapely import STRtree
+
+from siting.core.errors import CRSError
+from siting.geo import proximity
+
+__all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "count_within", "ground_of", "nearest", "pair_distance"]
+
+#: Relative allowance added to the lattice's scale bounds (the scale between lattice nodes).
+MARGIN = 2e-5
+#: Lattice nodes along the longer side of a query's region.
+LATTICE = 96
+#: Segments per quarter circle of the buffers that decide rules.
+QUAD_SEGS = 16
+#: Vertex gap (m) of the coarse index that finds the targets that could be nearer on the ellipsoid.
+COARSE_STEP = 4_000.0
+#: Vertices asked per source of that index (a source with more in range is checked with an STRtree).
+COARSE_K = 24
+
+
+class Ground:
+    """The ellipsoid under a projected CRS: geodesic lengths and certified local scale bounds.
+
+    Examples
+    --------
+    >>> g = Ground(5070)
+    >>> s_min, s_max = g.scale_range((-2_000_000, 1_700_000, -1_500_000, 2_300_000))  # Nevada
+    >>> 0.989 < s_min < 0.992, 1.007 < s_max < 1.011
+    (True, True)
+    """
+
+    def __init__(self, crs) -> None:
+        self.crs = CRS.from_user_input(crs)
+        if not self.crs.is_projected:
+            raise CRSError(f"ground distances need a projected working CRS, not {self.crs.name}")
+        self._proj = Proj(self.crs)
+        self.geod = self.crs.get_geod()
+
+    def lonlat(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Longitude and latitude (degrees, the CRS's own datum) of planar points."""
+        lon, lat = self._proj(np.asarray(x, float), np.asarray(y, float), inverse=True)
+        return np.asarray(lon), np.asarray(lat)
+
+    def between(self, x0, y0, x1, y1) -> np.ndarray:
+        """Geodesic distance (m) between planar points, pairwise."""
+        lon0, lat0 = self.lonlat(x0, y0)
+        lon1, lat1 = self.lonlat(x1, y1)
+        return np.asarray(self.geod.inv(lon0, lat0, lon1, lat1)[2], dtype=float)
+
+    def factors(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Largest and smallest scale of any direction at planar points (Tissot semi-axes)."""
+        lon, lat = self.lonlat(x, y)
+        f = self._proj.get_factors(lon, lat)
+        a, b = np.asarray(f.tissot_semimajor, float), np.asarray(f.tissot_semiminor, float)
+        bad = ~(np.isfinite(a) & np.isfinite(b) & (b > 0))
+        if bad.all():
+            raise CRSError(f"{self.crs.name} has no scale factors at these points (outside its area of use)")
+        a[bad], b[bad] = np.nanmax(a[~bad]), np.nanmin(b[~bad])
+        return a, b
+
+    def _lattice(self, bounds) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+        minx, miny, maxx, maxy = bounds
+        step = max(maxx - minx, maxy - miny, 1.0) / LATTICE
+        xs = np.arange(minx, maxx + step, step)
+        ys = np.arange(miny, maxy + step, step)
+        gx, gy = np.meshgrid(xs, ys)
+        a, b = self.factors(gx.ravel(), gy.ravel())
+        return a.reshape(gx.shape), b.reshape(gx.shape), float(minx), float(miny), float(step)
+
+    def scale_range(self, bounds) -> tuple[float, float]:
+        """Certified ``(s_min, s_max)`` of every direction over a region ``(minx, miny, maxx, maxy)``."""
+        a, b, *_ = self._lattice(bounds)
+        return float(b.min() * (1 - MARGIN)), float(a.max() * (1 + MARGIN))
+
+    def local_scales(self, x, y, reach) -> tuple[np.ndarray, np.ndarray]:
+        """Certified ``(s_min, s_max)`` per point over the square ``point +- reach`` (planar units)."""
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        reach = np.broadcast_to(np.asarray(reach, float), x.shape)
+        if not len(x):
+            return np.ones(0), np.ones(0)
+        r = float(reach.max())
+        a, b, x0, y0, step = self._lattice((x.min() - r, y.min() - r, x.max() + r, y.max() + r))
+        col = np.clip(np.rint((x - x0) / step).astype(int), 0, a.shape[1] - 1)
+        row = np.clip(np.rint((y - y0) / step).astype(int), 0, a.shape[0] - 1)
+        need = np.ceil(reach / step).astype(int) + 1  # nodes each side covering the reach and the rounding
+        width = np.minimum(1 << np.ceil(np.log2(np.maximum(need, 1))).astype(int), max(a.shape))
+        s_min, s_max = np.empty(len(x)), np.empty(len(x))
+        for w in np.unique(width):
+            sel = width == w
+            size = 2 * int(w) + 1
+            s_max[sel] = maximum_filter(a, size=size, mode="nearest")[row[sel], col[sel]]
+            s_min[sel] = minimum_filter(b, size=size, mode="nearest")[row[sel], col[sel]]
+        return s_min * (1 - MARGIN), s_max * (1 + MARGIN)
+
+
+def buffer_radius(features: np.ndarray, distance: float, ground: Ground | None, *, cover: bool) -> np.ndarray:
+    """Planar buffer radius per feature so that a :data:`QUAD_SEGS` buffer decides ``distance`` on the ground.
+
+    ``cover=True`` (exclusions): the buffer holds every point within ``distance`` on the ellipsoid:
+    ``distance * s_max / cos(pi / (4 * QUAD_SEGS)) + 1 mm`` (the polygon's chords lie inside the circle).
+    ``cover=False`` (``within``): every point of the buffer is within ``distance`` on the ellipsoid:
+    ``distance * s_min`` (the polygon lies inside its circle). Without ``ground``, planar.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> pts = np.array([Point(-1_700_000, 2_000_000)])
+    >>> out, inn = (float(buffer_radius(pts, 5_000, Ground(5070), cover=c)[0]) for c in (True, False))
+    >>> round(out, 1), round(inn, 1)   # in Nevada: at most about 100 m lost beyond a 5 km exclusion
+    (5053.6, 4953.0)
+    """
+    features = np.asarray(features, dtype=object)
+    if ground is None or not len(features) or distance <= 0:
+        return np.full(len(features), float(distance))
+    ax, ay, rho = proximity.anchors(features)
+    s_min, s_max = ground.local_scales(ax, ay, rho + 1.05 * distance)
+    if cover:
+        return distance * s_max / np.cos(np.pi / (4 * QUAD_SEGS)) + 1e-3
+    return distance * s_min
+
+
+@lru_cache(maxsize=8)
+def _ground(wkt: str) -> Ground:
+    return Ground(wkt)
+
+
+def ground_of(crs) -> Ground | None:
+    """The :class:`Ground` of a projected CRS (cached), or None for a missing or geographic CRS.
+
+    Examples
+    --------
+    >>> ground_of("EPSG:5070").crs.to_epsg(), ground_of(None), ground_of(4326)
+    (5070, None, None)
+    """
+    if crs is None:
+        return None
+    crs = CRS.from_user_input(crs)
+    return _ground(crs.to_wkt()) if crs.is_projected else None
+
+
+def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground) -> np.ndarray:
+    """Geodesic length (m) of the shortest line between each ``a[i]`` and ``b[i]`` (0 where they touch).
+
+    The nearest points are found in the plane; the length is measured on the ellipsoid.
+
+    Examples
+    --------
+    >>> from shapely import LineString, Point
+    >>> d = pair_distance(np.array([Point(-1_700_000, 2_000_000)]),
+    ...                   np.array([LineString([(-1_690_000, 1_900_000), (-1_690_000, 2_100_000)])]), Ground(5070))
+    >>> round(float(d[0]))   # 10,000 m east on the map, longer on the ground here
+    10086
+    """
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    out = np.zeros(len(a))
+    if not len(a):
+        return out
+    if (shapely.get_type_id(a) == 0).all() and (shapely.get_type_id(b) == 0).all():
+        xy = np.column_stack([shapely.get_coordinates(a), shapely.get_coordinates(b)])
+    else:
+        xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
+    return ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
+
+
+def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
+            reuse: proximity.Reuse | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Geodesic distance (m) from each source to its nearest target on the ellipsoid, and that target.
+
+    Parameters
+    ----------
+    sources, targets : ndarray of geometry
+        Valid, non-empty geometries in ``ground``'s CRS.
+    ground : Ground
+    reuse : Reuse, optional
+        Answers kept for the run (:class:`siting.geo.proximity.Reuse`).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Distances (``inf`` without targets) and target indexes (``-1`` without targets).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> src = np.array([Point(-1_700_000, 2_000_000)])
+    >>> north, east = Point(-1_700_000, 2_010_000), Point(-1_690_100, 2_000_000)
+    >>> d, i = nearest(src, np.array([north, east]), Ground(5070))
+    >>> int(i[0]), round(float(d[0]))  # east is nearer on the map (9,900 m), north on the ground
+    (0, 9915)
+    """
+    sources, targets = np.asarray(sources, dtype=object), np.asarray(targets, dtype=object)
+    key = ("geodesic", proximity._ids(targets).tobytes(), ground.crs.to_wkt())
+    kept = reuse.recall(key, sources) if reuse is not None else None
+    if kept is not None:
+        return kept
+    d, idx = proximity.nearest(sources, targets, reuse=reuse)
+    g = d.copy()
+    live = np.flatnonzero(np.isfinite(d) & (d > 0))
+    if len(live):
+        g[live] = pair_distance(sources[live], targets[idx[live]], ground)
+        _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse)
+    result = (g, idx)
+    return reuse.keep(key, sources, result, targets) if reuse is not None else result
+
+
+def _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse) -> None:
+    """Replace (in place) the nearest target where another one is nearer on the ellipsoid."""
+    ax, ay, rho = proximity.anchors(sources, reuse=reuse)
+    _, s_max = ground.local_scales(ax[live], ay[live], rho[live] + 1.05 * d[live] + COARSE_STEP)
+    reach = g[live] * s_max  # farther than this on the map: farther than g on the ground
+    s, t = _pairs_within(sources[live], ax[live], ay[live], rho[live], targets, reach)
+    other = t != idx[live][s]
+    s, t = s[other], t[other]
+    if not len(s):
+        return
+    gp = pair_distance(sources[live][s], targets[t], ground)
+    order = np.lexsort((gp, s))
+    s, t, gp = s[order], t[order], gp[order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    s, t, gp = s[first], t[first], gp[first]
+    better = gp < g[live][s]
+    rows = live[s[better]]
+    g[rows], idx[rows] = gp[better], t[better]
+
+
+def _pairs_within(sources, ax, ay, rho, targets, reach) -> tuple[np.ndarray, np.ndarray]:
+    """(source, target) pairs that may lie within ``reach`` (planar, per source): a superset, no misses."""
+    if (shapely.get_type_id(targets) == 0).all():
+        coords, owner, half = shapely.get_coordinates(targets), np.arange(len(targets)), 0.0
+    else:
+        coords, owner = shapely.get_coordinates(shapely.segmentize(targets, COARSE_STEP), return_index=True)
+        half = COARSE_STEP / 2
+    k = min(COARSE_K, len(coords))
+    bound = reach + rho + half
+    dist, vi = cKDTree(coords).query(np.column_stack([ax, ay]), k=k, distance_upper_bound=float(bound.max()))
+    dist, vi = dist.reshape(len(ax), k), vi.reshape(len(ax), k)
+    hit = dist <= bound[:, None]
+    src = np.repeat(np.arange(len(ax)), k)[hit.ravel()]
+    tgt = owner[vi[hit]]
+    full = np.flatnonzero(hit[:, -1]) if k < len(coords) else np.zeros(0, int)
+    if len(full):  # more vertices in range than asked: the STRtree lists every target in range
+        fs, ft = STRtree(targets).query(sources[full], predicate="dwithin", distance=reach[full])
+        src, tgt = np.concatenate([src, full[fs]]), np.concatenate([tgt, ft])
+    pair = np.unique(src.astype(np.int64) * len(targets) + tgt)
+    return pair // len(targets), pair % len(targets)
+
+
+def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground: Ground,
+                 weights: np.ndarray | None = None, *, reuse: proximity.Reuse | None = None) -> np.ndarray:
+    """Count (or sum ``weights`` of) the ``points`` within ``radius`` metres of each source on the ellipsoid.
+
+    Points certainly within (planar distance ``<= radius * s_min``) are counted by the KD-tree engine;
+    points in the ring up to ``radius * s_max`` are measured with :func:`pair_distance`.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> src = np.array([Point(-1_700_000, 2_000_000)])
+    >>> pts = np.array([Point(-1_700_000, 2_050_300), Point(-1_650_200, 2_000_000)])  # 50,300 and 49,800 m planar
+    >>> count_within(src, pts, 50_000, Ground(5070)).tolist()   # on the ground: 49,877 m (in) and 50,232 m (out)
+    [1.0]
+    """
+    sources, points = np.asarray(sources, dtype=object), np.asarray(points, dtype=object)
+    out = np.zeros(len(sources))
+    if not len(sources) or not len(points):
+        return out
+    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=float)
+    ax, ay, rho = proximity.anchors(sources, reuse=reuse)
+    s_min, s_max = ground.local_scales(ax, ay, rho + 1.05 * radius)
+    out = proximity.count_within(sources, points, radius * s_min, w, reuse=reuse)
+    outer = proximity.count_within(sources, points, radius * s_max, w, reuse=reuse)
+    ring = np.flatnonzero(outer > out + 1e-12)
+    if len(ring):
+        s, t = _ring_pairs(sources[ring], ax[ring], ay[ring], rho[ring], points, radius * s_min[ring],
+                           radius * s_max[ring])
+        inside = pair_distance(sources[ring][s], points[t], ground) <= radius
+        out[ring] += np.bincount(s[inside], weights=w[t[inside]], minlength=len(ring))
+    return out
+
+
+def _ring_pairs(sources, ax, ay, rho, points, inner, outer) -> tuple[np.ndarray, np.ndarray]:
+    """(source, point) pairs with a planar distance in ``(inner, outer]`` (per source)."""
+    pxy = shapely.get_coordinates(points)
+    tree = cKDTree(pxy)
+    src, pt = [], []
+    for start in range(0, len(sources), proximity.BATCH):
+        sl = slice(start, start + proximity.BATCH)
+        found = tree.query_ball_point(np.column_stack([ax[sl], ay[sl]]), outer[sl] + rho[sl], return_sorted=False)
+        sizes = np.fromiter(map(len, found), np.int64, len(found))
+        if not sizes.sum():
+            continue
+        s = np.repeat(np.arange(start, start + len(found)), sizes)
+        p = np.concatenate([np.asarray(f, np.int64) for f in found if len(f)])
+        far = np.hypot(pxy[p, 0] - ax[s], pxy[p, 1] - ay[s]) > inner[s]  # nearer to the anchor: certainly in
+        s, p = s[far], p[far]
+        planar = shapely.distance(sources[s], points[p])
+        keep = (planar > inner[s]) & (planar <= outer[s])
+        src.append(s[keep])
+        pt.append(p[keep])
+    if not src:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(src), np.concatenate(pt)

@@ -1,0 +1,136 @@
+"""Distances, counts and rule decisions true on the WGS84 ellipsoid (pyproj.Geod is the oracle)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from oracle import agrees, ground_distance
+from shapely import LineString, Point, box
+
+from siting.candidates.parcels import split_parcels
+from siting.candidates.parts import candidates_from_parts
+from siting.geo import geodesy
+from siting.screen.constraints import screen
+from siting.screen.rules import MinArea, Outside, RuleContext, Within
+
+NEVADA = (-1_900_000, 1_800_000)  # EPSG:5070 metres, central Nevada: planar scale 0.990-1.010
+G = geodesy.Ground(5070)
+
+
+def _scatter(rng, n, spread=150_000):
+    return rng.uniform(0, spread, (n, 2)) + NEVADA
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_nearest_is_the_nearest_on_the_ground(seed):
+    rng = np.random.default_rng(seed)
+    src = np.array([box(x, y, x + rng.uniform(10, 3_000), y + rng.uniform(10, 3_000)) for x, y in _scatter(rng, 15)])
+    pts = np.array([Point(x, y) for x, y in _scatter(rng, 20)])
+    lines = np.array([LineString([(x, y), (x + rng.uniform(-40e3, 40e3), y + rng.uniform(-40e3, 40e3))])
+                      for x, y in _scatter(rng, 8)])
+    for targets in (pts, lines):
+        d, idx = geodesy.nearest(src, targets, G)
+        for s, v, i in zip(src, d, idx, strict=True):
+            truth = [ground_distance(s, t, 5070) for t in targets]
+            assert agrees(v, min(truth)), (v, min(truth))
+            assert agrees(ground_distance(s, targets[i], 5070), min(truth))
+
+
+def test_planar_choice_is_corrected_where_direction_matters():
+    src = np.array([Point(*NEVADA)])
+    north = Point(NEVADA[0], NEVADA[1] + 10_000)        # meridional scale > 1: shorter on the ground
+    east = Point(NEVADA[0] + 9_900, NEVADA[1])          # parallel scale < 1: longer on the ground
+    assert src[0].distance(east) < src[0].distance(north)
+    d, idx = geodesy.nearest(src, np.array([north, east]), G)
+    assert idx[0] == 0 and agrees(d[0], ground_distance(src[0], north, 5070))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_counts_within_a_radius_match_the_ground(seed):
+    rng = np.random.default_rng(seed)
+    src = np.array([box(x, y, x + 2_000, y + 1_000) for x, y in _scatter(rng, 10)])
+    pts = np.array([Point(x, y) for x, y in _scatter(rng, 200)])
+    radius = 30_000.0
+    got = geodesy.count_within(src, pts, radius, G)
+    for s, n in zip(src, got, strict=True):
+        truth = sum(ground_distance(s, p, 5070) <= radius for p in pts if s.distance(p) < radius * 1.03)
+        assert n == truth
+
+
+def test_local_scale_bounds_hold_over_the_reach():
+    rng = np.random.default_rng(7)
+    xy = _scatter(rng, 50, 400_000)
+    s_min, s_max = G.local_scales(xy[:, 0], xy[:, 1], 20_000)
+    for (x, y), lo, hi in zip(xy, s_min, s_max, strict=True):
+        ox, oy = rng.uniform(-20_000, 20_000, 2)
+        planar = np.hypot(ox, oy)
+        true = G.between(x, y, x + ox, y + oy)
+        assert lo * true <= planar <= hi * true
+
+
+def _frame(geoms, **cols):
+    return gpd.GeoDataFrame({"candidate_id": [f"c{i}" for i in range(len(geoms))], **cols},
+                            geometry=list(geoms), crs=5070)
+
+
+def _outline_distances(geom, target, step=25.0):
+    pts = shapely.points(shapely.get_coordinates(shapely.segmentize(shapely.boundary(geom), step)))
+    return np.array([ground_distance(p, target, 5070) for p in pts])
+
+
+def test_outside_keeps_no_land_within_the_buffer_on_the_ground():
+    x, y = NEVADA
+    towns = gpd.GeoDataFrame(geometry=[Point(x + 10_000, y + 10_000), Point(x + 3_000, y + 14_000)], crs=5070)
+    land = _frame([box(x, y, x + 20_000, y + 20_000)])
+    res = screen(land, [Outside(layer="towns", buffer_m=5_000)], RuleContext({"towns": towns}))
+    kept = res.frame.geometry.iloc[0]
+    for town in towns.geometry:
+        assert _outline_distances(kept, town, 250).min() >= 5_000
+    # the value explains the decision: the land's distance to the nearest town, at least the buffer
+    v = res.frame["outside_towns__value"].iloc[0]
+    assert 5_000 <= v <= 5_000 * 1.03 and agrees(v, min(ground_distance(kept, t, 5070) for t in towns.geometry))
+
+
+def test_within_on_land_keeps_only_land_within_the_distance():
+    x, y = NEVADA
+    subs = gpd.GeoDataFrame(geometry=[Point(x, y)], crs=5070)
+    land = _frame([box(x + 1_000, y - 30_000, x + 40_000, y + 30_000)])
+    rule = Within(layer="subs", distance_m=25_000).at_stage("land")
+    res = screen(land, [rule], RuleContext({"subs": subs}))
+    kept = res.frame.geometry.iloc[0]
+    far = _outline_distances(kept, subs.geometry.iloc[0], 250).max()
+    assert 24_500 < far <= 25_000  # never beyond; at most the scale margin lost
+    assert rule.rescreens() and not Within(layer="subs", distance_m=1).rescreens()
+
+
+def test_within_on_footprints_judges_the_farthest_corner():
+    x, y = NEVADA
+    subs = gpd.GeoDataFrame(geometry=[Point(x, y)], crs=5070)
+    cells = _frame([box(x + 23_000 + k * 500, y, x + 24_000 + k * 500, y + 1_000) for k in range(6)])
+    res = screen(cells, [Within(layer="subs", distance_m=25_000)], RuleContext({"subs": subs}))
+    for g, value, ok in zip(cells.geometry, res.frame["within_subs__value"], res.frame["eligible"], strict=True):
+        far = _outline_distances(g, subs.geometry.iloc[0]).max()
+        assert agrees(value, far) and ok == (far <= 25_000)
+
+
+def test_parts_are_contiguous_and_min_area_is_per_part():
+    x, y = NEVADA
+    two = shapely.union(box(x, y, x + 2_000, y + 2_000), box(x + 5_000, y, x + 5_300, y + 300))
+    land = gpd.GeoDataFrame({"unit_id": ["P-a"]}, geometry=[two], crs=5070)
+    parts = candidates_from_parts(land, min_width_m=100)
+    assert (parts.geom_type == "Polygon").all() and parts["candidate_id"].tolist() == ["P-a.1", "P-a.2"]
+    res = screen(parts, [MinArea(acres=100)])
+    assert res.frame["eligible"].tolist() == [True, False]   # 988 acres and 22 acres: not one 1,010-acre site
+
+
+def test_land_outside_every_zone_is_snapped_or_kept_apart():
+    x, y = NEVADA
+    parcels = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(x, y, x + 10_000, y + 1_000)], crs=5070)
+    zones = gpd.GeoDataFrame({"feature_id": ["w", "e"]}, geometry=[box(x, y, x + 4_960, y + 1_000),
+                                                                 box(x + 5_000, y, x + 8_000, y + 1_000)], crs=5070)
+    out = split_parcels(parcels, zones, snap_m=100)
+    assert sorted(out["zone"]) == ["e", "outside", "w"]
+    assert out.area.sum() == pytest.approx(parcels.area.sum())          # nothing lost
+    assert out.loc[out["zone"] == "outside"].area.sum() == pytest.approx(1_900 * 1_000, rel=1e-6)

@@ -1,0 +1,46 @@
+"""The ground truth the tests compare with, written without siting: distances on the WGS84 ellipsoid.
+
+Two shapes are measured in an azimuthal-equidistant frame centred where they come closest (distances
+from the centre are exact geodesics there, and nearly so around it), after densifying their edges to
+:data:`STEP` metres in the data's CRS; a point pair is measured with ``pyproj.Geod.inv`` directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from pyproj import CRS, Geod, Transformer
+
+GEOD = Geod(ellps="WGS84")
+#: Edge densification (CRS units) before reprojecting to the local frame.
+STEP = 50.0
+
+
+def _lonlat(crs, x, y):
+    return Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True).transform(x, y)
+
+
+def ground_distance(a, b, crs) -> float:
+    """Geodesic distance (m) between two shapes in ``crs``."""
+    if shapely.intersects(a, b):
+        return 0.0
+    (x0, y0), (x1, y1) = shapely.get_coordinates(shapely.shortest_line(a, b))
+    if a.geom_type == "Point" and b.geom_type == "Point":
+        lon, lat = _lonlat(crs, [x0, x1], [y0, y1])
+        return float(GEOD.inv(lon[0], lat[0], lon[1], lat[1])[2])
+    lon, lat = _lonlat(crs, (x0 + x1) / 2, (y0 + y1) / 2)
+    local = CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
+    move = Transformer.from_crs(CRS.from_user_input(crs), local, always_xy=True)
+    a2, b2 = (shapely.transform(shapely.segmentize(g, STEP), lambda c: np.column_stack(move.transform(*c.T)))
+              for g in (a, b))
+    return float(shapely.distance(a2, b2))
+
+
+def ground_nearest(geom, frame) -> float:
+    """Geodesic distance (m) from ``geom`` to the nearest feature of a GeoDataFrame (same CRS)."""
+    return min(ground_distance(geom, g, frame.crs) for g in frame.geometry)
+
+
+def agrees(value: float, truth: float) -> bool:
+    """Whether a reported distance is within max(1 m, 0.1 %) of the truth."""
+    return abs(value - truth) <= max(1.0, 1e-3 * truth)
