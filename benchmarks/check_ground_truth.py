@@ -126,8 +126,8 @@ def check(scenario: Path, out: Path) -> int:
                          f"closest {np.nanmin(d):,.1f} m" if kind != "within" else f"farthest {np.nanmax(d):,.1f} m"))
         if kind == "min_area":
             acres = np.array([abs(GEOD.geometry_area_perimeter(g)[0]) for g in sites_ll.geometry]) / M2_PER_ACRE
-            rows.append((f"min_area {rule['acres']:g} acres", len(sites), int((acres < rule["acres"] * (1 - 1e-6)).sum()),
-                         f"smallest {acres.min():,.1f} acres"))
+            small = int((acres < rule["acres"] * (1 - 1e-6)).sum())
+            rows.append((f"min_area {rule['acres']:g} acres", len(sites), small, f"smallest {acres.min():,.1f} acres"))
     method = cand.get("method", "parcels")
     if method == "parcels":
         width = cand.get("min_width_m", 100.0)
@@ -145,9 +145,8 @@ def check(scenario: Path, out: Path) -> int:
     for f in sc.get("factors", []):
         if "distance_to" in f and f"{f['name']}_m" in sites:
             feats = features(layers, f["distance_to"], f.get("where"))
-            truth = np.array([distances(g, feats, v + 50_000) for g, v in zip(sites_ll.geometry, sites[f"{f['name']}_m"],
-                                                                                 strict=True)])
             rep = sites[f"{f['name']}_m"].to_numpy(float)
+            truth = np.array([distances(g, feats, v + 50_000) for g, v in zip(sites_ll.geometry, rep, strict=True)])
             err = np.abs(rep - truth)
             bad = err > np.maximum(1.0, 1e-3 * truth)
             rows.append((f"reported {f['name']}_m", len(sites), int(bad.sum()), f"largest error {err.max():,.2f} m"))

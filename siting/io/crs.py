@@ -37,8 +37,8 @@ from siting.core import settings
 from siting.core.errors import CRSError
 
 __all__ = [
-    "densify_edges",
     "check_projected",
+    "densify_edges",
     "lonlat_bounds",
     "pick_working_crs",
     "resolve_crs",
