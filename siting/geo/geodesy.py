@@ -75,7 +75,10 @@ class Ground:
         if not self.crs.is_projected:
             raise CRSError(f"ground distances need a projected working CRS, not {self.crs.name}")
         self._proj = Proj(self.crs)
-        self.geod = self.crs.get_geod()
+        geod = self.crs.get_geod()
+        if geod is None:
+            raise CRSError(f"{self.crs.name} has no ellipsoid to measure on")
+        self.geod = geod
 
     def lonlat(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Longitude and latitude (degrees, the CRS's own datum) of planar points."""

@@ -381,7 +381,7 @@ def _pair_distances(sources: np.ndarray, targets: np.ndarray, own: np.ndarray, b
     return dmat
 
 
-def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights: np.ndarray | None = None,
+def count_within(sources: np.ndarray, points: np.ndarray, radius: float | np.ndarray, weights: np.ndarray | None = None,
                  *, workers: int = -1, reuse: Reuse | None = None) -> np.ndarray:
     """Count (or sum ``weights`` of) the ``points`` within ``radius`` of each source (exactly).
 
@@ -415,8 +415,8 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
     ax, ay, rho = anchors(sources, reuse=reuse)
     order = _space_order(ax, ay)
     xy = np.column_stack([ax[order], ay[order]])
-    radius = np.broadcast_to(np.asarray(radius, dtype=float), (len(sources),))[order]  # one per source, in order
-    sure = radius + inradius(sources[order], ax[order], ay[order])  # points this near the anchor are in
+    radii = np.broadcast_to(np.asarray(radius, dtype=float), (len(sources),))[order]  # one per source, in order
+    sure = radii + inradius(sources[order], ax[order], ay[order])  # points this near the anchor are in
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=float)
     pxy = shapely.get_coordinates(points)
     n_sure = np.zeros(len(sources), np.int64)
@@ -426,10 +426,10 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
         n_sure += inner
     if rho.any():  # points between the sure radius and radius + rho: checked exactly
         tree = cKDTree(pxy)
-        maybe = tree.query_ball_point(xy, radius + rho[order], return_length=True, workers=workers) > n_sure
+        maybe = tree.query_ball_point(xy, radii + rho[order], return_length=True, workers=workers) > n_sure
         ring = np.flatnonzero(maybe)
         out[order[ring]] += _ring_counts(tree, sources[order[ring]], xy[ring], sure[ring], rho[order[ring]],
-                                         w, points, radius[ring])
+                                         w, points, radii[ring])
     return out
 
 

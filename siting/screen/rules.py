@@ -103,7 +103,8 @@ def _land_outcome(geoms, new, feats, crs, ctx: RuleContext, op: str, threshold: 
     shown = np.where(left, new, geoms)
     d = spatial.nearest_distance(shown, feats, reuse=ctx.reuse, crs=crs)
     d[shapely.is_missing(shown) | shapely.is_empty(shown)] = np.nan
-    return Outcome(d, decide(left), op, threshold, measure, np.where(left, new, None), before - after)
+    kept = np.asarray(np.where(left, new, None), dtype=object)
+    return Outcome(d, decide(left), op, threshold, measure, kept, before - after)
 
 
 class _FieldRule(BaseRule):
