@@ -93,9 +93,9 @@ def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id
     keys = pd.MultiIndex.from_arrays([row[ok], zone[ok]])
     codes, uniq = pd.factorize(keys)
     merged = keep_family(union_by_group(geom[ok], codes, len(uniq)), "polygon")
-    rows = np.array([k[0] for k in uniq], dtype=int)
+    rows = uniq.get_level_values(0).to_numpy(dtype=int)
     out = parcels.iloc[rows].drop(columns="geometry").reset_index(drop=True)
-    out["zone"] = [k[1] for k in uniq]
+    out["zone"] = uniq.get_level_values(1).to_numpy(dtype=object)
     return gpd.GeoDataFrame(out, geometry=merged, crs=parcels.crs)
 
 

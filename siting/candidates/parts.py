@@ -28,7 +28,6 @@ import logging
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from siting.core import settings
@@ -94,4 +93,4 @@ def candidates_from_parts(land: gpd.GeoDataFrame, *, min_width_m: float = 100.0)
     out = land.drop(columns="geometry").iloc[owner].reset_index(drop=True)
     out.insert(0, "candidate_id", ids)
     out["parcel_acres"] = shapely.area(parts) / settings.M2_PER_ACRE
-    return gpd.GeoDataFrame(out, geometry=pd.Series(parts).values, crs=land.crs)
+    return gpd.GeoDataFrame(out, geometry=parts, crs=land.crs)

@@ -33,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -42,7 +43,7 @@ from scipy.ndimage import maximum_filter, minimum_filter
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
-from siting.core.errors import CRSError
+from siting.core.errors import CRSError, SitingWarning
 from siting.geo import proximity
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "count_within", "ground_of", "nearest", "pair_distance"]
@@ -99,7 +100,11 @@ class Ground:
         bad = ~(np.isfinite(a) & np.isfinite(b) & (b > 0))
         if bad.all():
             raise CRSError(f"{self.crs.name} has no scale factors at these points (outside its area of use)")
-        a[bad], b[bad] = np.nanmax(a[~bad]), np.nanmin(b[~bad])
+        if bad.any():  # the widest bounds found elsewhere: safe for decisions, said aloud
+            warnings.warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {len(bad):,} points "
+                          "(outside its area of use); the widest bounds found elsewhere are used there: choose a "
+                          "working CRS that covers the study area", SitingWarning, stacklevel=2)
+            a[bad], b[bad] = np.nanmax(a[~bad]), np.nanmin(b[~bad])
         return a, b
 
     def _lattice(self, bounds) -> tuple[np.ndarray, np.ndarray, float, float, float]:
