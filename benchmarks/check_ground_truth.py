@@ -89,7 +89,7 @@ def near(feats: gpd.GeoDataFrame, site_ll, reach_m: float) -> np.ndarray:
 
 
 def distances(site_ll, feats, reach_m: float, *, farthest: bool = False) -> float:
-    """Nearest (or, over the site's outline, the farthest nearest) ground distance to the features."""
+    """Nearest (or, over the site's outline and inside, the farthest nearest) ground distance to the features."""
     to = local(site_ll)
     cand = near(feats, site_ll, reach_m)
     if not len(cand):
@@ -98,8 +98,12 @@ def distances(site_ll, feats, reach_m: float, *, farthest: bool = False) -> floa
     site = to(site_ll)
     if not farthest:
         return float(shapely.distance(site, target))
-    pts = shapely.points(shapely.get_coordinates(shapely.segmentize(site.exterior, 50.0)))
-    return float(shapely.distance(pts, target).max())
+    x0, y0, x1, y1 = site.bounds  # the outline every 10 m and the inside every 50 m
+    gx, gy = (a.ravel() for a in np.meshgrid(np.arange(x0, x1, 50.0), np.arange(y0, y1, 50.0)))
+    inside = shapely.contains_xy(site, gx, gy)
+    xy = np.vstack([shapely.get_coordinates(shapely.segmentize(site.exterior, 10.0)),
+                    np.column_stack([gx[inside], gy[inside]])])
+    return float(shapely.distance(shapely.points(xy), target).max())
 
 
 def check(scenario: Path, out: Path) -> int:

@@ -44,3 +44,29 @@ def ground_nearest(geom, frame) -> float:
 def agrees(value: float, truth: float) -> bool:
     """Whether a reported distance is within max(1 m, 0.1 %) of the truth."""
     return abs(value - truth) <= max(1.0, 1e-3 * truth)
+
+
+def ground_farthest(geom, crs, points, step: float = 10.0) -> float:
+    """Largest geodesic distance (m) from a point of ``geom`` (outline every ``step``, inside every
+    ``4 * step``) to the nearest of ``points`` (x, y arrays in ``crs``)."""
+    outline = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geom), step))
+    x0, y0, x1, y1 = geom.bounds
+    gx, gy = np.meshgrid(np.arange(x0, x1, 4 * step), np.arange(y0, y1, 4 * step))
+    inside = shapely.contains_xy(geom, gx.ravel(), gy.ravel())
+    xy = np.vstack([outline, np.column_stack([gx.ravel()[inside], gy.ravel()[inside]])])
+    lon, lat = _lonlat(crs, xy[:, 0], xy[:, 1])
+    plon, plat = _lonlat(crs, *points)
+    d = [GEOD.inv(lon, lat, np.full(len(lon), a), np.full(len(lon), b))[2] for a, b in zip(plon, plat, strict=True)]
+    return float(np.min(d, axis=0).max())
+
+
+def outline_farthest(geom, target, crs, step: float = 1.0) -> float:
+    """Largest geodesic distance (m) from a point of ``geom``'s outline (every ``step``) to ``target``,
+    measured in one azimuthal-equidistant frame at ``geom``'s centre (good to millimetres within 10 km)."""
+    c = geom.centroid
+    lon, lat = _lonlat(crs, c.x, c.y)
+    local = CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
+    move = Transformer.from_crs(CRS.from_user_input(crs), local, always_xy=True)
+    pts = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geom), step))
+    far = shapely.transform(shapely.segmentize(target, STEP), lambda xy: np.column_stack(move.transform(*xy.T)))
+    return float(shapely.distance(shapely.points(np.column_stack(move.transform(*pts.T))), far).max())

@@ -98,8 +98,10 @@ def test_results_do_not_depend_on_row_order_or_input_crs(parcels, cutters, seed)
     e_ll = siting.read_layer(excl.to_crs(4326), name="x", working_crs="EPSG:5070")
     b = run(via_ll, e_ll)
     assert (a["eligible"] == b["eligible"]).all()
-    # through lon/lat the edges are straight in lon/lat (densified before reprojecting): a hair different
-    assert np.allclose(a["area_acres"], b["area_acres"], rtol=1e-3, atol=1e-3)
+    # through lon/lat the edges are straight in lon/lat (densified before reprojecting): a hair different,
+    # up to 0.1 % of the area plus 5 cm along the outline (it matters for slivers of a few acres)
+    hair_acres = (1e-3 * a["area_acres"] + 0.05 * a.geometry.length.to_numpy() / 4046.8564224)
+    assert (np.abs(a["area_acres"] - b["area_acres"]) <= hair_acres + 1e-3).all()
 
 
 raw_values = st.lists(st.one_of(st.floats(-1e7, 1e7), st.just(np.nan), st.just(np.inf)), min_size=1, max_size=60)

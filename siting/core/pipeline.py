@@ -97,7 +97,6 @@ def _load_layers(sc: Scenario) -> tuple[dict, dict, CRS]:
         if name != "parcels":
             loaded[name] = _load(sc, name, wcrs)
     layers = {name: _combine(name, parts, wcrs) for name, parts in loaded.items()}
-    _name_installations(layers, loaded)
     _warn_far_layers(layers)
     return layers, loaded, wcrs
 
@@ -114,17 +113,18 @@ def _warn_far_layers(layers: dict, margin_m: float = 200_000.0) -> None:
                         "CRS and that it is the right file", name, len(frame), margin_m / 1000)
 
 
-def _name_installations(layers: dict, loaded: dict) -> None:
-    """Give DoD parcels the names of the MIRTA installations they hold (if a MIRTA layer is loaded)."""
+def _name_installations(frame: gpd.GeoDataFrame, layers: dict, loaded: dict) -> gpd.GeoDataFrame:
+    """A copy of the screened candidates with each DoD candidate named after the MIRTA installation
+    point inside it or nearest (if a MIRTA points layer is loaded); a name the parcel's own source gave
+    (MIRTA boundaries) is kept."""
     mirta = [n for n, parts in loaded.items() if any(p.report.source == "mirta_points" for p in parts)]
     if not mirta:
-        return
-    parcels = layers["parcels"]
-    names = name_installations(parcels, layers[mirta[0]])
-    if "installation" in parcels:
-        names = parcels["installation"].where(parcels["installation"].notna(), names)
-    parcels["installation"] = names
-    log.info("named %d DoD parcel(s) from MIRTA layer %r", int(names.notna().sum()), mirta[0])
+        return frame
+    names = name_installations(frame, layers[mirta[0]], crs=frame.crs)
+    if "installation" in frame:
+        names = frame["installation"].where(frame["installation"].notna(), names)
+    log.info("named %d DoD candidate(s) from MIRTA layer %r", int(names.notna().sum()), mirta[0])
+    return frame.assign(installation=names)
 
 
 def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
@@ -299,8 +299,9 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     with steps.step("constraints") as info:
         screening = _screener(sc, rasters, eng.screen)(candidates, rules, ctx)
         info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
+    screened = _name_installations(screening.frame, layers, loaded)
     with steps.step("factors") as info:
-        eligible = screening.frame[screening.frame["eligible"].to_numpy(bool)]  # a new frame
+        eligible = screened[screened["eligible"].to_numpy(bool)]  # a new frame
         eligible.insert(0, "site_id", eligible["candidate_id"])
         raw = eng.factors(eligible, sc.factors, layers, rasters, reuse=reuse)
         info["factors"], info["sites"] = len(sc.factors), len(eligible)
@@ -324,7 +325,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
                    for lab, r in zip(rule_labels(rules), rules, strict=True)]
         return local(candidates, changed, RuleContext(layers, rasters)).frame
 
-    result = SitingResult(scenario=sc, sites=sites, candidates=screening.frame, funnel=screening.funnel,
+    result = SitingResult(scenario=sc, sites=sites, candidates=screened, funnel=screening.funnel,
                           ledger=screening.ledger, rules=screening.rules, layers=layers, rasters=rasters,
                           reports=reports, rejects=rejects, meta=meta, eligible_land=screening.land,
                           rule_objects=screening.applied, rescreen=rescreen)

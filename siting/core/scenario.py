@@ -44,7 +44,7 @@ from siting.io import minerals
 from siting.score.factors import FACTOR_TYPES, Factor
 from siting.score.weights import WeightSpec
 from siting.screen import where
-from siting.screen.rules import Rule
+from siting.screen.rules import MinArea, Rule
 
 __all__ = ["CandidateSpec", "LayerSpec", "OutputSpec", "RasterSpec", "Scenario", "ScoringSpec",
            "load_scenario"]
@@ -275,6 +275,7 @@ class Scenario(BaseModel):
             problems.append(f"scoring.weights.order must list every factor once: {', '.join(factor_names)}")
         if w.method == "ahp" and not w.pairwise:
             problems.append("scoring.weights.pairwise is needed for ahp")
+        problems += self._unknown_names(factor_names)
         if self.candidates.split_by and self.candidates.split_by not in names:
             problems.append(f"candidates.split_by: {self.candidates.split_by!r} is not one of the layers")
         if self.candidates.score_raster and self.candidates.score_raster not in self.rasters:
@@ -286,6 +287,25 @@ class Scenario(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _unknown_names(self, factor_names: list[str]) -> list[str]:
+        """Factor names in AHP judgements and rule names in relaxation curves that the scenario lacks."""
+        w = self.scoring.weights
+        ahp = sorted({n for a, row in (w.pairwise or {}).items() for n in (a, *row)} - set(factor_names)) \
+            if w.method == "ahp" else []
+        problems = [f"scoring.weights.pairwise: {n!r} is not one of the factors ({', '.join(factor_names)})"
+                    for n in ahp]
+        rules = {r.label(): r for r in self.constraints}
+        if self.candidates.min_area_acres > 0:
+            rules["min_area"] = MinArea(acres=self.candidates.min_area_acres)
+        for i, spec in enumerate(self.analysis.relaxation):
+            rule = rules.get(spec.rule)
+            if rule is None:
+                problems.append(f"analysis.relaxation[{i}].rule: {spec.rule!r} is not one of the rules "
+                                f"({', '.join(rules) or 'none'})")
+            elif rule.parameter is None:
+                problems.append(f"analysis.relaxation[{i}].rule: {spec.rule!r} has no numeric threshold to relax")
+        return problems
 
     def layer_specs(self, name: str) -> list[LayerSpec]:
         """The specs of a layer as a list (a layer may combine several files)."""

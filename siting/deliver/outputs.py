@@ -38,6 +38,7 @@ import hashlib
 import json
 import logging
 import shutil
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,7 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting.core.errors import OutputError, SitingError
+from siting.core.errors import OutputError, SitingError, SitingWarning
 from siting.deliver.folder import (
     check_output_dir,
     describe_os_error,
@@ -54,6 +55,7 @@ from siting.deliver.folder import (
     replace_folder,
     write_marker,
 )
+from siting.geo.geometry import keep_family
 from siting.io.writers import (
     csv_safe,
     slug,
@@ -65,11 +67,41 @@ from siting.io.writers import (
     write_shapefile,
 )
 
-__all__ = ["check_output_dir", "save_result", "to_output_frame", "write_geojson", "write_gpkg"]
+__all__ = ["check_output_dir", "polygons_only", "save_result", "to_output_frame", "write_geojson", "write_gpkg"]
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("geojson", "gpkg", "html", "csv")
+
+
+def polygons_only(frame: gpd.GeoDataFrame, layer: str) -> tuple[gpd.GeoDataFrame, int]:
+    """The frame with only polygon parts in each geometry, and how many features lost line or point parts.
+
+    Overlays can leave a site a GeometryCollection with slivers of lines or points; a deliverable holds
+    (Multi)Polygons only. The parts dropped are counted and said aloud (a :class:`SitingWarning`).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from shapely import GeometryCollection, LineString, box
+    >>> f = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1), GeometryCollection([box(0, 0, 1, 1),
+    ...                                LineString([(1, 1), (2, 2)])])], crs=5070)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     out, n = polygons_only(f, "sites")
+    >>> out.geom_type.tolist(), n
+    (['Polygon', 'MultiPolygon'], 1)
+    """
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    odd = ~shapely.is_missing(geoms) & ~np.isin(shapely.get_type_id(geoms), (3, 6))
+    n = int(odd.sum())
+    if not n:
+        return frame, 0
+    fixed = geoms.copy()
+    fixed[odd] = keep_family(geoms[odd], "polygon")
+    warnings.warn(f"layer {layer!r}: {n:,} feature(s) had line or point parts left by overlays; those parts "
+                  "are dropped from the outputs and the polygons kept", SitingWarning, stacklevel=2)
+    return frame.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=frame.crs)), n
 
 
 def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
@@ -178,8 +210,10 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
               if isinstance(v, pd.DataFrame) and len(v)}
     land = {"eligible_land": result.eligible_land} if result.eligible_land is not None else {}
     inputs = _input_layers(result)
-    layers = {"sites": result.sites.drop(columns=["candidate_id"], errors="ignore"),
-              "candidates": result.candidates, **land, **inputs, "funnel": result.funnel,
+    polygonal = {name: polygons_only(frame, name)[0] for name, frame in
+                 (("sites", result.sites.drop(columns=["candidate_id"], errors="ignore")),
+                  ("candidates", result.candidates), *land.items())}
+    layers = {**polygonal, **inputs, "funnel": result.funnel,
               "ledger": result.ledger, "rejects": result.rejects, **tables}
     movable = {"candidates", "ledger", *inputs}
     moved = {k: v for k, v in layers.items() if max_rows is not None and k in movable and len(v) > max_rows}
@@ -187,10 +221,11 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
 
 
 def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
-    sites = result.sites[site_columns(result)]
+    sites, dropped = polygons_only(result.sites[site_columns(result)], "sites")
     spec = result.scenario.outputs
     files: dict[str, Path] = {}
-    notes: list[str] = []
+    notes = [f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs"] \
+        if dropped else []
     if "geojson" in formats:
         top = spec.geojson_max_sites
         if top is not None and len(sites) > top:

@@ -57,6 +57,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from siting.core import settings
 from siting.geo import geodesy, spatial
+from siting.geo.farthest import farthest_distance
 from siting.schema import AGENCIES
 from siting.screen import where
 from siting.screen.rule_base import BaseRule, Outcome, RuleContext
@@ -405,8 +406,8 @@ class Within(_DistanceRule):
     On parcel land (candidates ``parts``) the rule keeps only the land within the distance (the mirror
     of ``outside``; see :func:`siting.geo.geodesy.buffer_radius`), and the value is the distance from
     the land. On cells and packed footprints the whole footprint must be within: the value is the
-    distance of its farthest corner (on a long edge between two features a point can lie a little
-    farther: edges are checked every :data:`EDGE_STEP_M` where the corners come that close).
+    distance of its farthest point, whatever the threshold (:func:`siting.geo.farthest.farthest_distance`),
+    so relaxing the rule re-decides the ledger value.
     """
 
     rule: Literal["within"] = "within"
@@ -430,35 +431,8 @@ class Within(_DistanceRule):
             radius = geodesy.buffer_radius(feats, self.distance_m, geodesy.ground_of(frame.crs), cover=False)
             new = spatial.keep_within(geoms, shapely.buffer(feats, radius, quad_segs=geodesy.QUAD_SEGS))
             return _land_outcome(geoms, new, feats, frame.crs, ctx, "<=", self.distance_m, measure, lambda ok: ok)
-        d = _farthest(np.asarray(geoms, dtype=object), feats, frame.crs, self.distance_m)
+        d = farthest_distance(np.asarray(geoms, dtype=object), feats, frame.crs)
         return Outcome(d, self.decide(d), "<=", self.distance_m, f"farthest {measure}")
-
-
-#: Step (m) of the edge check of :class:`Within` on footprints whose corners are near the threshold.
-EDGE_STEP_M = 50.0
-
-
-def _farthest(geoms: np.ndarray, feats: np.ndarray, crs, threshold: float) -> np.ndarray:
-    """Distance on the ground from each footprint's farthest corner to the nearest feature."""
-    out = np.full(len(geoms), np.nan)
-    live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    if not len(live):
-        return out
-    out[live] = _corner_max(geoms[live], feats, crs)
-    edge = np.sqrt(shapely.area(geoms[live]))  # about a side of a compact footprint
-    near = np.flatnonzero(np.abs(out[live] - threshold) <= edge)
-    if len(near):
-        dense = shapely.segmentize(geoms[live[near]], EDGE_STEP_M)
-        out[live[near]] = np.maximum(out[live[near]], _corner_max(dense, feats, crs))
-    return out
-
-
-def _corner_max(geoms: np.ndarray, feats: np.ndarray, crs) -> np.ndarray:
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    d = spatial.nearest_distance(shapely.points(coords), feats, crs=crs)
-    out = np.full(len(geoms), -np.inf)
-    np.maximum.at(out, owner, d)
-    return out
 
 
 class Beyond(_DistanceRule):

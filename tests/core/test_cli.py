@@ -46,6 +46,23 @@ def test_missing_file_reported(tmp_path):
     assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_names_in_ahp_and_relaxation_are_checked_before_a_run(tmp_path, tiny_yaml):
+    import yaml
+
+    d = yaml.safe_load(tiny_yaml.read_text())
+    d["scoring"]["weights"] = {"method": "ahp", "pairwise": {"powr": {"grid": 3}}}
+    d["analysis"]["relaxation"] = [{"rule": "within_substationz", "values": [1]}, {"rule": "agency_in", "values": [1]}]
+    sc = tmp_path / "typos.yaml"
+    sc.write_text(yaml.safe_dump(d))
+    for args in (("validate", sc), ("run", sc, "--out", tmp_path / "o")):
+        r = siting(*args)
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert "'powr' is not one of the factors" in r.stderr
+        assert "'within_substationz' is not one of the rules" in r.stderr and "within_substations" in r.stderr
+        assert "'agency_in' has no numeric threshold" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_existing_output_refused_and_untouched(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

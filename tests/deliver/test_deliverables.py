@@ -240,3 +240,26 @@ def test_run_with_offline_map_flag(tmp_path):
     html = (out / "map.html").read_text()
     assert "cdn.jsdelivr.net" not in html.split("<body>")[0] and 'src="https://' not in html
     assert json.loads((out / "run.json").read_text())["files"]["map.html"]["bytes"] > 1e6
+
+
+def test_line_and_point_parts_left_by_overlays_are_dropped_and_counted(tmp_path, tiny_result):
+    import dataclasses
+
+    from shapely import GeometryCollection, LineString, Point
+
+    from siting.core.errors import SitingWarning
+
+    sites = tiny_result.sites.copy()
+    first = sites.geometry.iloc[0]
+    x, y = first.exterior.coords[0]
+    sites.loc[sites.index[0], "geometry"] = GeometryCollection([first, LineString([(x, y), (x + 50, y)]), Point(x, y)])
+    result = dataclasses.replace(tiny_result, sites=sites)
+    with pytest.warns(SitingWarning, match="1 feature"):
+        out = result.save(tmp_path / "out", formats=["geojson", "gpkg"])
+    for frame in (gpd.read_file(out / "sites.geojson"), gpd.read_file(out / "siting.gpkg", layer="sites")):
+        assert set(frame.geom_type) <= {"Polygon", "MultiPolygon"} and len(frame) == len(sites)
+    back = gpd.read_file(out / "siting.gpkg", layer="sites").to_crs(sites.crs).set_index("site_id")
+    assert back.loc[sites["site_id"].iloc[0]].geometry.area == pytest.approx(first.area, rel=1e-6)
+    notes = json.loads((out / "run.json").read_text())["notes"]
+    assert any("1 site(s) had line or point parts" in n for n in notes)
+    assert sites.geom_type.iloc[0] == "GeometryCollection"  # the result itself is untouched

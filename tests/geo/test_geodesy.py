@@ -47,6 +47,18 @@ def test_planar_choice_is_corrected_where_direction_matters():
     assert idx[0] == 0 and agrees(d[0], ground_distance(src[0], north, 5070))
 
 
+def test_another_part_of_the_same_line_can_be_nearer_on_the_ground():
+    x, y = NEVADA
+    src = np.array([Point(x, y), box(x - 500, y - 500, x, y)])
+    # one rail line: an arm 9,900 m east (nearest on the map) and an arm 10,000 m north (nearest on the ground)
+    rail = LineString([(x + 9_900, y - 30_000), (x + 9_900, y + 10_000), (x - 30_000, y + 10_000)])
+    d, _ = geodesy.nearest(src, np.array([rail]), G)
+    for s, v in zip(src, d, strict=True):
+        truth = ground_distance(s, rail, 5070)
+        east_arm = ground_distance(s, LineString(rail.coords[:2]), 5070)
+        assert agrees(v, truth) and east_arm > truth + 50
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_counts_within_a_radius_match_the_ground(seed):
     rng = np.random.default_rng(seed)
@@ -105,7 +117,7 @@ def test_within_on_land_keeps_only_land_within_the_distance():
     assert rule.rescreens() and not Within(layer="subs", distance_m=1).rescreens()
 
 
-def test_within_on_footprints_judges_the_farthest_corner():
+def test_within_on_footprints_judges_the_farthest_point():
     x, y = NEVADA
     subs = gpd.GeoDataFrame(geometry=[Point(x, y)], crs=5070)
     cells = _frame([box(x + 23_000 + k * 500, y, x + 24_000 + k * 500, y + 1_000) for k in range(6)])

@@ -205,11 +205,17 @@ def test_mirta_names_dod_parcels(realdata):
     nv = _load(realdata, "padus_great_basin_managers/padus3_federal_managers_nv_clip.geojson").frame
     pts = load_layer(realdata / "mirta_dod_sites/mirta_points_nv.geojson", name="dod",
                      working_crs=nv.crs).frame
-    names = name_installations(nv, pts)
-    dod = names[nv["agency"] == "DOD"].iloc[0]
-    assert "Nellis" in dod and "Fallon" in dod
-    assert names[nv["agency"] != "DOD"].isna().all()
-    assert isinstance(pts, gpd.GeoDataFrame)
+    assert name_installations(nv, pts, crs=nv.crs)[nv["agency"] != "DOD"].isna().all()
+    # each part of the DoD holding gets one name: the installation inside it, else the nearest
+    parts = nv[nv["agency"] == "DOD"].explode(index_parts=False).reset_index(drop=True)
+    names = name_installations(parts, pts, crs=parts.crs)
+    assert names.notna().all() and not names.str.contains(";").any()
+    assert names.str.contains("Nellis").any() and names.str.contains("Fallon").any()
+    inside, point = pts.sindex.query(parts.geometry, predicate="contains")
+    alone = pd.Series(inside).map(pd.Series(inside).value_counts()) == 1
+    for part, pt in zip(inside[alone], point[alone], strict=True):
+        assert names.iloc[part] == pts["name"].iloc[pt]
+    assert alone.any() and isinstance(pts, gpd.GeoDataFrame)
 
 
 def test_dem_in_feet_and_geographic_dem(realdata):

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
-from shapely import STRtree
 
 from siting.io.sources.base import Context, Source, ids, register, text
 
@@ -59,50 +57,46 @@ def convert_points(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     return out
 
 
-def name_installations(parcels, points, *, max_distance_m: float = 5_000.0) -> pd.Series:
-    """Name the DoD installation(s) each DoD parcel belongs to, from MIRTA points.
+def name_installations(frame, points, *, crs=None) -> pd.Series:
+    """Name the DoD installation of each DoD site or parcel: the MIRTA point inside it, else the nearest.
 
-    A point inside a DoD parcel, or within ``max_distance_m`` of it, names it; several names are
-    joined with ``"; "`` nearest first. Non-DoD parcels and parcels with no point get NA.
+    One name per row (a site on one part of a large DoD holding gets that part's installation, not
+    every installation of the holding). Rows of other agencies get NA.
 
     Parameters
     ----------
-    parcels : GeoDataFrame
-        Canonical parcels (``agency``) in a projected CRS.
+    frame : GeoDataFrame
+        Sites, candidates or parcels (``agency``) in a projected CRS.
     points : GeoDataFrame
         Canonical MIRTA points (``name``) in the same CRS.
-    max_distance_m : float
+    crs : CRS-like, optional
+        The projected CRS: "nearest" is then nearest on the ground (else on the map).
 
     Returns
     -------
-    Series of str on the parcels' index
+    Series of str on the frame's index
 
     Examples
     --------
     >>> import geopandas as gpd
     >>> from shapely import Point, box
-    >>> parcels = gpd.GeoDataFrame({"agency": ["DOD", "BLM"]}, crs=5070,
-    ...     geometry=[box(0, 0, 1000, 1000), box(20_000, 0, 21_000, 1000)])
-    >>> pts = gpd.GeoDataFrame({"name": ["Nellis AFB", "Mill"]}, crs=5070,
-    ...     geometry=[Point(500, 500), Point(20_500, 500)])
+    >>> parcels = gpd.GeoDataFrame({"agency": ["DOD", "DOD", "BLM"]}, crs=5070, geometry=[
+    ...     box(0, 0, 1000, 1000), box(30_000, 0, 31_000, 1000), box(20_000, 0, 21_000, 1000)])
+    >>> pts = gpd.GeoDataFrame({"name": ["Nellis AFB", "Fallon NAS"]}, crs=5070,
+    ...     geometry=[Point(500, 500), Point(40_000, 500)])
     >>> name_installations(parcels, pts).tolist()
-    ['Nellis AFB', <NA>]
+    ['Nellis AFB', 'Fallon NAS', <NA>]
     """
-    out = pd.Series(pd.NA, index=parcels.index, dtype="object")
-    dod = np.flatnonzero(parcels["agency"].to_numpy() == "DOD")
+    from siting.geo.spatial import nearest  # lazy: sources stay light
+
+    out = pd.Series(pd.NA, index=frame.index, dtype="object")
+    dod = np.flatnonzero(frame["agency"].to_numpy() == "DOD")
     if not len(dod) or not len(points):
         return out
-    geoms = np.asarray(parcels.geometry.values, dtype=object)[dod]
-    tree = STRtree(np.asarray(points.geometry.values, dtype=object))
-    p_idx, q_idx = tree.query(geoms, predicate="dwithin", distance=max_distance_m)
-    if not len(p_idx):
-        return out
-    dist = shapely.distance(geoms[p_idx], tree.geometries[q_idx])
-    pairs = pd.DataFrame({"parcel": dod[p_idx], "dist": dist,
-                          "name": points["name"].astype(str).to_numpy()[q_idx]})
-    pairs = pairs.sort_values(["parcel", "dist", "name"]).drop_duplicates(["parcel", "name"])
-    joined = pairs.groupby("parcel")["name"].agg("; ".join)
-    out.iloc[joined.index.to_numpy()] = joined.to_numpy()
+    _, idx = nearest(np.asarray(frame.geometry.values, dtype=object)[dod],
+                     np.asarray(points.geometry.values, dtype=object), crs=crs)
+    found = idx >= 0
+    out.iloc[dod[found]] = points["name"].astype(str).to_numpy()[idx[found]]
     return out
 
 

@@ -1,0 +1,108 @@
+"""A layer cut into simple pieces: points, straight segments and (optionally) whole polygons.
+
+Searches on the ground need to look inside a feature: a long rail line can come nearest at one bend on
+the map and at another on the ellipsoid, and the distance to one straight segment is convex where the
+distance to a whole line is not. :func:`layer_pieces` cuts a layer once, keeping the feature each
+piece came from.
+
+Examples
+--------
+>>> import numpy as np
+>>> from shapely import LineString, Point
+>>> p = layer_pieces(np.array([Point(0, 0), LineString([(0, 0), (10, 0), (10, 10)])]))
+>>> [g.geom_type for g in p.pieces], p.owner.tolist()
+(['Point', 'LineString', 'LineString'], [0, 1, 1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+__all__ = ["Pieces", "layer_pieces", "segments"]
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Pieces of a layer: the geometries, the feature each came from, and whether each is convex.
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> p = Pieces(np.array([LineString([(0, 0), (6, 8)])]), np.array([0]), np.array([True]))
+    >>> p.midpoints()[0].tolist(), p.midpoints()[1]
+    ([[3.0, 4.0]], 5.0)
+    """
+
+    pieces: np.ndarray
+    owner: np.ndarray
+    convex: np.ndarray
+
+    def midpoints(self) -> tuple[np.ndarray, float]:
+        """Each piece's middle (xy) and the largest distance from a middle to its piece."""
+        if not len(self.pieces):
+            return np.empty((0, 2)), 0.0
+        box = shapely.bounds(self.pieces)
+        mid = (box[:, :2] + box[:, 2:]) / 2
+        half = float(np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]).max() / 2)
+        return mid, half
+
+
+def segments(lines: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Start and end coordinates of every straight segment of linear geometries, and its line.
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> x1, y1, x2, y2, of = segments(np.array([LineString([(0, 0), (1, 0), (1, 1)])]))
+    >>> x1.tolist(), y2.tolist(), of.tolist()
+    ([0.0, 1.0], [0.0, 1.0], [0, 0])
+    """
+    xy, vertex_of = shapely.get_coordinates(lines, return_index=True)
+    same = vertex_of[:-1] == vertex_of[1:]
+    return xy[:-1][same, 0], xy[:-1][same, 1], xy[1:][same, 0], xy[1:][same, 1], vertex_of[:-1][same]
+
+
+def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: bool = False) -> Pieces:
+    """Cut a layer into points, straight segments (no longer than ``step``) and polygons.
+
+    Parameters
+    ----------
+    features : ndarray of geometry
+        Any geometry types; missing and empty ones give no piece.
+    step : float, optional
+        Longest segment (CRS units); by default the segments are the lines' own.
+    outlines : bool
+        Cut polygons into the segments of their rings (for distances from outside them) instead of
+        keeping them whole.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> p = layer_pieces(np.array([box(0, 0, 4, 4)]), step=2.0, outlines=True)
+    >>> len(p.pieces), bool(p.convex.all())
+    (8, True)
+    """
+    features = np.asarray(features, dtype=object)
+    live = np.flatnonzero(~shapely.is_missing(features) & ~shapely.is_empty(features))
+    parts, part_of = shapely.get_parts(features[live], return_index=True)
+    owner, kind = live[part_of], shapely.get_type_id(parts)
+    poly = np.flatnonzero(kind == 3)
+    linear = np.flatnonzero((kind == 1) | (kind == 2))
+    lines, line_owner = parts[linear], owner[linear]
+    if outlines:
+        rings, ring_of = shapely.get_rings(parts[poly], return_index=True)
+        lines, line_owner = np.concatenate([lines, rings]), np.concatenate([line_owner, owner[poly][ring_of]])
+    if step is not None:
+        lines = shapely.segmentize(lines, step)
+    x1, y1, x2, y2, of = segments(lines)
+    segs = shapely.linestrings(np.stack([np.column_stack([x1, y1]), np.column_stack([x2, y2])], axis=1)) \
+        if len(x1) else np.empty(0, dtype=object)
+    polys = np.empty(0, dtype=object) if outlines else parts[poly]
+    points = np.flatnonzero(kind == 0)
+    convex_polys = np.isclose(shapely.area(polys), shapely.area(shapely.convex_hull(polys)), rtol=1e-9, atol=0)
+    return Pieces(np.concatenate([parts[points], segs, polys]),
+                  np.concatenate([owner[points], line_owner[of], owner[poly] if not outlines else []]).astype(int),
+                  np.concatenate([np.ones(len(points) + len(segs), bool), convex_polys]))

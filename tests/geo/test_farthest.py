@@ -1,0 +1,75 @@
+"""The farthest point of a footprint from a layer, on the ground (``within`` on cells and footprints)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from oracle import ground_distance, ground_farthest, outline_farthest
+from shapely import LineString, Point, box
+
+from siting.geo.farthest import TOL_M, farthest_distance
+from siting.score.relaxation import relaxation
+from siting.screen.constraints import screen
+from siting.screen.rules import RuleContext, Within
+
+X, Y = -1_900_000, 1_800_000  # EPSG:5070, central Nevada
+
+
+def _corners(geom, points):
+    return max(min(ground_distance(Point(c), p, 5070) for p in points) for c in geom.exterior.coords)
+
+
+def _xy(points):
+    return np.array([p.x for p in points]), np.array([p.y for p in points])
+
+
+def test_peak_between_two_features_on_a_long_edge():
+    foot = box(X - 1_500, Y, X + 1_500, Y + 600)  # 3 km long, between two substations 8 km apart
+    subs = [Point(X - 4_000, Y - 200), Point(X + 4_000, Y - 200)]
+    value = farthest_distance(np.array([foot]), np.array(subs), 5070)[0]
+    truth = ground_farthest(foot, 5070, _xy(subs), step=1.0)
+    assert truth - 0.01 <= value <= truth + TOL_M   # an upper bound, never below the truth
+    assert value > _corners(foot, subs) + 500       # the peak is mid-edge, far beyond the corners
+
+
+def test_peak_inside_a_footprint_at_a_voronoi_vertex():
+    # three substations around the footprint: the point equally far from all three is inside it
+    subs = [Point(X, Y + 3_000), Point(X - 2_600, Y - 1_500), Point(X + 2_600, Y - 1_500), Point(X, Y + 40_000)]
+    foot = box(X - 400, Y - 400, X + 400, Y + 400)
+    value = farthest_distance(np.array([foot]), np.array(subs), 5070)[0]
+    outline = ground_farthest(shapely.boundary(foot).buffer(1), 5070, _xy(subs))
+    truth = ground_farthest(foot, 5070, _xy(subs), step=1.0)
+    assert truth > outline + 100 and truth - 0.01 <= value <= truth + TOL_M
+
+
+def test_line_layer_and_multipart_footprints():
+    road = LineString([(X - 10_000, Y + 5_000), (X, Y - 2_000), (X + 10_000, Y + 5_000)])  # a V below the sites
+    feet = np.array([box(X - 3_000, Y + 2_000, X + 3_000, Y + 2_500),
+                     shapely.union(box(X - 8_000, Y, X - 7_500, Y + 500), box(X + 7_500, Y, X + 8_000, Y + 500))])
+    values = farthest_distance(feet, np.array([road]), 5070)
+    for foot, value in zip(feet, values, strict=True):
+        truth = outline_farthest(foot, road, 5070, step=0.5)
+        assert truth - 0.01 <= value <= truth + TOL_M
+
+
+def test_missing_footprints_and_empty_layer():
+    out = farthest_distance(np.array([None, box(0, 0, 1, 1)]), np.array([], dtype=object), 5070)
+    assert np.isnan(out[0]) and np.isinf(out[1])
+
+
+def test_relaxing_within_on_footprints_equals_screening_again():
+    """The ledger value does not depend on the threshold, so relaxation re-decides it exactly."""
+    rng = np.random.default_rng(3)
+    subs = gpd.GeoDataFrame(geometry=[Point(X + x, Y + y) for x, y in rng.uniform(0, 60_000, (12, 2))], crs=5070)
+    cells = gpd.GeoDataFrame({"candidate_id": [f"c{i}" for i in range(300)]}, crs=5070, geometry=[
+        box(X + x, Y + y, X + x + w, Y + y + 400) for (x, y), w in
+        zip(rng.uniform(0, 60_000, (300, 2)), rng.uniform(400, 4_000, 300), strict=True)])
+    ctx = RuleContext({"subs": subs})
+    base = screen(cells, [Within(layer="subs", distance_m=10_000)], ctx)
+    values = [4_000, 6_000, 8_000]
+    curve = relaxation(base.frame, base.applied, "within_subs", values)
+    for v, sites in zip(values, curve["sites"], strict=True):
+        again = screen(cells, [Within(layer="subs", distance_m=v)], ctx).frame
+        assert int(again["eligible"].sum()) == sites
+        assert np.array_equal(again["within_subs__value"], base.frame["within_subs__value"])
