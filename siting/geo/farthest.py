@@ -15,8 +15,9 @@ re-decide the ledger value):
   not above the farthest distance already found for the footprint;
 * any other edge is halved and its midpoint measured, until pieces are :data:`TOL_M` long on
   the ground; their bound is then the value (at most ``TOL_M / 2`` above the truth);
-* for point layers, the Voronoi vertices of the points that fall inside a footprint are
-  measured too.
+* for point layers, the inner peaks are the vertices of the points' Voronoi diagram *on the
+  ground*: each map vertex is moved by Newton steps to the point equally far on the ellipsoid
+  from its three points, and measured where it falls inside a footprint.
 
 For line and polygon layers a peak strictly inside the footprint (a medial-axis vertex) is not
 searched: the value is then the farthest point of the outline.
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from scipy.spatial import QhullError, Voronoi
+from scipy.spatial import QhullError, Voronoi, cKDTree
 
 from siting.geo import geodesy, spatial
 from siting.geo.pieces import layer_pieces, segments
@@ -85,9 +86,7 @@ def farthest_distance(geoms: np.ndarray, features: np.ndarray, crs=None, *, tol_
     if not len(pieces):
         out[live] = np.inf
         return out
-    ground = geodesy.ground_of(crs)
-    scales = ground.scale_range(shapely.total_bounds(geoms[live])) if ground else (1.0, 1.0)
-    search = _Search(geoms[live], pieces, convex, crs, scales, tol_m)
+    search = _Search(geoms[live], pieces, convex, crs, tol_m)
     search.edges()
     if (shapely.get_type_id(pieces) == 0).all():
         search.voronoi_peaks()
@@ -95,13 +94,22 @@ def farthest_distance(geoms: np.ndarray, features: np.ndarray, crs=None, *, tol_
     return out
 
 
+def _scales(ground: geodesy.Ground | None, x: np.ndarray, y: np.ndarray, reach) -> tuple[np.ndarray, np.ndarray]:
+    """Certified local (s_min, s_max) around points (ones without a projected CRS)."""
+    if ground is None:
+        return np.ones(len(x)), np.ones(len(x))
+    return ground.local_scales(x, y, reach)
+
+
 class _Search:
     """The farthest distance found so far (``best``) and the bound of unresolved pieces (``bound``)."""
 
-    def __init__(self, geoms: np.ndarray, pieces: np.ndarray, convex: np.ndarray, crs,
-                 scales: tuple[float, float], tol_m: float):
+    def __init__(self, geoms: np.ndarray, pieces: np.ndarray, convex: np.ndarray, crs, tol_m: float):
         self.geoms, self.pieces, self.convex, self.crs = geoms, pieces, convex, crs
-        self.s_min, self.s_max = scales
+        self.ground = geodesy.ground_of(crs)
+        box = shapely.bounds(geoms)
+        cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+        self.s_max = _scales(self.ground, cx, cy, np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]))[1]
         self.tol = tol_m
         self.best, self.bound = np.full(len(geoms), -np.inf), np.full(len(geoms), -np.inf)
 
@@ -117,12 +125,16 @@ class _Search:
         """Every vertex, then every edge: same convex piece at both ends, Lipschitz bound, or halving."""
         x1, y1, x2, y2, own = _edges(self.geoms)
         xy, vertex_of = shapely.get_coordinates(self.geoms, return_index=True)
-        self.measure(xy[:, 0], xy[:, 1], vertex_of)
-        d_all, i_all = self.measure(np.r_[x1, x2], np.r_[y1, y2], np.r_[own, own])
         n = len(x1)
-        d1, i1, d2, i2 = d_all[:n], i_all[:n], d_all[n:], i_all[n:]
+        # every corner is measured once, however many edges and footprints share it (a grid's cells do)
+        pts = np.vstack([np.column_stack([x1, y1]), np.column_stack([x2, y2]), xy])
+        unique, back = np.unique(pts, axis=0, return_inverse=True)
+        d_u, i_u = spatial.nearest(shapely.points(unique), self.pieces, crs=self.crs)
+        d_all, i_all = d_u[back.ravel()], i_u[back.ravel()]
+        np.maximum.at(self.best, np.r_[own, own, vertex_of], d_all)
+        d1, i1, d2, i2 = d_all[:n], i_all[:n], d_all[n:2 * n], i_all[n:2 * n]
         for _ in range(_MAX_ROUNDS):
-            length = np.hypot(x2 - x1, y2 - y1) * self.s_max
+            length = np.hypot(x2 - x1, y2 - y1) * self.s_max[own]
             lip = (d1 + d2 + length) / 2
             open_ = ~(((i1 == i2) & self.convex[np.maximum(i1, 0)]) | (lip <= self.best[own]))
             short = open_ & (length <= self.tol)
@@ -137,10 +149,15 @@ class _Search:
             x1, y1, x2, y2 = np.r_[x1, mx], np.r_[y1, my], np.r_[mx, x2], np.r_[my, y2]
             d1, i1, d2, i2 = np.r_[d1, dm], np.r_[i1, im], np.r_[dm, d2], np.r_[im, i2]
             own = np.r_[own, own]
-        np.maximum.at(self.bound, own, (d1 + d2 + np.hypot(x2 - x1, y2 - y1) * self.s_max) / 2)
+        np.maximum.at(self.bound, own, (d1 + d2 + np.hypot(x2 - x1, y2 - y1) * self.s_max[own]) / 2)
 
     def voronoi_peaks(self) -> None:
-        """Search around each Voronoi vertex of the points near a footprint (an inner peak)."""
+        """Measure the ground's Voronoi vertices of the point pieces that fall inside a footprint.
+
+        Each vertex of the map's Voronoi diagram is moved to the point equally far *on the ground* from
+        its three points (Newton steps on geodesic distances, started at the map's vertex); where that
+        point lies inside a footprint, its distance is found there.
+        """
         xy = np.unique(shapely.get_coordinates(self.pieces), axis=0)
         try:
             vertices = Voronoi(xy).vertices if len(xy) >= 4 else np.empty((0, 2))
@@ -151,33 +168,40 @@ class _Search:
         near = (vx >= x0 - 1e4) & (vx <= x1 + 1e4) & (vy >= y0 - 1e4) & (vy <= y1 + 1e4)
         if not near.any():
             return
-        vx, vy = vx[near], vy[near]
-        d, _ = spatial.nearest(shapely.points(vx, vy), self.pieces, crs=self.crs)
-        # the ground's equidistant point moves from the map's by a few times the scale spread
-        reach = 5 * (self.s_max / self.s_min - 1) * d / self.s_min + 10 * self.tol
-        vi, gi = shapely.STRtree(self.geoms).query(shapely.points(vx, vy), predicate="dwithin", distance=reach)
+        v = vertices[near]
+        v = v[shapely.STRtree(self.geoms).query(shapely.points(v), predicate="dwithin", distance=2e4)[0]]
+        v = np.unique(v, axis=0)
+        if not len(v):
+            return
+        _, three = cKDTree(xy).query(v, k=3)
+        p = self._equidistant(v, xy[three]) if self.ground is not None else v
+        vi, gi = shapely.STRtree(self.geoms).query(shapely.points(p), predicate="within")
         if len(vi):
-            self._cells(vx[vi], vy[vi], reach[vi], gi)
+            self.measure(p[vi, 0], p[vi, 1], gi)
 
-    def _cells(self, cx: np.ndarray, cy: np.ndarray, half: np.ndarray, own: np.ndarray) -> None:
-        """Branch and bound over squares ``centre +- half``: a square is settled when the distance at
-        its centre plus its half-diagonal on the ground is not above the farthest point found."""
-        for _ in range(_MAX_ROUNDS):
-            meets = shapely.intersects(shapely.box(cx - half, cy - half, cx + half, cy + half), self.geoms[own])
-            cx, cy, half, own = cx[meets], cy[meets], half[meets], own[meets]
-            if not len(cx):
-                return
-            inside = shapely.contains_xy(self.geoms[own], cx, cy)
-            d, _ = self.measure(cx, cy, own, inside)
-            reach = half * np.sqrt(2) * self.s_max
-            open_ = d + reach > self.best[own]
-            short = open_ & (reach <= self.tol / 2)
-            np.maximum.at(self.bound, own[short], d[short] + reach[short])
-            keep = open_ & ~short
-            q = half[keep] / 2
-            cx = np.concatenate([cx[keep] + sx * q for sx in (-1, 1, -1, 1)])
-            cy = np.concatenate([cy[keep] + sy * q for sy in (-1, -1, 1, 1)])
-            half, own = np.tile(q, 4), np.tile(own[keep], 4)
+    def _equidistant(self, start: np.ndarray, sites: np.ndarray, steps: int = 5) -> np.ndarray:
+        """Points equally far on the ground from three sites each (``sites``: (n, 3, 2)), by Newton steps."""
+        g = self.ground
+        assert g is not None
+        p = start.copy()
+        h = 1.0
+        for _ in range(steps):
+            probe = np.stack([p, p + np.array([h, 0.0]), p + np.array([0.0, h])], axis=1)  # (n, 3 probes, 2)
+            px = np.repeat(probe[:, :, None, 0], 3, axis=2).ravel()
+            py = np.repeat(probe[:, :, None, 1], 3, axis=2).ravel()
+            sx = np.repeat(sites[:, None, :, 0], 3, axis=1).ravel()
+            sy = np.repeat(sites[:, None, :, 1], 3, axis=1).ravel()
+            d = g.between(px, py, sx, sy).reshape(len(p), 3, 3)               # probe x site
+            r = d[:, :, 0:1] - d[:, :, 1:3]                                    # (n, probe, 2): g1-g2, g1-g3
+            jac = np.stack([(r[:, 1] - r[:, 0]) / h, (r[:, 2] - r[:, 0]) / h], axis=2)  # d r / d (x, y)
+            det = jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0]
+            ok = np.abs(det) > 1e-12
+            step = np.zeros_like(p)
+            r0 = r[:, 0]
+            step[ok, 0] = (jac[ok, 1, 1] * r0[ok, 0] - jac[ok, 0, 1] * r0[ok, 1]) / det[ok]
+            step[ok, 1] = (-jac[ok, 1, 0] * r0[ok, 0] + jac[ok, 0, 0] * r0[ok, 1]) / det[ok]
+            p = p - step
+        return p
 
 
 def _edges(geoms: np.ndarray) -> tuple[np.ndarray, ...]:

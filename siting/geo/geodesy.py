@@ -39,13 +39,13 @@ from functools import lru_cache
 import numpy as np
 import shapely
 from pyproj import CRS, Proj
-from scipy.ndimage import maximum_filter, minimum_filter
+from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
 from siting.core.errors import CRSError, SitingWarning
 from siting.geo import proximity
-from siting.geo.pieces import Pieces, layer_pieces
+from siting.geo.pieces import Pieces, layer_pieces, segment_foot
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "count_within", "ground_of", "nearest", "pair_distance"]
 
@@ -59,6 +59,8 @@ QUAD_SEGS = 16
 COARSE_STEP = 4_000.0
 #: Vertices asked per source of that index (a source with more in range is checked with an STRtree).
 COARSE_K = 24
+#: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
+PAIR_BATCH = 20_000
 
 
 class Ground:
@@ -94,18 +96,15 @@ class Ground:
         return np.asarray(self.geod.inv(lon0, lat0, lon1, lat1)[2], dtype=float)
 
     def factors(self, x, y) -> tuple[np.ndarray, np.ndarray]:
-        """Largest and smallest scale of any direction at planar points (Tissot semi-axes)."""
+        """Largest and smallest scale of any direction at planar points (Tissot semi-axes); NaN where the
+        CRS has none (outside its domain)."""
         lon, lat = self.lonlat(x, y)
         f = self._proj.get_factors(lon, lat)
         a, b = np.asarray(f.tissot_semimajor, float), np.asarray(f.tissot_semiminor, float)
         bad = ~(np.isfinite(a) & np.isfinite(b) & (b > 0))
         if bad.all():
             raise CRSError(f"{self.crs.name} has no scale factors at these points (outside its area of use)")
-        if bad.any():  # the widest bounds found elsewhere: safe for decisions, said aloud
-            warnings.warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {len(bad):,} points "
-                          "(outside its area of use); the widest bounds found elsewhere are used there: choose a "
-                          "working CRS that covers the study area", SitingWarning, stacklevel=2)
-            a[bad], b[bad] = np.nanmax(a[~bad]), np.nanmin(b[~bad])
+        a[bad], b[bad] = np.nan, np.nan
         return a, b
 
     def _lattice(self, bounds) -> tuple[np.ndarray, np.ndarray, float, float, float]:
@@ -114,8 +113,15 @@ class Ground:
         xs = np.arange(minx, maxx + step, step)
         ys = np.arange(miny, maxy + step, step)
         gx, gy = np.meshgrid(xs, ys)
-        a, b = self.factors(gx.ravel(), gy.ravel())
-        return a.reshape(gx.shape), b.reshape(gx.shape), float(minx), float(miny), float(step)
+        a, b = (v.reshape(gx.shape) for v in self.factors(gx.ravel(), gy.ravel()))
+        bad = np.isnan(a)
+        if bad.any():  # nodes off the projection's domain take their nearest node's scales, said aloud
+            warnings.warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {bad.size:,} lattice "
+                          "points of the region (outside its domain); the nearest points' are used there: choose a "
+                          "working CRS that covers the study area", SitingWarning, stacklevel=3)
+            near = distance_transform_edt(bad, return_distances=False, return_indices=True)
+            a, b = a[tuple(near)], b[tuple(near)]
+        return a, b, float(minx), float(miny), float(step)
 
     def scale_range(self, bounds) -> tuple[float, float]:
         """Certified ``(s_min, s_max)`` of every direction over a region ``(minx, miny, maxx, maxy)``."""
@@ -258,28 +264,41 @@ def _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse) -> None:
     nearer on the ellipsoid. Lines and outlines are cut into pieces no longer than :data:`COARSE_STEP`,
     each measured where it comes nearest on the map (a second-order error: metres at 70 km)."""
     ax, ay, rho = proximity.anchors(sources, reuse=reuse)
-    _, s_max = ground.local_scales(ax[live], ay[live], rho[live] + 1.05 * d[live] + COARSE_STEP)
-    reach = g[live] * s_max  # farther than this on the map: farther than g on the ground
     cut = layer_pieces(targets, step=COARSE_STEP, outlines=True)
-    src = sources[live]
-    s, t = _pairs_within(src, ax[live], ay[live], rho[live], cut, reach)
-    near = _box_gap(shapely.bounds(src)[s], shapely.bounds(cut.pieces)[t]) <= reach[s]
-    s, t = s[near], t[near]
-    near = shapely.distance(shapely.convex_hull(src)[s], cut.pieces[t]) <= reach[s]  # a cheap lower bound
-    s, t = s[near], t[near]
-    xy = shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
+    for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
+        rows = live[start:start + PAIR_BATCH]
+        _, s_max = ground.local_scales(ax[rows], ay[rows], rho[rows] + 1.05 * d[rows] + COARSE_STEP)
+        reach = g[rows] * s_max  # farther than this on the map: farther than g on the ground
+        src = sources[rows]
+        s, t = _pairs_within(src, ax[rows], ay[rows], rho[rows], cut, reach)
+        s, t, xy = _nearest_pairs(src, cut, s, t, reach)
+        if not len(s):
+            continue
+        gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
+        order = np.lexsort((gp, s))
+        s, t, gp = s[order], t[order], gp[order]
+        first = np.r_[True, s[1:] != s[:-1]]
+        s, t, gp = s[first], t[first], gp[first]
+        better = gp < g[rows][s]
+        won = rows[s[better]]
+        g[won], idx[won] = gp[better], cut.owner[t[better]]
+
+
+def _nearest_pairs(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs whose pieces lie within ``reach`` on the map, with their nearest points (x0, y0, x1, y1)."""
+    if cut.ends is not None and (shapely.get_type_id(src) == 0).all():  # points to segments, in numpy
+        p = shapely.get_coordinates(src)[s]
+        e = cut.ends[t]
+        qx, qy = segment_foot(p[:, 0], p[:, 1], e[:, 0], e[:, 1], e[:, 2], e[:, 3])
+        xy = np.column_stack([p, qx, qy])
+    else:
+        near = _box_gap(shapely.bounds(src)[s], shapely.bounds(cut.pieces)[t]) <= reach[s]
+        s, t = s[near], t[near]
+        near = shapely.distance(shapely.convex_hull(src)[s], cut.pieces[t]) <= reach[s]  # a cheap lower bound
+        s, t = s[near], t[near]
+        xy = shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
     close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[s]
-    s, t, xy = s[close], t[close], xy[close]
-    if not len(s):
-        return
-    gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
-    order = np.lexsort((gp, s))
-    s, t, gp = s[order], t[order], gp[order]
-    first = np.r_[True, s[1:] != s[:-1]]
-    s, t, gp = s[first], t[first], gp[first]
-    better = gp < g[live][s]
-    rows = live[s[better]]
-    g[rows], idx[rows] = gp[better], cut.owner[t[better]]
+    return s[close], t[close], xy[close]
 
 
 def _pairs_within(sources, ax, ay, rho, cut: Pieces, reach) -> tuple[np.ndarray, np.ndarray]:
@@ -292,14 +311,14 @@ def _pairs_within(sources, ax, ay, rho, cut: Pieces, reach) -> tuple[np.ndarray,
     hit = dist <= bound[:, None]
     src, piece = np.repeat(np.arange(len(ax)), k)[hit.ravel()], vi[hit]
     full = np.flatnonzero(hit[:, -1]) if k < len(mid) else np.zeros(0, int)
-    if len(full):  # more pieces in range than asked: the STRtree lists every piece whose box is in range
-        x0, y0, x1, y1 = shapely.bounds(sources[full]).T
-        r = reach[full]
-        fs, fp = STRtree(cut.pieces).query(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
-        src, piece = np.concatenate([src, full[fs]]), np.concatenate([piece, fp])
-    n = len(cut.pieces)
-    pair = np.unique(src.astype(np.int64) * n + piece)
-    return pair // n, pair % n
+    if not len(full):  # each source's KD hits are distinct pieces
+        return src, piece
+    # more pieces in range than asked: the STRtree lists every piece whose box is in range
+    x0, y0, x1, y1 = shapely.bounds(sources[full]).T
+    r = reach[full]
+    fs, fp = STRtree(cut.pieces).query(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
+    kept = ~np.isin(src, full)
+    return np.concatenate([src[kept], full[fs]]), np.concatenate([piece[kept], fp])
 
 
 def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["Pieces", "layer_pieces", "segments"]
+__all__ = ["Pieces", "layer_pieces", "segment_foot", "segments"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Pieces:
     pieces: np.ndarray
     owner: np.ndarray
     convex: np.ndarray
+    #: ``(n, 4)`` start and end of each point or segment piece (a point twice); None with polygons.
+    ends: np.ndarray | None = None
 
     def midpoints(self) -> tuple[np.ndarray, float]:
         """Each piece's middle (xy) and the largest distance from a middle to its piece."""
@@ -103,6 +105,22 @@ def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: b
     polys = np.empty(0, dtype=object) if outlines else parts[poly]
     points = np.flatnonzero(kind == 0)
     convex_polys = np.isclose(shapely.area(polys), shapely.area(shapely.convex_hull(polys)), rtol=1e-9, atol=0)
+    pxy = shapely.get_coordinates(parts[points])
+    ends = np.vstack([np.column_stack([pxy, pxy]), np.column_stack([x1, y1, x2, y2])]) if not len(polys) else None
     return Pieces(np.concatenate([parts[points], segs, polys]),
                   np.concatenate([owner[points], line_owner[of], owner[poly] if not outlines else []]).astype(int),
-                  np.concatenate([np.ones(len(points) + len(segs), bool), convex_polys]))
+                  np.concatenate([np.ones(len(points) + len(segs), bool), convex_polys]), ends)
+
+
+def segment_foot(px, py, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
+    """The point of each segment (x0, y0)-(x1, y1) nearest to (px, py), broadcasting.
+
+    Examples
+    --------
+    >>> [v.tolist() for v in segment_foot(np.array([1.0, 6.0]), np.array([3.0, 3.0]), 0.0, 0.0, 4.0, 0.0)]
+    [[1.0, 4.0], [0.0, 0.0]]
+    """
+    dx, dy = x1 - x0, y1 - y0
+    t = ((px - x0) * dx + (py - y0) * dy) / np.maximum(dx * dx + dy * dy, 1e-300)  # 0 for zero-length segments
+    t = np.clip(t, 0.0, 1.0)
+    return x0 + t * dx, y0 + t * dy

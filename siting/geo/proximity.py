@@ -47,6 +47,7 @@ from shapely import STRtree
 
 from siting.core import settings
 from siting.geo.parallel import chunked, map_pieces
+from siting.geo.pieces import segment_foot
 
 __all__ = ["Reuse", "anchors", "count_within", "inradius", "nearest", "segment_distance"]
 
@@ -328,11 +329,8 @@ def segment_distance(px, py, x0, y0, x1, y1) -> np.ndarray:
     >>> segment_distance(np.array([0.0, 5.0]), np.array([3.0, 3.0]), 0.0, 0.0, 4.0, 0.0).tolist()
     [3.0, 3.1622776601683795]
     """
-    dx, dy = x1 - x0, y1 - y0
-    ax, ay = px - x0, py - y0
-    t = (ax * dx + ay * dy) / np.maximum(dx * dx + dy * dy, 1e-300)  # 0 for zero-length segments
-    np.clip(t, 0.0, 1.0, out=t)
-    return np.hypot(ax - t * dx, ay - t * dy)
+    qx, qy = segment_foot(px, py, x0, y0, x1, y1)
+    return np.hypot(px - qx, py - qy)
 
 
 def _anchor_nearest(sources, ax, ay, rho, targets, step, k, workers):
