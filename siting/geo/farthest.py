@@ -47,6 +47,9 @@ __all__ = ["TOL_M", "farthest_distance"]
 
 #: Length (m on the ground) below which an unsettled edge piece is not halved any more.
 TOL_M = 1.0
+#: Relative allowance per km of a footprint's diagonal (plus one) for the change of scale across it
+#: (EPSG:5070: about 3e-5 per km in the lower 48, 1e-4 per km in Alaska).
+FOOT_MARGIN = 2e-4
 _MAX_ROUNDS = 60
 
 
@@ -94,11 +97,23 @@ def farthest_distance(geoms: np.ndarray, features: np.ndarray, crs=None, *, tol_
     return out
 
 
-def _scales(ground: geodesy.Ground | None, x: np.ndarray, y: np.ndarray, reach) -> tuple[np.ndarray, np.ndarray]:
-    """Certified local (s_min, s_max) around points (ones without a projected CRS)."""
+def _footprint_scale(ground: geodesy.Ground | None, box: np.ndarray) -> np.ndarray:
+    """Largest scale over each footprint's box: the Tissot semi-major axis at its corners and centre,
+    plus :data:`FOOT_MARGIN` per km of its diagonal for the change between them. Each footprint's own, so a footprint gets the
+    same value however the footprints are batched or partitioned."""
     if ground is None:
-        return np.ones(len(x)), np.ones(len(x))
-    return ground.local_scales(x, y, reach)
+        return np.ones(len(box))
+    xs = np.column_stack([box[:, 0], box[:, 2], box[:, 0], box[:, 2], (box[:, 0] + box[:, 2]) / 2])
+    ys = np.column_stack([box[:, 1], box[:, 1], box[:, 3], box[:, 3], (box[:, 1] + box[:, 3]) / 2])
+    a, _ = ground.factors(xs.ravel(), ys.ravel())
+    with np.errstate(all="ignore"):
+        s_max = np.nanmax(a.reshape(xs.shape), axis=1)
+    off = np.isnan(s_max)  # no factor anywhere on the box: the region's certified bound
+    if off.any():
+        s_max[off] = ground.local_scales(xs[off, 4], ys[off, 4], np.hypot(box[off, 2] - box[off, 0],
+                                                                          box[off, 3] - box[off, 1]))[1]
+    diag_km = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 1_000
+    return s_max * (1 + FOOT_MARGIN * (1 + diag_km))
 
 
 class _Search:
@@ -107,9 +122,7 @@ class _Search:
     def __init__(self, geoms: np.ndarray, pieces: np.ndarray, convex: np.ndarray, crs, tol_m: float):
         self.geoms, self.pieces, self.convex, self.crs = geoms, pieces, convex, crs
         self.ground = geodesy.ground_of(crs)
-        box = shapely.bounds(geoms)
-        cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
-        self.s_max = _scales(self.ground, cx, cy, np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]))[1]
+        self.s_max = _footprint_scale(self.ground, shapely.bounds(geoms))
         self.tol = tol_m
         self.best, self.bound = np.full(len(geoms), -np.inf), np.full(len(geoms), -np.inf)
 

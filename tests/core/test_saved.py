@@ -23,6 +23,7 @@ def test_the_demo_folder_gives_back_its_result(demo_result, demo_out):
     assert set(back.analysis) == set(demo_result.analysis)
 
 
+@pytest.mark.slow
 def test_layer_names_that_look_like_a_family_split_survive(tmp_path, tiny_scenario):
     d = copy.deepcopy(tiny_scenario)
     d["layers"]["power_line"] = d["layers"].pop("transmission")

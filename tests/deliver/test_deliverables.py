@@ -242,6 +242,7 @@ def test_run_with_offline_map_flag(tmp_path):
     assert json.loads((out / "run.json").read_text())["files"]["map.html"]["bytes"] > 1e6
 
 
+@pytest.mark.slow
 def test_line_and_point_parts_left_by_overlays_are_dropped_and_counted(tmp_path, tiny_result):
     import dataclasses
 

@@ -23,7 +23,7 @@ def _scatter(rng, n, spread=150_000):
     return rng.uniform(0, spread, (n, 2)) + NEVADA
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_nearest_is_the_nearest_on_the_ground(seed):
     rng = np.random.default_rng(seed)
     src = np.array([box(x, y, x + rng.uniform(10, 3_000), y + rng.uniform(10, 3_000)) for x, y in _scatter(rng, 15)])
@@ -59,7 +59,7 @@ def test_another_part_of_the_same_line_can_be_nearer_on_the_ground():
         assert agrees(v, truth) and east_arm > truth + 50
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_counts_within_a_radius_match_the_ground(seed):
     rng = np.random.default_rng(seed)
     src = np.array([box(x, y, x + 2_000, y + 1_000) for x, y in _scatter(rng, 10)])

@@ -123,6 +123,7 @@ def test_a_site_of_1_25_million_vertices_is_written_and_checked(tmp_path):
 
 
 # -------------------------------------------------------------------------------- 11 custom tiles
+@pytest.mark.slow
 def test_custom_tiles_need_and_take_an_attribution(tmp_path, tiny_scenario, tiny_result):
     url = "https://tiles.example.invalid/{z}/{x}/{y}.png"
     with pytest.raises(ScenarioError, match="need an attribution"):
