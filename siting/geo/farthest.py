@@ -99,8 +99,8 @@ def farthest_distance(geoms: np.ndarray, features: np.ndarray, crs=None, *, tol_
 
 def _footprint_scale(ground: geodesy.Ground | None, box: np.ndarray) -> np.ndarray:
     """Largest scale over each footprint's box: the Tissot semi-major axis at its corners and centre,
-    plus :data:`FOOT_MARGIN` per km of its diagonal for the change between them. Each footprint's own, so a footprint gets the
-    same value however the footprints are batched or partitioned."""
+    plus :data:`FOOT_MARGIN` per km of its diagonal for the change between them. Each footprint's own,
+    so a footprint gets the same value however the footprints are batched or partitioned."""
     if ground is None:
         return np.ones(len(box))
     xs = np.column_stack([box[:, 0], box[:, 2], box[:, 0], box[:, 2], (box[:, 0] + box[:, 2]) / 2])
