@@ -49,7 +49,8 @@ def test_dask_engine_equals_local_on_the_packed_demo(cluster, demo_result):
 
 def test_dask_engine_equals_local_on_parcel_candidates(cluster):
     sc = load_scenario(DEMO)
-    sc = sc.model_copy(update={"candidates": CandidateSpec(method="parcels", min_area_acres=640)})
+    sc = sc.model_copy(update={"candidates": CandidateSpec(method="parcels", min_area_acres=640),
+                               "analysis": sc.analysis.model_copy(update={"relaxation": []})})
     local = siting.run(sc, progress=False)
     dask = siting.run(sc, engine="dask", scheduler=cluster.scheduler_address, progress=False)
     _same_result(local, dask)
@@ -68,9 +69,9 @@ def test_dask_engine_runs_a_scenario_without_rasters(cluster):
     assert not dask.rasters and len(dask.sites) > 0
 
 
-def test_cli_runs_on_a_remote_scheduler(cluster, tmp_path):
+def test_cli_runs_on_a_remote_scheduler(cluster, tmp_path, tiny_yaml):
     out = tmp_path / "nevada"
-    res = CliRunner().invoke(cli, ["run", str(DEMO), "--out", str(out), "--engine", "dask",
+    res = CliRunner().invoke(cli, ["run", str(tiny_yaml), "--out", str(out), "--engine", "dask",
                                    "--scheduler", cluster.scheduler_address])
     assert res.exit_code == 0, res.output
     run = json.loads((out / "run.json").read_text())
