@@ -126,12 +126,10 @@ class _Search:
         self.tol = tol_m
         self.best, self.bound = np.full(len(geoms), -np.inf), np.full(len(geoms), -np.inf)
 
-    def measure(self, x: np.ndarray, y: np.ndarray, owner: np.ndarray,
-                inside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Ground distance and nearest piece of points; those ``inside`` their footprint count as found."""
+    def measure(self, x: np.ndarray, y: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ground distance and nearest piece of points of the footprints ``owner`` (each counts as found)."""
         d, idx = spatial.nearest(shapely.points(x, y), self.pieces, crs=self.crs)
-        found = slice(None) if inside is None else inside
-        np.maximum.at(self.best, owner[found], d[found])
+        np.maximum.at(self.best, owner, d)
         return d, idx
 
     def edges(self) -> None:
