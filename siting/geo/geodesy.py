@@ -10,9 +10,9 @@ engine (:mod:`siting.geo.proximity`) for the search and makes every answer true 
   :meth:`Ground.local_scales` gives certified bounds over the region a query touches (a lattice of
   factors with running maxima and minima, plus :data:`MARGIN`).
 * :func:`nearest` reports the geodesic length (``pyproj.Geod.inv``) of the nearest pair of points
-  (``shapely.shortest_line``), and checks the other targets that could be nearer on the ellipsoid
-  (planar distance within ``geodesic * s_max``) exactly: the distance is that of the nearest
-  target on the ground, not on the map.
+  (``shapely.shortest_line``) of the target nearest on the ellipsoid, not on the map: the rivals are
+  found in 3-D, by chord (a chord is never longer than its geodesic, and unlike a planar band the
+  chord's band does not widen where the CRS is anisotropic), and measured exactly.
 * :func:`count_within` counts points certainly within (planar ``<= radius * s_min``) in the
   KD-tree, and measures the ring between that and ``radius * s_max`` exactly.
 * :func:`pair_distance` is the geodesic length of the shortest line between two shapes.
@@ -41,7 +41,6 @@ import shapely
 from pyproj import CRS, Proj
 from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 from scipy.spatial import cKDTree
-from shapely import STRtree
 
 from siting.core.errors import CRSError, SitingWarning
 from siting.geo import proximity
@@ -53,14 +52,32 @@ __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "count_within", "gr
 MARGIN = 2e-5
 #: Lattice nodes along the longer side of a query's region.
 LATTICE = 96
+#: Points bounded with one lattice by :meth:`Ground.local_scales` (a compact chunk in Z-order).
+SCALE_CHUNK = 10_000
 #: Segments per quarter circle of the buffers that decide rules.
 QUAD_SEGS = 16
 #: Vertex gap (m) of the coarse index that finds the targets that could be nearer on the ellipsoid.
 COARSE_STEP = 4_000.0
-#: Vertices asked per source of that index (a source with more in range is checked with an STRtree).
-COARSE_K = 24
 #: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
 PAIR_BATCH = 20_000
+
+
+def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Z-order key of points (16 bits per axis over their extent): points near in the key are near on the map.
+
+    Examples
+    --------
+    >>> _morton(np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.0, 0.0, 1.0, 1.0])).tolist()
+    [0, 1431655765, 2863311530, 4294967295]
+    """
+    key = np.zeros(len(x), np.uint64)
+    if not len(x):
+        return key
+    for v, shift in ((x, 0), (y, 1)):
+        q = np.rint((v - v.min()) / max(float(np.ptp(v)), 1e-9) * 65535).astype(np.uint64)
+        for bit in range(16):
+            key |= ((q >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + shift)
+    return key
 
 
 class Ground:
@@ -83,6 +100,7 @@ class Ground:
         if geod is None:
             raise CRSError(f"{self.crs.name} has no ellipsoid to measure on")
         self.geod = geod
+        self._off_domain = False
 
     def lonlat(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Longitude and latitude (degrees, the CRS's own datum) of planar points."""
@@ -94,6 +112,26 @@ class Ground:
         lon0, lat0 = self.lonlat(x0, y0)
         lon1, lat1 = self.lonlat(x1, y1)
         return np.asarray(self.geod.inv(lon0, lat0, lon1, lat1)[2], dtype=float)
+
+    def ecef(self, x, y) -> np.ndarray:
+        """Earth-centred (x, y, z) metres of planar points on the ellipsoid's surface, shape ``(n, 3)``.
+
+        The chord between two such points is never longer than the geodesic between them.
+
+        Examples
+        --------
+        >>> g = Ground(5070)
+        >>> a, b = g.ecef([-1_700_000, -1_500_000], [2_000_000, 2_100_000])
+        >>> chord = float(np.linalg.norm(a - b))
+        >>> geodesic = float(g.between(-1_700_000, 2_000_000, -1_500_000, 2_100_000))
+        >>> round(geodesic - chord, 1)   # 224 km: the chord is 11.5 m shorter (about D**3 / 24 R**2)
+        11.5
+        """
+        lon, lat = (np.radians(v) for v in self.lonlat(x, y))
+        es = self.geod.es
+        n = self.geod.a / np.sqrt(1.0 - es * np.sin(lat) ** 2)
+        return np.column_stack([n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon),
+                                n * (1.0 - es) * np.sin(lat)])
 
     def factors(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Largest and smallest scale of any direction at planar points (Tissot semi-axes); NaN where the
@@ -115,10 +153,12 @@ class Ground:
         gx, gy = np.meshgrid(xs, ys)
         a, b = (v.reshape(gx.shape) for v in self.factors(gx.ravel(), gy.ravel()))
         bad = np.isnan(a)
-        if bad.any():  # nodes off the projection's domain take their nearest node's scales, said aloud
+        if bad.any() and not self._off_domain:  # off the projection's domain: the nearest node's, said once
+            self._off_domain = True
             warnings.warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {bad.size:,} lattice "
                           "points of the region (outside its domain); the nearest points' are used there: choose a "
-                          "working CRS that covers the study area", SitingWarning, stacklevel=3)
+                          "working CRS that covers the study area (said once per CRS)", SitingWarning, stacklevel=3)
+        if bad.any():
             near = distance_transform_edt(bad, return_distances=False, return_indices=True)
             a, b = a[tuple(near)], b[tuple(near)]
         return a, b, float(minx), float(miny), float(step)
@@ -129,9 +169,22 @@ class Ground:
         return float(b.min() * (1 - MARGIN)), float(a.max() * (1 + MARGIN))
 
     def local_scales(self, x, y, reach) -> tuple[np.ndarray, np.ndarray]:
-        """Certified ``(s_min, s_max)`` per point over the square ``point +- reach`` (planar units)."""
+        """Certified ``(s_min, s_max)`` per point over the square ``point +- reach`` (planar units).
+
+        Points are bounded in spatially compact chunks of :data:`SCALE_CHUNK` (Z-order), each with its
+        own lattice, so a national layer gets bounds as local as a county's."""
         x, y = np.asarray(x, float), np.asarray(y, float)
         reach = np.broadcast_to(np.asarray(reach, float), x.shape)
+        if len(x) <= SCALE_CHUNK:
+            return self._chunk_scales(x, y, reach)
+        s_min, s_max = np.empty(len(x)), np.empty(len(x))
+        order = np.argsort(_morton(x, y), kind="stable")
+        for start in range(0, len(x), SCALE_CHUNK):
+            sel = order[start:start + SCALE_CHUNK]
+            s_min[sel], s_max[sel] = self._chunk_scales(x[sel], y[sel], reach[sel])
+        return s_min, s_max
+
+    def _chunk_scales(self, x, y, reach) -> tuple[np.ndarray, np.ndarray]:
         if not len(x):
             return np.ones(0), np.ones(0)
         r = float(reach.max())
@@ -253,7 +306,7 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     g = d.copy()
     live = np.flatnonzero(np.isfinite(d) & (d > 0))
     if len(live):
-        g[live] = pair_distance(sources[live], targets[idx[live]], ground)
+        g[live] = np.inf  # found and measured on the ground by _closer_on_ground
         _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse)
     result = (g, idx)
     return reuse.keep(key, sources, result, targets) if reuse is not None else result
@@ -262,26 +315,50 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
 def _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse) -> None:
     """Replace (in place) the nearest target where another one, or another part of the same one, is
     nearer on the ellipsoid. Lines and outlines are cut into pieces no longer than :data:`COARSE_STEP`,
-    each measured where it comes nearest on the map (a second-order error: metres at 70 km)."""
+    each measured where it comes nearest on the map (a second-order error: metres at 70 km).
+
+    The pieces that could be nearer are found in 3-D (ECEF): a chord is never longer than the geodesic
+    between its ends, so a piece whose middle is farther than ``g + rho + half`` by chord from the source's
+    anchor (``rho`` and ``half``: ground radii of the source and the piece) cannot be nearer than ``g``.
+    Unlike a planar search this band does not widen where the CRS is anisotropic (EPSG:5070 in Alaska
+    stretches one direction 30 % more than another); the piece nearest by chord is measured first so
+    ``g`` starts near the answer."""
     ax, ay, rho = proximity.anchors(sources, reuse=reuse)
     cut = layer_pieces(targets, step=COARSE_STEP, outlines=True)
+    mid, _ = cut.midpoints()
+    box = shapely.bounds(cut.pieces)
+    half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
+    half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
+    tree = cKDTree(ground.ecef(mid[:, 0], mid[:, 1]))
+    live = live[np.argsort(_morton(ax[live], ay[live]), kind="stable")]  # compact batches: local scale bounds
     for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
         rows = live[start:start + PAIR_BATCH]
-        _, s_max = ground.local_scales(ax[rows], ay[rows], rho[rows] + 1.05 * d[rows] + COARSE_STEP)
-        reach = g[rows] * s_max  # farther than this on the map: farther than g on the ground
-        src = sources[rows]
-        s, t = _pairs_within(src, ax[rows], ay[rows], rho[rows], cut, reach)
-        s, t, xy = _nearest_pairs(src, cut, s, t, reach)
-        if not len(s):
-            continue
-        gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
-        order = np.lexsort((gp, s))
-        s, t, gp = s[order], t[order], gp[order]
-        first = np.r_[True, s[1:] != s[:-1]]
-        s, t, gp = s[first], t[first], gp[first]
-        better = gp < g[rows][s]
-        won = rows[s[better]]
-        g[won], idx[won] = gp[better], cut.owner[t[better]]
+        src, xyz = sources[rows], ground.ecef(ax[rows], ay[rows])
+        radius = rho[rows] * ground.local_scales(ax[rows], ay[rows], rho[rows])[1]
+        first = tree.query(xyz)[1]
+        _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx)
+        found = tree.query_ball_point(xyz, g[rows] + radius + half.max(), return_sorted=False)
+        s = np.repeat(np.arange(len(rows)), np.fromiter(map(len, found), np.int64, len(found)))
+        t = np.concatenate([np.asarray(f, np.int64) for f in found] + [np.zeros(0, np.int64)])
+        near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
+        _, s_max = ground.local_scales(ax[rows], ay[rows], rho[rows] + 1.05 * g[rows] + COARSE_STEP)
+        _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
+
+
+def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx) -> None:
+    """Measure the (source, piece) pairs within ``reach`` on the map; keep (in place) each source's
+    nearest where it is nearer than ``g``."""
+    s, t, xy = _nearest_pairs(src, cut, s, t, np.broadcast_to(reach, len(src)))
+    if not len(s):
+        return
+    gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
+    order = np.lexsort((gp, s))
+    s, t, gp = s[order], t[order], gp[order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    s, t, gp = s[first], t[first], gp[first]
+    better = gp < g[rows][s]
+    won = rows[s[better]]
+    g[won], idx[won] = gp[better], cut.owner[t[better]]
 
 
 def _nearest_pairs(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -294,31 +371,17 @@ def _nearest_pairs(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarra
     else:
         near = _box_gap(shapely.bounds(src)[s], shapely.bounds(cut.pieces)[t]) <= reach[s]
         s, t = s[near], t[near]
-        near = shapely.distance(shapely.convex_hull(src)[s], cut.pieces[t]) <= reach[s]  # a cheap lower bound
-        s, t = s[near], t[near]
+        big = np.flatnonzero(shapely.get_num_coordinates(src) > 32)  # their hull is a cheap lower bound
+        if len(big):
+            hull = np.empty(len(src), dtype=object)
+            hull[big] = shapely.convex_hull(src[big])
+            pair = np.flatnonzero(np.isin(s, big))
+            near = np.ones(len(s), bool)
+            near[pair] = shapely.distance(hull[s[pair]], cut.pieces[t[pair]]) <= reach[s[pair]]
+            s, t = s[near], t[near]
         xy = shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
     close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[s]
     return s[close], t[close], xy[close]
-
-
-def _pairs_within(sources, ax, ay, rho, cut: Pieces, reach) -> tuple[np.ndarray, np.ndarray]:
-    """(source, piece) pairs that may lie within ``reach`` (planar, per source): a superset, no misses."""
-    mid, half = cut.midpoints()
-    k = min(COARSE_K, len(mid))
-    bound = reach + rho + half
-    dist, vi = cKDTree(mid).query(np.column_stack([ax, ay]), k=k, distance_upper_bound=float(bound.max()))
-    dist, vi = dist.reshape(len(ax), k), vi.reshape(len(ax), k)
-    hit = dist <= bound[:, None]
-    src, piece = np.repeat(np.arange(len(ax)), k)[hit.ravel()], vi[hit]
-    full = np.flatnonzero(hit[:, -1]) if k < len(mid) else np.zeros(0, int)
-    if not len(full):  # each source's KD hits are distinct pieces
-        return src, piece
-    # more pieces in range than asked: the STRtree lists every piece whose box is in range
-    x0, y0, x1, y1 = shapely.bounds(sources[full]).T
-    r = reach[full]
-    fs, fp = STRtree(cut.pieces).query(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
-    kept = ~np.isin(src, full)
-    return np.concatenate([src[kept], full[fs]]), np.concatenate([piece[kept], fp])
 
 
 def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:

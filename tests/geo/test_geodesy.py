@@ -38,6 +38,27 @@ def test_nearest_is_the_nearest_on_the_ground(seed):
             assert agrees(ground_distance(s, targets[i], 5070), min(truth))
 
 
+def test_nearest_on_the_ground_where_the_crs_is_strongly_anisotropic():
+    # interior Alaska in EPSG:5070: one direction is stretched 15-30 % more than another, so the targets
+    # nearest on the map are often not the nearest on the ground, and the band of rivals is wide
+    rng = np.random.default_rng(3)
+    origin = np.array([-3_000_000.0, 4_500_000.0])
+    src = np.array([Point(*p) for p in rng.uniform(0, 40_000, (6, 2)) + origin]
+                   + [box(*(origin + 60_000), *(origin + 61_000))])
+    angle = rng.uniform(0, 2 * np.pi, 60)
+    far = origin + 20_000 + np.column_stack([np.cos(angle), np.sin(angle)]) * rng.uniform(150e3, 220e3, (60, 1))
+    pts = np.array([Point(*p) for p in far])
+    lines = np.array([LineString([p, p + rng.uniform(-8e3, 8e3, 2)]) for p in far[:20]])
+    for targets in (pts, lines):
+        d, idx = geodesy.nearest(src, targets, G)
+        map_choice = shapely.distance(src[:, None], targets[None, :]).argmin(axis=1)
+        assert (map_choice != idx).any()  # the case is the one meant: the map's choice is not the ground's
+        for s, v, i in zip(src, d, idx, strict=True):
+            truth = [ground_distance(s, t, 5070) for t in targets]
+            assert agrees(v, min(truth)), (v, min(truth))
+            assert agrees(ground_distance(s, targets[i], 5070), min(truth))
+
+
 def test_planar_choice_is_corrected_where_direction_matters():
     src = np.array([Point(*NEVADA)])
     north = Point(NEVADA[0], NEVADA[1] + 10_000)        # meridional scale > 1: shorter on the ground
