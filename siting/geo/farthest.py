@@ -36,11 +36,14 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import QhullError, Voronoi, cKDTree
 
+from siting.core.errors import SitingWarning
 from siting.geo import geodesy, spatial
 from siting.geo.pieces import layer_pieces, segments
 
@@ -200,13 +203,20 @@ class _Search:
         if not len(v):
             return
         _, three = cKDTree(xy).query(v, k=3)
-        p = self._equidistant(v, xy[three]) if self.ground is not None else v
+        p, miss = self._equidistant(v, xy[three]) if self.ground is not None else (v, np.zeros(len(v)))
         vi, gi = shapely.STRtree(self.geoms).query(shapely.points(p), predicate="within")
         if len(vi):
             self.measure(p[vi, 0], p[vi, 1], gi)
+            bad = miss[vi] > self.tol
+            if bad.any():  # a peak not found to the tolerance: the value may be below the truth there, said aloud
+                warnings.warn(f"farthest point: {int(bad.sum()):,} ground Voronoi vertices inside "
+                              f"{len(np.unique(gi[bad])):,} footprints were not settled to {self.tol:g} m "
+                              f"(up to {float(miss[vi][bad].max()):,.1f} m apart); their footprints' farthest "
+                              "distance may be that much too small", SitingWarning, stacklevel=4)
 
-    def _equidistant(self, start: np.ndarray, sites: np.ndarray, steps: int = 5) -> np.ndarray:
-        """Points equally far on the ground from three sites each (``sites``: (n, 3, 2)), by Newton steps."""
+    def _equidistant(self, start: np.ndarray, sites: np.ndarray, steps: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """Points equally far on the ground from three sites each (``sites``: (n, 3, 2)), by Newton steps,
+        and how far from equal each ended (m: the largest difference of its three distances)."""
         g = self.ground
         assert g is not None
         p = start.copy()
@@ -227,7 +237,9 @@ class _Search:
             step[ok, 0] = (jac[ok, 1, 1] * r0[ok, 0] - jac[ok, 0, 1] * r0[ok, 1]) / det[ok]
             step[ok, 1] = (-jac[ok, 1, 0] * r0[ok, 0] + jac[ok, 0, 0] * r0[ok, 1]) / det[ok]
             p = p - step
-        return p
+        px, py = np.repeat(p[:, 0], 3), np.repeat(p[:, 1], 3)
+        d = g.between(px, py, sites[:, :, 0].ravel(), sites[:, :, 1].ravel()).reshape(len(p), 3)
+        return p, d.max(axis=1) - d.min(axis=1)
 
 
 def _edges(geoms: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -58,6 +58,8 @@ SCALE_CHUNK = 10_000
 QUAD_SEGS = 16
 #: Vertex gap (m) of the coarse index that finds the targets that could be nearer on the ellipsoid.
 COARSE_STEP = 4_000.0
+#: Pieces asked per source of the chord index (a source with more in range gets a ball query).
+CHORD_K = 8
 #: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
 PAIR_BATCH = 20_000
 
@@ -335,14 +337,30 @@ def _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse) -> None:
         rows = live[start:start + PAIR_BATCH]
         src, xyz = sources[rows], ground.ecef(ax[rows], ay[rows])
         radius = rho[rows] * ground.local_scales(ax[rows], ay[rows], rho[rows])[1]
-        first = tree.query(xyz)[1]
+        k = min(CHORD_K, len(mid))
+        chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
+        first = near_t[:, 0]
         _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx)
-        found = tree.query_ball_point(xyz, g[rows] + radius + half.max(), return_sorted=False)
-        s = np.repeat(np.arange(len(rows)), np.fromiter(map(len, found), np.int64, len(found)))
-        t = np.concatenate([np.asarray(f, np.int64) for f in found] + [np.zeros(0, np.int64)])
+        s, t = _chord_pairs(tree, xyz, chord, near_t, g[rows] + radius + half.max())
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
         _, s_max = ground.local_scales(ax[rows], ay[rows], rho[rows] + 1.05 * g[rows] + COARSE_STEP)
         _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
+
+
+def _chord_pairs(tree: cKDTree, xyz, chord, near_t, bound) -> tuple[np.ndarray, np.ndarray]:
+    """(source, piece) pairs with a chord within ``bound`` (per source): the ``k`` nearest asked of the
+    tree, and a ball query for the sources whose ``k`` are all within it."""
+    n, k = chord.shape
+    hit = chord <= bound[:, None]
+    full = np.flatnonzero(hit[:, -1]) if k < tree.n else np.zeros(0, np.int64)
+    hit[full] = False
+    s, t = np.repeat(np.arange(n), k)[hit.ravel()], near_t[hit]
+    if len(full):
+        found = tree.query_ball_point(xyz[full], bound[full], return_sorted=False)
+        sizes = np.fromiter(map(len, found), np.int64, len(found))
+        s = np.concatenate([s, np.repeat(full, sizes)])
+        t = np.concatenate([t, *(np.asarray(f, np.int64) for f in found)])
+    return s, t
 
 
 def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx) -> None:

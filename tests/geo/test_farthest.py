@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 from oracle import ground_distance, ground_farthest, outline_farthest
 from shapely import LineString, Point, box
 
+from siting.core.errors import SitingWarning
+from siting.geo import farthest
 from siting.geo.farthest import TOL_M, farthest_distance
 from siting.score.relaxation import relaxation
 from siting.screen.constraints import screen
@@ -37,10 +42,22 @@ def test_peak_inside_a_footprint_at_a_voronoi_vertex():
     # three substations around the footprint: the point equally far from all three is inside it
     subs = [Point(X, Y + 3_000), Point(X - 2_600, Y - 1_500), Point(X + 2_600, Y - 1_500), Point(X, Y + 40_000)]
     foot = box(X - 400, Y - 400, X + 400, Y + 400)
-    value = farthest_distance(np.array([foot]), np.array(subs), 5070)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SitingWarning)  # the Newton steps settle the vertex: nothing to say
+        value = farthest_distance(np.array([foot]), np.array(subs), 5070)[0]
     outline = ground_farthest(shapely.boundary(foot).buffer(1), 5070, _xy(subs))
     truth = ground_farthest(foot, 5070, _xy(subs), step=1.0)
     assert truth > outline + 100 and truth - 0.01 <= value <= truth + TOL_M
+
+
+def test_an_unsettled_ground_voronoi_vertex_is_said_aloud(monkeypatch):
+    # with no Newton step the map's Voronoi vertex is not equally far on the ground: the search says so
+    subs = [Point(X, Y + 3_000), Point(X - 2_600, Y - 1_500), Point(X + 2_600, Y - 1_500), Point(X, Y + 40_000)]
+    foot = box(X - 400, Y - 400, X + 400, Y + 400)
+    newton = farthest._Search._equidistant
+    monkeypatch.setattr(farthest._Search, "_equidistant", lambda self, v, sites: newton(self, v, sites, steps=0))
+    with pytest.warns(SitingWarning, match="not settled to 1 m"):
+        farthest_distance(np.array([foot]), np.array(subs), 5070)
 
 
 def test_line_layer_and_multipart_footprints():
