@@ -115,16 +115,18 @@ def _warn_far_layers(layers: dict, margin_m: float = 200_000.0) -> None:
 
 def _name_installations(frame: gpd.GeoDataFrame, layers: dict, loaded: dict) -> gpd.GeoDataFrame:
     """A copy of the screened candidates with each DoD candidate named after the MIRTA installation
-    point inside it or nearest (if a MIRTA points layer is loaded); a name the parcel's own source gave
-    (MIRTA boundaries) is kept."""
+    point inside it or nearest, with the distance to it (``installation_m``; if a MIRTA points layer is
+    loaded); a name the parcel's own source gave (MIRTA boundaries) is kept."""
     mirta = [n for n, parts in loaded.items() if any(p.report.source == "mirta_points" for p in parts)]
     if not mirta:
         return frame
-    names = name_installations(frame, layers[mirta[0]], crs=frame.crs)
-    if "installation" in frame:
-        names = frame["installation"].where(frame["installation"].notna(), names)
+    named = name_installations(frame, layers[mirta[0]], crs=frame.crs)
+    names, dist = named["installation"], named["installation_m"]
+    if "installation" in frame:  # the parcel is the installation (MIRTA boundaries): its own name, 0 m
+        own = frame["installation"].notna()
+        names, dist = frame["installation"].where(own, names), dist.mask(own, 0.0)
     log.info("named %d DoD candidate(s) from MIRTA layer %r", int(names.notna().sum()), mirta[0])
-    return frame.assign(installation=names)
+    return frame.assign(installation=names, installation_m=dist)
 
 
 def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:

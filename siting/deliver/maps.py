@@ -126,7 +126,7 @@ def _head(sites: pd.DataFrame) -> pd.Series:
     if "tier" in sites:
         head = head + ", tier " + escape(sites["tier"]).set_axis(idx)
     for col, label in (("agency", "agency"), ("unit_name", "unit"), ("installation", "installation"),
-                       ("area_acres", "eligible acres")):
+                       ("installation_m", "installation point (m)"), ("area_acres", "eligible acres")):
         if col in sites:
             head = head + f"<br>{label}: " + _fmt(sites[col]).set_axis(idx)
     if "median_rank" in sites:

@@ -91,7 +91,7 @@ def _sites(result) -> pd.DataFrame:
     sites = result.sites.sort_values("rank") if "rank" in result.sites else result.sites
     keep = [c for c in sites.columns if c in ("site_id", "rank", "score", "tier", "median_rank", "rank_p05",
                                               "rank_p95", "p_top_k", "agency", "unit_name", "installation",
-                                              "area_acres") or c.endswith(("_score",))]
+                                              "installation_m", "area_acres") or c.endswith(("_score",))]
     table = pd.DataFrame(sites[keep])
     if len(sites):
         pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from oracle import agrees, ground_distance
 
 from siting.core.errors import CRSError
 from siting.io.layers import load_layer
@@ -205,17 +206,22 @@ def test_mirta_names_dod_parcels(realdata):
     nv = _load(realdata, "padus_great_basin_managers/padus3_federal_managers_nv_clip.geojson").frame
     pts = load_layer(realdata / "mirta_dod_sites/mirta_points_nv.geojson", name="dod",
                      working_crs=nv.crs).frame
-    assert name_installations(nv, pts, crs=nv.crs)[nv["agency"] != "DOD"].isna().all()
-    # each part of the DoD holding gets one name: the installation inside it, else the nearest
+    assert name_installations(nv, pts, crs=nv.crs)[nv["agency"] != "DOD"].isna().all().all()
+    # each part of the DoD holding gets one name: the installation inside it, else the nearest, with the distance
     parts = nv[nv["agency"] == "DOD"].explode(index_parts=False).reset_index(drop=True)
-    names = name_installations(parts, pts, crs=parts.crs)
+    named = name_installations(parts, pts, crs=parts.crs)
+    names, dist = named["installation"], named["installation_m"]
     assert names.notna().all() and not names.str.contains(";").any()
     assert names.str.contains("Nellis").any() and names.str.contains("Fallon").any()
     inside, point = pts.sindex.query(parts.geometry, predicate="contains")
     alone = pd.Series(inside).map(pd.Series(inside).value_counts()) == 1
     for part, pt in zip(inside[alone], point[alone], strict=True):
-        assert names.iloc[part] == pts["name"].iloc[pt]
+        assert names.iloc[part] == pts["name"].iloc[pt] and dist.iloc[part] == 0
     assert alone.any() and isinstance(pts, gpd.GeoDataFrame)
+    outside = np.setdiff1d(np.arange(len(parts)), inside)
+    for part in outside[:25]:  # named from afar: the distance to that point, on the ground
+        pt = pts.geometry[pts["name"] == names.iloc[part]].iloc[0]
+        assert agrees(dist.iloc[part], ground_distance(parts.geometry.iloc[part], pt, parts.crs))
 
 
 def test_dem_in_feet_and_geographic_dem(realdata):

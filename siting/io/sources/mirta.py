@@ -57,11 +57,12 @@ def convert_points(df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     return out
 
 
-def name_installations(frame, points, *, crs=None) -> pd.Series:
+def name_installations(frame, points, *, crs=None) -> pd.DataFrame:
     """Name the DoD installation of each DoD site or parcel: the MIRTA point inside it, else the nearest.
 
     One name per row (a site on one part of a large DoD holding gets that part's installation, not
-    every installation of the holding). Rows of other agencies get NA.
+    every installation of the holding), with the distance to that installation's point, so a name
+    taken from a point 40 km away reads as such. Rows of other agencies get NA.
 
     Parameters
     ----------
@@ -70,11 +71,13 @@ def name_installations(frame, points, *, crs=None) -> pd.Series:
     points : GeoDataFrame
         Canonical MIRTA points (``name``) in the same CRS.
     crs : CRS-like, optional
-        The projected CRS: "nearest" is then nearest on the ground (else on the map).
+        The projected CRS: "nearest" is then nearest on the ground and ``installation_m`` geodesic
+        metres (else on the map, in CRS units).
 
     Returns
     -------
-    Series of str on the frame's index
+    DataFrame on the frame's index
+        ``installation`` (str) and ``installation_m`` (0 where the point is inside).
 
     Examples
     --------
@@ -84,19 +87,22 @@ def name_installations(frame, points, *, crs=None) -> pd.Series:
     ...     box(0, 0, 1000, 1000), box(30_000, 0, 31_000, 1000), box(20_000, 0, 21_000, 1000)])
     >>> pts = gpd.GeoDataFrame({"name": ["Nellis AFB", "Fallon NAS"]}, crs=5070,
     ...     geometry=[Point(500, 500), Point(40_000, 500)])
-    >>> name_installations(parcels, pts).tolist()
-    ['Nellis AFB', 'Fallon NAS', <NA>]
+    >>> names = name_installations(parcels, pts)
+    >>> names["installation"].tolist(), names["installation_m"].tolist()
+    (['Nellis AFB', 'Fallon NAS', <NA>], [0.0, 9000.0, nan])
     """
     from siting.geo.spatial import nearest  # lazy: sources stay light
 
-    out = pd.Series(pd.NA, index=frame.index, dtype="object")
+    out = pd.DataFrame({"installation": pd.Series(pd.NA, index=frame.index, dtype="object"),
+                        "installation_m": np.nan}, index=frame.index)
     dod = np.flatnonzero(frame["agency"].to_numpy() == "DOD")
     if not len(dod) or not len(points):
         return out
-    _, idx = nearest(np.asarray(frame.geometry.values, dtype=object)[dod],
+    d, idx = nearest(np.asarray(frame.geometry.values, dtype=object)[dod],
                      np.asarray(points.geometry.values, dtype=object), crs=crs)
     found = idx >= 0
-    out.iloc[dod[found]] = points["name"].astype(str).to_numpy()[idx[found]]
+    out.iloc[dod[found], 0] = points["name"].astype(str).to_numpy()[idx[found]]
+    out.iloc[dod[found], 1] = d[found]
     return out
 
 
