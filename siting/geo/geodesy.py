@@ -41,6 +41,7 @@ import shapely
 from pyproj import CRS, Proj
 from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 from scipy.spatial import cKDTree
+from shapely import STRtree
 
 from siting.core.errors import CRSError, SitingWarning
 from siting.geo import proximity
@@ -304,20 +305,22 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     kept = reuse.recall(key, sources) if reuse is not None else None
     if kept is not None:
         return kept
-    d, idx = proximity.nearest(sources, targets, reuse=reuse)
-    g = d.copy()
-    live = np.flatnonzero(np.isfinite(d) & (d > 0))
-    if len(live):
-        g[live] = np.inf  # found and measured on the ground by _closer_on_ground
-        _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse)
+    g, idx = np.full(len(sources), np.inf), np.full(len(sources), -1)
+    if len(sources) and len(targets):
+        touch, hit = STRtree(targets).query(sources, predicate="intersects")
+        g[touch], idx[touch] = 0.0, hit
+        live = np.flatnonzero(idx < 0)
+        if len(live):  # found and measured on the ground
+            _closer_on_ground(sources, targets, ground, live, g, idx, reuse)
     result = (g, idx)
     return reuse.keep(key, sources, result, targets) if reuse is not None else result
 
 
-def _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse) -> None:
-    """Replace (in place) the nearest target where another one, or another part of the same one, is
-    nearer on the ellipsoid. Lines and outlines are cut into pieces no longer than :data:`COARSE_STEP`,
-    each measured where it comes nearest on the map (a second-order error: metres at 70 km).
+def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
+    """Set (in place) the target nearest on the ellipsoid, and its geodesic distance, of the ``live``
+    sources (those touching no target). Lines and outlines are cut into pieces no longer than
+    :data:`COARSE_STEP`, each measured where it comes nearest on the map (a second-order error: metres
+    at 70 km), so another part of the same line counts as a rival.
 
     The pieces that could be nearer are found in 3-D (ECEF): a chord is never longer than the geodesic
     between its ends, so a piece whose middle is farther than ``g + rho + half`` by chord from the source's
@@ -336,14 +339,14 @@ def _closer_on_ground(sources, targets, ground, live, d, g, idx, reuse) -> None:
     for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
         rows = live[start:start + PAIR_BATCH]
         src, xyz = sources[rows], ground.ecef(ax[rows], ay[rows])
-        radius = rho[rows] * ground.local_scales(ax[rows], ay[rows], rho[rows])[1]
         k = min(CHORD_K, len(mid))
         chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near_t[:, 0]
         _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx)
+        _, s_max = ground.local_scales(ax[rows], ay[rows], rho[rows] + 1.05 * g[rows] + COARSE_STEP)
+        radius = rho[rows] * s_max  # the source's ground radius about its anchor
         s, t = _chord_pairs(tree, xyz, chord, near_t, g[rows] + radius + half.max())
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
-        _, s_max = ground.local_scales(ax[rows], ay[rows], rho[rows] + 1.05 * g[rows] + COARSE_STEP)
         _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
 
 
