@@ -238,8 +238,8 @@ class _Search:
             step[ok, 1] = (-jac[ok, 1, 0] * r0[ok, 0] + jac[ok, 0, 0] * r0[ok, 1]) / det[ok]
             p = p - step
         px, py = np.repeat(p[:, 0], 3), np.repeat(p[:, 1], 3)
-        d = g.between(px, py, sites[:, :, 0].ravel(), sites[:, :, 1].ravel()).reshape(len(p), 3)
-        return p, d.max(axis=1) - d.min(axis=1)
+        end = g.between(px, py, sites[:, :, 0].ravel(), sites[:, :, 1].ravel()).reshape(len(p), 3)
+        return p, end.max(axis=1) - end.min(axis=1)
 
 
 def _edges(geoms: np.ndarray) -> tuple[np.ndarray, ...]:

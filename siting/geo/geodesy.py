@@ -343,11 +343,25 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
         chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near_t[:, 0]
         _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx)
-        _, s_max = ground.local_scales(ax[rows], ay[rows], rho[rows] + 1.05 * g[rows] + COARSE_STEP)
+        s_max = _reach_scale(ground, ax[rows], ay[rows], rho[rows], g[rows])
         radius = rho[rows] * s_max  # the source's ground radius about its anchor
         s, t = _chord_pairs(tree, xyz, chord, near_t, g[rows] + radius + half.max())
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
         _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
+
+
+def _reach_scale(ground, ax, ay, rho, g) -> np.ndarray:
+    """Largest scale over the square a source's rivals can lie in (``rho + g * s_max`` on the map), grown
+    where the first guess was short (strongly stretched CRSs)."""
+    span = rho + 1.05 * g + COARSE_STEP
+    _, s_max = ground.local_scales(ax, ay, span)
+    for _ in range(4):
+        short = np.flatnonzero(rho + g * s_max > span)
+        if not len(short):
+            break
+        span[short] = rho[short] + 1.1 * g[short] * s_max[short] + COARSE_STEP
+        s_max[short] = ground.local_scales(ax[short], ay[short], span[short])[1]
+    return s_max
 
 
 def _chord_pairs(tree: cKDTree, xyz, chord, near_t, bound) -> tuple[np.ndarray, np.ndarray]:
