@@ -373,10 +373,8 @@ def _chord_pairs(tree: cKDTree, xyz, chord, near_t, bound) -> tuple[np.ndarray, 
     hit[full] = False
     s, t = np.repeat(np.arange(n), k)[hit.ravel()], near_t[hit]
     if len(full):
-        found = tree.query_ball_point(xyz[full], bound[full], return_sorted=False)
-        sizes = np.fromiter(map(len, found), np.int64, len(found))
-        s = np.concatenate([s, np.repeat(full, sizes)])
-        t = np.concatenate([t, *(np.asarray(f, np.int64) for f in found)])
+        fs, ft = proximity.ball_pairs(tree, xyz[full], bound[full])
+        s, t = np.concatenate([s, full[fs]]), np.concatenate([t, ft])
     return s, t
 
 
@@ -461,23 +459,15 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
 
 def _ring_pairs(sources, ax, ay, rho, points, inner, outer) -> tuple[np.ndarray, np.ndarray]:
     """(source, point) pairs with a planar distance in ``(inner, outer]`` (per source)."""
-    pxy = shapely.get_coordinates(points)
-    tree = cKDTree(pxy)
-    src, pt = [], []
+    tree = cKDTree(shapely.get_coordinates(points))
+    xy = np.column_stack([ax, ay])
+    src, pt = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for start in range(0, len(sources), proximity.BATCH):
         sl = slice(start, start + proximity.BATCH)
-        found = tree.query_ball_point(np.column_stack([ax[sl], ay[sl]]), outer[sl] + rho[sl], return_sorted=False)
-        sizes = np.fromiter(map(len, found), np.int64, len(found))
-        if not sizes.sum():
-            continue
-        s = np.repeat(np.arange(start, start + len(found)), sizes)
-        p = np.concatenate([np.asarray(f, np.int64) for f in found if len(f)])
-        far = np.hypot(pxy[p, 0] - ax[s], pxy[p, 1] - ay[s]) > inner[s]  # nearer to the anchor: certainly in
-        s, p = s[far], p[far]
+        s, p = proximity.ball_pairs(tree, xy[sl], outer[sl] + rho[sl], beyond=inner[sl])  # nearer: certainly in
+        s += start
         planar = shapely.distance(sources[s], points[p])
         keep = (planar > inner[s]) & (planar <= outer[s])
         src.append(s[keep])
         pt.append(p[keep])
-    if not src:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(src), np.concatenate(pt)

@@ -49,7 +49,7 @@ from siting.core import settings
 from siting.geo.parallel import chunked, map_pieces
 from siting.geo.pieces import segment_foot
 
-__all__ = ["Reuse", "anchors", "count_within", "inradius", "nearest", "segment_distance"]
+__all__ = ["Reuse", "anchors", "ball_pairs", "count_within", "inradius", "nearest", "segment_distance"]
 
 #: Nearest vertices asked of the KD-tree per source.
 K_NEAREST = 8
@@ -477,18 +477,24 @@ def _in_slices(fn, *arrays, **kwargs) -> tuple[np.ndarray, ...]:
 
 def _ring_counts(tree, geoms, xy, sure, rho, w, points, radius) -> np.ndarray:
     """Weights of the points between ``sure`` and ``radius + rho`` from the anchor within ``radius`` of the geometry."""
-    pxy = tree.data
     out = np.zeros(len(geoms))
     for start in range(0, len(geoms), BATCH):
         sl = slice(start, start + BATCH)
-        outer = tree.query_ball_point(xy[sl], radius + rho[sl], return_sorted=False)
-        sizes = np.fromiter((len(o) for o in outer), np.int64, len(outer))
-        if not sizes.sum():
-            continue
-        src = np.repeat(np.arange(len(outer)), sizes)
-        pt = np.concatenate([np.asarray(o, np.int64) for o in outer if len(o)])
-        far = np.hypot(pxy[pt, 0] - xy[sl][src, 0], pxy[pt, 1] - xy[sl][src, 1]) > sure[sl][src]
-        src, pt = src[far], pt[far]
+        src, pt = ball_pairs(tree, xy[sl], radius + rho[sl], beyond=sure[sl])
         near = chunked(shapely.dwithin, geoms[sl][src], points[pt], radius[sl][src])
-        out[sl] += np.bincount(src[near], weights=w[pt[near]], minlength=len(outer))
+        out[sl] += np.bincount(src[near], weights=w[pt[near]], minlength=len(xy[sl]))
     return out
+
+
+def ball_pairs(tree: cKDTree, xy: np.ndarray, radius, *, beyond=-np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """(query, point) pairs of a ball query, flattened; with ``beyond``, only points farther than that.
+
+    >>> tree = cKDTree(np.array([[0.0, 0.0], [3.0, 0.0], [9.0, 0.0]]))
+    >>> [v.tolist() for v in ball_pairs(tree, np.array([[0.0, 0.0], [8.0, 0.0]]), 4.0, beyond=[1.0, 0.0])]
+    [[0, 1], [1, 2]]
+    """
+    found = tree.query_ball_point(xy, radius, return_sorted=False)
+    src = np.repeat(np.arange(len(found)), np.fromiter(map(len, found), np.int64, len(found)))
+    pt = np.concatenate([np.zeros(0, np.int64), *(np.asarray(f, np.int64) for f in found if len(f))])
+    far = np.linalg.norm(tree.data[pt] - xy[src], axis=1) > np.broadcast_to(np.asarray(beyond, float), len(xy))[src]
+    return src[far], pt[far]
