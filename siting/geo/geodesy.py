@@ -159,8 +159,10 @@ class Ground:
         if bad.any() and not self._off_domain:  # off the projection's domain: the nearest node's, said once
             self._off_domain = True
             warnings.warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {bad.size:,} lattice "
-                          "points of the region (outside its domain); the nearest points' are used there: choose a "
-                          "working CRS that covers the study area (said once per CRS)", SitingWarning, stacklevel=3)
+                          "points of a region the search covers (outside its domain: e.g. a national layer's far "
+                          "features with a regional CRS); the nearest points' scales are used there. Clip the layers "
+                          "to the study area or choose a working CRS that covers them (said once per CRS)",
+                          SitingWarning, stacklevel=3)
         if bad.any():
             near = distance_transform_edt(bad, return_distances=False, return_indices=True)
             a, b = a[tuple(near)], b[tuple(near)]

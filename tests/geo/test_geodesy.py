@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from shapely import LineString, Point, box
 
 from siting.candidates.parcels import split_parcels
 from siting.candidates.parts import candidates_from_parts
+from siting.core.errors import SitingWarning
 from siting.geo import geodesy
 from siting.screen.constraints import screen
 from siting.screen.rules import MinArea, Outside, RuleContext, Within
@@ -167,3 +170,14 @@ def test_land_outside_every_zone_is_snapped_or_kept_apart():
     assert sorted(out["zone"]) == ["e", "outside", "w"]
     assert out.area.sum() == pytest.approx(parcels.area.sum())          # nothing lost
     assert out.loc[out["zone"] == "outside"].area.sum() == pytest.approx(1_900 * 1_000, rel=1e-6)
+
+
+def test_scales_off_the_crs_domain_are_said_once():
+    ground = geodesy.Ground(5070)  # a fresh one: the cached Ground may have spoken already
+    far = np.array([-9e6, 9e6]), np.array([-9e6, 9e6])  # a search region reaching far beyond the CRS's domain
+    with pytest.warns(SitingWarning, match="no scale factors at .* Clip the layers"):
+        s_min, s_max = ground.local_scales(*far, 1e6)
+    assert np.isfinite(s_min).all() and np.isfinite(s_max).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SitingWarning)
+        ground.local_scales(*far, 1e6)  # said once per CRS
