@@ -43,7 +43,7 @@ from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
-from siting.core.errors import CRSError, SitingWarning
+from siting.core.errors import CRSError, GeometryError, SitingWarning
 from siting.geo import proximity
 from siting.geo.pieces import Pieces, layer_pieces, segment_foot
 
@@ -332,6 +332,9 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
     ``g`` starts near the answer."""
     ax, ay, rho = proximity.anchors(sources, reuse=reuse)
     cut = layer_pieces(targets, step=COARSE_STEP, outlines=True)
+    if not len(cut.pieces):  # no point, line or polygon part to cut (e.g. nested collections): a clear stop
+        raise GeometryError("nearest on the ground: the target layer has no point, line or polygon parts "
+                            f"({len(targets):,} features); explode its geometry collections first")
     mid, _ = cut.midpoints()
     box = shapely.bounds(cut.pieces)
     half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2

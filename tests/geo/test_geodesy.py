@@ -13,7 +13,7 @@ from shapely import LineString, Point, box
 
 from siting.candidates.parcels import split_parcels
 from siting.candidates.parts import candidates_from_parts
-from siting.core.errors import SitingWarning
+from siting.core.errors import GeometryError, SitingWarning
 from siting.geo import geodesy
 from siting.screen.constraints import screen
 from siting.screen.rules import MinArea, Outside, RuleContext, Within
@@ -181,3 +181,9 @@ def test_scales_off_the_crs_domain_are_said_once():
     with warnings.catch_warnings():
         warnings.simplefilter("error", SitingWarning)
         ground.local_scales(*far, 1e6)  # said once per CRS
+
+
+def test_a_layer_without_point_line_or_polygon_parts_is_a_clear_error():
+    nested = shapely.GeometryCollection([shapely.GeometryCollection([Point(*NEVADA)])])
+    with pytest.raises(GeometryError, match="no point, line or polygon parts"):
+        geodesy.nearest(np.array([Point(NEVADA[0] + 5_000, NEVADA[1])]), np.array([nested]), G)
