@@ -131,6 +131,10 @@ class Ground:
         11.5
         """
         lon, lat = (np.radians(v) for v in self.lonlat(x, y))
+        off = ~(np.isfinite(lon) & np.isfinite(lat))
+        if off.any():  # a KD-tree would only say "data must be finite"
+            raise CRSError(f"{int(off.sum()):,} points have no longitude/latitude in {self.crs.name} (outside its "
+                           "domain): check the layers' CRS or choose a working CRS that covers them")
         es = self.geod.es
         n = self.geod.a / np.sqrt(1.0 - es * np.sin(lat) ** 2)
         return np.column_stack([n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon),

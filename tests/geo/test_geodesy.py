@@ -187,3 +187,8 @@ def test_a_layer_without_point_line_or_polygon_parts_is_a_clear_error():
     nested = shapely.GeometryCollection([shapely.GeometryCollection([Point(*NEVADA)])])
     with pytest.raises(GeometryError, match="no point, line or polygon parts"):
         geodesy.nearest(np.array([Point(NEVADA[0] + 5_000, NEVADA[1])]), np.array([nested]), G)
+
+
+def test_points_off_the_crs_domain_are_a_clear_error():
+    with pytest.raises(geodesy.CRSError, match="no longitude/latitude"):
+        geodesy.nearest(np.array([Point(-9e7, 9e7)]), np.array([Point(*NEVADA)]), G)
