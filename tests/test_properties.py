@@ -97,11 +97,18 @@ def test_results_do_not_depend_on_row_order_or_input_crs(parcels, cutters, seed)
     via_ll["parcel_id"] = "p" + via_ll["parcel_id"]
     e_ll = siting.read_layer(excl.to_crs(4326), name="x", working_crs="EPSG:5070")
     b = run(via_ll, e_ll)
-    assert (a["eligible"] == b["eligible"]).all()
-    # through lon/lat the edges are straight in lon/lat (densified before reprojecting): a hair different,
-    # up to 0.1 % of the area plus 5 cm along the outline (it matters for slivers of a few acres)
-    hair_acres = 1e-3 * a["area_acres"] + 0.05 * np.nan_to_num(a.geometry.length.to_numpy()) / 4046.8564224
-    assert (np.abs(a["area_acres"] - b["area_acres"]) <= hair_acres + 1e-3).all()
+    # through lon/lat the edges are straight in lon/lat (densified before reprojecting), so they bow on the
+    # map by up to ``bow`` (about 0.9 m on a 7.5 km east-west edge here): every outline may move that far
+    back = via_ll.set_index("parcel_id").geometry.loc[parcels["parcel_id"]].to_numpy()
+    own = pd.Series(shapely.hausdorff_distance(parcels.geometry.to_numpy(), back), index=parcels["parcel_id"])
+    bow = own.loc[a["parcel_id"]].to_numpy() + \
+        shapely.hausdorff_distance(excl.geometry.to_numpy(), e_ll.geometry.to_numpy()).max()
+    length = np.maximum(np.nan_to_num(a.geometry.length.to_numpy()), np.nan_to_num(b.geometry.length.to_numpy()))
+    hair_acres = 1e-3 * a["area_acres"] + (2 * bow + 0.05) * length / 4046.8564224 + 1e-3
+    assert (np.abs(a["area_acres"] - b["area_acres"]) <= hair_acres).all()
+    # a sliver thinner than the bow may be kept one way and not the other; nothing else may differ
+    differ = (a["eligible"] != b["eligible"]).to_numpy()
+    assert (np.maximum(a["area_acres"], b["area_acres"]).to_numpy()[differ] <= hair_acres.to_numpy()[differ]).all()
 
 
 raw_values = st.lists(st.one_of(st.floats(-1e7, 1e7), st.just(np.nan), st.just(np.inf)), min_size=1, max_size=60)

@@ -4,15 +4,14 @@ A projected working CRS keeps areas (EPSG:5070 is equal-area) but stretches dist
 a planar distance is off by up to 1 % depending on its direction. This module keeps the planar
 engine (:mod:`siting.geo.proximity`) for the search and makes every answer true on the ground:
 
-* :class:`Ground` knows the working CRS's ellipsoid and its local scale. The Tissot semi-axes
-  ``a >= b`` (pyproj ``get_factors``) bound the scale of every direction at a point, so on a
-  region where ``s_min <= b`` and ``a <= s_max``, ``planar / s_max <= geodesic <= planar / s_min``.
-  :meth:`Ground.local_scales` gives certified bounds over the region a query touches (a lattice of
-  factors with running maxima and minima, plus :data:`MARGIN`).
+* :class:`~siting.geo.ground.Ground` (re-exported here) knows the working CRS's ellipsoid and certified
+  bounds ``s_min <= planar / geodesic <= s_max`` of its local scale over the region a query touches.
 * :func:`nearest` reports the geodesic length (``pyproj.Geod.inv``) of the nearest pair of points
   (``shapely.shortest_line``) of the target nearest on the ellipsoid, not on the map: the rivals are
   found in 3-D, by chord (a chord is never longer than its geodesic, and unlike a planar band the
-  chord's band does not widen where the CRS is anisotropic), and measured exactly.
+  chord's band does not widen where the CRS is anisotropic), and measured exactly. A source hollow
+  towards its target (land cut around a town) is measured along the whole stretch of outline that
+  could be nearer, not only where it comes nearest on the map.
 * :func:`count_within` counts points certainly within (planar ``<= radius * s_min``) in the
   KD-tree, and measures the ring between that and ``radius * s_max`` exactly.
 * :func:`pair_distance` is the geodesic length of the shortest line between two shapes.
@@ -33,227 +32,26 @@ True
 
 from __future__ import annotations
 
-import warnings
-from functools import lru_cache
-
 import numpy as np
 import shapely
-from pyproj import CRS, Proj
-from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
-from siting.core.errors import CRSError, GeometryError, SitingWarning
+from siting.core.errors import GeometryError
 from siting.geo import proximity
-from siting.geo.pieces import Pieces, layer_pieces, segment_foot
+from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
+from siting.geo.pieces import Pieces, layer_pieces, nearest_between_segments, outline_segments, segment_foot
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "count_within", "ground_of", "nearest", "pair_distance"]
 
-#: Relative allowance added to the lattice's scale bounds (the scale between lattice nodes).
-MARGIN = 2e-5
-#: Lattice nodes along the longer side of a query's region.
-LATTICE = 96
-#: Points bounded with one lattice by :meth:`Ground.local_scales` (a compact chunk in Z-order).
-SCALE_CHUNK = 10_000
-#: Segments per quarter circle of the buffers that decide rules.
-QUAD_SEGS = 16
 #: Vertex gap (m) of the coarse index that finds the targets that could be nearer on the ellipsoid.
 COARSE_STEP = 4_000.0
 #: Pieces asked per source of the chord index (a source with more in range gets a ball query).
 CHORD_K = 8
 #: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
 PAIR_BATCH = 20_000
-
-
-def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Z-order key of points (16 bits per axis over their extent): points near in the key are near on the map.
-
-    Examples
-    --------
-    >>> _morton(np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.0, 0.0, 1.0, 1.0])).tolist()
-    [0, 1431655765, 2863311530, 4294967295]
-    """
-    key = np.zeros(len(x), np.uint64)
-    if not len(x):
-        return key
-    for v, shift in ((x, 0), (y, 1)):
-        q = np.rint((v - v.min()) / max(float(np.ptp(v)), 1e-9) * 65535).astype(np.uint64)
-        for bit in range(16):
-            key |= ((q >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + shift)
-    return key
-
-
-class Ground:
-    """The ellipsoid under a projected CRS: geodesic lengths and certified local scale bounds.
-
-    Examples
-    --------
-    >>> g = Ground(5070)
-    >>> s_min, s_max = g.scale_range((-2_000_000, 1_700_000, -1_500_000, 2_300_000))  # Nevada
-    >>> 0.989 < s_min < 0.992, 1.007 < s_max < 1.011
-    (True, True)
-    """
-
-    def __init__(self, crs) -> None:
-        self.crs = CRS.from_user_input(crs)
-        if not self.crs.is_projected:
-            raise CRSError(f"ground distances need a projected working CRS, not {self.crs.name}")
-        self._proj = Proj(self.crs)
-        geod = self.crs.get_geod()
-        if geod is None:
-            raise CRSError(f"{self.crs.name} has no ellipsoid to measure on")
-        self.geod = geod
-        self._off_domain = False
-
-    def lonlat(self, x, y) -> tuple[np.ndarray, np.ndarray]:
-        """Longitude and latitude (degrees, the CRS's own datum) of planar points."""
-        lon, lat = self._proj(np.asarray(x, float), np.asarray(y, float), inverse=True)
-        return np.asarray(lon), np.asarray(lat)
-
-    def between(self, x0, y0, x1, y1) -> np.ndarray:
-        """Geodesic distance (m) between planar points, pairwise."""
-        lon0, lat0 = self.lonlat(x0, y0)
-        lon1, lat1 = self.lonlat(x1, y1)
-        return np.asarray(self.geod.inv(lon0, lat0, lon1, lat1)[2], dtype=float)
-
-    def ecef(self, x, y) -> np.ndarray:
-        """Earth-centred (x, y, z) metres of planar points on the ellipsoid's surface, shape ``(n, 3)``.
-
-        The chord between two such points is never longer than the geodesic between them.
-
-        Examples
-        --------
-        >>> g = Ground(5070)
-        >>> a, b = g.ecef([-1_700_000, -1_500_000], [2_000_000, 2_100_000])
-        >>> chord = float(np.linalg.norm(a - b))
-        >>> geodesic = float(g.between(-1_700_000, 2_000_000, -1_500_000, 2_100_000))
-        >>> round(geodesic - chord, 1)   # 224 km: the chord is 11.5 m shorter (about D**3 / 24 R**2)
-        11.5
-        """
-        lon, lat = (np.radians(v) for v in self.lonlat(x, y))
-        off = ~(np.isfinite(lon) & np.isfinite(lat))
-        if off.any():  # a KD-tree would only say "data must be finite"
-            raise CRSError(f"{int(off.sum()):,} points have no longitude/latitude in {self.crs.name} (outside its "
-                           "domain): check the layers' CRS or choose a working CRS that covers them")
-        es = self.geod.es
-        n = self.geod.a / np.sqrt(1.0 - es * np.sin(lat) ** 2)
-        return np.column_stack([n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon),
-                                n * (1.0 - es) * np.sin(lat)])
-
-    def factors(self, x, y) -> tuple[np.ndarray, np.ndarray]:
-        """Largest and smallest scale of any direction at planar points (Tissot semi-axes); NaN where the
-        CRS has none (outside its domain)."""
-        lon, lat = self.lonlat(x, y)
-        f = self._proj.get_factors(lon, lat)
-        a, b = np.asarray(f.tissot_semimajor, float), np.asarray(f.tissot_semiminor, float)
-        bad = ~(np.isfinite(a) & np.isfinite(b) & (b > 0))
-        if bad.all():
-            raise CRSError(f"{self.crs.name} has no scale factors at these points (outside its area of use)")
-        a[bad], b[bad] = np.nan, np.nan
-        return a, b
-
-    def _lattice(self, bounds) -> tuple[np.ndarray, np.ndarray, float, float, float]:
-        minx, miny, maxx, maxy = bounds
-        step = max(maxx - minx, maxy - miny, 1.0) / LATTICE
-        xs = np.arange(minx, maxx + step, step)
-        ys = np.arange(miny, maxy + step, step)
-        gx, gy = np.meshgrid(xs, ys)
-        a, b = (v.reshape(gx.shape) for v in self.factors(gx.ravel(), gy.ravel()))
-        bad = np.isnan(a)
-        if bad.any() and not self._off_domain:  # off the projection's domain: the nearest node's, said once
-            self._off_domain = True
-            warnings.warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {bad.size:,} lattice "
-                          "points of a region the search covers (outside its domain: e.g. a national layer's far "
-                          "features with a regional CRS); the nearest points' scales are used there. Clip the layers "
-                          "to the study area or choose a working CRS that covers them (said once per CRS)",
-                          SitingWarning, stacklevel=3)
-        if bad.any():
-            near = distance_transform_edt(bad, return_distances=False, return_indices=True)
-            a, b = a[tuple(near)], b[tuple(near)]
-        return a, b, float(minx), float(miny), float(step)
-
-    def scale_range(self, bounds) -> tuple[float, float]:
-        """Certified ``(s_min, s_max)`` of every direction over a region ``(minx, miny, maxx, maxy)``."""
-        a, b, *_ = self._lattice(bounds)
-        return float(b.min() * (1 - MARGIN)), float(a.max() * (1 + MARGIN))
-
-    def local_scales(self, x, y, reach) -> tuple[np.ndarray, np.ndarray]:
-        """Certified ``(s_min, s_max)`` per point over the square ``point +- reach`` (planar units).
-
-        Points are bounded in spatially compact chunks of :data:`SCALE_CHUNK` (Z-order), each with its
-        own lattice, so a national layer gets bounds as local as a county's."""
-        x, y = np.asarray(x, float), np.asarray(y, float)
-        reach = np.broadcast_to(np.asarray(reach, float), x.shape)
-        if len(x) <= SCALE_CHUNK:
-            return self._chunk_scales(x, y, reach)
-        s_min, s_max = np.empty(len(x)), np.empty(len(x))
-        order = np.argsort(_morton(x, y), kind="stable")
-        for start in range(0, len(x), SCALE_CHUNK):
-            sel = order[start:start + SCALE_CHUNK]
-            s_min[sel], s_max[sel] = self._chunk_scales(x[sel], y[sel], reach[sel])
-        return s_min, s_max
-
-    def _chunk_scales(self, x, y, reach) -> tuple[np.ndarray, np.ndarray]:
-        if not len(x):
-            return np.ones(0), np.ones(0)
-        r = float(reach.max())
-        a, b, x0, y0, step = self._lattice((x.min() - r, y.min() - r, x.max() + r, y.max() + r))
-        col = np.clip(np.rint((x - x0) / step).astype(int), 0, a.shape[1] - 1)
-        row = np.clip(np.rint((y - y0) / step).astype(int), 0, a.shape[0] - 1)
-        need = np.ceil(reach / step).astype(int) + 1  # nodes each side covering the reach and the rounding
-        width = np.minimum(1 << np.ceil(np.log2(np.maximum(need, 1))).astype(int), max(a.shape))
-        s_min, s_max = np.empty(len(x)), np.empty(len(x))
-        for w in np.unique(width):
-            sel = width == w
-            size = 2 * int(w) + 1
-            s_max[sel] = maximum_filter(a, size=size, mode="nearest")[row[sel], col[sel]]
-            s_min[sel] = minimum_filter(b, size=size, mode="nearest")[row[sel], col[sel]]
-        return s_min * (1 - MARGIN), s_max * (1 + MARGIN)
-
-
-def buffer_radius(features: np.ndarray, distance: float, ground: Ground | None, *, cover: bool) -> np.ndarray:
-    """Planar buffer radius per feature so that a :data:`QUAD_SEGS` buffer decides ``distance`` on the ground.
-
-    ``cover=True`` (exclusions): the buffer holds every point within ``distance`` on the ellipsoid:
-    ``distance * s_max / cos(pi / (4 * QUAD_SEGS)) + 1 mm`` (the polygon's chords lie inside the circle).
-    ``cover=False`` (``within``): every point of the buffer is within ``distance`` on the ellipsoid:
-    ``distance * s_min`` (the polygon lies inside its circle). Without ``ground``, planar.
-
-    Examples
-    --------
-    >>> from shapely import Point
-    >>> pts = np.array([Point(-1_700_000, 2_000_000)])
-    >>> out, inn = (float(buffer_radius(pts, 5_000, Ground(5070), cover=c)[0]) for c in (True, False))
-    >>> round(out, 1), round(inn, 1)   # in Nevada: at most about 100 m lost beyond a 5 km exclusion
-    (5053.6, 4953.0)
-    """
-    features = np.asarray(features, dtype=object)
-    if ground is None or not len(features) or distance <= 0:
-        return np.full(len(features), float(distance))
-    ax, ay, rho = proximity.anchors(features)
-    s_min, s_max = ground.local_scales(ax, ay, rho + 1.05 * distance)
-    if cover:
-        return distance * s_max / np.cos(np.pi / (4 * QUAD_SEGS)) + 1e-3
-    return distance * s_min
-
-
-@lru_cache(maxsize=8)
-def _ground(wkt: str) -> Ground:
-    return Ground(wkt)
-
-
-def ground_of(crs) -> Ground | None:
-    """The :class:`Ground` of a projected CRS (cached), or None for a missing or geographic CRS.
-
-    Examples
-    --------
-    >>> ground_of("EPSG:5070").crs.to_epsg(), ground_of(None), ground_of(4326)
-    (5070, None, None)
-    """
-    if crs is None:
-        return None
-    crs = CRS.from_user_input(crs)
-    return _ground(crs.to_wkt()) if crs.is_projected else None
+#: Outline vertices measured at once where a source is hollow towards its target.
+SEGMENT_BATCH = 500_000
 
 
 def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground) -> np.ndarray:
@@ -277,7 +75,9 @@ def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground) -> np.ndarray:
         xy = np.column_stack([shapely.get_coordinates(a), shapely.get_coordinates(b)])
     else:
         xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
-    return ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
+    gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
+    planar = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
+    return np.minimum(gp, _concave_side(a, np.arange(len(a)), b, planar, gp, ground))
 
 
 def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
@@ -344,19 +144,22 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
     half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
     half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
     tree = cKDTree(ground.ecef(mid[:, 0], mid[:, 1]))
-    live = live[np.argsort(_morton(ax[live], ay[live]), kind="stable")]  # compact batches: local scale bounds
+    live = live[np.argsort(morton(ax[live], ay[live]), kind="stable")]  # compact batches: local scale bounds
     for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
         rows = live[start:start + PAIR_BATCH]
         src, xyz = sources[rows], ground.ecef(ax[rows], ay[rows])
         k = min(CHORD_K, len(mid))
         chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near_t[:, 0]
-        _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx)
+        opening = _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx)
         s_max = _reach_scale(ground, ax[rows], ay[rows], rho[rows], g[rows])
         radius = rho[rows] * s_max  # the source's ground radius about its anchor
         s, t = _chord_pairs(tree, xyz, chord, near_t, g[rows] + radius + half.max())
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
-        _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
+        rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
+        s, t, planar = (np.concatenate(v) for v in zip(opening, rivals, strict=True))
+        better = _concave_side(src, s, cut.pieces[t], planar, g[rows][s], ground, s_max[s])
+        _keep_nearest(rows, s, cut.owner[t], better, g, idx)
 
 
 def _reach_scale(ground, ax, ay, rho, g) -> np.ndarray:
@@ -387,20 +190,86 @@ def _chord_pairs(tree: cKDTree, xyz, chord, near_t, bound) -> tuple[np.ndarray, 
     return s, t
 
 
-def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx) -> None:
+def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx) -> tuple[np.ndarray, ...]:
     """Measure the (source, piece) pairs within ``reach`` on the map; keep (in place) each source's
-    nearest where it is nearer than ``g``."""
+    nearest where it is nearer than ``g``. Returns the measured pairs and their planar distances."""
     s, t, xy = _nearest_pairs(src, cut, s, t, np.broadcast_to(reach, len(src)))
+    if len(s):
+        _keep_nearest(rows, s, cut.owner[t], ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), g, idx)
+    return s, t, np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
+
+
+def _keep_nearest(rows, s, owner, gp, g, idx) -> None:
+    """Keep (in place) each source's least ``gp`` over its pairs where it is less than ``g``."""
     if not len(s):
         return
-    gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
     order = np.lexsort((gp, s))
-    s, t, gp = s[order], t[order], gp[order]
+    s, owner, gp = s[order], owner[order], gp[order]
     first = np.r_[True, s[1:] != s[:-1]]
-    s, t, gp = s[first], t[first], gp[first]
+    s, owner, gp = s[first], owner[first], gp[first]
     better = gp < g[rows][s]
     won = rows[s[better]]
-    g[won], idx[won] = gp[better], cut.owner[t[better]]
+    g[won], idx[won] = gp[better], owner[better]
+
+
+def _concave_side(src, s, b, planar, g, ground, s_max=None) -> np.ndarray:
+    """Geodesic distance of the pairs ``(src[s[i]], b[i])`` whose source is hollow towards ``b[i]`` (inf for
+    the others), over the stretches of the source's outline that could be nearer than ``g[i]``.
+
+    The planar nearest points are enough where a source bulges towards its target (the error is second
+    order, about 0.02 % of the distance). Where it is hollow towards it (land cut around a town follows an
+    arc that is equally far on the map, not on the ground), another stretch of the outline can be nearer
+    on the ground by the scale's whole spread (2 % in Nevada). Such pairs are found by the source's convex
+    hull coming nearer than the source itself. ``s_max`` (per pair) defaults to the bound about the source."""
+    out = np.full(len(s), np.inf)
+    could = planar <= g * s_max if s_max is not None else True  # farther on the map: farther on the ground
+    live = np.flatnonzero((shapely.get_type_id(src[s]) != 0) & (planar > 0) & could)
+    if not len(live):
+        return out
+    hull = np.empty(len(src), dtype=object)
+    used = np.unique(s[live])
+    hull[used] = shapely.convex_hull(src[used])
+    bent = np.zeros(len(src), bool)
+    bent[used] = ~np.isclose(shapely.area(src[used]), shapely.area(hull[used]), rtol=1e-9, atol=0) | \
+        (shapely.get_dimensions(src[used]) == 1)
+    live = live[bent[s[live]]]
+    live = live[shapely.distance(hull[s[live]], b[live]) < planar[live] - 1e-2]
+    if not len(live):
+        return out
+    if s_max is None:
+        ax, ay, rho = proximity.anchors(src[s[live]])
+        reach = g[live] * _reach_scale(ground, ax, ay, rho, g[live])
+    else:
+        reach = g[live] * s_max[live]
+    out[live] = _outline_distance(src, s[live], b[live], reach, ground)
+    return out
+
+
+def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
+    """Least geodesic distance from the segments of each ``src[s[i]]``'s outline to the pieces of ``b[i]``
+    within ``reach[i]`` on the map (segment to segment in numpy, in batches of :data:`SEGMENT_BATCH`)."""
+    cut = layer_pieces(b, outlines=True)
+    assert cut.ends is not None  # outlines: points and segments only
+    near = shapely.distance(cut.pieces, src[s[cut.owner]]) <= reach[cut.owner]
+    pair, ends = cut.owner[near], cut.ends[near]
+    used, source = np.unique(s[pair], return_inverse=True)
+    x1, y1, x2, y2, of = outline_segments(src[used])
+    order = np.argsort(of, kind="stable")  # each source's segments together
+    segs, of = np.column_stack([x1, y1, x2, y2])[order], of[order]
+    count = np.bincount(of, minlength=len(used))
+    first = np.r_[0, np.cumsum(count)[:-1]]
+    size = np.cumsum(count[source])
+    best = np.full(len(s), np.inf)
+    cuts = np.searchsorted(size, np.arange(SEGMENT_BATCH, size[-1] if len(size) else 0, SEGMENT_BATCH))
+    for chunk in np.array_split(np.arange(len(pair)), cuts):
+        k = count[source[chunk]]
+        row = np.repeat(chunk, k)
+        seg = np.repeat(first[source[chunk]] - np.r_[0, np.cumsum(k)[:-1]], k) + np.arange(k.sum())
+        xy = nearest_between_segments(segs[seg], ends[row])
+        close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[pair[row]]
+        xy = xy[close]
+        np.minimum.at(best, pair[row[close]], ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]))
+    return best
 
 
 def _nearest_pairs(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["Pieces", "layer_pieces", "segment_foot", "segments"]
+__all__ = ["Pieces", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot", "segments"]
 
 
 @dataclass(frozen=True)
@@ -87,16 +87,8 @@ def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: b
     >>> len(p.pieces), bool(p.convex.all())
     (8, True)
     """
-    features = np.asarray(features, dtype=object)
-    live = np.flatnonzero(~shapely.is_missing(features) & ~shapely.is_empty(features))
-    parts, part_of = shapely.get_parts(features[live], return_index=True)
-    owner, kind = live[part_of], shapely.get_type_id(parts)
+    parts, owner, kind, lines, line_owner = _linework(features, outlines)
     poly = np.flatnonzero(kind == 3)
-    linear = np.flatnonzero((kind == 1) | (kind == 2))
-    lines, line_owner = parts[linear], owner[linear]
-    if outlines:
-        rings, ring_of = shapely.get_rings(parts[poly], return_index=True)
-        lines, line_owner = np.concatenate([lines, rings]), np.concatenate([line_owner, owner[poly][ring_of]])
     if step is not None:
         lines = shapely.segmentize(lines, step)
     x1, y1, x2, y2, of = segments(lines)
@@ -110,6 +102,57 @@ def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: b
     return Pieces(np.concatenate([parts[points], segs, polys]),
                   np.concatenate([owner[points], line_owner[of], owner[poly] if not outlines else []]).astype(int),
                   np.concatenate([np.ones(len(points) + len(segs), bool), convex_polys]), ends)
+
+
+def _linework(features: np.ndarray, outlines: bool) -> tuple[np.ndarray, ...]:
+    """Parts of a layer (with their feature and type) and its lines (with their feature): line parts and,
+    with ``outlines``, polygon rings."""
+    features = np.asarray(features, dtype=object)
+    live = np.flatnonzero(~shapely.is_missing(features) & ~shapely.is_empty(features))
+    parts, part_of = shapely.get_parts(features[live], return_index=True)
+    owner, kind = live[part_of], shapely.get_type_id(parts)
+    linear = np.flatnonzero((kind == 1) | (kind == 2))
+    lines, line_owner = parts[linear], owner[linear]
+    if outlines:
+        poly = np.flatnonzero(kind == 3)
+        rings, ring_of = shapely.get_rings(parts[poly], return_index=True)
+        lines, line_owner = np.concatenate([lines, rings]), np.concatenate([line_owner, owner[poly][ring_of]])
+    return parts, owner, kind, lines, line_owner
+
+
+def outline_segments(features: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Start and end of every straight segment of each feature's lines and polygon rings, and its feature.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> x1, y1, x2, y2, of = outline_segments(np.array([box(0, 0, 1, 1), box(5, 5, 6, 6)]))
+    >>> len(x1), of.tolist()
+    (8, [0, 0, 0, 0, 1, 1, 1, 1])
+    """
+    *_, lines, line_owner = _linework(features, outlines=True)
+    x1, y1, x2, y2, of = segments(lines)
+    return x1, y1, x2, y2, line_owner[of]
+
+
+def nearest_between_segments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Nearest points ``(x0, y0, x1, y1)`` of segments ``a[i]`` and ``b[i]`` (rows ``x0, y0, x1, y1``; a point
+    is a segment of length 0) that do not cross: one end of one segment and its foot on the other.
+
+    Examples
+    --------
+    >>> nearest_between_segments(np.array([[0.0, 0, 4, 0]]), np.array([[2.0, 1, 3, 5]])).tolist()
+    [[2.0, 0.0, 2.0, 1.0]]
+    """
+    best, out = np.full(len(a), np.inf), np.empty((len(a), 4))
+    for p, q, swap in ((a[:, :2], b, False), (a[:, 2:], b, False), (b[:, :2], a, True), (b[:, 2:], a, True)):
+        fx, fy = segment_foot(p[:, 0], p[:, 1], q[:, 0], q[:, 1], q[:, 2], q[:, 3])
+        d = np.hypot(fx - p[:, 0], fy - p[:, 1])
+        won = d < best
+        best[won] = d[won]
+        pair = np.column_stack([fx, fy, p]) if swap else np.column_stack([p, fx, fy])
+        out[won] = pair[won]
+    return out
 
 
 def segment_foot(px, py, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:

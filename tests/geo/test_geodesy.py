@@ -13,7 +13,7 @@ from shapely import LineString, Point, box
 
 from siting.candidates.parcels import split_parcels
 from siting.candidates.parts import candidates_from_parts
-from siting.core.errors import GeometryError, SitingWarning
+from siting.core.errors import CRSError, GeometryError, SitingWarning
 from siting.geo import geodesy
 from siting.screen.constraints import screen
 from siting.screen.rules import MinArea, Outside, RuleContext, Within
@@ -189,6 +189,28 @@ def test_a_layer_without_point_line_or_polygon_parts_is_a_clear_error():
         geodesy.nearest(np.array([Point(NEVADA[0] + 5_000, NEVADA[1])]), np.array([nested]), G)
 
 
+def _hollow_towards(town, radius, box_):
+    land = box_.difference(town.buffer(radius, quad_segs=16))
+    xy = shapely.get_coordinates(shapely.shortest_line(land, town)).ravel()
+    return land, float(G.between(*xy))  # measured where it comes nearest on the map
+
+
+@pytest.mark.parametrize("half", [1_000, 20_000])  # a cell (11 vertices) and a parcel (over 32)
+def test_land_hollow_towards_a_target_is_measured_where_it_comes_nearest_on_the_ground(half):
+    # land cut around a town follows an arc that is equally far on the map; on the ground one stretch of it
+    # is nearer, by up to the scale's spread (2 % here)
+    town = Point(*NEVADA)
+    c = np.array(NEVADA) + 5_300 * np.array([np.cos(np.radians(120)), np.sin(np.radians(120))]) * (half < 5_000)
+    land, on_map = _hollow_towards(town, 5_050, box(c[0] - half, c[1] - half, c[0] + half, c[1] + half))
+    truth = ground_distance(land, town, 5070)
+    assert on_map - truth > 20  # the case is the one meant: the map's nearest stretch is not the ground's
+    d, _ = geodesy.nearest(np.array([land]), np.array([town]), G)
+    assert agrees(d[0], truth)
+    assert agrees(geodesy.pair_distance(np.array([land]), np.array([town]), G)[0], truth)
+    r = (truth + on_map) / 2  # within on the ground, beyond where the map's nearest points say
+    assert geodesy.count_within(np.array([land]), np.array([town]), r, G).tolist() == [1.0]
+
+
 def test_points_off_the_crs_domain_are_a_clear_error():
-    with pytest.raises(geodesy.CRSError, match="no longitude/latitude"):
+    with pytest.raises(CRSError, match="no longitude/latitude"):
         geodesy.nearest(np.array([Point(-9e7, 9e7)]), np.array([Point(*NEVADA)]), G)
