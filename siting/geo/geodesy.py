@@ -40,7 +40,7 @@ from shapely import STRtree
 from siting.core.errors import GeometryError
 from siting.geo import proximity
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
-from siting.geo.pieces import Pieces, layer_pieces, nearest_between_segments, outline_segments, segment_foot
+from siting.geo.pieces import Pieces, convex, layer_pieces, nearest_between_segments, outline_segments, segment_foot
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "count_within", "ground_of", "nearest", "pair_distance"]
 
@@ -144,6 +144,7 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
     half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
     half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
     tree = cKDTree(ground.ecef(mid[:, 0], mid[:, 1]))
+    hulls = _hulls(sources, reuse)
     live = live[np.argsort(morton(ax[live], ay[live]), kind="stable")]  # compact batches: local scale bounds
     for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
         rows = live[start:start + PAIR_BATCH]
@@ -158,7 +159,7 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
         rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
         s, t, planar = (np.concatenate(v) for v in zip(opening, rivals, strict=True))
-        better = _concave_side(src, s, cut.pieces[t], planar, g[rows][s], ground, s_max[s])
+        better = _concave_side(src, s, cut.pieces[t], planar, g[rows][s], ground, s_max[s], hulls[rows])
         _keep_nearest(rows, s, cut.owner[t], better, g, idx)
 
 
@@ -212,7 +213,7 @@ def _keep_nearest(rows, s, owner, gp, g, idx) -> None:
     g[won], idx[won] = gp[better], owner[better]
 
 
-def _concave_side(src, s, b, planar, g, ground, s_max=None) -> np.ndarray:
+def _concave_side(src, s, b, planar, g, ground, s_max=None, hull=None) -> np.ndarray:
     """Geodesic distance of the pairs ``(src[s[i]], b[i])`` whose source is hollow towards ``b[i]`` (inf for
     the others), over the stretches of the source's outline that could be nearer than ``g[i]``.
 
@@ -220,19 +221,12 @@ def _concave_side(src, s, b, planar, g, ground, s_max=None) -> np.ndarray:
     order, about 0.02 % of the distance). Where it is hollow towards it (land cut around a town follows an
     arc that is equally far on the map, not on the ground), another stretch of the outline can be nearer
     on the ground by the scale's whole spread (2 % in Nevada). Such pairs are found by the source's convex
-    hull coming nearer than the source itself. ``s_max`` (per pair) defaults to the bound about the source."""
+    hull coming nearer than the source itself. ``s_max`` (per pair) defaults to the bound about the source;
+    ``hull`` (per source, :func:`_hulls`) is computed when not given."""
     out = np.full(len(s), np.inf)
+    hull = _hulls(src) if hull is None else hull
     could = planar <= g * s_max if s_max is not None else True  # farther on the map: farther on the ground
-    live = np.flatnonzero((shapely.get_type_id(src[s]) != 0) & (planar > 0) & could)
-    if not len(live):
-        return out
-    hull = np.empty(len(src), dtype=object)
-    used = np.unique(s[live])
-    hull[used] = shapely.convex_hull(src[used])
-    bent = np.zeros(len(src), bool)
-    bent[used] = ~np.isclose(shapely.area(src[used]), shapely.area(hull[used]), rtol=1e-9, atol=0) | \
-        (shapely.get_dimensions(src[used]) == 1)
-    live = live[bent[s[live]]]
+    live = np.flatnonzero((planar > 0) & could & ~shapely.is_missing(hull[s]))
     live = live[shapely.distance(hull[s[live]], b[live]) < planar[live] - 1e-2]
     if not len(live):
         return out
@@ -243,6 +237,17 @@ def _concave_side(src, s, b, planar, g, ground, s_max=None) -> np.ndarray:
         reach = g[live] * s_max[live]
     out[live] = _outline_distance(src, s[live], b[live], reach, ground)
     return out
+
+
+def _hulls(geoms, reuse: proximity.Reuse | None = None) -> np.ndarray:
+    """Convex hull of each geometry that is not a point or a convex polygon (None for those), kept for the run."""
+    kept = reuse.recall("hulls", geoms) if reuse is not None else None
+    if kept is not None:
+        return kept[0]
+    hull = np.full(len(geoms), None, dtype=object)
+    bent = np.flatnonzero(~convex(geoms) & (shapely.get_type_id(geoms) != 0))
+    hull[bent] = shapely.convex_hull(geoms[bent])
+    return reuse.keep("hulls", geoms, (hull,))[0] if reuse is not None else hull
 
 
 def _outline_distance(src, s, b, reach, ground) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["Pieces", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot", "segments"]
+__all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot", "segments"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,37 @@ def outline_segments(features: np.ndarray) -> tuple[np.ndarray, ...]:
     *_, lines, line_owner = _linework(features, outlines=True)
     x1, y1, x2, y2, of = segments(lines)
     return x1, y1, x2, y2, line_owner[of]
+
+
+def convex(geoms: np.ndarray) -> np.ndarray:
+    """Whether each geometry is a convex polygon (one part, no holes, no reflex corner), in numpy.
+
+    Examples
+    --------
+    >>> from shapely import Polygon, box
+    >>> convex(np.array([box(0, 0, 2, 1), Polygon([(0, 0), (4, 0), (4, 4), (2, 1), (0, 4)])])).tolist()
+    [True, False]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    if not out.any():
+        return out
+    rings = shapely.get_exterior_ring(geoms[out])
+    xy, of = shapely.get_coordinates(rings, return_index=True)
+    same = of[1:] == of[:-1]
+    d = np.diff(xy, axis=0)[same]  # edges, ring by ring
+    owner = of[1:][same]
+    nxt = np.r_[d[1:], d[:1]]
+    last = np.r_[owner[1:] != owner[:-1], True]  # the closing corner pairs a ring's last edge with its first
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    nxt[last] = d[first]
+    cross = d[:, 0] * nxt[:, 1] - d[:, 1] * nxt[:, 0]
+    tol = 1e-9 * np.einsum("ij,ij->i", d, d)
+    n = len(rings)
+    left = np.bincount(owner, cross < -tol, n) > 0
+    right = np.bincount(owner, cross > tol, n) > 0
+    out[np.flatnonzero(out)] = ~(left & right)
+    return out
 
 
 def nearest_between_segments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
