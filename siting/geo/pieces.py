@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot", "segments"]
+__all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot",
+           "segments"]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ key                 class               raw column (unit in the name)
 ``attribute``       :class:`AttributeFactor` ``<name>_value`` (a candidate column)
 ``feedstock``       :class:`Feedstock`    ``<name>_wcount`` (development-weighted deposits)
 ``permitting``      :class:`Permitting`   ``<name>_index`` and one column per part
+``overlay``         :class:`Overlay`      ``<name>_value`` (overlapping polygons' field) and ``<name>_share``
 ==================  ==================  ======================================================
 
 Each class measures (:meth:`BaseFactor.compute`), scores (:meth:`BaseFactor.score`), says which
@@ -44,6 +45,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from siting.core.errors import ScenarioError
+from siting.geo.overlay import covered_fraction, overlay_values, require_polygons
 from siting.geo.proximity import Reuse
 from siting.io import minerals
 from siting.score import readiness, transforms
@@ -52,7 +54,7 @@ from siting.score.readiness import PermittingSpec
 from siting.screen import where as where_mod
 
 __all__ = ["FACTOR_TYPES", "KINDS", "AttributeFactor", "BaseFactor", "CountWithin", "DistanceTo", "Factor",
-           "Feedstock", "Permitting", "RasterFactor", "make_factor"]
+           "Feedstock", "Overlay", "Permitting", "RasterFactor", "make_factor"]
 
 log = logging.getLogger(__name__)
 
@@ -339,9 +341,67 @@ class Permitting(BaseFactor):
         return readiness.permitting(candidates, layers, self.permitting, name=self.name, reuse=reuse)
 
 
+class Overlay(BaseFactor):
+    """A field of the polygons that overlap each site (land-use allocation, water stress, county data),
+    summarised by ``how`` (:func:`siting.geo.overlay.overlay_values`), with the share of the site they cover.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> c = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs=5070)
+    >>> sheds = gpd.GeoDataFrame({"stress": [1.0, 4.0]}, geometry=[box(0, 0, 5, 10), box(5, 0, 20, 10)], crs=5070)
+    >>> Overlay(name="water", overlay="sheds", field="stress", direction="cost").compute(c, {"sheds": sheds}, {})
+       water_value  water_share
+    0          2.5          1.0
+    """
+
+    kind: ClassVar[str] = "overlay"
+    overlay: str
+    field: str
+    how: Literal["area_weighted", "majority", "max"] = "area_weighted"
+    where: str | None = None
+
+    _where = field_validator("where")(lambda v: where_mod.validate(v) if v else v)
+
+    def layers_used(self) -> list[str]:
+        return [self.overlay]
+
+    def filters(self) -> list[tuple[str, str]]:
+        return [(self.overlay, self.where)] if self.where else []
+
+    def describe(self) -> str:
+        return f"{self.how.replace('_', '-')} {self.field} of the {self.overlay} polygons over the site"
+
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
+        problems = super().check(layers, rasters)
+        for frame in layers.get(self.overlay, []):
+            if self.field not in frame.columns:
+                problems.append(f"factor {self.name!r} reads the field {self.field!r}, which layer {self.overlay!r} "
+                                f"does not have; fields: {_fields(frame)}")
+        return problems
+
+    def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
+        feats = filter_features(layers[self.overlay], where_expr=self.where, layer=self.overlay)
+        if self.field not in feats.columns:
+            raise ScenarioError(f"factor {self.name!r}: layer {self.overlay!r} has no field {self.field!r}; "
+                                f"fields: {_fields(feats)}")
+        geoms, polys = np.asarray(candidates.geometry.values, dtype=object), feats.geometry.values
+        require_polygons(polys, self.overlay, f"factor {self.name!r}")
+        value = overlay_values(geoms, polys, feats[self.field], self.how, layer=self.overlay, field=self.field)
+        numeric = pd.to_numeric(pd.Series(value), errors="coerce")
+        if numeric.isna().sum() > pd.isna(value).sum() and "categorical" not in (self.transform or {}):
+            raise ScenarioError(f"factor {self.name!r}: {self.field} of {self.overlay!r} holds categories "
+                                f"such as {next(v for v in value if v is not None and pd.notna(v))!r}; "
+                                "score them with transform: {categorical: {map: {VALUE: SCORE, ...}}}")
+        out = numeric.to_numpy() if numeric.isna().sum() == pd.isna(value).sum() else value
+        return pd.DataFrame({self.raw_column: out, f"{self.name}_share": covered_fraction(geoms, polys)},
+                            index=candidates.index)
+
+
 #: The registry: scenario key -> factor class.
 FACTOR_TYPES: dict[str, type[BaseFactor]] = {
-    c.kind: c for c in (DistanceTo, CountWithin, RasterFactor, AttributeFactor, Feedstock, Permitting)}
+    c.kind: c for c in (DistanceTo, CountWithin, RasterFactor, AttributeFactor, Feedstock, Permitting, Overlay)}
 #: What a factor can measure (the registry's keys, in order).
 KINDS = tuple(FACTOR_TYPES)
 
@@ -359,7 +419,8 @@ def _kind_of(value) -> str | None:
 Factor = Annotated[
     Annotated[DistanceTo, Tag("distance_to")] | Annotated[CountWithin, Tag("count_within")]
     | Annotated[RasterFactor, Tag("raster")] | Annotated[AttributeFactor, Tag("attribute")]
-    | Annotated[Feedstock, Tag("feedstock")] | Annotated[Permitting, Tag("permitting")],
+    | Annotated[Feedstock, Tag("feedstock")] | Annotated[Permitting, Tag("permitting")]
+    | Annotated[Overlay, Tag("overlay")],
     Discriminator(_kind_of, custom_error_type="factor_kind",
                   custom_error_message=f"give exactly one of {', '.join(KINDS)}"),
 ]

@@ -9,7 +9,9 @@ Two stages:
   study area still count);
 * **site** rules test each candidate: ``min_area``, ``raster_max`` /
   ``raster_min`` (a statistic of a raster over the candidate), ``within``
-  (maximum distance to a filtered layer) and ``beyond`` (minimum distance).
+  (maximum distance to a filtered layer), ``beyond`` (minimum distance) and
+  ``overlap_max`` / ``overlap_min`` (share of the site a polygon layer covers,
+  :mod:`siting.screen.overlap`).
 
 Each rule returns an :class:`Outcome`: the measured value per candidate, the
 operator and threshold, pass/fail, and for ``outside`` the clipped geometry.
@@ -60,6 +62,7 @@ from siting.geo import geodesy, spatial
 from siting.geo.farthest import farthest_distance
 from siting.schema import AGENCIES
 from siting.screen import where
+from siting.screen.overlap import OverlapMax, OverlapMin
 from siting.screen.rule_base import BaseRule, Outcome, RuleContext
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,8 @@ __all__ = [
     "MinArea",
     "Outcome",
     "Outside",
+    "OverlapMax",
+    "OverlapMin",
     "RasterMax",
     "RasterMin",
     "Rule",
@@ -443,11 +448,11 @@ class Beyond(_DistanceRule):
 
 
 #: Rules with a numeric threshold (relaxation curves vary it).
-RELAXABLE = (Outside, MinArea, RasterMax, RasterMin, Within, Beyond)
+RELAXABLE = (Outside, MinArea, RasterMax, RasterMin, Within, Beyond, OverlapMax, OverlapMin)
 RULE_TYPES = (AgencyIn, AgencyNotIn, GapStatusIn, GapStatusNotIn, DesignationNotIn, Attribute,
-              Outside, MinArea, RasterMax, RasterMin, Within, Beyond)
+              Outside, MinArea, RasterMax, RasterMin, Within, Beyond, OverlapMax, OverlapMin)
 Rule = Annotated[
     AgencyIn | AgencyNotIn | GapStatusIn | GapStatusNotIn | DesignationNotIn | Attribute | Outside
-    | MinArea | RasterMax | RasterMin | Within | Beyond,
+    | MinArea | RasterMax | RasterMin | Within | Beyond | OverlapMax | OverlapMin,
     Field(discriminator="rule"),
 ]

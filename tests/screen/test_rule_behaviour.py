@@ -39,6 +39,8 @@ ONE_OF_EACH = {
     "raster_min": rules.RasterMin(raster="slope", stat="min", value=2, missing="pass"),
     "within": rules.Within(layer="substations", where="voltage_kv >= 115", distance_m=30_000),
     "beyond": rules.Beyond(layer="substations", distance_m=4_000),
+    "overlap_max": rules.OverlapMax(layer="wilderness", fraction=0.1),
+    "overlap_min": rules.OverlapMin(layer="wilderness", fraction=0.05),
 }
 
 
