@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 ENGINES = ("local", "dask")
 #: Partitions per worker: enough to balance uneven partitions, few enough to keep overheads small.
 PARTITIONS_PER_WORKER = 2
-_COUNTS = ["candidates_in", "candidates_removed", "candidates_out", "acres_in", "acres_removed", "acres_out"]
+_COUNTS = ["candidates_in", "candidates_removed", "candidates_overridden", "candidates_out", "acres_in",
+           "acres_removed", "acres_out"]
 
 
 def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], layers: dict, rasters: dict, *,

@@ -39,7 +39,7 @@ from siting.schema import ID_COLUMN, ROLE_KIND
 from siting.score.scoring import rank, score_table, tiers
 from siting.score.weights import resolve_weights
 from siting.screen.constraints import rule_labels, screen
-from siting.screen.rules import InsideZones, MinArea, RuleContext
+from siting.screen.rules import Include, InsideZones, MinArea, RuleContext
 from siting.screen.staged import Generator, screen_staged
 
 __all__ = ["run", "scenario_rules"]
@@ -179,6 +179,8 @@ def scenario_rules(sc: Scenario) -> list:
     ...                     "candidates": {"min_area_acres": 40}})
     >>> [r.label() for r in scenario_rules(sc)]
     ['agency_in', 'min_area']
+
+    An ``include`` is handed to the rules it overrides (:meth:`~siting.screen.rule_base.BaseRule.with_includes`).
     """
     rules = list(sc.constraints)
     if sc.candidates.split_by:
@@ -186,6 +188,10 @@ def scenario_rules(sc: Scenario) -> list:
                                     zones=sc.candidates.split_by))
     if sc.candidates.min_area_acres > 0:
         rules.append(MinArea(acres=sc.candidates.min_area_acres))
+    includes = [r for r in rules if isinstance(r, Include)]
+    if includes:  # each rule learns the includes that override it
+        rules = [r.with_includes([i for i in includes if i.covers(lab)])
+                 for r, lab in zip(rules, rule_labels(rules), strict=True)]
     return rules
 
 

@@ -186,7 +186,8 @@ class SitingResult:
         rows = self.ledger[self.ledger["candidate_id"] == candidate_id]
         if rows.empty:
             raise KeyError(f"{candidate_id!r} is not a candidate id")
-        out = rows.assign(kind="rule")[["kind", "rule", "measure", "value", "op", "threshold", "passed"]]
+        cols = ["kind", "rule", "measure", "value", "op", "threshold", "passed"]
+        out = rows.assign(kind="rule")[cols + ["override"] * ("override" in rows.columns)]
         out = out.rename(columns={"rule": "name"})
         site = self.sites[self.sites["site_id"] == candidate_id]
         if len(site):

@@ -305,6 +305,10 @@ class Scenario(BaseModel):
                                 f"({', '.join(rules) or 'none'})")
             elif rule.parameter is None:
                 problems.append(f"analysis.relaxation[{i}].rule: {spec.rule!r} has no numeric threshold to relax")
+        for i, r in enumerate(self.constraints):
+            named = getattr(r, "rules", None) or []
+            problems += [f"constraints[{i}].rules: {n!r} is not one of the rules ({', '.join(rules)})"
+                         for n in named if n not in rules and not n.startswith("inside_")]
         return problems
 
     def layer_specs(self, name: str) -> list[LayerSpec]:

@@ -129,6 +129,10 @@ def _head(sites: pd.DataFrame) -> pd.Series:
                        ("installation_m", "installation point (m)"), ("area_acres", "eligible acres")):
         if col in sites:
             head = head + f"<br>{label}: " + _fmt(sites[col]).set_axis(idx)
+    if "overrides" in sites:  # the analyst's include/exclude and its reason, where one decided
+        note = sites["overrides"].fillna("").astype(str)
+        head = head + pd.Series(np.where(note != "", "<br><b>override</b>: " + escape(note).to_numpy(dtype=str), ""),
+                                index=idx)
     if "median_rank" in sites:
         head = (head + "<br>weights perturbed: median rank " + _fmt(sites["median_rank"]).set_axis(idx)
                 + " (5-95 %: " + _fmt(sites["rank_p05"]).set_axis(idx) + "-" + _fmt(sites["rank_p95"]).set_axis(idx)

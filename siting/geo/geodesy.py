@@ -255,8 +255,7 @@ def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
     within ``reach[i]`` on the map (segment to segment in numpy, in batches of :data:`SEGMENT_BATCH`)."""
     cut = layer_pieces(b, outlines=True)
     assert cut.ends is not None  # outlines: points and segments only
-    near = shapely.distance(cut.pieces, src[s[cut.owner]]) <= reach[cut.owner]
-    pair, ends = cut.owner[near], cut.ends[near]
+    pair, ends = cut.owner, cut.ends
     used, source = np.unique(s[pair], return_inverse=True)
     x1, y1, x2, y2, of = outline_segments(src[used])
     order = np.argsort(of, kind="stable")  # each source's segments together
@@ -264,12 +263,15 @@ def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
     count = np.bincount(of, minlength=len(used))
     first = np.r_[0, np.cumsum(count)[:-1]]
     size = np.cumsum(count[source])
+    seg_box, end_box = _seg_box(segs), _seg_box(ends)
     best = np.full(len(s), np.inf)
     cuts = np.searchsorted(size, np.arange(SEGMENT_BATCH, size[-1] if len(size) else 0, SEGMENT_BATCH))
     for chunk in np.array_split(np.arange(len(pair)), cuts):
         k = count[source[chunk]]
         row = np.repeat(chunk, k)
         seg = np.repeat(first[source[chunk]] - np.r_[0, np.cumsum(k)[:-1]], k) + np.arange(k.sum())
+        near = _box_gap(seg_box[seg], end_box[row]) <= reach[pair[row]]  # a cheap first cut
+        row, seg = row[near], seg[near]
         xy = nearest_between_segments(segs[seg], ends[row])
         close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[pair[row]]
         xy = xy[close]
@@ -298,6 +300,12 @@ def _nearest_pairs(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarra
         xy = shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
     close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[s]
     return s[close], t[close], xy[close]
+
+
+def _seg_box(e: np.ndarray) -> np.ndarray:
+    """Bounding boxes (``minx, miny, maxx, maxy``) of segments given as rows ``x0, y0, x1, y1``."""
+    return np.column_stack([np.minimum(e[:, 0], e[:, 2]), np.minimum(e[:, 1], e[:, 3]),
+                            np.maximum(e[:, 0], e[:, 2]), np.maximum(e[:, 1], e[:, 3])])
 
 
 def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -171,7 +171,7 @@ def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleCon
     area0 = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
     areas, outcomes = [area0], []
     for rule, label in zip(rules, labels, strict=True):
-        oc = rule.evaluate(frame, geoms, ctx)
+        oc = rule.apply_includes(rule.evaluate(frame, geoms, ctx), frame, geoms, ctx)
         oc.passed = np.asarray(oc.passed, dtype=bool)
         if oc.geoms is not None:
             geoms = oc.geoms
@@ -187,6 +187,7 @@ def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleCon
     failed_names = [np.where(~passed[:, i], labels[i], "") for i in range(len(labels))]
     out["failed_rules"] = _join_columns(failed_names, ";", out.index)
     out["reason"] = _reasons(out.index, labels, outcomes)
+    out["overrides"] = _override_notes(outcomes, out.index)
     result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     funnel = _funnel(labels, rules, outcomes, areas)
     warn_if_empty(funnel, rules, labels, len(frame))
@@ -211,7 +212,7 @@ def _funnel(labels, rules, outcomes, areas) -> pd.DataFrame:
     n = len(areas[0])
     alive = np.ones(n, dtype=bool)
     rows = [{"step": 0, "rule": "input", "description": "all candidates", "candidates_in": n,
-             "candidates_removed": 0, "candidates_out": n, "acres_in": areas[0].sum(),
+             "candidates_removed": 0, "candidates_overridden": 0, "candidates_out": n, "acres_in": areas[0].sum(),
              "acres_removed": 0.0, "acres_out": areas[0].sum()}]
     for k, (label, rule, oc) in enumerate(zip(labels, rules, outcomes, strict=True), start=1):
         acres_in = areas[k - 1][alive].sum()
@@ -220,6 +221,7 @@ def _funnel(labels, rules, outcomes, areas) -> pd.DataFrame:
         rows.append({"step": k, "rule": label, "description": rule.describe(),
                      "candidates_in": int(alive.sum()),
                      "candidates_removed": int((alive & ~oc.passed).sum()),
+                     "candidates_overridden": int((alive & (_overrides(oc, n) != "")).sum()),
                      "candidates_out": int(now.sum()), "acres_in": acres_in,
                      "acres_removed": acres_in - acres_out, "acres_out": acres_out})
         alive = now
@@ -257,7 +259,7 @@ def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
 def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
     if not outcomes:
         return pd.DataFrame(columns=["candidate_id", "rule", "measure", "value", "op",
-                                     "threshold", "passed"])
+                                     "threshold", "passed", "override"])
     n = len(frame)
     return compact_ledger(pd.DataFrame({
         "candidate_id": np.tile(frame["candidate_id"].to_numpy(), len(labels)),
@@ -267,7 +269,24 @@ def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
         "op": np.repeat([oc.op for oc in outcomes], n),
         "threshold": np.repeat(np.array([oc.threshold for oc in outcomes], dtype=object), n),
         "passed": np.concatenate([oc.passed for oc in outcomes]),
+        "override": np.concatenate([_overrides(oc, n) for oc in outcomes]),
     }))
+
+
+def _override_notes(outcomes, index) -> np.ndarray:
+    """Per candidate: the overrides that decided for it (include reasons, exclusions), once each."""
+    out = np.full(len(index), "", dtype=object)
+    notes = [oc.override for oc in outcomes if oc.override is not None]
+    if not notes:
+        return out
+    table = np.column_stack(notes)
+    for row in np.flatnonzero((table != "").any(axis=1)):  # the few candidates an override decided
+        out[row] = "; ".join(dict.fromkeys(v for v in table[row] if v))
+    return out
+
+
+def _overrides(oc, n: int) -> np.ndarray:
+    return oc.override if oc.override is not None else np.full(n, "", dtype=object)
 
 
 def _rule_table(rules, labels, outcomes) -> pd.DataFrame:

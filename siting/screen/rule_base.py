@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from siting.core.errors import ScenarioError
 from siting.geo.proximity import Reuse
@@ -42,6 +42,8 @@ class Outcome:
     measure: str
     geoms: np.ndarray | None = None
     removed_acres: np.ndarray | None = None
+    #: Per candidate: the ``include`` override that made it pass (its reason), else "".
+    override: np.ndarray | None = None
 
 
 @dataclass
@@ -80,6 +82,8 @@ class BaseRule(BaseModel):
     stage: ClassVar[str] = "land"
     rule: str  # the type tag; each rule class narrows it to its Literal
     id: str | None = Field(None, description="Name of the rule in the ledger (default from its type).")
+    #: ``include`` overrides that keep their land whatever this rule says (:mod:`siting.screen.overrides`).
+    _includes: tuple = PrivateAttr(())
 
     def label(self) -> str:
         """The rule's ledger name: ``id`` or one derived from its type and layer."""
@@ -114,7 +118,34 @@ class BaseRule(BaseModel):
         if not self.parameter:
             raise ScenarioError(f"rule {self.label()!r} ({self.rule}) has no numeric threshold to relax; "
                                 f"numeric rules: {', '.join(_relaxable_tags())}")
-        return type(self).model_validate({**self.model_dump(), self.parameter: float(threshold)})
+        return type(self).model_validate({**self.model_dump(), self.parameter: float(threshold)}) \
+            .with_includes(self._includes)
+
+    def with_includes(self, includes) -> Self:
+        """A copy of the rule that the ``include`` overrides ``includes`` override where their land is."""
+        out = self.model_copy()
+        out._includes = tuple(includes)
+        return out
+
+    def apply_includes(self, oc: Outcome, frame: gpd.GeoDataFrame, before: np.ndarray, ctx: RuleContext) -> Outcome:
+        """The outcome with this rule's includes applied where they change it (a fail, or land cut): a pass,
+        the land uncut, and the include's reason in :attr:`Outcome.override`."""
+        if not self._includes:
+            return oc
+        passed = np.asarray(oc.passed, bool)
+        cut = oc.removed_acres > 0 if oc.removed_acres is not None else np.zeros(len(frame), bool)
+        reason = np.full(len(frame), "", dtype=object)
+        for include in self._includes:
+            hit = include.matched(frame, before, ctx) & (reason == "") & (~passed | cut)
+            reason[hit] = f"include: {include.reason}"
+        kept = reason != ""
+        oc.passed = passed | kept
+        if oc.geoms is not None:
+            oc.geoms = np.where(kept, np.asarray(before, dtype=object), oc.geoms)
+        if oc.removed_acres is not None:
+            oc.removed_acres = np.where(kept, 0.0, oc.removed_acres)
+        oc.override = reason
+        return oc
 
     def stage_in(self, method: str) -> str:
         """The stage this rule runs at when candidates are made by ``method`` (``parts``, ``grid``, ``pack``)."""

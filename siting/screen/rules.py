@@ -11,7 +11,9 @@ Two stages:
   ``raster_min`` (a statistic of a raster over the candidate), ``within``
   (maximum distance to a filtered layer), ``beyond`` (minimum distance) and
   ``overlap_max`` / ``overlap_min`` (share of the site a polygon layer covers,
-  :mod:`siting.screen.overlap`).
+  :mod:`siting.screen.overlap`);
+* **overrides** ``include`` / ``exclude`` name parcels or areas with a reason
+  (:mod:`siting.screen.overrides`).
 
 Each rule returns an :class:`Outcome`: the measured value per candidate, the
 operator and threshold, pass/fail, and for ``outside`` the clipped geometry.
@@ -63,6 +65,7 @@ from siting.geo.farthest import farthest_distance
 from siting.schema import AGENCIES
 from siting.screen import where
 from siting.screen.overlap import OverlapMax, OverlapMin
+from siting.screen.overrides import Exclude, Include
 from siting.screen.rule_base import BaseRule, Outcome, RuleContext
 
 log = logging.getLogger(__name__)
@@ -75,8 +78,10 @@ __all__ = [
     "Attribute",
     "Beyond",
     "DesignationNotIn",
+    "Exclude",
     "GapStatusIn",
     "GapStatusNotIn",
+    "Include",
     "InsideZones",
     "MinArea",
     "Outcome",
@@ -450,9 +455,9 @@ class Beyond(_DistanceRule):
 #: Rules with a numeric threshold (relaxation curves vary it).
 RELAXABLE = (Outside, MinArea, RasterMax, RasterMin, Within, Beyond, OverlapMax, OverlapMin)
 RULE_TYPES = (AgencyIn, AgencyNotIn, GapStatusIn, GapStatusNotIn, DesignationNotIn, Attribute,
-              Outside, MinArea, RasterMax, RasterMin, Within, Beyond, OverlapMax, OverlapMin)
+              Outside, MinArea, RasterMax, RasterMin, Within, Beyond, OverlapMax, OverlapMin, Include, Exclude)
 Rule = Annotated[
     AgencyIn | AgencyNotIn | GapStatusIn | GapStatusNotIn | DesignationNotIn | Attribute | Outside
-    | MinArea | RasterMax | RasterMin | Within | Beyond | OverlapMax | OverlapMin,
+    | MinArea | RasterMax | RasterMin | Within | Beyond | OverlapMax | OverlapMin | Include | Exclude,
     Field(discriminator="rule"),
 ]

@@ -46,7 +46,7 @@ __all__ = ["Generator", "screen_staged"]
 log = logging.getLogger(__name__)
 
 #: Screening columns of a unit that are not carried onto its candidates.
-_OUTCOME_COLUMNS = ["area_acres", "eligible", "n_failed", "failed_rules", "reason"]
+_OUTCOME_COLUMNS = ["area_acres", "eligible", "n_failed", "failed_rules", "reason", "overrides"]
 
 
 @dataclass
@@ -117,6 +117,7 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     eligible = land.frame.loc[ok].drop(columns=_OUTCOME_COLUMNS).rename(columns={"candidate_id": "unit_id"})
     made = generator(gpd.GeoDataFrame(eligible, geometry="geometry", crs=units.crs).reset_index(drop=True))
     site = screen(made, site_rules, ctx)
+    site.frame["overrides"] = _notes(site.frame, land.frame.loc[ok].set_index("candidate_id")["overrides"])
     frame = pd.concat([land.frame.loc[~ok], site.frame], ignore_index=True)
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=units.crs)
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
@@ -130,20 +131,30 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     return Screening(frame, funnel, ledger, rules_table, {**land.applied, **site.applied}, land_frame, report)
 
 
+def _notes(site: pd.DataFrame, land_notes: pd.Series) -> np.ndarray:
+    """The overrides of each generated candidate: its land's (by ``unit_id``), then its own."""
+    land = site["unit_id"].map(land_notes).fillna("").to_numpy(dtype=object) if "unit_id" in site \
+        else np.full(len(site), "", dtype=object)
+    own = site["overrides"].to_numpy(dtype=object)
+    both = (land != "") & (own != "")
+    return np.where(both, land + "; " + own, np.where(land != "", land, own))
+
+
 def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_in: int,
             acres_in: float) -> pd.DataFrame:
     land = land.assign(stage=np.where(land["rule"] == "input", "input", "land"))
     first = site.iloc[0]  # the site screening's own input row: the generated candidates
     gen = pd.DataFrame([{
         "rule": generator.method, "description": generator.describe(), "stage": "generate",
-        "candidates_in": units_in, "candidates_removed": 0, "candidates_out": int(first["candidates_out"]),
+        "candidates_in": units_in, "candidates_removed": 0, "candidates_overridden": 0,
+        "candidates_out": int(first["candidates_out"]),
         "acres_in": acres_in, "acres_removed": acres_in - float(first["acres_out"]),
         "acres_out": float(first["acres_out"])}])
     rest = site.iloc[1:].assign(stage="site")
     out = pd.concat([land, gen, rest], ignore_index=True)
     out["step"] = np.arange(len(out))
-    cols = ["step", "stage", "rule", "description", "candidates_in", "candidates_removed", "candidates_out",
-            "acres_in", "acres_removed", "acres_out"]
+    cols = ["step", "stage", "rule", "description", "candidates_in", "candidates_removed", "candidates_overridden",
+            "candidates_out", "acres_in", "acres_removed", "acres_out"]
     return out[cols]
 
 

@@ -9,8 +9,6 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-import yaml
-from paths import cli
 from shapely import Point, box
 
 import siting
@@ -106,20 +104,28 @@ def test_overlay_of_categories_needs_a_categorical_transform():
     assert raw.tolist() == ["open"] and f.score(raw).tolist() == [1.0]
 
 
-def _withdrawal_over_half_of(candidate, tmp_path):
-    frame = gpd.GeoDataFrame({"WD_NAME": ["Test withdrawal"]}, geometry=[_split_at(candidate, 0.5)], crs=5070)
-    path = tmp_path / "withdrawals.gpkg"
-    pyogrio.write_dataframe(frame, path)
-    return path
-
-
-def test_a_run_reports_the_overlap_in_the_ledger_and_explains_it(tmp_path, tiny_scenario, tiny_result):
+@pytest.fixture(scope="module")
+def with_overlaps(tiny_scenario, tiny_result, tmp_path_factory):
+    """The tiny run with a withdrawal over half of its first site (overlap_max 0.25) and two basins (overlay)."""
+    tmp = tmp_path_factory.mktemp("overlap")
     site = tiny_result.sites.iloc[0]
+    withdrawn = gpd.GeoDataFrame({"WD_NAME": ["Test withdrawal"]}, geometry=[_split_at(site.geometry, 0.5)], crs=5070)
+    minx, miny, maxx, maxy = tiny_result.sites.total_bounds
+    mid = (minx + maxx) / 2
+    sheds = gpd.GeoDataFrame({"stress": [1.0, 4.0]}, crs=5070,
+                             geometry=[box(minx - 1, miny - 1, mid, maxy + 1), box(mid, miny - 1, maxx + 1, maxy + 1)])
+    for name, frame in (("withdrawals", withdrawn), ("sheds", sheds)):
+        pyogrio.write_dataframe(frame, tmp / f"{name}.gpkg")
     d = copy.deepcopy(tiny_scenario)
-    d["layers"]["withdrawals"] = {"path": str(_withdrawal_over_half_of(site.geometry, tmp_path))}
+    d["layers"].update(withdrawals={"path": str(tmp / "withdrawals.gpkg")}, sheds={"path": str(tmp / "sheds.gpkg")})
     d["constraints"] = [*d["constraints"], {"rule": "overlap_max", "layer": "withdrawals", "fraction": 0.25}]
+    d["factors"] = [*d["factors"], {"name": "water", "overlay": "sheds", "field": "stress", "direction": "cost"}]
     d["analysis"] = {}
-    result = siting.run(d, progress=False)
+    return siting.run(d, progress=False), site, sheds
+
+
+def test_a_run_reports_the_overlap_in_the_ledger_and_explains_it(with_overlaps, tiny_result):
+    result, site, _ = with_overlaps
     row = result.explain(site["site_id"]).set_index("name").loc["overlap_max_withdrawals"]
     assert row["value"] == pytest.approx(0.5, abs=1e-6) and row["threshold"] == 0.25 and not row["passed"]
     assert site["site_id"] not in set(result.sites["site_id"])
@@ -128,28 +134,8 @@ def test_a_run_reports_the_overlap_in_the_ledger_and_explains_it(tmp_path, tiny_
     assert step["description"] == "share of area in withdrawals <= 0.25" and step["candidates_removed"] == 1
 
 
-def test_validate_flags_an_overlap_on_a_point_layer(tmp_path, tiny_yaml):
-    d = yaml.safe_load(tiny_yaml.read_text())
-    d["constraints"].append({"rule": "overlap_max", "layer": "towns" if "towns" in d["layers"] else
-                             next(iter(d["layers"])), "fraction": 0})
-    path = tmp_path / "pts.yaml"
-    path.write_text(yaml.safe_dump(d))
-    r = cli("validate", path)
-    assert r.returncode == 1 and "needs polygons" in r.stdout + r.stderr
-
-
-def test_the_overlay_factor_reaches_the_sites_and_their_breakdown(tmp_path, tiny_scenario):
-    d = copy.deepcopy(tiny_scenario)
-    land = gpd.read_file(tiny_scenario["base_dir"] + "/" + d["layers"]["parcels"]["path"]).to_crs(5070)
-    minx, miny, maxx, maxy = land.total_bounds
-    mid = (minx + maxx) / 2
-    sheds = gpd.GeoDataFrame({"stress": [1.0, 4.0]}, geometry=[box(minx, miny, mid, maxy), box(mid, miny, maxx, maxy)],
-                             crs=5070)
-    pyogrio.write_dataframe(sheds, tmp_path / "sheds.gpkg")
-    d["layers"]["sheds"] = {"path": str(tmp_path / "sheds.gpkg")}
-    d["factors"] = [*d["factors"], {"name": "water", "overlay": "sheds", "field": "stress", "direction": "cost"}]
-    d["analysis"] = {}
-    result = siting.run(d, progress=False)
+def test_the_overlay_factor_reaches_the_sites_and_their_breakdown(with_overlaps):
+    result, _, sheds = with_overlaps
     s = result.sites
     west = shapely.area(shapely.intersection(s.geometry.values, sheds.geometry.iloc[0])) / s.area.to_numpy()
     expected = west * 1.0 + (1 - west) * 4.0  # every site lies inside the two basins

@@ -41,6 +41,8 @@ ONE_OF_EACH = {
     "beyond": rules.Beyond(layer="substations", distance_m=4_000),
     "overlap_max": rules.OverlapMax(layer="wilderness", fraction=0.1),
     "overlap_min": rules.OverlapMin(layer="wilderness", fraction=0.05),
+    "include": rules.Include(parcels=["p3"], reason="offered by the park"),
+    "exclude": rules.Exclude(parcels=["p1"], reason="leased already"),
 }
 
 
