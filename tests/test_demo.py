@@ -89,7 +89,9 @@ def test_outputs_as_a_user_reads_them(demo_result, demo_out):
 def test_explain_a_site(demo_result):
     sid = demo_result.sites["site_id"].iloc[0]
     ex = demo_result.explain(sid)
-    assert set(ex["kind"]) == {"rule", "factor"}
+    assert set(ex["kind"]) == {"rule", "factor", "factor part"}
+    parts = ex[(ex.kind == "factor part") & (ex.name == "permitting")]
+    assert set(parts["measure"]) >= {"permitting_roads", "permitting_gap"}  # each readiness part shown
     assert ex[ex.kind == "rule"]["passed"].all()
     assert ex[ex.kind == "factor"]["contribution"].sum() == pytest.approx(demo_result.sites["score"].iloc[0])
     html = demo_result._repr_html_()

@@ -192,10 +192,7 @@ class SitingResult:
         site = self.sites[self.sites["site_id"] == candidate_id]
         if len(site):
             s = site.iloc[0]
-            facts = pd.DataFrame([{
-                "kind": "factor", "name": f.name, "measure": f.raw_column, "value": s[f.raw_column],
-                "score": s[f"{f.name}_score"], "weight": s[f"{f.name}_weight"],
-                "contribution": s[f"{f.name}_contrib"]} for f in self.scenario.factors])
+            facts = pd.DataFrame([row for f in self.scenario.factors for row in _factor_rows(f, s)])
             out = pd.concat([out, facts], ignore_index=True)
         return out.reset_index(drop=True)
 
@@ -278,3 +275,13 @@ class SitingResult:
         s = self.summary()
         return (f"<SitingResult {s['scenario']!r}: {s['sites']} sites of {s['candidates']} "
                 f"candidates, {s['eligible_acres']:,.0f} eligible acres, {s['site_acres']:,.0f} site acres>")
+
+
+def _factor_rows(factor, site: pd.Series) -> list[dict]:
+    """A factor's row of :meth:`SitingResult.explain` and one row per detail it measured (permitting parts,
+    the share an overlay covers, the nearest deposit of each commodity)."""
+    own = (factor.raw_column, f"{factor.name}_score", f"{factor.name}_weight", f"{factor.name}_contrib")
+    rows = [{"kind": "factor", "name": factor.name, "measure": factor.raw_column, "value": site[factor.raw_column],
+             "score": site[own[1]], "weight": site[own[2]], "contribution": site[own[3]]}]
+    return rows + [{"kind": "factor part", "name": factor.name, "measure": c, "value": site[c]}
+                   for c in site.index if c.startswith(f"{factor.name}_") and c not in own]

@@ -333,6 +333,9 @@ class Permitting(BaseFactor):
     def layers_used(self) -> list[str]:
         return self.permitting.layer_names()
 
+    def filters(self) -> list[tuple[str, str]]:
+        return [(p.layer, p.where) for p in self.permitting.extra if p.where]
+
     def describe(self) -> str:
         return f"permitting readiness from {', '.join(self.layers_used()) or 'parcel fields'}"
 

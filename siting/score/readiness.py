@@ -19,6 +19,19 @@ permitted, each part in [0, 1], averaged over the parts that can be computed:
 
 Each part shows in the breakdown as ``<factor>_<part>``.
 
+**Parts you choose** (``extra``): each names a layer and how it bears on permitting, with a weight
+(default 1; the built-in parts weigh 1 unless ``weights`` says otherwise) and a ``direction``: ``benefit``
+when being near, on or among the layer's features speeds permitting (previously disturbed land, roads,
+designated energy corridors, existing industrial DoD or DOE land), ``cost`` when it slows it
+(nonattainment areas, critical habitat, withdrawals, mining claims of others):
+
+* ``overlap: LAYER`` - the share of the site the polygons cover (benefit: the share; cost: 1 - share);
+* ``distance_to: LAYER``, ``worst_m`` - benefit: 1 at 0 m to 0 at ``worst_m``; cost: the reverse;
+* ``count_within: LAYER``, ``radius_m``, ``saturate`` - log1p(count) / log1p(saturate), capped at 1
+  (benefit), or 1 minus that (cost).
+
+The index is the weighted mean of the parts; ``source`` records where the layer comes from.
+
 Examples
 --------
 >>> dev_status_weights({"producer": 2})["producer"], dev_status_weights()["occurrence"]
@@ -31,23 +44,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siting.geo import spatial
+from siting.geo.overlay import covered_fraction, require_polygons
 from siting.geo.proximity import Reuse
 from siting.io import minerals
 from siting.schema import SPECIAL_DESIGNATIONS
+from siting.screen import where
 
-__all__ = ["DEV_WEIGHTS", "PermittingSpec", "dev_status_weights", "feedstock", "permitting"]
+__all__ = ["DEV_WEIGHTS", "PermittingSpec", "ReadinessPart", "dev_status_weights", "feedstock", "permitting"]
 
 DEV_WEIGHTS = {"producer": 1.0, "past producer": 0.7, "prospect": 0.4, "occurrence": 0.2, "unknown": 0.1}
 AGENCY_SCORES = {"DOD": 1.0, "DOE": 1.0, "BLM": 0.8, "BOR": 0.7, "USFS": 0.5}
 GAP_SCORES = {1: 0.0, 2: 0.25, 3: 0.75, 4: 1.0}
 MAX_NEAREST = 10
+#: The parts computed from the parcels and the layers named in the spec (see the module docstring).
+BUILT_IN_PARTS = ("gap", "designation", "disturbance", "roads", "infrastructure", "dod")
 
 
 def dev_status_weights(overrides: dict | None = None) -> dict[str, float]:
@@ -104,6 +122,58 @@ def feedstock(sites: gpd.GeoDataFrame, deposits: gpd.GeoDataFrame, *, name: str,
     return out
 
 
+class ReadinessPart(BaseModel):
+    """A permitting-readiness part chosen by the analyst: one layer, how it is measured, weight and direction.
+
+    Examples
+    --------
+    >>> ReadinessPart(name="habitat", overlap="critical_habitat", direction="cost").layer
+    'critical_habitat'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=30)
+    overlap: str | None = None
+    distance_to: str | None = None
+    count_within: str | None = None
+    where: str | None = None
+    radius_m: float = Field(5_000.0, gt=0)
+    worst_m: float = Field(30_000.0, gt=0)
+    saturate: float = Field(10.0, gt=0)
+    weight: float = Field(1.0, ge=0)
+    direction: Literal["benefit", "cost"]
+    source: str | None = Field(None, description="The layer's public source, for the record.")
+
+    @model_validator(mode="after")
+    def _one_measure(self):
+        given = [k for k in ("overlap", "distance_to", "count_within") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"permitting part {self.name!r}: give exactly one of overlap, distance_to, count_within")
+        return self
+
+    @property
+    def layer(self) -> str:
+        """The layer the part reads."""
+        return str(self.overlap or self.distance_to or self.count_within)
+
+    def measure(self, sites: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                reuse: Reuse | None) -> np.ndarray:
+        """The part in [0, 1] for each site."""
+        feats = layers[self.layer]
+        if self.where:
+            feats = feats[where.evaluate(self.where, feats, layer=self.layer)]
+        g, f = _geoms(sites), _geoms(feats)
+        if self.overlap:
+            require_polygons(f, self.layer, f"permitting part {self.name!r}")
+            more = np.nan_to_num(covered_fraction(g, f))
+        elif self.distance_to:
+            more = _linear(spatial.nearest_distance(g, f, reuse=reuse, crs=sites.crs), self.worst_m)
+        else:
+            n = spatial.count_within(g, f, self.radius_m, reuse=reuse, crs=sites.crs)
+            more = np.minimum(np.log1p(n) / np.log1p(self.saturate), 1.0)
+        return more if self.direction == "benefit" else 1.0 - more
+
+
 class PermittingSpec(BaseModel):
     """Which layers feed the permitting-readiness parts (see the module docstring)."""
 
@@ -116,10 +186,24 @@ class PermittingSpec(BaseModel):
     infra_worst_m: float = Field(30_000.0, gt=0)
     agency_scores: dict[str, float] | None = None
     parts: list[str] | None = None
+    weights: dict[str, float] = {}
+    extra: list[ReadinessPart] = []
+
+    @model_validator(mode="after")
+    def _names(self):
+        names = [*BUILT_IN_PARTS, *(p.name for p in self.extra)]
+        unknown = sorted(set(self.weights) - set(names))
+        clash = sorted({p.name for p in self.extra} & set(BUILT_IN_PARTS))
+        if unknown or clash:
+            raise ValueError(f"permitting: weights name unknown parts {unknown}; parts: {', '.join(names)}" if unknown
+                             else f"permitting: extra part names {clash} are built-in parts; rename them")
+        return self
 
     def layer_names(self) -> list[str]:
         """Every layer the spec refers to."""
-        return [*self.disturbance, *([self.roads] if self.roads else []), *self.infrastructure]
+        used = [*self.disturbance, *([self.roads] if self.roads else []), *self.infrastructure,
+                *(p.layer for p in self.extra)]
+        return list(dict.fromkeys(used))
 
 
 def _linear(d: np.ndarray, worst: float) -> np.ndarray:
@@ -162,6 +246,11 @@ def permitting(sites: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], 
         parts["dod"] = sites["agency"].map(scores).fillna(0.3).to_numpy(float)
     if spec.parts is not None:
         parts = {k: v for k, v in parts.items() if k in spec.parts}
+    weight = {k: float(spec.weights.get(k, 1.0)) for k in parts}
+    for part in spec.extra:
+        parts[part.name], weight[part.name] = part.measure(sites, layers, reuse), part.weight
     out = pd.DataFrame({f"{name}_{k}": v for k, v in parts.items()}, index=sites.index)
-    out.insert(0, f"{name}_index", out.mean(axis=1) if parts else np.nan)
+    total = sum(weight.values())
+    index = sum(out[f"{name}_{k}"] * w for k, w in weight.items()) / total if parts and total > 0 else np.nan
+    out.insert(0, f"{name}_index", index)
     return out
