@@ -7,17 +7,30 @@ from the centre are exact geodesics there, and nearly so around it), after densi
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Geod, Proj, Transformer
 
 GEOD = Geod(ellps="WGS84")
 #: Edge densification (CRS units) before reprojecting to the local frame.
 STEP = 50.0
 
 
+@lru_cache(maxsize=8)
+def _to_lonlat(crs: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True)
+
+
 def _lonlat(crs, x, y):
-    return Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True).transform(x, y)
+    return _to_lonlat(CRS.from_user_input(crs).to_wkt()).transform(x, y)
+
+
+def _local(crs, lon0, lat0):
+    """Planar coordinates -> an azimuthal-equidistant frame on WGS84 centred at (lon0, lat0)."""
+    frame = Proj(proj="aeqd", lat_0=lat0, lon_0=lon0, ellps="WGS84", units="m")
+    return lambda c: np.column_stack(frame(*_lonlat(crs, c[:, 0], c[:, 1])))
 
 
 def ground_distance(a, b, crs) -> float:
@@ -28,11 +41,8 @@ def ground_distance(a, b, crs) -> float:
     if a.geom_type == "Point" and b.geom_type == "Point":
         lon, lat = _lonlat(crs, [x0, x1], [y0, y1])
         return float(GEOD.inv(lon[0], lat[0], lon[1], lat[1])[2])
-    lon, lat = _lonlat(crs, (x0 + x1) / 2, (y0 + y1) / 2)
-    local = CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
-    move = Transformer.from_crs(CRS.from_user_input(crs), local, always_xy=True)
-    a2, b2 = (shapely.transform(shapely.segmentize(g, STEP), lambda c: np.column_stack(move.transform(*c.T)))
-              for g in (a, b))
+    move = _local(crs, *_lonlat(crs, (x0 + x1) / 2, (y0 + y1) / 2))
+    a2, b2 = (shapely.transform(shapely.segmentize(g, STEP), move) for g in (a, b))
     return float(shapely.distance(a2, b2))
 
 
@@ -64,9 +74,7 @@ def outline_farthest(geom, target, crs, step: float = 1.0) -> float:
     """Largest geodesic distance (m) from a point of ``geom``'s outline (every ``step``) to ``target``,
     measured in one azimuthal-equidistant frame at ``geom``'s centre (good to millimetres within 10 km)."""
     c = geom.centroid
-    lon, lat = _lonlat(crs, c.x, c.y)
-    local = CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
-    move = Transformer.from_crs(CRS.from_user_input(crs), local, always_xy=True)
+    move = _local(crs, *_lonlat(crs, c.x, c.y))
     pts = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geom), step))
-    far = shapely.transform(shapely.segmentize(target, STEP), lambda xy: np.column_stack(move.transform(*xy.T)))
-    return float(shapely.distance(shapely.points(np.column_stack(move.transform(*pts.T))), far).max())
+    far = shapely.transform(shapely.segmentize(target, STEP), move)
+    return float(shapely.distance(shapely.points(move(pts)), far).max())

@@ -34,7 +34,7 @@ from siting.geo.spatial import union_by_group
 from siting.io.crs import check_projected
 from siting.schema import PARCEL_COLUMNS
 
-__all__ = ["candidates_from_parcels", "split_parcels"]
+__all__ = ["assign_classes", "candidates_from_parcels", "split_parcels"]
 
 log = logging.getLogger(__name__)
 
@@ -154,3 +154,24 @@ def candidates_from_parcels(parcels: gpd.GeoDataFrame, *, min_area_acres: float 
     out["parcel_acres"] = np.nan_to_num(shapely.area(out.geometry.values)) / settings.M2_PER_ACRE
     out = out[out["parcel_acres"] >= min_area_acres] if min_area_acres > 0 else out
     return out.reset_index(drop=True)
+
+
+def assign_classes(candidates: gpd.GeoDataFrame, classes: dict[str, str]) -> gpd.GeoDataFrame:
+    """A copy with ``candidate_class``: the first class whose filter a candidate passes, else ``other``.
+
+    Classes let land be judged as itself: ``{dod_doe: "agency in ['DOD', 'DOE']"}`` and a rule with
+    ``applies_to: "candidate_class == 'dod_doe'"`` (or ``!=``) gives DoD and DOE land its own rules.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> c = gpd.GeoDataFrame({"agency": ["DOD", "BLM", "DOE"]}, geometry=[box(0, 0, 1, 1)] * 3, crs=5070)
+    >>> assign_classes(c, {"dod_doe": "agency in ['DOD', 'DOE']"})["candidate_class"].tolist()
+    ['dod_doe', 'other', 'dod_doe']
+    """
+    from siting.screen import where  # the filter language lives with the rules
+
+    label = pd.Series("other", index=candidates.index, dtype=object)
+    for name, expr in reversed(list(classes.items())):  # the first class listed wins
+        label[where.evaluate(expr, candidates, layer="parcels").to_numpy(bool)] = name
+    return candidates.assign(candidate_class=label)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from siting.candidates.parcels import OUTSIDE_ZONES, candidates_from_parcels
+from siting.candidates.parcels import OUTSIDE_ZONES, assign_classes, candidates_from_parcels
 from siting.core.engine import make_engine
 from siting.core.errors import InputFileError, LayerError, ScenarioError
 from siting.core.progress import Steps
@@ -301,6 +301,8 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     with steps.step("candidates") as info:
         zones = layers[sc.candidates.split_by] if sc.candidates.split_by else None
         candidates = candidates_from_parcels(layers["parcels"], split_by=zones, zone_snap_m=sc.candidates.zone_snap_m)
+        if sc.candidates.classes:
+            candidates = assign_classes(candidates, sc.candidates.classes)
         info["parcel_units"] = len(candidates)
     reuse = Reuse()  # a site rule's distances serve a factor on the same layer
     ctx = RuleContext(layers, rasters, reuse=reuse)

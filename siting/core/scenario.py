@@ -132,6 +132,17 @@ class CandidateSpec(BaseModel):
     solver: Literal["greedy", "exact"] = "greedy"
     seed: int = 0
     time_limit_s: float = Field(60.0, gt=0)
+    classes: dict[str, str] = Field({}, description="Candidate classes: name -> filter on parcel fields (first "
+                                    "match wins, else 'other'), in the column candidate_class; rules take "
+                                    "applies_to: \"candidate_class == 'NAME'\".")
+
+    @field_validator("classes")
+    @classmethod
+    def _classes(cls, v):
+        bad = [k for k in v if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k) or k == "other"]
+        if bad:
+            raise ValueError(f"candidates.classes: names must be letters, digits and _ (and not 'other'): {bad}")
+        return {k: where.validate(e) for k, e in v.items()}
 
     @model_validator(mode="after")
     def _method_options(self):

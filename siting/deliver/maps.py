@@ -125,7 +125,8 @@ def _head(sites: pd.DataFrame) -> pd.Series:
             + _fmt(sites.get("rank", pd.Series(np.nan, index=idx))).set_axis(idx))
     if "tier" in sites:
         head = head + ", tier " + escape(sites["tier"]).set_axis(idx)
-    for col, label in (("agency", "agency"), ("unit_name", "unit"), ("installation", "installation"),
+    for col, label in (("candidate_class", "class"), ("agency", "agency"), ("unit_name", "unit"),
+                       ("installation", "installation"),
                        ("installation_m", "installation point (m)"), ("area_acres", "eligible acres")):
         if col in sites:
             head = head + f"<br>{label}: " + _fmt(sites[col]).set_axis(idx)

@@ -119,7 +119,8 @@ def _sha256(path: Path) -> str:
 def site_columns(result) -> list[str]:
     """Columns of the delivered sites: ids, score, parcel attributes, factor breakdown."""
     base = ["site_id", "rank", "score", "tier", "median_rank", "rank_p05", "rank_p95", "p_top_k", "parcel_id",
-            "agency", "manager_name", "designation", "gap_status", "unit_name", "state", "installation",
+            "candidate_class", "agency", "manager_name", "designation", "gap_status", "unit_name", "state",
+            "installation",
             "installation_m", "overrides", "area_acres", "parcel_acres"]
     factor_cols = []
     for f in result.scenario.factors:

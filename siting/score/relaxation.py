@@ -100,8 +100,10 @@ def relaxation(candidates: pd.DataFrame, rules: Mapping[str, Any], rule: str, va
         measured = candidates[f"{rule}__value"].to_numpy()
         area = candidates["area_acres"].to_numpy(float)
         out = []
+        forced = candidates[f"{rule}__forced"].to_numpy(bool) if f"{rule}__forced" in candidates \
+            else np.zeros(len(candidates), bool)  # not applicable there, or kept by an include
         for v, r in relaxed.items():  # a few thresholds, each vectorized over candidates
-            ok = rest & np.asarray(r.decide(measured), dtype=bool)
+            ok = rest & (np.asarray(r.decide(measured), dtype=bool) | forced)
             out.append({"threshold": v, "sites": int(ok.sum()), "acres": float(area[ok].sum())})
     table = pd.DataFrame(out)
     now_sites = int(candidates["eligible"].sum())

@@ -171,7 +171,7 @@ def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleCon
     area0 = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
     areas, outcomes = [area0], []
     for rule, label in zip(rules, labels, strict=True):
-        oc = rule.apply_includes(rule.evaluate(frame, geoms, ctx), frame, geoms, ctx)
+        oc = rule.judge(frame, geoms, ctx)
         oc.passed = np.asarray(oc.passed, dtype=bool)
         if oc.geoms is not None:
             geoms = oc.geoms
@@ -205,6 +205,10 @@ def _ledger_wide(labels, outcomes, index) -> pd.DataFrame:
         cols[p] = pd.Series(oc.passed, index=index)
         if oc.removed_acres is not None:
             cols[f"{label}__removed_acres"] = pd.Series(oc.removed_acres, index=index)
+        if oc.applies is not None or oc.override is not None:  # a pass the value does not give (relaxation keeps it)
+            free = ~oc.applies if oc.applies is not None else np.zeros(len(index), bool)
+            forced = oc.passed & ((_overrides(oc, len(index)) != "") | free)
+            cols[f"{label}__forced"] = pd.Series(forced, index=index)
     return pd.DataFrame(cols, index=index)
 
 
@@ -218,7 +222,7 @@ def _funnel(labels, rules, outcomes, areas) -> pd.DataFrame:
         acres_in = areas[k - 1][alive].sum()
         now = alive & oc.passed
         acres_out = areas[k][now].sum()
-        rows.append({"step": k, "rule": label, "description": rule.describe(),
+        rows.append({"step": k, "rule": label, "description": rule.summary(),
                      "candidates_in": int(alive.sum()),
                      "candidates_removed": int((alive & ~oc.passed).sum()),
                      "candidates_overridden": int((alive & (_overrides(oc, n) != "")).sum()),
@@ -259,7 +263,7 @@ def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
 def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
     if not outcomes:
         return pd.DataFrame(columns=["candidate_id", "rule", "measure", "value", "op",
-                                     "threshold", "passed", "override"])
+                                     "threshold", "passed", "override", "applies"])
     n = len(frame)
     return compact_ledger(pd.DataFrame({
         "candidate_id": np.tile(frame["candidate_id"].to_numpy(), len(labels)),
@@ -270,6 +274,7 @@ def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
         "threshold": np.repeat(np.array([oc.threshold for oc in outcomes], dtype=object), n),
         "passed": np.concatenate([oc.passed for oc in outcomes]),
         "override": np.concatenate([_overrides(oc, n) for oc in outcomes]),
+        "applies": np.concatenate([oc.applies if oc.applies is not None else np.ones(n, bool) for oc in outcomes]),
     }))
 
 
@@ -292,7 +297,7 @@ def _overrides(oc, n: int) -> np.ndarray:
 def _rule_table(rules, labels, outcomes) -> pd.DataFrame:
     return pd.DataFrame({
         "rule": labels, "type": [r.rule for r in rules], "stage": [r.stage for r in rules],
-        "description": [r.describe() for r in rules], "measure": [oc.measure for oc in outcomes],
+        "description": [r.summary() for r in rules], "measure": [oc.measure for oc in outcomes],
         "op": [oc.op for oc in outcomes], "threshold": [oc.threshold for oc in outcomes],
         "parameter": [r.parameter for r in rules], "parameter_value": [r.parameter_value() for r in rules],
         "layer": [getattr(r, "layer", None) for r in rules], "where": [getattr(r, "where", None) for r in rules],

@@ -22,13 +22,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from siting.core.errors import ScenarioError
 from siting.geo.proximity import Reuse
 from siting.screen import where
 
-__all__ = ["BaseRule", "Outcome", "RuleContext"]
+__all__ = ["CANDIDATE_FIELDS", "BaseRule", "Outcome", "RuleContext"]
+
+#: Fields the candidates have beyond their parcel's (``applies_to`` may read them).
+CANDIDATE_FIELDS = {"candidate_id", "candidate_class", "parcel_acres", "zone"}
 
 
 @dataclass
@@ -44,6 +47,8 @@ class Outcome:
     removed_acres: np.ndarray | None = None
     #: Per candidate: the ``include`` override that made it pass (its reason), else "".
     override: np.ndarray | None = None
+    #: Per candidate: whether the rule applies there (its ``applies_to``); None: everywhere.
+    applies: np.ndarray | None = None
 
 
 @dataclass
@@ -82,8 +87,19 @@ class BaseRule(BaseModel):
     stage: ClassVar[str] = "land"
     rule: str  # the type tag; each rule class narrows it to its Literal
     id: str | None = Field(None, description="Name of the rule in the ledger (default from its type).")
+    applies_to: str | None = Field(None, description="A filter on the candidates' fields (e.g. candidate_class == "
+                                   "'dod_doe'): the rule judges only those; the others pass it, marked not applicable.")
     #: ``include`` overrides that keep their land whatever this rule says (:mod:`siting.screen.overrides`).
     _includes: tuple = PrivateAttr(())
+
+    @field_validator("applies_to")
+    @classmethod
+    def _applies(cls, v):
+        return where.validate(v) if v else v
+
+    def summary(self) -> str:
+        """:meth:`describe` and, for a rule that applies to some candidates only, which."""
+        return self.describe() + (f" [applies where {self.applies_to}]" if self.applies_to else "")
 
     def label(self) -> str:
         """The rule's ledger name: ``id`` or one derived from its type and layer."""
@@ -126,6 +142,15 @@ class BaseRule(BaseModel):
         out = self.model_copy()
         out._includes = tuple(includes)
         return out
+
+    def judge(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
+        """:meth:`evaluate` on the candidates the rule applies to (all without ``applies_to``; the others pass,
+        their land untouched), then the includes that override it (:meth:`apply_includes`)."""
+        if not self.applies_to:
+            return self.apply_includes(self.evaluate(frame, geoms, ctx), frame, geoms, ctx)
+        mask = where.evaluate(self.applies_to, frame, layer="candidates").to_numpy(bool)
+        sub = self.evaluate(frame[mask], np.asarray(geoms, dtype=object)[mask], ctx)
+        return self.apply_includes(_spread(sub, mask, geoms), frame, geoms, ctx)
 
     def apply_includes(self, oc: Outcome, frame: gpd.GeoDataFrame, before: np.ndarray, ctx: RuleContext) -> Outcome:
         """The outcome with this rule's includes applied where they change it (a fail, or land cut): a pass,
@@ -186,6 +211,10 @@ class BaseRule(BaseModel):
         expr: str = getattr(self, "where", None) or ""
         for name in self.layers_used() if expr else []:
             out += [(name, m) for m in where.filter_problems(expr, layers.get(name, []), name, f"rule {label}")]
+        for frame in layers.get("parcels", []) if self.applies_to else []:
+            lacking = sorted(where.fields_used(self.applies_to or "") - set(frame.columns) - CANDIDATE_FIELDS)
+            out += [("parcels", f"rule {label}: applies_to reads {c}, which the candidates do not have")
+                    for c in lacking]
         for frame in layers.get("parcels", []):
             fields = ", ".join(c for c in frame.columns if c != "geometry")
             out += [("parcels", f"rule {label} reads {c}, which layer parcels does not have; fields: {fields}")
@@ -212,6 +241,26 @@ class BaseRule(BaseModel):
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         """Measure every candidate: value, threshold, pass (and for land rules the land left)."""
         raise NotImplementedError  # pragma: no cover
+
+
+def _spread(sub: Outcome, mask: np.ndarray, geoms: np.ndarray) -> Outcome:
+    """An outcome measured on the candidates of ``mask`` spread over all: the others pass, value missing."""
+    values = np.asarray(sub.value)
+    value = np.full(len(mask), np.nan) if values.dtype.kind in "fiub" else np.full(len(mask), None, dtype=object)
+    value[mask] = values
+    passed = np.ones(len(mask), bool)
+    passed[mask] = sub.passed
+    out = Outcome(value, passed, sub.op, sub.threshold, sub.measure, applies=mask)
+    if sub.geoms is not None:
+        out.geoms = np.asarray(geoms, dtype=object).copy()
+        out.geoms[mask] = sub.geoms
+    if sub.removed_acres is not None:
+        out.removed_acres = np.zeros(len(mask))
+        out.removed_acres[mask] = sub.removed_acres
+    if sub.override is not None:
+        out.override = np.full(len(mask), "", dtype=object)
+        out.override[mask] = sub.override
+    return out
 
 
 def _relaxable_tags() -> list[str]:
