@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 from pathlib import Path
@@ -393,6 +394,51 @@ def make_disturbance(rng, deposits: pd.DataFrame):
     return feats, claims
 
 
+ENCUMBRANCES = {  # layer -> (name, lon, lat, a_km, b_km, attributes)
+    "withdrawals": [("Fallon Range Training Complex withdrawal", -118.15, 39.30, 32, 16,
+                     {"CASE_NR": "NVN 099891", "PURPOSE": "military training", "EXPIRES": 2046}),
+                    ("Yucca Mountain withdrawal", -116.45, 36.85, 14, 9,
+                     {"CASE_NR": "NVN 048602", "PURPOSE": "repository studies", "EXPIRES": 2030}),
+                    ("Hot Creek mineral segregation", -116.35, 38.45, 12, 7,
+                     {"CASE_NR": "NVN 101234", "PURPOSE": "mineral entry segregation", "EXPIRES": 2027})],
+    "wilderness_study_areas": [("Kawich WSA", -116.05, 37.95, 14, 8, {"NLCS_ID": "NV-050-0111", "ADMIN_ST": "NV"}),
+                               ("Augusta Mountains WSA", -117.62, 40.20, 12, 7,
+                                {"NLCS_ID": "NV-020-0120", "ADMIN_ST": "NV"})],
+    "critical_habitat": [("Tiehm's buckwheat", -117.85, 37.92, 4, 3,
+                          {"sciname": "Eriogonum tiehmii", "status": "Final", "listing_st": "Endangered"}),
+                         ("Dixie Valley toad", -118.02, 39.78, 8, 5,
+                          {"sciname": "Anaxyrus williamsi", "status": "Final", "listing_st": "Endangered"})],
+    "nonattainment": [("Las Vegas, NV", -115.15, 36.20, 45, 35,
+                       {"POLLUTANT": "Ozone (2015)", "CLASSIFICATION": "Moderate", "STATE_ABBR": "NV"}),
+                      ("Reno, NV", -119.80, 39.55, 25, 20,
+                       {"POLLUTANT": "PM-10", "CLASSIFICATION": "Serious", "STATE_ABBR": "NV"})],
+}
+NAME_FIELD = {"withdrawals": "WD_NAME", "wilderness_study_areas": "NLCS_NAME", "critical_habitat": "comname",
+              "nonattainment": "AREA_NAME"}
+
+
+def make_encumbrances() -> dict[str, gpd.GeoDataFrame]:
+    """Withdrawals, WSAs, critical habitat, nonattainment areas, an energy corridor and water-stress basins."""
+    out = {}
+    for layer, rows in ENCUMBRANCES.items():
+        recs = [{NAME_FIELD[layer]: n, **attrs, "geometry": wobble(shapely.segmentize(ellipse(lo, la, a, b, 30 + 20 * i),
+                                                                                       1500), 400, 8000, i)}
+                for i, (n, lo, la, a, b, attrs) in enumerate(rows)]
+        out[layer] = gpd.GeoDataFrame(recs, geometry="geometry", crs=WORK_CRS)
+    spine = polyline([(-117.25, 38.10), (-116.90, 37.55), (-116.30, 36.95)], amp=400.0)
+    out["energy_corridors"] = gpd.GeoDataFrame(
+        {"CORRIDOR_ID": ["18-224"], "WIDTH_FT": [11_500], "DESIGNATION": ["Section 368 energy corridor"]},
+        geometry=[spine.buffer(1750)], crs=WORK_CRS)
+    x0, y0, x1, y1 = nevada().bounds
+    xs, ys = np.linspace(x0, x1, 5), np.linspace(y0, y1, 6)
+    cells = [shapely.box(a, b, c, d) for a, c in itertools.pairwise(xs) for b, d in itertools.pairwise(ys)]
+    score = [round(1.0 + 3.5 * abs(math.sin(1.7 * i + 0.3)), 2) for i in range(len(cells))]
+    out["water_stress"] = gpd.GeoDataFrame(
+        {"HUC8": [f"1604{i:04d}" for i in range(len(cells))], "bws_score": score},
+        geometry=[wobble(shapely.segmentize(c, 4000), 3000, 60_000) for c in cells], crs=WORK_CRS)
+    return out
+
+
 def make_dem(rng):
     """Basin-and-range terrain: NNE ridges over basins rising to the north-east (metres)."""
     res = 0.005
@@ -443,6 +489,9 @@ def write_all(out: Path) -> dict:
                            "STATE_TERR": "Nevada", "COUNTRY": "United States", "OPER_STAT": "Active",
                            "LATITUDE": f"{la:.5f}", "LONGITUDE": f"{lo:.5f}"} for i, (n, c, lo, la) in enumerate(MIRTA)])
     mirta.to_csv(out / "mirta_points.csv", index=False, lineterminator="\n")
+    _fresh(out / "encumbrances.gpkg")
+    for layer, frame in make_encumbrances().items():
+        _gpkg(frame, out / "encumbrances.gpkg", layer)
     z, transform = make_dem(rng)
     feats, claims = make_disturbance(np.random.default_rng(SEED + 1), make_deposits(np.random.default_rng(SEED)))
     _geojson(feats, out / "usmin_mine_features.geojson")

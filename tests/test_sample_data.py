@@ -51,3 +51,35 @@ def test_regeneration_is_byte_for_byte(tmp_path):
     for name in names:
         got = hashlib.sha256((tmp_path / "a" / name).read_bytes()).hexdigest()
         assert got == manifest["files"][name]["sha256"], f"{name} differs from the committed file"
+
+
+@pytest.mark.slow
+def test_the_encumbrances_demo_runs_with_every_land_status_rule_and_part_shown(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+
+    import siting
+
+    result = siting.run(SAMPLE / "nevada_encumbrances.yaml", progress=False)
+    ledger = result.ledger
+    for rule in ("overlap_max_withdrawals", "overlap_max_wsa", "overlap_max_critical_habitat", "include", "exclude",
+                 "within_substations", "within_substations_dod_doe"):
+        assert rule in set(ledger["rule"]), rule
+    assert (~ledger.loc[ledger["rule"] == "overlap_max_wsa", "passed"]).sum() >= 1  # each rule finds something
+    assert ledger.loc[ledger["rule"] == "overlap_max_withdrawals", "override"].str.startswith("include:").sum() >= 1
+    assert set(result.sites["candidate_class"]) == {"dod_doe", "other"}
+    parts = {"disturbed", "corridor", "nonattainment", "habitat", "withdrawn", "industrial"}
+    assert {f"permitting_{p}" for p in parts} <= set(result.sites.columns)
+    for p in parts:  # every chosen part varies across the sites: each layer bears on some of them
+        assert result.sites[f"permitting_{p}"].nunique() > 1, p
+    assert result.sites["water_value"].between(0, 5).all() and (result.sites["water_share"] > 0.99).all()
+    out = tmp_path / "enc"
+    result.save(out)
+    sites = gpd.read_file(out / "sites.geojson")
+    assert {"overrides", "candidate_class", "water_value", "permitting_withdrawn"} <= set(sites.columns)
+    html = (out / "map.html").read_text()
+    assert "\\u003cb\\u003eoverride\\u003c/b\\u003e: include:" in html and "overlap_max_withdrawals" in html
+    assert "fails only exclude (override = excluded: already leased" in html
+    funnel = pd.read_csv(out / "funnel.csv").set_index("rule")
+    assert funnel.loc["overlap_max_withdrawals", "candidates_overridden"] >= 1
+    assert funnel.loc["exclude", "candidates_removed"] == 1

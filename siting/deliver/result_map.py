@@ -18,6 +18,7 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from siting.core import settings
@@ -45,10 +46,18 @@ def _near_miss_layer(result) -> tuple | None:
     keep = (~cands.geometry.is_empty & cands.geometry.notna()).to_numpy()
     cands, nm = cands[keep], nm[keep].reset_index(drop=True)
     tip = ("Near miss " + escape(nm["candidate_id"]) + ": fails only " + escape(nm["rule"]) + " ("
-           + escape(nm["measure"]) + " = " + _fmt(pd.to_numeric(nm["value"], errors="coerce")) + ", needs "
+           + escape(nm["measure"]) + " = " + _shown(nm["value"]) + ", needs "
            + escape(nm["op"]) + " " + escape(nm["threshold"].astype(str)) + ")")
     frame = gpd.GeoDataFrame({"tooltip": tip.to_numpy()}, geometry=cands.geometry.values, crs=result.candidates.crs)
     return frame, "near_miss"
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    """Measured values for a tooltip: numbers formatted, text (an override's reason) as it is."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    text = numeric.isna().to_numpy() & values.notna().to_numpy()
+    return pd.Series(np.where(text, escape(values.astype(str)).to_numpy(dtype=object),
+                              _fmt(numeric).to_numpy(dtype=object)), index=values.index)
 
 
 def _vintages(result) -> str:
