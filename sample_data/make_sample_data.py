@@ -439,6 +439,38 @@ def make_encumbrances() -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
+PLSS_ORIGIN = (-117.45, 38.02)  # south-west corner of the synthetic PLSS block (Mount Diablo Meridian)
+SECTION_M = 1609.344  # a mile
+QUARTERS = ("NW", "NE", "SW", "SE")
+
+
+def _section_number(row: int, col: int) -> int:
+    """Section number at a row (0 = north) and column (0 = west) of a township: 6..1, 7..12, 18..13, ..."""
+    return row * 6 + (6 - col if row % 2 == 0 else col + 1)
+
+
+def make_plss() -> dict[str, gpd.GeoDataFrame]:
+    """Two by two townships cut into sections and quarter-quarter sections, with CadNSDI's field names."""
+    x0, y0 = to_work(*PLSS_ORIGIN)
+    sections, qqs = [], []
+    for t, r in itertools.product(range(2), range(2)):  # township north of the first, range east of it
+        plssid = f"NV21{3 + t:03d}0N{42 + r:03d}0E0"
+        tx, ty = x0 + r * 6 * SECTION_M, y0 + t * 6 * SECTION_M
+        for row, col in itertools.product(range(6), range(6)):
+            sx, sy = tx + col * SECTION_M, ty + (5 - row) * SECTION_M
+            no = _section_number(row, col)
+            sec = shapely.box(sx, sy, sx + SECTION_M, sy + SECTION_M)
+            sections.append({"FRSTDIVID": f"{plssid}SN{no:02d}0", "PLSSID": plssid, "FRSTDIVNO": f"{no:02d}",
+                             "FRSTDIVTYP": "SN", "FRSTDIVLAB": str(no), "geometry": sec})
+            for (qi, q), (ki, k) in itertools.product(enumerate(QUARTERS), enumerate(QUARTERS)):
+                qx = sx + (qi % 2) * SECTION_M / 2 + (ki % 2) * SECTION_M / 4
+                qy = sy + (1 - qi // 2) * SECTION_M / 2 + (1 - ki // 2) * SECTION_M / 4
+                qqs.append({"PLSSID": plssid, "FRSTDIVNO": f"{no:02d}", "QSEC": q, "QQSEC": k + q,
+                            "geometry": shapely.box(qx, qy, qx + SECTION_M / 4, qy + SECTION_M / 4)})
+    return {"plss_first_division": gpd.GeoDataFrame(sections, geometry="geometry", crs=WORK_CRS),
+            "plss_intersected": gpd.GeoDataFrame(qqs, geometry="geometry", crs=WORK_CRS)}
+
+
 def make_dem(rng):
     """Basin-and-range terrain: NNE ridges over basins rising to the north-east (metres)."""
     res = 0.005
@@ -492,6 +524,9 @@ def write_all(out: Path) -> dict:
     _fresh(out / "encumbrances.gpkg")
     for layer, frame in make_encumbrances().items():
         _gpkg(frame, out / "encumbrances.gpkg", layer)
+    _fresh(out / "plss.gpkg")
+    for layer, frame in make_plss().items():
+        _gpkg(frame, out / "plss.gpkg", layer)
     z, transform = make_dem(rng)
     feats, claims = make_disturbance(np.random.default_rng(SEED + 1), make_deposits(np.random.default_rng(SEED)))
     _geojson(feats, out / "usmin_mine_features.geojson")

@@ -73,6 +73,8 @@ def test_the_encumbrances_demo_runs_with_every_land_status_rule_and_part_shown(t
     for p in parts:  # every chosen part varies across the sites: each layer bears on some of them
         assert result.sites[f"permitting_{p}"].nunique() > 1, p
     assert result.sites["water_value"].between(0, 5).all() and (result.sites["water_share"] > 0.99).all()
+    legal = result.sites["plss_description"]
+    assert legal.str.startswith("NV, Mount Diablo Mer., T. ").sum() >= 1 and (legal == "outside the PLSS layer").any()
     out = tmp_path / "enc"
     result.save(out)
     sites = gpd.read_file(out / "sites.geojson")

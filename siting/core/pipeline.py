@@ -25,6 +25,7 @@ import pandas as pd
 from pyproj import CRS
 
 from siting.candidates.parcels import OUTSIDE_ZONES, assign_classes, candidates_from_parcels
+from siting.candidates.plss import legal_descriptions
 from siting.core.engine import make_engine
 from siting.core.errors import InputFileError, LayerError, ScenarioError
 from siting.core.progress import Steps
@@ -321,6 +322,8 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \
             if sc.factors else ({}, {"method": "none"})
         sites = _score(eligible, raw, sc, weights)
+        if sc.candidates.plss:  # legal descriptions from the BLM PLSS quarter-quarters
+            sites["plss_description"] = legal_descriptions(sites, layers[sc.candidates.plss], layer=sc.candidates.plss)
         info["sites"], info["method"] = len(sites), sc.scoring.method
     reports = {name: [p.report for p in parts] for name, parts in loaded.items()}
     rejects = pd.concat([p.rejects for parts in loaded.values() for p in parts], ignore_index=True)

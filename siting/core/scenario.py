@@ -132,6 +132,8 @@ class CandidateSpec(BaseModel):
     solver: Literal["greedy", "exact"] = "greedy"
     seed: int = 0
     time_limit_s: float = Field(60.0, gt=0)
+    plss: str | None = Field(None, description="A layer of BLM CadNSDI quarter-quarter sections (PLSS Intersected): "
+                             "every site gets its legal description (plss_description).")
     classes: dict[str, str] = Field({}, description="Candidate classes: name -> filter on parcel fields (first "
                                     "match wins, else 'other'), in the column candidate_class; rules take "
                                     "applies_to: \"candidate_class == 'NAME'\".")
@@ -287,8 +289,10 @@ class Scenario(BaseModel):
         if w.method == "ahp" and not w.pairwise:
             problems.append("scoring.weights.pairwise is needed for ahp")
         problems += self._unknown_names(factor_names)
-        if self.candidates.split_by and self.candidates.split_by not in names:
-            problems.append(f"candidates.split_by: {self.candidates.split_by!r} is not one of the layers")
+        for key in ("split_by", "plss"):
+            value = getattr(self.candidates, key)
+            if value and value not in names:
+                problems.append(f"candidates.{key}: {value!r} is not one of the layers")
         if self.candidates.score_raster and self.candidates.score_raster not in self.rasters:
             problems.append(f"candidates.score_raster: {self.candidates.score_raster!r} is not one of the rasters "
                             f"({', '.join(sorted(self.rasters)) or 'none'})")

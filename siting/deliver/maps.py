@@ -126,7 +126,7 @@ def _head(sites: pd.DataFrame) -> pd.Series:
     if "tier" in sites:
         head = head + ", tier " + escape(sites["tier"]).set_axis(idx)
     for col, label in (("candidate_class", "class"), ("agency", "agency"), ("unit_name", "unit"),
-                       ("installation", "installation"),
+                       ("installation", "installation"), ("plss_description", "legal description"),
                        ("installation_m", "installation point (m)"), ("area_acres", "eligible acres")):
         if col in sites:
             head = head + f"<br>{label}: " + _fmt(sites[col]).set_axis(idx)

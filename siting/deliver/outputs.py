@@ -121,7 +121,7 @@ def site_columns(result) -> list[str]:
     base = ["site_id", "rank", "score", "tier", "median_rank", "rank_p05", "rank_p95", "p_top_k", "parcel_id",
             "candidate_class", "agency", "manager_name", "designation", "gap_status", "unit_name", "state",
             "installation",
-            "installation_m", "overrides", "area_acres", "parcel_acres"]
+            "installation_m", "plss_description", "overrides", "area_acres", "parcel_acres"]
     factor_cols = []
     for f in result.scenario.factors:
         extra = [c for c in result.sites.columns if c.startswith(f"{f.name}_")

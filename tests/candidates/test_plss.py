@@ -1,0 +1,59 @@
+"""Legal descriptions from the BLM PLSS (issue 19 item 5), on the CadNSDI-shaped layer in sample_data."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+from paths import SAMPLE
+
+from siting.candidates.plss import OUTSIDE, legal_descriptions, township
+from siting.core.errors import FieldError
+
+
+@pytest.fixture(scope="module")
+def plss():
+    qq = pyogrio.read_dataframe(SAMPLE / "plss.gpkg", layer="plss_intersected")
+    sections = pyogrio.read_dataframe(SAMPLE / "plss.gpkg", layer="plss_first_division")
+    return qq, sections
+
+
+def _section(sections, plssid, no):
+    return sections[(sections["PLSSID"] == plssid) & (sections["FRSTDIVNO"] == f"{no:02d}")].geometry.iloc[0]
+
+
+def _quarter(sec, east, north, size=2):
+    """The quarter (size 2) or quarter-quarter (size 4) at column ``east`` and row ``north`` from the south-west."""
+    x0, y0, x1, y1 = sec.bounds
+    w, h = (x1 - x0) / size, (y1 - y0) / size
+    return shapely.box(x0 + east * w, y0 + north * h, x0 + (east + 1) * w, y0 + (north + 1) * h)
+
+
+def test_a_site_on_a_known_quarter_section_gets_its_description(plss):
+    qq, sections = plss
+    sec14 = _section(sections, "NV210030N0420E0", 14)
+    ne = _quarter(sec14, 1, 1)                       # the north-east quarter: exactly 160 acres
+    ne_of_sw = _quarter(sec14, 1, 1, size=4)         # NE1/4 of the SW1/4 (column 1, row 1 of the 4 x 4)
+    sec1_t4 = _section(sections, "NV210040N0430E0", 1)
+    sites = gpd.GeoDataFrame(geometry=[ne, shapely.union(ne, ne_of_sw), sec14, sec1_t4, ne.buffer(-60),
+                                       shapely.box(0, 0, 10, 10)], crs=qq.crs)
+    assert ne.area / 4046.8564224 == pytest.approx(160)
+    head = "NV, Mount Diablo Mer., T. 3 N., R. 42 E., sec. 14"
+    assert legal_descriptions(sites, qq).tolist() == [
+        f"{head}: NE1/4", f"{head}: NE1/4, NE1/4SW1/4", head, "NV, Mount Diablo Mer., T. 4 N., R. 43 E., sec. 1",
+        f"{head}: NE1/4", OUTSIDE]
+
+
+def test_section_numbers_run_back_and_forth_from_the_north_east(plss):
+    _, sections = plss
+    centre = sections[sections["PLSSID"] == "NV210030N0420E0"].set_index("FRSTDIVNO").centroid
+    east, north = (lambda no: centre.loc[f"{no:02d}"].x), (lambda no: centre.loc[f"{no:02d}"].y)
+    assert east(1) > east(2) > east(6) and east(7) < east(12) and north(1) > north(12) > north(13) > north(36)
+    assert township("NV210121N0450E0") == "NV, Mount Diablo Mer., T. 12 1/4 N., R. 45 E."
+
+
+def test_a_plss_layer_without_cadnsdi_fields_is_a_clear_error(plss):
+    qq, _ = plss
+    with pytest.raises(FieldError, match=r"missing QQSEC .*PLSS Intersected"):
+        legal_descriptions(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=qq.crs), qq.drop(columns="QQSEC"))
