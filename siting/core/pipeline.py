@@ -143,13 +143,13 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
             for name, spec in sc.rasters.items()}
 
 
-def _screener(sc: Scenario, rasters: dict, screen_fn=screen):
+def _screener(sc: Scenario, rasters: dict, screen_fn=screen, layers: dict | None = None):
     """The two-stage screening with the candidate method's generator (parcels: their connected parts)."""
     c = sc.candidates
     if c.method == "parcels":  # each connected part of a parcel's eligible land is a candidate
         generator = Generator("parts", {"min_width_m": c.min_width_m})
     else:
-        generator = Generator(c.method, _generator_options(sc, rasters))
+        generator = Generator(c.method, _generator_options(sc, rasters, layers))
 
     def staged(candidates, rules, ctx):
         return screen_staged(candidates, rules, ctx, generator=generator, screen=screen_fn)
@@ -157,7 +157,7 @@ def _screener(sc: Scenario, rasters: dict, screen_fn=screen):
     return staged
 
 
-def _generator_options(sc: Scenario, rasters: dict) -> dict:
+def _generator_options(sc: Scenario, rasters: dict, layers: dict | None = None) -> dict:
     """Keyword options of the grid or pack generator."""
     c = sc.candidates
     if c.method == "grid":
@@ -167,6 +167,8 @@ def _generator_options(sc: Scenario, rasters: dict) -> dict:
                    "spacing_m": c.spacing_m, "edge_setback_m": c.edge_setback_m, "objective": c.objective,
                    "score": rasters[c.score_raster] if c.score_raster else None, "method": c.solver,
                    "seed": c.seed, "time_limit_s": c.time_limit_s}
+        if c.align:
+            options.update(align=c.align, plss=(layers or {})[c.plss])
     return options
 
 
@@ -308,7 +310,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     reuse = Reuse()  # a site rule's distances serve a factor on the same layer
     ctx = RuleContext(layers, rasters, reuse=reuse)
     with steps.step("constraints") as info:
-        screening = _screener(sc, rasters, eng.screen)(candidates, rules, ctx)
+        screening = _screener(sc, rasters, eng.screen, layers)(candidates, rules, ctx)
         info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
     screened = _name_installations(screening.frame, layers, loaded)
     with steps.step("factors") as info:
@@ -331,7 +333,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
             "weights": {**note, "weights": {k: float(v) for k, v in weights.items()}}}
     if screening.generation:
         meta["packing"] = screening.generation
-    local = _screener(sc, rasters, screen)  # analyses re-screen locally
+    local = _screener(sc, rasters, screen, layers)  # analyses re-screen locally
 
     def rescreen(label: str, value: float) -> pd.DataFrame:
         changed = [r.relax(value).model_copy(update={"id": label}) if lab == label else r

@@ -134,6 +134,8 @@ class CandidateSpec(BaseModel):
     time_limit_s: float = Field(60.0, gt=0)
     plss: str | None = Field(None, description="A layer of BLM CadNSDI quarter-quarter sections (PLSS Intersected): "
                              "every site gets its legal description (plss_description).")
+    align: Literal["plss"] | None = Field(None, description="pack: footprints are whole aliquot parts of the plss "
+                                          "layer (footprint_acres 40, 160 or 640) instead of the best rotation.")
     classes: dict[str, str] = Field({}, description="Candidate classes: name -> filter on parcel fields (first "
                                     "match wins, else 'other'), in the column candidate_class; rules take "
                                     "applies_to: \"candidate_class == 'NAME'\".")
@@ -152,6 +154,8 @@ class CandidateSpec(BaseModel):
         if self.shape is not None and (m == "parcels" or self.shape not in _SHAPES[m]):
             allowed = ", ".join(_SHAPES.get(m, ())) or "none (parcels have their own shape)"
             raise ValueError(f"shape {self.shape!r} does not apply to method {m!r}; allowed: {allowed}")
+        if self.align and (m != "pack" or not self.plss):
+            raise ValueError("align: plss needs method: pack and candidates.plss (the PLSS quarter-quarter layer)")
         if m == "grid" and (self.cell_acres is None) == (self.cell_m is None):
             raise ValueError("method grid needs exactly one of cell_acres or cell_m")
         if m == "pack" and self.footprint_acres is None:

@@ -83,8 +83,12 @@ class Generator:
             return f"{o.get('shape', 'hex')} cells of {size} cut from the eligible land"
         text = (f"packed {o.get('shape', 'square')} footprints of {o['footprint_acres']:g} acres, "
                 f"{o.get('spacing_m', 0):g} m apart, {o.get('edge_setback_m', 0):g} m inside the land")
+        if o.get("align"):
+            text += ", whole PLSS aliquot parts"
         if self.report:
             text += f" ({self.report['efficiency']:.1%} of the upper bound {self.report['bound']:,.0f})"
+        if "plss_cost" in self.report:
+            text += f"; {self.report['plss_cost']:,} fewer than unaligned"
         return text
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
 import shapely
+from oracle import ground_distance
 from paths import SAMPLE
 
+from siting.candidates.packing import pack_sites
 from siting.candidates.plss import OUTSIDE, legal_descriptions, township
-from siting.core.errors import FieldError
+from siting.core.errors import FieldError, ScenarioError
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +60,51 @@ def test_a_plss_layer_without_cadnsdi_fields_is_a_clear_error(plss):
     qq, _ = plss
     with pytest.raises(FieldError, match=r"missing QQSEC .*PLSS Intersected"):
         legal_descriptions(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=qq.crs), qq.drop(columns="QQSEC"))
+
+
+def _quarters(qq):
+    """Quarter sections dissolved from the quarter-quarters, written here without siting."""
+    return qq.dissolve(by=["PLSSID", "FRSTDIVNO", "QSEC"]).geometry.to_numpy()
+
+
+def test_plss_aligned_footprints_are_quarter_sections_and_the_cost_is_reported(plss):
+    qq, sections = plss
+    x0, y0, x1, y1 = sections.total_bounds
+    land = gpd.GeoDataFrame({"parcel_id": ["a"], "agency": ["BLM"]}, crs=qq.crs, geometry=[shapely.Polygon(
+        [(x0 + 500, y0 + 300), (x1 - 2_000, y0 + 900), (x1 - 700, y1 - 1_500), (x0 + 3_000, y1 - 400)])])
+    out = pack_sites(land, footprint_acres=160, spacing_m=2_000, align="plss", plss=qq)
+    report = out.attrs["packing"]
+    unaligned = pack_sites(land, footprint_acres=160, spacing_m=2_000)
+    assert report["unaligned_sites"] == len(unaligned) and report["plss_cost"] == len(unaligned) - len(out) >= 0
+    quarters = _quarters(qq)
+    tree = shapely.STRtree(quarters)
+    for fp in out.geometry:
+        twin = quarters[tree.query(fp, predicate="intersects")]
+        assert min(shapely.symmetric_difference(fp, q).area for q in twin) < 1.0  # exactly one quarter section
+        assert fp.within(land.geometry.iloc[0])
+    g = out.geometry.to_numpy()
+    i, j = np.triu_indices(len(out), 1)
+    close = [(a, b) for a, b in zip(i, j, strict=True) if g[a].distance(g[b]) < 3_000]
+    assert close and min(ground_distance(g[a], g[b], out.crs) for a, b in close) >= 2_000  # spaced on the ground
+    assert out["plss_unit"].str.match(r"NV21\d{3}0N\d{3}0E0 sec\. \d+ (NE|NW|SW|SE)1/4").all()
+
+
+def test_align_takes_whole_aliquot_sizes_only(plss):
+    qq, _ = plss
+    land = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[shapely.box(*qq.total_bounds)], crs=qq.crs)
+    with pytest.raises(ScenarioError, match=r"40 .*160 .*640"):
+        pack_sites(land, footprint_acres=320, align="plss", plss=qq)
+
+
+def test_a_scenario_asks_for_alignment_with_its_plss_layer(tiny_scenario):
+    import copy
+
+    from siting.core.scenario import load_scenario
+
+    d = copy.deepcopy(tiny_scenario)
+    d["candidates"] = {"method": "pack", "footprint_acres": 160, "align": "plss"}
+    with pytest.raises(ScenarioError, match=r"align: plss needs method: pack and candidates\.plss"):
+        load_scenario(d)
+    d["layers"]["plss"] = {"path": str(SAMPLE / "plss.gpkg"), "layer": "plss_intersected"}
+    d["candidates"]["plss"] = "plss"
+    assert load_scenario(d).candidates.align == "plss"

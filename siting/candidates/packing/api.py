@@ -28,6 +28,7 @@ from siting.candidates.packing.exact import solve
 from siting.candidates.packing.footprint import Footprint, packing_bound
 from siting.candidates.packing.greedy import greedy, score_at, trials
 from siting.candidates.packing.lattice import make_pieces
+from siting.candidates.packing.plss_align import pack_on_plss, plss_frame, unit_fields
 from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.geo import geodesy
@@ -59,7 +60,8 @@ def _check(eligible, objective, method, score, spacing_m, edge_setback_m) -> Non
 def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str = "square", aspect: float = 1.0,
                spacing_m: float = 0.0, edge_setback_m: float = 0.0, objective: str = "count", score=None,
                method: str = "greedy", seed: int = 0, rotations=None, offsets: int = 8,
-               improve: bool = True, time_limit_s: float = 60.0, progress: bool | None = None) -> gpd.GeoDataFrame:
+               improve: bool = True, time_limit_s: float = 60.0, progress: bool | None = None,
+               align: str | None = None, plss: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Place as many non-overlapping, spaced footprints as the eligible land allows.
 
     Parameters
@@ -100,6 +102,12 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
         Time limit of the exact solver.
     progress : bool, optional
         Progress bar over the lattice trials (default: the session setting).
+    align : {None, "plss"}
+        ``"plss"``: footprints are whole aliquot parts of ``plss`` (40, 160 or 640 acres: quarter-quarter,
+        quarter or section; :mod:`siting.candidates.packing.plss_align`) instead of the rotation that packs
+        best; the report gives ``unaligned_sites`` and ``plss_cost`` (how many fewer fit).
+    plss : GeoDataFrame, optional
+        The CadNSDI quarter-quarter sections (``PLSSID``, ``FRSTDIVNO``, ``QSEC``, ``QQSEC``), for ``align``.
 
     Returns
     -------
@@ -112,6 +120,10 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     """
     start = time.perf_counter()
     _check(eligible, objective, method, score, spacing_m, edge_setback_m)
+    if align not in (None, "plss"):
+        raise ScenarioError(f"align must be 'plss' or left out, not {align!r}")
+    if align == "plss":
+        unit_fields(footprint_acres)  # a clear error before any work
     fp = Footprint.from_acres(footprint_acres, shape, aspect)
     check_budget(float(np.nan_to_num(eligible.area).sum()), footprint_acres * settings.M2_PER_ACRE, "footprints")
     pieces = make_pieces(eligible, edge_setback_m)
@@ -131,9 +143,26 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
                   spacing_m=float(spacing_m), planar_spacing_m=float(planned),
                   edge_setback_m=float(edge_setback_m), shape=shape,
                   eligible_acres=float(eligible.area.sum() / settings.M2_PER_ACRE))
+    if align == "plss":
+        out = _aligned(eligible, plss, footprint_acres, planned, edge_setback_m, report)
     out.attrs["packing"] = report
     log.info("packed %d sites of %g acres, %g m apart (bound %.0f, efficiency %.1f %%) in %.1f s", len(out),
              footprint_acres, spacing_m, bound, 100 * report["efficiency"] if bound else 0, report["seconds"])
+    return out
+
+
+def _aligned(eligible, plss, footprint_acres: float, planned: float, edge_setback_m: float,
+             report: dict) -> gpd.GeoDataFrame:
+    """The PLSS-aligned sites; the report learns the unaligned count and the cost of aligning."""
+    if plss is None or not len(plss):
+        raise ScenarioError("align: plss needs the PLSS quarter-quarter layer (candidates.plss)")
+    fits, rows = pack_on_plss(eligible, plss.to_crs(eligible.crs), footprint_acres=footprint_acres,
+                              planar_spacing_m=planned, edge_setback_m=edge_setback_m)
+    out = plss_frame(eligible, fits, rows, footprint_acres)
+    unaligned = report["sites"]
+    report.update(align="plss", unaligned_sites=unaligned, sites=len(out), plss_cost=unaligned - len(out),
+                  efficiency=len(out) / report["bound"] if report["bound"] > 0 else float("nan"))
+    log.info("aligned to the PLSS: %d sites (%d fewer than unaligned)", len(out), unaligned - len(out))
     return out
 
 
