@@ -122,6 +122,20 @@ def report(result_dir: str) -> None:
 
 
 @cli.command()
+@click.argument("result_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--top", default=20, show_default=True, type=int, help="Sheets for the best N sites.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the sheets (default: RESULT_DIR/sheets).")
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print each sheet to PDF (Chromium).")
+def sheets(result_dir: str, top: int, out_dir: str | None, pdf: bool) -> None:
+    """Write one fact sheet per site (HTML and PDF): maps, land status, rules, factors, infrastructure, deposits."""
+    from siting.core.saved import load_result
+
+    pages = load_result(result_dir).sheets(out_dir, top=top, pdf=pdf)
+    click.echo(f"{len(pages)} fact sheets -> {pages[0].parent if pages else out_dir or result_dir}")
+
+
+@cli.command()
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--layer", default=None, help="Only this layer of a multi-layer file.")
 @click.option("--source", default=None, help="Force a source adapter instead of detecting it.")

@@ -162,6 +162,13 @@ class SitingResult:
             self.analysis.setdefault("relaxation", {})[r.rule] = self.relaxation(r.rule, r.values)
         return self.analysis
 
+    def sheets(self, out=None, *, top: int = 20, pdf: bool = True) -> list:
+        """Write one fact sheet per site for the best ``top`` sites, HTML and PDF
+        (:func:`siting.deliver.sheets.write_sheets`); returns the HTML files."""
+        from siting.deliver.sheets import write_sheets
+
+        return write_sheets(self, out, top=top, pdf=pdf)
+
     def map(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map of the sites and the input layers (see :func:`siting.deliver.maps.site_map`)."""
         from siting.deliver.result_map import result_map  # lazy: folium only when a map is asked for
