@@ -73,6 +73,18 @@ def legal_descriptions(sites: gpd.GeoDataFrame, qq: gpd.GeoDataFrame, *, layer: 
         CadNSDI quarter-quarter sections (:data:`PLSS_FIELDS`), same CRS.
     layer : str
         The layer's name, for errors.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> q = 402.336
+    >>> qq = gpd.GeoDataFrame({"PLSSID": "NV210030N0420E0", "FRSTDIVNO": "14", "QSEC": ["NE", "NE", "SW"],
+    ...                        "QQSEC": ["NENE", "NWNE", "NESW"]}, crs=5070,
+    ...                       geometry=[box(q, q, 2 * q, 2 * q), box(0, q, q, 2 * q),
+    ...                                 box(-3 * q, -3 * q, -2 * q, -2 * q)])
+    >>> sites = gpd.GeoDataFrame(geometry=[box(0, q, 2 * q, 2 * q), box(9e3, 9e3, 9.1e3, 9.1e3)], crs=5070)
+    >>> legal_descriptions(sites, qq).tolist()
+    ['NV, Mount Diablo Mer., T. 3 N., R. 42 E., sec. 14: NE1/4NE1/4, NW1/4NE1/4', 'outside the PLSS layer']
     """
     missing = [f for f in PLSS_FIELDS if f not in qq.columns]
     if missing:

@@ -132,20 +132,15 @@ class CandidateSpec(BaseModel):
     solver: Literal["greedy", "exact"] = "greedy"
     seed: int = 0
     time_limit_s: float = Field(60.0, gt=0)
-    plss: str | None = Field(None, description="A layer of BLM CadNSDI quarter-quarter sections (PLSS Intersected): "
-                             "every site gets its legal description (plss_description).")
-    align: Literal["plss"] | None = Field(None, description="pack: footprints are whole aliquot parts of the plss "
-                                          "layer (footprint_acres 40, 160 or 640) instead of the best rotation.")
-    classes: dict[str, str] = Field({}, description="Candidate classes: name -> filter on parcel fields (first "
-                                    "match wins, else 'other'), in the column candidate_class; rules take "
-                                    "applies_to: \"candidate_class == 'NAME'\".")
+    plss: str | None = Field(None, description="BLM CadNSDI quarter-quarters: legal descriptions, align.")
+    align: Literal["plss"] | None = Field(None, description="pack: whole aliquot parts of the plss layer.")
+    classes: dict[str, str] = Field({}, description="name -> parcel filter; column candidate_class (else 'other').")
 
     @field_validator("classes")
     @classmethod
     def _classes(cls, v):
-        bad = [k for k in v if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k) or k == "other"]
-        if bad:
-            raise ValueError(f"candidates.classes: names must be letters, digits and _ (and not 'other'): {bad}")
+        if any(not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k) or k == "other" for k in v):
+            raise ValueError(f"candidates.classes: names must be letters, digits and _ (and not 'other'): {list(v)}")
         return {k: where.validate(e) for k, e in v.items()}
 
     @model_validator(mode="after")
@@ -324,10 +319,9 @@ class Scenario(BaseModel):
                                 f"({', '.join(rules) or 'none'})")
             elif rule.parameter is None:
                 problems.append(f"analysis.relaxation[{i}].rule: {spec.rule!r} has no numeric threshold to relax")
-        for i, r in enumerate(self.constraints):
-            named = getattr(r, "rules", None) or []
-            problems += [f"constraints[{i}].rules: {n!r} is not one of the rules ({', '.join(rules)})"
-                         for n in named if n not in rules and not n.startswith("inside_")]
+        problems += [f"constraints[{i}].rules: {n!r} is not one of the rules ({', '.join(rules)})"
+                     for i, r in enumerate(self.constraints) for n in (getattr(r, "rules", None) or [])
+                     if n not in rules and not n.startswith("inside_")]
         return problems
 
     def layer_specs(self, name: str) -> list[LayerSpec]:

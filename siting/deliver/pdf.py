@@ -36,7 +36,13 @@ def find_chromium() -> Path | None:
 
 
 def print_pdf(html: Path, pdf: Path, *, timeout_s: float = 120.0) -> Path:
-    """Print one HTML file to ``pdf`` (Letter, no header or footer)."""
+    """Print one HTML file to ``pdf`` (Letter, no header or footer).
+
+    Examples
+    --------
+    >>> print_pdf(Path("out/nevada/sheets/K-1.html"), Path("out/nevada/sheets/K-1.pdf"))  # doctest: +SKIP
+    PosixPath('out/nevada/sheets/K-1.pdf')
+    """
     chromium = find_chromium()
     if chromium is None:
         raise MissingDependencyError("PDF fact sheets need Chromium: apt-get install chromium (or set SITING_CHROMIUM "

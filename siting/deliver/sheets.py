@@ -70,6 +70,15 @@ def write_sheets(result, out=None, *, top: int = 20, pdf: bool = True) -> list[P
     top : int
     pdf : bool
         Also print each sheet to PDF with Chromium (a warning, and HTML only, without it).
+
+    Examples
+    --------
+    >>> import siting, tempfile
+    >>> small = {"name": "blm", "base_dir": "sample_data", "layers": {"parcels": {"path": "federal_lands.gpkg"}},
+    ...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}
+    >>> pages = write_sheets(siting.run(small, progress=False), tempfile.mkdtemp(), top=2, pdf=False)
+    >>> [p.suffix for p in pages]
+    ['.html', '.html']
     """
     folder = Path(out) if out is not None else Path(result.meta.get("folder", ".")) / "sheets"
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +111,7 @@ def _esc(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "NA"
     if isinstance(value, float | np.floating):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+        return f"{float(value):,.0f}" if abs(float(value)) >= 1000 else f"{float(value):.4g}"
     return html.escape(str(value))
 
 

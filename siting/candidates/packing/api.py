@@ -57,6 +57,13 @@ def _check(eligible, objective, method, score, spacing_m, edge_setback_m) -> Non
         raise ScenarioError(f"spacing_m ({spacing_m}) and edge_setback_m ({edge_setback_m}) must be >= 0")
 
 
+def _check_align(align, footprint_acres: float) -> None:
+    if align not in (None, "plss"):
+        raise ScenarioError(f"align must be 'plss' or left out, not {align!r}")
+    if align == "plss":
+        unit_fields(footprint_acres)  # a clear error before any work
+
+
 def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str = "square", aspect: float = 1.0,
                spacing_m: float = 0.0, edge_setback_m: float = 0.0, objective: str = "count", score=None,
                method: str = "greedy", seed: int = 0, rotations=None, offsets: int = 8,
@@ -67,13 +74,11 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     Parameters
     ----------
     eligible : GeoDataFrame
-        Eligible land in a projected CRS; parcel columns (``parcel_id``, ``agency``...) are copied
-        onto the sites on it.
+        Eligible land in a projected CRS; parcel columns (``parcel_id``, ``agency``...) go onto its sites.
     footprint_acres : float
         Area of one facility.
-    shape : {"square", "rectangle", "circle"}
-    aspect : float
-        Width / height of rectangles.
+    shape, aspect : {"square", "rectangle", "circle"}, float
+        Footprint shape, and width / height of rectangles.
     spacing_m : float
         Smallest distance between two footprints (edge to edge) on the ground: the plan uses
         ``spacing_m * s_max``, the largest scale of the projected CRS over the land
@@ -91,9 +96,8 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     seed : int
         Seeds the random lattice offsets; the result is deterministic for a given seed.
     rotations : sequence of float, optional
-        Layout rotations tried (degrees; default every :data:`ROTATION_STEP_DEG` over the symmetry
-        period); duplicates modulo the layout's symmetry (60 for the
-        hexagonal lattice of circles, 90 for squares) are dropped.
+        Layout rotations tried (degrees; default every :data:`ROTATION_STEP_DEG` over the symmetry period);
+        duplicates modulo the layout's symmetry (60 for the hexagonal lattice of circles, 90 for squares) dropped.
     offsets : int
         Lattice offsets tried per rotation (corner-aligned first, then random).
     improve : bool
@@ -102,12 +106,9 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
         Time limit of the exact solver.
     progress : bool, optional
         Progress bar over the lattice trials (default: the session setting).
-    align : {None, "plss"}
-        ``"plss"``: footprints are whole aliquot parts of ``plss`` (40, 160 or 640 acres: quarter-quarter,
-        quarter or section; :mod:`siting.candidates.packing.plss_align`) instead of the rotation that packs
-        best; the report gives ``unaligned_sites`` and ``plss_cost`` (how many fewer fit).
-    plss : GeoDataFrame, optional
-        The CadNSDI quarter-quarter sections (``PLSSID``, ``FRSTDIVNO``, ``QSEC``, ``QQSEC``), for ``align``.
+    align, plss : {None, "plss"}, GeoDataFrame
+        ``"plss"``: footprints are whole aliquot parts (40, 160 or 640 acres) of the CadNSDI quarter-quarters
+        ``plss`` (:mod:`~siting.candidates.packing.plss_align`); the report adds ``unaligned_sites``, ``plss_cost``.
 
     Returns
     -------
@@ -120,10 +121,7 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     """
     start = time.perf_counter()
     _check(eligible, objective, method, score, spacing_m, edge_setback_m)
-    if align not in (None, "plss"):
-        raise ScenarioError(f"align must be 'plss' or left out, not {align!r}")
-    if align == "plss":
-        unit_fields(footprint_acres)  # a clear error before any work
+    _check_align(align, footprint_acres)
     fp = Footprint.from_acres(footprint_acres, shape, aspect)
     check_budget(float(np.nan_to_num(eligible.area).sum()), footprint_acres * settings.M2_PER_ACRE, "footprints")
     pieces = make_pieces(eligible, edge_setback_m)
@@ -139,15 +137,19 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     out = _sites_frame(eligible, fp, pieces.row, sites, score)
     bound = packing_bound(eligible, fp, planned, edge_setback_m)
     report.update(sites=len(out), bound=bound, efficiency=len(out) / bound if bound > 0 else float("nan"),
-                  seconds=time.perf_counter() - start, footprint_acres=float(footprint_acres),
-                  spacing_m=float(spacing_m), planar_spacing_m=float(planned),
-                  edge_setback_m=float(edge_setback_m), shape=shape,
+                  seconds=time.perf_counter() - start, footprint_acres=float(footprint_acres), shape=shape,
+                  spacing_m=float(spacing_m), planar_spacing_m=float(planned), edge_setback_m=float(edge_setback_m),
                   eligible_acres=float(eligible.area.sum() / settings.M2_PER_ACRE))
     if align == "plss":
         out = _aligned(eligible, plss, footprint_acres, planned, edge_setback_m, report)
+    return _finish(out, report)
+
+
+def _finish(out: gpd.GeoDataFrame, report: dict) -> gpd.GeoDataFrame:
     out.attrs["packing"] = report
     log.info("packed %d sites of %g acres, %g m apart (bound %.0f, efficiency %.1f %%) in %.1f s", len(out),
-             footprint_acres, spacing_m, bound, 100 * report["efficiency"] if bound else 0, report["seconds"])
+             report["footprint_acres"], report["spacing_m"], report["bound"],
+             100 * report["efficiency"] if report["bound"] else 0, report["seconds"])
     return out
 
 

@@ -60,6 +60,21 @@ def pack_on_plss(eligible: gpd.GeoDataFrame, plss: gpd.GeoDataFrame, *, footprin
 
     Returns the chosen units (``PLSSID``, ``aliquot``, geometry) and, for each, the row of ``eligible``
     it lies in. ``planar_spacing_m`` is the map spacing that holds on the ground (the packer's).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> q = 402.336  # a quarter-quarter section is a quarter mile wide
+    >>> qq = gpd.GeoDataFrame({"PLSSID": "NV210030N0420E0", "FRSTDIVNO": "01", "QSEC": "NE",
+    ...                        "QQSEC": ["NWNE", "NENE", "SWNE", "SENE"]}, crs=5070,
+    ...                       geometry=[box(0, q, q, 2 * q), box(q, q, 2 * q, 2 * q), box(0, 0, q, q),
+    ...                                 box(q, 0, 2 * q, q)])
+    >>> land = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(-10, -10, 900, 900)], crs=5070)
+    >>> fits, rows = pack_on_plss(land, qq, footprint_acres=160, planar_spacing_m=0)
+    >>> fits["aliquot"].tolist(), rows.tolist()
+    (['sec. 1 NE1/4'], [0])
+    >>> plss_frame(land, fits, rows, 160)[["candidate_id", "plss_unit"]].values.tolist()
+    [['K-a-1', 'NV210030N0420E0 sec. 1 NE1/4']]
     """
     units = _units(plss, footprint_acres)
     land = np.asarray(eligible.geometry.values, dtype=object)
@@ -94,7 +109,18 @@ def _spaced(geoms: np.ndarray, order: np.ndarray, spacing: float) -> np.ndarray:
 def plss_frame(eligible: gpd.GeoDataFrame, fits: gpd.GeoDataFrame, rows: np.ndarray,
                footprint_acres: float) -> gpd.GeoDataFrame:
     """The chosen units as packed sites: ``candidate_id`` (``K-<parcel>-<n>``), the parcel's columns and
-    the aliquot part."""
+    the aliquot part (``plss_unit``).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> land = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(0, 0, 900, 900)], crs=5070)
+    >>> fits = gpd.GeoDataFrame({"PLSSID": ["NV210030N0420E0"], "aliquot": ["sec. 1 NE1/4"]},
+    ...                         geometry=[box(0, 0, 804.672, 804.672)], crs=5070)
+    >>> out = plss_frame(land, fits, np.array([0]), 160)
+    >>> out["candidate_id"].tolist(), round(float(out["footprint_acres"].iloc[0]), 3)
+    (['K-a-1'], 160.0)
+    """
     attrs = pd.DataFrame(eligible.drop(columns=eligible.geometry.name)).iloc[rows].reset_index(drop=True)
     pid = attrs["parcel_id"].astype(str) if "parcel_id" in attrs else pd.Series(rows.astype(str), dtype=object)
     n = pid.groupby(pid, sort=False).cumcount() + 1
