@@ -85,3 +85,11 @@ def test_the_encumbrances_demo_runs_with_every_land_status_rule_and_part_shown(t
     funnel = pd.read_csv(out / "funnel.csv").set_index("rule")
     assert funnel.loc["overlap_max_withdrawals", "candidates_overridden"] >= 1
     assert funnel.loc["exclude", "candidates_removed"] == 1
+    kept = result.sites.loc[result.sites["overrides"] != "", "site_id"].iloc[0]  # the included parcel's site
+    top = result.sites.sort_values("rank")["site_id"].head(2).tolist()
+    pages = result.sheets(tmp_path / "sheets", top=len(result.sites), pdf=False)
+    sheet = {p.stem: p.read_text() for p in pages}
+    for name in ("overlap_max_withdrawals", "overlap_max_wsa", "within_substations_dod_doe", "permitting_withdrawn",
+                 "permitting_corridor", "water_share", "legal description", "class"):
+        assert all(name in sheet[s] for s in top), name
+    assert "include: BLM confirmed the segregation will lapse" in sheet[kept]
