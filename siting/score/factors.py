@@ -156,6 +156,12 @@ def _fields(frame: pd.DataFrame) -> str:
     return ", ".join(c for c in frame.columns if c != "geometry")
 
 
+def _lacking(factor: str, field: str, layer: str, layers: Mapping[str, Sequence[pd.DataFrame]]) -> list[str]:
+    """A problem for each loaded frame of ``layer`` without the ``field`` a factor reads."""
+    return [f"factor {factor!r} reads the field {field!r}, which layer {layer!r} does not have; fields: "
+            f"{_fields(frame)}" for frame in layers.get(layer, []) if field not in frame.columns]
+
+
 class _LayerFactor(BaseFactor):
     """A factor on the features of one layer, optionally filtered and (deposits) selected by commodity."""
 
@@ -277,12 +283,7 @@ class AttributeFactor(BaseFactor):
     attribute: str
 
     def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
-        problems = super().check(layers, rasters)
-        for frame in layers.get("parcels", []):
-            if self.attribute not in frame.columns:
-                problems.append(f"factor {self.name!r} reads the parcel field {self.attribute!r}, which the "
-                                f"parcels do not have; fields: {_fields(frame)}")
-        return problems
+        return super().check(layers, rasters) + _lacking(self.name, self.attribute, "parcels", layers)
 
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
@@ -376,12 +377,7 @@ class Overlay(BaseFactor):
         return f"{self.how.replace('_', '-')} {self.field} of the {self.overlay} polygons over the site"
 
     def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
-        problems = super().check(layers, rasters)
-        for frame in layers.get(self.overlay, []):
-            if self.field not in frame.columns:
-                problems.append(f"factor {self.name!r} reads the field {self.field!r}, which layer {self.overlay!r} "
-                                f"does not have; fields: {_fields(frame)}")
-        return problems
+        return super().check(layers, rasters) + _lacking(self.name, self.field, self.overlay, layers)
 
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:

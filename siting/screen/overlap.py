@@ -28,36 +28,20 @@ from typing import ClassVar, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from siting.geo.overlay import covered_fraction, require_polygons
-from siting.screen import where
-from siting.screen.rule_base import BaseRule, Outcome, RuleContext
+from siting.screen.rule_base import LayerThresholdRule, Outcome, RuleContext
 
 __all__ = ["OverlapMax", "OverlapMin"]
 
 
-class _OverlapRule(BaseRule):
-    stage: ClassVar[str] = "site"
+class _OverlapRule(LayerThresholdRule):
     parameter: ClassVar[str | None] = "fraction"
-    layer: str
     fraction: float = Field(ge=0, le=1, description="Share of the site's area, 0-1.")
-    where: str | None = None
-    _op: ClassVar[str] = "<="
-
-    @field_validator("where")
-    @classmethod
-    def _check(cls, v):
-        return where.validate(v) if v else v
 
     def describe(self) -> str:
-        filt = f" where {self.where}" if self.where else ""
-        return f"share of area in {self.layer}{filt} {self._op} {self.fraction:g}"
-
-    def decide(self, values: ArrayLike) -> np.ndarray:
-        v = np.asarray(values, dtype=float)
-        return v <= self.fraction if self._op == "<=" else v >= self.fraction
+        return f"share of area in {self.filtered()} {self._op} {self.fraction:g}"
 
     def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[tuple[str, str]]:
         out = super().check(layers, rasters)

@@ -28,7 +28,7 @@ from siting.core.errors import ScenarioError
 from siting.geo.proximity import Reuse
 from siting.screen import where
 
-__all__ = ["CANDIDATE_FIELDS", "BaseRule", "Outcome", "RuleContext"]
+__all__ = ["CANDIDATE_FIELDS", "BaseRule", "LayerThresholdRule", "Outcome", "RuleContext"]
 
 #: Fields the candidates have beyond their parcel's (``applies_to`` may read them).
 CANDIDATE_FIELDS = {"candidate_id", "candidate_class", "parcel_acres", "zone"}
@@ -241,6 +241,36 @@ class BaseRule(BaseModel):
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         """Measure every candidate: value, threshold, pass (and for land rules the land left)."""
         raise NotImplementedError  # pragma: no cover
+
+
+class LayerThresholdRule(BaseRule):
+    """A site rule that measures each candidate against a (filtered) layer and compares the value with its
+    numeric :attr:`parameter` by ``_op`` (``<=`` or ``>=``): distance rules and overlap rules.
+
+    Examples
+    --------
+    >>> from siting.screen.rules import Beyond
+    >>> Beyond(layer="towns", distance_m=5_000).decide([4_000, 6_000]).tolist()
+    [False, True]
+    """
+
+    stage: ClassVar[str] = "site"
+    layer: str
+    where: str | None = None
+    _op: ClassVar[str] = "<="
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, v):
+        return where.validate(v) if v else v
+
+    def filtered(self) -> str:
+        """The layer and its filter in words."""
+        return f"{self.layer}" + (f" where {self.where}" if self.where else "")
+
+    def decide(self, values: ArrayLike) -> np.ndarray:
+        v, limit = np.asarray(values, dtype=float), float(getattr(self, self.parameter or ""))
+        return v <= limit if self._op == "<=" else v >= limit
 
 
 def _spread(sub: Outcome, mask: np.ndarray, geoms: np.ndarray) -> Outcome:

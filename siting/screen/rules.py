@@ -66,7 +66,7 @@ from siting.schema import AGENCIES
 from siting.screen import where
 from siting.screen.overlap import OverlapMax, OverlapMin
 from siting.screen.overrides import Exclude, Include
-from siting.screen.rule_base import BaseRule, Outcome, RuleContext
+from siting.screen.rule_base import BaseRule, LayerThresholdRule, Outcome, RuleContext
 
 log = logging.getLogger(__name__)
 
@@ -383,26 +383,12 @@ class RasterMin(_RasterRule):
     _op: ClassVar[str] = ">="
 
 
-class _DistanceRule(BaseRule):
-    stage: ClassVar[str] = "site"
+class _DistanceRule(LayerThresholdRule):
     parameter: ClassVar[str | None] = "distance_m"
-    layer: str
     distance_m: float = Field(ge=0)
-    where: str | None = None
-    _op: ClassVar[str] = "<="
-
-    @field_validator("where")
-    @classmethod
-    def _check(cls, v):
-        return where.validate(v) if v else v
 
     def describe(self) -> str:
-        filt = f" where {self.where}" if self.where else ""
-        return f"distance to {self.layer}{filt} {self._op} {self.distance_m:g} m"
-
-    def decide(self, values: ArrayLike) -> np.ndarray:
-        d = np.asarray(values, dtype=float)
-        return d <= self.distance_m if self._op == "<=" else d >= self.distance_m
+        return f"distance to {self.filtered()} {self._op} {self.distance_m:g} m"
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         feats = ctx.layer(self.layer, self.where).geometry.values
