@@ -16,6 +16,7 @@ import hashlib
 import logging
 import platform
 import uuid
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from pyproj import CRS
 from siting.candidates.parcels import OUTSIDE_ZONES, assign_classes, candidates_from_parcels
 from siting.candidates.plss import legal_descriptions
 from siting.core.engine import make_engine
-from siting.core.errors import InputFileError, LayerError, ScenarioError
+from siting.core.errors import InputFileError, LayerError, ScenarioError, SitingWarning
 from siting.core.progress import Steps
 from siting.core.result import SitingResult
 from siting.core.scenario import Scenario, load_scenario
@@ -198,6 +199,22 @@ def scenario_rules(sc: Scenario) -> list:
     return rules
 
 
+def _warn_unapplied(screening, units: pd.DataFrame, classes: dict) -> None:
+    """Say so when a candidate class has no member or a rule's ``applies_to`` selected no candidate: such a rule
+    judged nothing (a filter value mistyped, e.g. 'dod-doe' for 'dod_doe')."""
+    for name in classes:
+        if "candidate_class" in units and not (units["candidate_class"] == name).any():
+            warnings.warn(f"candidates.classes: class {name!r} has none of the {len(units):,} parcels "
+                          f"({classes[name]}); check the filter's values", SitingWarning, stacklevel=3)
+    ledger = screening.ledger
+    for label, rule in screening.applied.items():
+        rows = ledger.loc[ledger["rule"] == label, "applies"] if "applies" in ledger else pd.Series(dtype=bool)
+        if rule.applies_to and len(rows) and not rows.astype(bool).any():
+            warnings.warn(f"rule {label} applies to none of the {len(rows):,} candidates (applies_to: "
+                          f"{rule.applies_to}): it judged nothing; check the filter's values", SitingWarning,
+                          stacklevel=3)
+
+
 def _check_judgeable(sc: Scenario, rules: list, layers: dict, rasters: dict) -> None:
     """Refuse a run whose rules or factors cannot be judged on the loaded data (a field the layer lacks or
     that is missing everywhere, a filter that selects nothing): an error, never a silent pass."""
@@ -312,6 +329,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     with steps.step("constraints") as info:
         screening = _screener(sc, rasters, eng.screen, layers)(candidates, rules, ctx)
         info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
+    _warn_unapplied(screening, candidates, sc.candidates.classes)
     screened = _name_installations(screening.frame, layers, loaded)
     with steps.step("factors") as info:
         eligible = screened[screened["eligible"].to_numpy(bool)]  # a new frame

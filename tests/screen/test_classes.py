@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import siting
-from siting.core.errors import ScenarioError
+from siting.core.errors import ScenarioError, SitingWarning
 from siting.core.scenario import load_scenario
 from siting.score.relaxation import relaxation
 from siting.screen.constraints import screen
@@ -79,3 +79,15 @@ def test_classes_and_applies_to_are_checked(tiny_scenario):
     d["analysis"] = {}
     with pytest.raises(ScenarioError, match="applies_to reads kind"):
         siting.run(d, progress=False)
+
+
+def test_a_class_or_applies_to_that_selects_nothing_is_said(tiny_scenario):
+    d = copy.deepcopy(tiny_scenario)
+    d["candidates"]["classes"] = {"dod_doe": "agency in ['DOD', 'DOE']", "tva": "agency == 'TVA'"}
+    typo = {"rule": "min_area", "acres": 1, "applies_to": "candidate_class == 'dod-doe'"}
+    d["constraints"] = [*d["constraints"], typo]
+    d["analysis"] = {}
+    with pytest.warns(SitingWarning) as caught:
+        siting.run(d, progress=False)
+    said = " ".join(str(w.message) for w in caught)
+    assert "class 'tva' has none of the" in said and "rule min_area applies to none of the" in said
