@@ -71,6 +71,16 @@ function (row) {
   return m;
 };
 """
+# cluster bubbles in a neutral grey with their count: green-to-red bubbles would read as the score ramp
+_CLUSTER_ICON = """
+function (cluster) {
+  var n = cluster.getChildCount(), size = n < 100 ? 30 : (n < 1000 ? 36 : 44);
+  return L.divIcon({html: '<div style="background:rgba(82,82,82,0.78);color:#fff;border:2px solid #fff;'
+    + 'border-radius:50%;box-sizing:border-box;width:' + size + 'px;height:' + size + 'px;display:flex;'
+    + 'align-items:center;justify-content:center;font:bold 11px sans-serif">' + n + '</div>',
+    className: 'siting-cluster', iconSize: L.point(size, size)});
+}
+"""
 _VOLT_COLOURS = [(345, "#b2182b"), (230, "#ef8a62"), (115, "#fdae61"), (0, "#999999")]
 _GROUP_COLOURS = [("china_export_controls", "#d7301f", "China export controls"),
                   ("rare_earths", "#7a0177", "rare earths"), ("battery", "#2171b5", "battery minerals")]
@@ -273,7 +283,7 @@ def _all_sites_points(m, sites, colours, name):
             + _fmt(sites["rank"] if "rank" in sites else np.arange(1, len(sites) + 1))).to_numpy()
     data = [[round(float(y), 5), round(float(x), 5), t, c]
             for x, y, t, c in zip(pts.x.to_numpy(), pts.y.to_numpy(), tips, colours, strict=True)]
-    MarkerCluster(data, callback=_CLUSTER_POINT).add_to(_group(m, name, show=True))
+    MarkerCluster(data, callback=_CLUSTER_POINT, icon_create_function=_CLUSTER_ICON).add_to(_group(m, name, show=True))
 
 
 def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -322,7 +332,7 @@ def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_
         pts = frame.to_crs(4326)
         data = [[round(float(y), 5), round(float(x), 5), t, s["color"]] for x, y, t, s in
                 zip(pts.geometry.x, pts.geometry.y, props["tooltip"], props["style"], strict=True)]
-        MarkerCluster(data, callback=_CLUSTER_POINT).add_to(group)
+        MarkerCluster(data, callback=_CLUSTER_POINT, icon_create_function=_CLUSTER_ICON).add_to(group)
         return
     marker = folium.CircleMarker(radius=3) if "Point" in family else None
     _geojson(_to_web(frame, 30.0), props, marker=marker).add_to(group)
@@ -464,7 +474,8 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     if bounds:
         m.fit_bounds(bounds)
     points = "every site" if n_sites <= max_points else f"the best {max_points:,}"
-    note = (f"Showing the best {len(shown):,} of {n_sites:,} sites as polygons; {points} as clustered points. "
+    note = (f"Showing the best {len(shown):,} of {n_sites:,} sites as polygons; {points} as clustered points "
+            "(raise outputs.map_max_sites / map_max_points to draw more; every site is in siting.gpkg). "
             if len(shown) < n_sites else "")
     _add_text(m, title, (note + (footer or "")).strip())
     return m

@@ -27,15 +27,21 @@ from siting.deliver.maps import _fmt, escape, site_map
 __all__ = ["result_map"]
 
 
-def _excluded_layers(result) -> dict:
+#: Above this many candidates a rule's failed candidates are not drawn (the map says so).
+FAILURE_CAP = 5_000
+
+
+def _excluded_layers(result) -> tuple[dict, list[str]]:
     """Excluded land per rule, as each rule draws it (``outside``: its buffered zones; the others: the
-    candidates they failed, up to 5,000 candidates)."""
-    out = {}
+    candidates they failed, up to 5,000 candidates), and the rules whose layer was left out."""
+    out, left = {}, []
     for label, rule in result.rule_objects.items():
-        drawn = rule.failure_layer(label, result.candidates, result.layers)
+        drawn = rule.failure_layer(label, result.candidates, result.layers, max_candidates=FAILURE_CAP)
         if drawn is not None:
             out[drawn[0]] = (drawn[1], "exclusion")
-    return out
+        elif len(result.candidates) > FAILURE_CAP:
+            left.append(label)
+    return out, left
 
 
 def _near_miss_layer(result) -> tuple | None:
@@ -79,7 +85,8 @@ def result_map(result, **kwargs) -> folium.Map:
     if land is not None and len(land):
         acres = float(land.area.sum()) / settings.M2_PER_ACRE
         layers[f"Eligible land ({acres:,.0f} acres)"] = (land, "eligible")
-    layers.update(_excluded_layers(result))
+    excluded, left = _excluded_layers(result)
+    layers.update(excluded)
     near = _near_miss_layer(result)
     if near is not None:
         layers[f"Near misses ({len(near[0]):,}, fail one rule)"] = near
@@ -88,6 +95,9 @@ def result_map(result, **kwargs) -> folium.Map:
             layers[name] = (frame, "context")
     footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
               f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
+    if left:  # a cap the reader should know about, and where the answer is instead
+        footer = (f"Not drawn: the failures of {', '.join(left)} ({len(result.candidates):,} candidates, over the "
+                  f"map's {FAILURE_CAP:,}; every decision is in the ledger, siting.gpkg). " + footer)
     opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
             "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites,
             "max_points": sc.outputs.map_max_points}

@@ -234,7 +234,8 @@ class BaseRule(BaseModel):
         """
         if len(candidates) > max_candidates:
             return None
-        failed = candidates[~candidates[f"{label}__pass"].astype(bool)]
+        judged = candidates[f"{label}__pass"].astype("boolean").fillna(True)  # NA: not judged (failed earlier)
+        failed = candidates[~judged.to_numpy(bool)]
         failed = failed[~failed.geometry.is_empty & failed.geometry.notna()]
         return f"Failed {label} ({len(failed):,})", failed
 

@@ -34,3 +34,11 @@ def test_layer_names_that_look_like_a_family_split_survive(tmp_path, tiny_scenar
     result = siting.run(d, progress=False)
     back = siting.load_result(result.save(tmp_path / "out", formats=["gpkg"]))
     assert sorted(back.layers) == sorted(result.layers) and "power_line" in back.layers
+
+
+def test_a_saved_result_draws_its_map_with_the_failure_layers(demo_result, demo_out):
+    # the saved ledger columns are nullable booleans (NA where an earlier stage rejected the parcel)
+    html = siting.load_result(demo_out).map(tiles=None).get_root().render()
+    for label in ("agency_in", "within_substations"):
+        failed = int((~demo_result.candidates[f"{label}__pass"].astype("boolean").fillna(True)).sum())
+        assert f"Failed {label} ({failed:,})" in html

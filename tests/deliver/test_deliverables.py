@@ -106,6 +106,8 @@ def test_large_results_stay_small_with_top_n_and_points(tmp_path):
     html = path.read_text()
     assert path.stat().st_size < 25e6
     assert "best 2,000 of 100,000 sites" in html and html.count('"site_id"') == 2000
+    assert "raise outputs.map_max_sites / map_max_points to draw more" in html  # how to lift the cap
+    assert "siting-cluster" in html and "rgba(82,82,82" in html  # neutral bubbles, not a second score ramp
 
 
 def test_offline_maps_refuse_web_tiles(grid_parcels):
@@ -124,6 +126,15 @@ def test_map_options_tier_colours_and_layer_groups(demo_result):
     assert "Control.FullScreen" in html and "leaflet-measure" in html
     with pytest.raises(ScenarioError):
         site_map(demo_result.sites, color_by="price")
+
+
+def test_a_map_says_which_failure_layers_its_cap_left_out(demo_result, monkeypatch):
+    from siting.deliver import result_map as rm
+
+    monkeypatch.setattr(rm, "FAILURE_CAP", 1_000)  # the demo's 4,738 candidates: over this cap
+    html = demo_result.map(tiles=None).get_root().render()
+    assert "Not drawn: the failures of agency_in" in html and "every decision is in the ledger" in html
+    assert "Failed agency_in" not in html and "Excluded by outside_wilderness" in html  # zones are still drawn
 
 
 def test_geojson_passes_an_independent_validator(demo_out):
