@@ -424,8 +424,7 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     title, footer : str, optional
         Escaped text shown on the map.
     max_sites : int
-        Only the best ``max_sites`` by rank are drawn as polygons; beyond that the sites are also
-        drawn as clustered points, with a note.
+        Only the best ``max_sites`` by rank are drawn as polygons; the rest also as clustered points, noted.
     max_points : int
         At most this many sites (the best by rank) are drawn as points; the layer's name says how
         many of how many are shown (every site is in the GeoPackage and GeoParquet outputs).
