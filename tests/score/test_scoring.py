@@ -189,8 +189,8 @@ def test_demo_outputs_carry_sensitivity_and_analyses(demo_result, demo_out):
 
 
 @pytest.mark.parametrize("weights,method", [
-    ({"method": "rank_order_centroid", "order": ["feedstock", "power", "permitting", "rail", "grid", "roads",
-                                                 "terrain"]}, "topsis"),
+    pytest.param({"method": "rank_order_centroid", "order": ["feedstock", "power", "permitting", "rail", "grid",
+                                                             "roads", "terrain"]}, "topsis", marks=pytest.mark.slow),
     pytest.param({"method": "ahp", "allow_inconsistent": True, "pairwise": {
         "feedstock": {"power": 2, "grid": 4, "permitting": 2, "rail": 3, "roads": 4, "terrain": 4},
         "power": {"grid": 3, "permitting": 1, "rail": 2, "roads": 3, "terrain": 3},

@@ -19,21 +19,26 @@ DOD_DOE = "agency in ['DOD', 'DOE']"
 
 @pytest.fixture(scope="module")
 def classed(tiny_scenario):
-    """The tiny scenario with a dod_doe class: the substation rule is 50 km for other land, 150 km for DoD/DOE."""
+    """The tiny scenario with a dod_doe class: the substation rule is 50 km for other land, 150 km for DoD/DOE.
+    A class no parcel has and a rule whose applies_to has a typo ride along (their warnings are kept)."""
     d = copy.deepcopy(tiny_scenario)
-    d["candidates"]["classes"] = {"dod_doe": DOD_DOE}
+    d["candidates"]["classes"] = {"dod_doe": DOD_DOE, "tva": "agency == 'TVA'"}
     within = next(r for r in d["constraints"] if r["rule"] == "within")
     others = {**within, "applies_to": "candidate_class != 'dod_doe'"}
     dod = {**within, "id": "within_substations_dod", "distance_m": 150_000,
            "applies_to": "candidate_class == 'dod_doe'"}
-    d["constraints"] = [r for r in d["constraints"] if r is not within] + [others, dod]
+    typo = {"rule": "min_area", "acres": 1, "applies_to": "candidate_class == 'dod-doe'"}
+    d["constraints"] = [r for r in d["constraints"] if r is not within] + [others, dod, typo]
     d["analysis"] = {}
-    return siting.run(d, progress=False)
+    with pytest.warns(SitingWarning) as caught:
+        result = siting.run(d, progress=False)
+    result.meta["warnings_said"] = " ".join(str(w.message) for w in caught)
+    return result
 
 
 def test_every_candidate_gets_its_class(classed):
     c = classed.candidates
-    assert set(c["candidate_class"]) == {"dod_doe", "other"}
+    assert set(c["candidate_class"]) == {"dod_doe", "other"}  # no parcel is TVA's
     assert (c["candidate_class"] == np.where(c["agency"].isin(["DOD", "DOE"]), "dod_doe", "other")).all()
     assert set(classed.sites["candidate_class"]) <= {"dod_doe", "other"}
 
@@ -81,13 +86,6 @@ def test_classes_and_applies_to_are_checked(tiny_scenario):
         siting.run(d, progress=False)
 
 
-def test_a_class_or_applies_to_that_selects_nothing_is_said(tiny_scenario):
-    d = copy.deepcopy(tiny_scenario)
-    d["candidates"]["classes"] = {"dod_doe": "agency in ['DOD', 'DOE']", "tva": "agency == 'TVA'"}
-    typo = {"rule": "min_area", "acres": 1, "applies_to": "candidate_class == 'dod-doe'"}
-    d["constraints"] = [*d["constraints"], typo]
-    d["analysis"] = {}
-    with pytest.warns(SitingWarning) as caught:
-        siting.run(d, progress=False)
-    said = " ".join(str(w.message) for w in caught)
+def test_a_class_or_applies_to_that_selects_nothing_is_said(classed):
+    said = classed.meta["warnings_said"]
     assert "class 'tva' has none of the" in said and "rule min_area applies to none of the" in said
