@@ -197,8 +197,11 @@ def _deposits(result, sites, row) -> str:
     f = feed[0]
     deps = result.layers[f.feedstock]
     geom = sites.geometry.values[row]
-    near = deps[np.asarray(deps.distance(geom)) <= f.radius_m * 1.05]  # the planar band that holds the ground's
     ground = geodesy.ground_of(sites.crs)
+    x0, y0, x1, y1 = geom.bounds
+    r = f.radius_m
+    s_max = ground.scale_range((x0 - 2 * r, y0 - 2 * r, x1 + 2 * r, y1 + 2 * r))[1] if ground is not None else 1.0
+    near = deps[np.asarray(deps.distance(geom)) <= r * s_max]  # certified: nothing nearer on the ground is left out
     if len(near) and ground is not None:  # measured on the ellipsoid
         d = geodesy.pair_distance(np.repeat(np.array([geom], dtype=object), len(near)),
                                   np.asarray(near.geometry.values, dtype=object), ground)

@@ -42,7 +42,7 @@ def near_misses(candidates: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
     miss = candidates[candidates["n_failed"] == 1]
     rows = []
     for r in rules.itertuples(index=False):  # a handful of rules, vectorized over candidates
-        hit = miss[~miss[f"{r.rule}__pass"].astype(bool)]
+        hit = miss[~miss[f"{r.rule}__pass"].astype("boolean").fillna(True).to_numpy(bool)]  # NA: not judged
         if not len(hit):
             continue
         value = hit[f"{r.rule}__value"]
