@@ -102,9 +102,10 @@ def scenario(folder: Path) -> dict:
         "analysis": {"near_misses": True},
         # GeoJSON of 2 M polygons is a 2 GB file no one opens: siting.gpkg holds every site, candidates.parquet
         # every candidate with its ledger (more than outputs.gpkg_max_rows rows), sites.geojson the best 10,000,
-        # the map the best 2,000 as polygons and the best 100,000 as clustered points; run.json and the map say so
+        # the map the best 2,000 as polygons, the best 25,000 as clustered points and every site in summary
+        # cells; run.json and the map say so
         "outputs": {"formats": ["gpkg", "geojson", "html"], "geoparquet": False, "geojson_max_sites": 10_000,
-                    "map_max_sites": 2_000, "map_max_points": 100_000},
+                    "map_max_sites": 2_000, "map_max_points": 25_000},
     }
 
 

@@ -21,6 +21,7 @@ import textwrap
 import click
 
 from siting import __version__
+from siting.core import settings
 from siting.core.errors import SitingError
 
 log = logging.getLogger("siting")
@@ -34,6 +35,9 @@ def _setup_logging(verbose: int, quiet: int) -> None:
     root = logging.getLogger("siting")
     root.handlers = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
     root.setLevel(level)
+    # no terminal (a pipe, a log file, CI): no bar, so one line per step instead; -q silences both
+    steps = logging.getLogger("siting.steps")
+    steps.setLevel(logging.INFO if quiet == 0 and not sys.stderr.isatty() else logging.NOTSET)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,6 +48,8 @@ def _setup_logging(verbose: int, quiet: int) -> None:
 def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """Find, filter, score and map sites for critical-mineral processing on federal land."""
     _setup_logging(verbose, quiet)
+    if quiet:
+        settings.set_progress(False)  # -q: no bar anywhere (steps, packing curves, weight draws)
     ctx.obj = {"verbose": verbose}
 
 
@@ -52,9 +58,11 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created; must be empty unless --overwrite).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars per step (default: on in a terminal, off with -q; without a terminal one "
+                   "log line per step).")
 @click.option("--offline-map", is_flag=True, default=None,
-              help="Self-contained map.html (scripts inlined, no web tiles); needs siting[offline].")
+              help="map.html without even the optional web-tiles layer (it never makes a request).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="dask: screening and factors partitioned on a dask.distributed cluster (siting[dask]).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -71,6 +79,8 @@ def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, off
     inputs += [sc.resolve(r.path) for r in sc.rasters.values()]
     check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)  # fail before doing any work
     with output_lock(out_dir):  # a second run on the same folder fails now, naming this one
+        if progress is not None:
+            settings.set_progress(progress)  # every bar of the run, not only the steps'
         result = run_pipeline(sc, engine=engine, scheduler=scheduler, progress=progress)
         out = result.save(out_dir, overwrite=overwrite, offline_map=offline_map)
     s = result.summary()

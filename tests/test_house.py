@@ -92,7 +92,8 @@ def _runtime_nodes(tree: ast.AST):
 
 
 @pytest.mark.parametrize("library, allowed", [
-    ("folium", {"siting.deliver.maps", "siting.deliver.folium_adapter", "siting.deliver.result_map"}),
+    ("folium", {"siting.deliver.maps", "siting.deliver.folium_adapter", "siting.deliver.result_map",
+                "siting.deliver.web", "siting.deliver.bulk", "siting.deliver.basemap"}),
     ("branca", {"siting.deliver.maps", "siting.deliver.folium_adapter"}),
     ("rasterio", {"siting.geo.raster"}),
     ("offlinefolium", {"siting.deliver.folium_adapter"}),

@@ -12,15 +12,16 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from contextlib import contextmanager
 
 from siting.core import settings
 
-__all__ = ["Steps", "iterate", "peak_mib"]
+__all__ = ["Steps", "bar", "iterate", "peak_mib"]
 
-log = logging.getLogger("siting.core.pipeline")
+log = logging.getLogger("siting.steps")  # one line per step: what the CLI shows without a terminal
 
 
 class Steps:
@@ -40,11 +41,9 @@ class Steps:
         self._bar = None
         self._redirect = None
         if show:
-            from tqdm.auto import tqdm
             from tqdm.contrib.logging import logging_redirect_tqdm
 
-            self._bar = tqdm(total=len(names), desc="siting", unit="step", leave=False,
-                             disable=None)  # None: no bar when stderr is not a terminal
+            self._bar = bar(total=len(names), desc="siting", unit="step")
             self._redirect = logging_redirect_tqdm(loggers=[logging.getLogger("siting")])
             self._redirect.__enter__()  # log lines print above the bar, not through it
 
@@ -62,8 +61,11 @@ class Steps:
             self.timings.append({"step": name, "seconds": round(seconds, 3), "peak_mib": peak_mib(), **info})
             counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
                                for k, v in info.items())
-            log.info("%s: %s%.2f s", name, f"{counts}; " if counts else "", seconds)
+            line = f"{name}: {counts}; {seconds:.2f} s" if counts else f"{name}: {seconds:.2f} s"
+            log.info("%s", line)
             if self._bar is not None:
+                if not self._bar.disable:  # a line per step with its counts, above the bar
+                    self._bar.write(f"siting: {line}", file=sys.stderr)
                 self._bar.update(1)
 
     def close(self) -> None:
@@ -90,8 +92,34 @@ def peak_mib() -> float | None:
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)  # bytes on macOS, KiB elsewhere
 
 
-def iterate(items, desc: str, show: bool | None = None):
-    """``items`` wrapped in a tqdm bar when progress is enabled (default: the ``progress`` setting).
+def bar(**kwargs):
+    """A ``tqdm.auto`` bar: widgets in Jupyter, text on a terminal, nothing when stderr is not a terminal.
+
+    A terminal that reports no width (a bare pseudo-terminal) gets 80 columns; tqdm would draw an
+    empty bar there.
+
+    Examples
+    --------
+    >>> b = bar(total=2, desc="demo")
+    >>> b.total
+    2
+    >>> b.close()
+    """
+    from tqdm.auto import tqdm
+
+    kwargs.setdefault("leave", False)
+    return tqdm(disable=None, ncols=80 if _widthless() else None, **kwargs)  # None: off unless a terminal
+
+
+def _widthless() -> bool:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns == 0
+    except (OSError, ValueError, AttributeError):  # not a terminal (or no file number, as in Jupyter)
+        return False
+
+
+def iterate(items, desc: str, show: bool | None = None, total: int | None = None):
+    """``items`` wrapped in a progress bar when progress is enabled (default: the ``progress`` setting).
 
     Examples
     --------
@@ -101,6 +129,4 @@ def iterate(items, desc: str, show: bool | None = None):
     show = settings.progress_enabled() if show is None else show
     if not show:
         return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=f"siting: {desc}", leave=False, disable=None)
+    return bar(iterable=items, desc=f"siting: {desc}", total=total)

@@ -64,8 +64,7 @@ class LayerSpec(BaseModel):
     on_invalid: Literal["repair", "drop", "raise"] = "repair"
     allow_network: bool = Field(False, description="Let a .vrt (or the path) read remote sources.")
     encoding: str | None = None
-    lat: str | None = None
-    lon: str | None = None
+    lat: str | None = None; lon: str | None = None  # noqa: E702  (CSV point columns)
     where: str | None = None
     dedupe: bool = False
     id_field: str | None = None
@@ -219,14 +218,15 @@ class OutputSpec(BaseModel):
     model_config = _STRICT
     formats: list[Literal["geojson", "gpkg", "html", "csv"]] = ["geojson", "gpkg", "html", "csv"]
     map_max_sites: int = Field(2000, gt=0, description="Sites drawn as polygons on the map (the best by rank).")
-    map_max_points: int = Field(100_000, gt=0, description="Sites drawn as clustered points on the map.")
+    map_max_points: int = Field(25_000, gt=0, description="Sites drawn as clustered points (beyond: summary cells).")
     geojson_max_sites: int | None = Field(None, gt=0, description="Only the best N sites in sites.geojson "
                                           "(every site stays in siting.gpkg).")
     gpkg_max_rows: int = Field(250_000, gt=0, description="Candidates, the long-form ledger and input layers "
                                "with more rows go to GeoParquet files instead of siting.gpkg.")
     title: str | None = None
-    offline_map: bool = Field(False, description="Self-contained map.html (needs siting[offline]); no web tiles.")
-    map_tiles: str | None = Field("OpenStreetMap", description="Basemap name or tile URL template; null for none.")
+    offline_map: bool = Field(False, description="No web tiles layer at all in map.html (it never makes a request).")
+    map_cdn: bool = Field(False, description="map.html loads its scripts from CDNs (blank offline) instead of inline.")
+    map_tiles: str | None = Field("OpenStreetMap", description="Web tiles: an extra map layer, off until ticked.")
     map_attribution: str | None = Field(None, description="Attribution of map_tiles (required for a tile URL).")
     color_by: Literal["score", "tier"] = "score"
     geoparquet: bool = Field(True, description="Also write sites and candidates as GeoParquet.")

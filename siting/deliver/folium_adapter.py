@@ -35,7 +35,7 @@ from folium import plugins
 
 from siting.core.errors import MissingDependencyError
 
-__all__ = ["GeoJson", "MarkerCluster", "OfflineFigure", "RenderOnce", "inline_assets"]
+__all__ = ["GeoJson", "MarkerCluster", "OfflineFigure", "RenderOnce", "compact_escapes", "inline_assets"]
 
 
 class _Literal(branca.element.Element):
@@ -61,11 +61,38 @@ class RenderOnce(branca.element.MacroElement):
     def render(self, **kwargs) -> None:  # type: ignore[override]  # branca's MacroElement returns None too
         figure = self.get_root()
         macros = self._template.module.__dict__
-        for part in ("header", "html", "script"):
-            if macros.get(part) is not None:
-                getattr(figure, part).add_child(_Literal(macros[part](self, kwargs)), name=self.get_name())
+        policies = self._template.environment.policies
+        saved = policies["json.dumps_kwargs"]
+        policies["json.dumps_kwargs"] = {**saved, "separators": (",", ":")}  # compact JSON, for this render only
+        try:
+            for part in ("header", "html", "script"):
+                if macros.get(part) is not None:
+                    text = macros[part](self, kwargs)
+                    text = compact_escapes(text) if part == "script" else text
+                    getattr(figure, part).add_child(_Literal(text), name=self.get_name())
+        finally:
+            policies["json.dumps_kwargs"] = saved
         for element in self._children.values():
             element.render(**kwargs)
+
+
+_JSON_ESCAPES = re.compile(r"\\\\|\\u003c/?|\\u003e|\\u0026|\\u0027")
+_PLAIN = {"\\\\": "\\\\", "\\u003c": "<", "\\u003c/": "<\\/", "\\u003e": ">", "\\u0026": "&", "\\u0027": "'"}
+
+
+def compact_escapes(script: str) -> str:
+    r"""Undo Jinja ``tojson``'s ``\u003c``-style escapes in a rendered script (popups shrink by half).
+
+    Jinja escapes ``<``, ``>``, ``&`` and ``'`` in JSON as six-character sequences so a value can never
+    close the ``<script>`` element. Here ``</`` is written ``<\/`` instead, which does the same in one
+    byte. The scan takes escaped backslashes as pairs, so a literal ``\u003c`` in the data stays as it is.
+
+    Examples
+    --------
+    >>> print(compact_escapes(r'{"a": "\u003cb\u003e x \u003c/b\u003e", "b": "\\u003c"}'))
+    {"a": "<b> x <\/b>", "b": "\\u003c"}
+    """
+    return _JSON_ESCAPES.sub(lambda mt: _PLAIN[mt.group(0)], script)
 
 
 class GeoJson(folium.GeoJson, RenderOnce):

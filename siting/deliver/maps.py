@@ -1,10 +1,11 @@
-"""Interactive deliverable maps (the only module that imports folium).
+"""Interactive deliverable maps.
 
 :func:`site_map` draws any sites GeoDataFrame: sites coloured by score (or tier) with a legend,
 popups with the score breakdown, the ledger and the weight sensitivity, tooltips, and one toggleable
 FeatureGroup per input layer (parcels, excluded land per rule, near misses, deposits by commodity
-group, power lines by voltage, ...) under a layer control, with fullscreen, minimap and measure
-controls, a title, and a footer with the sources, data dates, run date and CRS.
+group, power lines by voltage, ...) under a layer control, over the packaged basemap (state and
+county outlines, towns), with fullscreen and measure controls, a title, and a footer with the
+sources, data dates, run date and CRS.
 
 Large results stay usable: beyond ``max_sites`` polygons only the best ``max_sites`` are drawn as
 polygons, the sites (at most the best ``max_points``) are shown as clustered points, and the layer
@@ -16,10 +17,11 @@ tooltips are bound from escaped feature properties by a fixed script, never thro
 ``GeoJsonPopup``/``Tooltip`` (which insert raw values, see BAD_INPUTS S1). Styles are static per
 feature (no O(n^2) ``style_function``).
 
-Network: a map loads Leaflet, jQuery, Bootstrap, d3 and the plugins from public CDNs, and basemap
-tiles unless ``tiles=None``. ``offline=True`` inlines every script and stylesheet (from the
-``folium-offline`` package, ``pip install 'siting[offline]'``) and draws no web tiles: the HTML then
-makes no network request at all.
+Network: none by default. Leaflet, jQuery, Bootstrap and the plugins are inlined (from the
+``folium-offline`` package, maintained for folium's releases), the basemap is vector data in the
+page, and web tiles are an extra layer that requests nothing until the reader ticks it.
+``offline=True`` leaves web tiles out altogether; ``cdn=True`` loads the scripts from public CDNs
+instead (a smaller file that is blank without internet).
 
 Examples
 --------
@@ -35,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import html as html_mod
-import json
 import re
 
 import branca
@@ -45,78 +46,25 @@ import numpy as np
 import pandas as pd
 import shapely
 from folium import plugins
-from folium.utilities import JsCode
 
-from siting.core import settings
 from siting.core.errors import ScenarioError
-from siting.deliver.folium_adapter import GeoJson, MarkerCluster, OfflineFigure
+from siting.deliver.basemap import CREDIT, add_basemap
+from siting.deliver.bulk import binned_sites, cluster_points, site_rows, within_budget
+from siting.deliver.folium_adapter import OfflineFigure
+from siting.deliver.web import _bounds, _fmt, _geojson, _group, _html, _style, _to_web, escape
 from siting.io import minerals
 from siting.schema import AGENCY_COLOURS, SCORE_RAMP, TIER_COLOURS
 
 __all__ = ["escape", "score_colours", "site_map"]
 
-_BIND = JsCode("""
-function(feature, layer) {
-  var p = feature.properties || {};
-  if (p.popup_html) { layer.bindPopup(p.popup_html, {maxWidth: 460, maxHeight: 380}); }
-  if (p.tooltip) { layer.bindTooltip(p.tooltip, {sticky: true}); }
-}
-""")
-# every site as a clustered point: row = [lat, lon, escaped tooltip, colour]
-_CLUSTER_POINT = """
-function (row) {
-  var m = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 5, color: row[3], fillColor: row[3],
-                                                         fillOpacity: 0.8, weight: 1});
-  m.on('mouseover', function () { if (!this.getTooltip()) { this.bindTooltip(row[2]).openTooltip(); } });
-  return m;
-};
-"""
-# cluster bubbles in a neutral grey with their count: green-to-red bubbles would read as the score ramp
-_CLUSTER_ICON = """
-function (cluster) {
-  var n = cluster.getChildCount(), size = n < 100 ? 30 : (n < 1000 ? 36 : 44);
-  return L.divIcon({html: '<div style="background:rgba(82,82,82,0.78);color:#fff;border:2px solid #fff;'
-    + 'border-radius:50%;box-sizing:border-box;width:' + size + 'px;height:' + size + 'px;display:flex;'
-    + 'align-items:center;justify-content:center;font:bold 11px sans-serif">' + n + '</div>',
-    className: 'siting-cluster', iconSize: L.point(size, size)});
-}
-"""
 _VOLT_COLOURS = [(345, "#b2182b"), (230, "#ef8a62"), (115, "#fdae61"), (0, "#999999")]
 _GROUP_COLOURS = [("china_export_controls", "#d7301f", "China export controls"),
                   ("rare_earths", "#7a0177", "rare earths"), ("battery", "#2171b5", "battery minerals")]
 CLUSTER_ABOVE = 1500
-#: What :func:`escape` replaces: ``html.escape(quote=True)``'s five, then ``` ` ```, ``$`` and ``{``.
-_ENTITIES = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"), ("`", "&#96;"),
-             ("$", "&#36;"), ("{", "&#123;")]
 
 
-def escape(values) -> pd.Series:
-    """HTML-escape values and neutralise ``` ` ```, ``$`` and ``{`` (safe in HTML, JS template literals and Jinja).
-
-    branca renders each map element and compiles the output as a Jinja template again, so a value
-    holding ``{{ 7*7 }}`` would show ``49`` and an unbalanced ``{%`` would stop the map being saved.
-
-    Examples
-    --------
-    >>> escape(["<img src=x onerror=alert(1)>", "${alert(1)}`", "Unit {{ 7*7 }}"]).tolist()
-    ['&lt;img src=x onerror=alert(1)&gt;', '&#36;&#123;alert(1)}&#96;', 'Unit &#123;&#123; 7*7 }}']
-    """
-    s = pd.Series(np.asarray(values, dtype=object))  # positional index
-    out = s.where(s.notna(), "").astype(str)
-    for char, entity in _ENTITIES:  # vectorized; "&" first
-        out = out.str.replace(char, entity, regex=False)
-    return out
 
 
-def _fmt(values) -> pd.Series:
-    """Numbers readable (4 significant digits, thousands separated), text escaped; positional index."""
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fiub":
-        num = arr.astype(float)
-        big = pd.Series(num).map("{:,.0f}".format)
-        small = pd.Series(np.char.mod("%.4g", num))
-        return pd.Series(np.where(np.isnan(num), "NA", np.where(np.abs(num) >= 1000, big, small)))
-    return escape(arr)
 
 
 def _rows(index, cells: list[list]) -> pd.Series:
@@ -172,64 +120,16 @@ def _popups(sites: pd.DataFrame, factors, rules) -> pd.Series:
     return html
 
 
-def _unwrap(geoms: np.ndarray) -> np.ndarray:
-    """Shift western longitudes by +360 when the data straddle the antimeridian (Aleutians).
-
-    Leaflet draws longitudes beyond 180 continuously, so shapes stay whole and bounds stay small.
-    """
-    xy = shapely.get_coordinates(geoms)
-    if not len(xy) or not ((xy[:, 0] > 90).any() and (xy[:, 0] < -90).any()):
-        return geoms
-    return shapely.transform(geoms, lambda c: np.column_stack([np.where(c[:, 0] < 0, c[:, 0] + 360, c[:, 0]),
-                                                                c[:, 1]]))
 
 
-def _to_web(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
-    out = gdf
-    if tolerance_m > 0 and out.crs is not None and not out.crs.is_geographic:
-        out = out.set_geometry(out.geometry.simplify(tolerance_m, preserve_topology=True))
-    out = out.to_crs(settings.OUTPUT_CRS)
-    geoms = _unwrap(shapely.set_precision(out.geometry.values, 1e-6, mode="pointwise"))
-    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
 
 
-def _style(color, fill=None, weight=1.5, opacity=0.9, fill_opacity=0.35, radius=None) -> dict:
-    st = {"color": color, "weight": weight, "opacity": opacity, "fillColor": fill or color,
-          "fillOpacity": fill_opacity}
-    if radius:
-        st["radius"] = radius
-    return st
 
 
-def _group(m, name: str, show: bool = True) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=escape([name]).iloc[0], show=show)
-    group.add_to(m)
-    return group
 
 
-def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame, marker=None) -> folium.GeoJson:
-    return GeoJson(_feature_collection(gdf.geometry.values, props), on_each_feature=_BIND, marker=marker,
-                    zoom_on_click=False)
 
 
-def _feature_collection(geoms, props: pd.DataFrame) -> dict:
-    """A GeoJSON FeatureCollection of ``geoms`` with ``props`` as properties, written by C encoders.
-
-    ``shapely.to_geojson`` and pandas' JSON writer do in well under a second what
-    ``GeoDataFrame.__geo_interface__`` does feature by feature in Python (5 s for 37,000 features).
-
-    Examples
-    --------
-    >>> from shapely import Point
-    >>> fc = _feature_collection([Point(1, 2), None], pd.DataFrame({"name": ["a", None], "n": [1.5, np.nan]}))
-    >>> [(f["properties"], f["geometry"]) for f in fc["features"]]
-    [({'name': 'a', 'n': 1.5}, {'type': 'Point', 'coordinates': [1.0, 2.0]}), ({'name': None, 'n': None}, None)]
-    """
-    geo = shapely.to_geojson(np.asarray(geoms, dtype=object))
-    rows = props.reset_index(drop=True).to_json(orient="records", lines=True, double_precision=15).splitlines()
-    text = ",".join(f'{{"type":"Feature","properties":{p},"geometry":{"null" if g is None else g}}}'
-                    for p, g in zip(rows, geo, strict=True))
-    return json.loads('{"type":"FeatureCollection","features":[' + text + "]}")
 
 
 def _colours(drawn: pd.DataFrame, color_by: str, cmap, all_tiers=None) -> list[str]:
@@ -278,12 +178,19 @@ def _sites_layer(m, sites, factors, rules, colours, name):
 
 def _all_sites_points(m, sites, colours, name):
     """Sites as clustered points (cheap in the browser even for 100,000 sites)."""
-    pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
-    tips = ("Site " + escape(sites["site_id"]) + " - score " + _fmt(sites["score"]) + ", rank "
-            + _fmt(sites["rank"] if "rank" in sites else np.arange(1, len(sites) + 1))).to_numpy()
-    data = [[round(float(y), 5), round(float(x), 5), t, c]
-            for x, y, t, c in zip(pts.x.to_numpy(), pts.y.to_numpy(), tips, colours, strict=True)]
-    MarkerCluster(data, callback=_CLUSTER_POINT, icon_create_function=_CLUSTER_ICON).add_to(_group(m, name, show=True))
+    pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs)
+    cluster_points(pts, site_rows(sites, escape(sites["site_id"]).tolist()), colours).add_to(_group(m, name))
+
+
+def _binned_layer(m, sites, cmap) -> None:
+    """Every site, binned in equal-area cells coloured by their best score (for results beyond max_points)."""
+    bins = binned_sites(sites)
+    tips = (_fmt(bins["n_sites"]) + " sites; best score " + _fmt(bins["best_score"]) + " (site "
+            + escape(bins["best_site"]) + "), mean " + _fmt(bins["mean_score"]))
+    styles = [_style(c, weight=0.5, fill_opacity=0.45) for c in score_colours(bins["best_score"].to_numpy(), cmap)]
+    props = pd.DataFrame({"tooltip": tips.to_numpy(), "style": styles})
+    name = f"All {len(sites):,} sites in {bins['cell_km'].iloc[0]:g} km cells (colour: best score)"
+    _geojson(_to_web(bins, 0.0), props).add_to(_group(m, name))
 
 
 def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -320,34 +227,32 @@ def _context_props(frame: gpd.GeoDataFrame, name: str, kind: str) -> pd.DataFram
     return pd.DataFrame({"tooltip": tip.to_numpy(), "style": styles})
 
 
-def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_features: int = 5000):
+def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_features: int,
+                   max_vertices: int) -> bool:
+    """Draw one input layer; True when a cap (features or vertices) left something out or coarser."""
     if frame is None or not len(frame):
-        return
+        return False
     note = f" (first {max_features:,} of {len(frame):,})" if len(frame) > max_features else ""
     frame = frame.head(max_features).reset_index(drop=True)
     family = str(frame.geometry.geom_type.iloc[0])
-    group = _group(m, name + note, show=kind in ("parcels", "eligible"))
     props = _context_props(frame, name, kind)
     if "Point" in family and len(frame) > CLUSTER_ABOVE:
-        pts = frame.to_crs(4326)
-        data = [[round(float(y), 5), round(float(x), 5), t, s["color"]] for x, y, t, s in
-                zip(pts.geometry.x, pts.geometry.y, props["tooltip"], props["style"], strict=True)]
-        MarkerCluster(data, callback=_CLUSTER_POINT, icon_create_function=_CLUSTER_ICON).add_to(group)
-        return
+        cluster_points(frame.geometry, [[t] for t in props["tooltip"]], [st["color"] for st in props["style"]]).add_to(
+            _group(m, name + note, show=False))
+        return bool(note)
+    metres = 1.0 if frame.crs is not None and not frame.crs.is_geographic else 1 / 111_000
+    geoms, tol = within_budget(frame.geometry.values, 30.0 * metres, max_vertices)
+    if tol > 30.0 * metres:
+        note += f" (outlines simplified to {tol / metres:,.0f} m)"
+    group = _group(m, name + note, show=kind in ("parcels", "eligible"))
     marker = folium.CircleMarker(radius=3) if "Point" in family else None
-    _geojson(_to_web(frame, 30.0), props, marker=marker).add_to(group)
+    _geojson(_to_web(frame.set_geometry(gpd.GeoSeries(geoms, crs=frame.crs)), 0.0), props, marker=marker).add_to(group)
+    return bool(note)
 
 
-def _bounds(gdf: gpd.GeoDataFrame):
-    """Leaflet bounds [[S, W], [N, E]], computed after unwrapping at the antimeridian."""
-    geoms = _unwrap(np.asarray(gdf.to_crs(settings.OUTPUT_CRS).geometry.values, dtype=object))
-    w, s, e, n = shapely.total_bounds(geoms)
-    return [[float(s), float(w)], [float(n), float(e)]]
-
-
-def _html(m: folium.Map):
-    """The page's ``<body>`` element (a branca Figure's ``html``)."""
-    return m.get_root().html  # type: ignore[attr-defined]
+def _bounds_of(shown, layers):
+    extent = shown if len(shown) else next((f for f, _ in (layers or {}).values() if f is not None and len(f)), None)
+    return _bounds(extent) if extent is not None and len(extent) else None
 
 
 def _add_text(m: folium.Map, title: str | None, footer: str | None) -> None:
@@ -372,37 +277,49 @@ def _deposit_legend(m: folium.Map) -> None:
         f'font:11px sans-serif;border-radius:4px;box-shadow:0 1px 4px #888"><b>Deposits</b>{items}</div>'))
 
 
-def _new_map(tiles, offline: bool, location=None, attr: str | None = None) -> folium.Map:
-    custom = tiles is not None and "/" in str(tiles)  # a URL template, not a named basemap
-    web_tiles = tiles is not None and (not custom or re.match(r"^(https?:)?//", str(tiles)))
-    if offline and web_tiles:
-        raise ScenarioError("offline maps draw no web tiles: give tiles=None, or a local tile URL template "
-                            "(e.g. 'tiles/{z}/{x}/{y}.png') with attr=")
-    if custom and web_tiles and not attr:
+def _tile_kind(tiles, attr: str | None) -> str | None:
+    """``None`` (no tiles), ``"web"`` (named basemap or an http(s) template) or ``"local"`` (a local template)."""
+    if tiles is None:
+        return None
+    custom = "/" in str(tiles)  # a URL template, not a named basemap
+    web = not custom or bool(re.match(r"^(https?:)?//", str(tiles)))
+    if custom and web and not attr:
         raise ScenarioError(f"custom tiles {tiles!r} need an attribution (their licence asks for it): give "
                             "attr='(c) provider' (scenario: outputs.map_attribution)")
-    m = folium.Map(location=location, zoom_start=6, tiles=tiles, control_scale=True, prefer_canvas=True,
-                   max_zoom=19, attr=attr or ("local tiles" if custom else None))
+    return "web" if web else "local"
+
+
+def _new_map(tiles, offline: bool, cdn: bool, location=None, attr: str | None = None) -> folium.Map:
+    """A map whose assets are inlined (unless ``cdn``); web tiles an extra layer, off until ticked."""
+    if offline and cdn:
+        raise ScenarioError("offline=True inlines every script; cdn=True asks for the opposite: choose one")
+    kind = _tile_kind(tiles, attr)
+    m = folium.Map(location=location, zoom_start=6, tiles=None, control_scale=True, prefer_canvas=True, max_zoom=19)
     m.options["max_zoom"] = 19  # marker clusters need the map's own maxZoom (tiles=None sets none)
-    if offline:
-        fig = OfflineFigure()
-        fig.add_child(m)
+    if kind == "local":
+        folium.TileLayer(tiles, attr=attr or "local tiles", name="Local tiles", overlay=True).add_to(m)
+    elif kind == "web" and not offline:  # requested only once the reader ticks the layer
+        folium.TileLayer(tiles, attr=attr, name=f"Web tiles: {escape([tiles]).iloc[0]} (needs internet)",
+                         overlay=True, show=False).add_to(m)
+    if not cdn:
+        OfflineFigure().add_child(m)
     return m
 
 
-def _controls(m: folium.Map, tiles) -> None:
-    """Fullscreen, minimap (for a named basemap) and measure controls."""
+def _controls(m: folium.Map, tiles, cdn: bool) -> None:
+    """Fullscreen and measure controls, and a minimap of a named web basemap when the page is online anyway."""
     plugins.Fullscreen().add_to(m)
-    if tiles and "/" not in str(tiles):  # a named basemap (custom tile URLs need their attribution)
+    if cdn and tiles and "/" not in str(tiles):  # a minimap loads its tiles at once: only on an online page
         plugins.MiniMap(tile_layer=tiles, toggle_display=True).add_to(m)
     plugins.MeasureControl(primary_length_unit="kilometers", primary_area_unit="hectares").add_to(m)
 
 
 def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.Map | None = None,
              tiles: str | None = "OpenStreetMap", factors=(), rules=None, title: str | None = None,
-             footer: str | None = None, max_sites: int = 2000, max_points: int = 100_000, color_by: str = "score",
-             offline: bool = False, controls: bool = True, attr: str | None = None, **style) -> folium.Map:
-    """Build the interactive map of scored sites.
+             footer: str | None = None, max_sites: int = 2000, max_points: int = 25_000, color_by: str = "score",
+             offline: bool = False, cdn: bool = False, basemap: bool = True, controls: bool = True,
+             attr: str | None = None, max_features: int = 3000, max_vertices: int = 30_000, **style) -> folium.Map:
+    """Build the interactive map of scored sites (self-contained: it opens with no network).
 
     Parameters
     ----------
@@ -412,27 +329,32 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
         ``{name: (GeoDataFrame, kind)}``; kind ``parcels`` (shown), ``exclusion``, ``near_miss``
         or ``context`` (hidden at first); each becomes a toggleable FeatureGroup.
     m : folium.Map, optional
-        A map to add to.
+        A map to add to (no basemap is added to it).
     tiles : str or None
-        Basemap: a named one (``"OpenStreetMap"``, ``"CartoDB positron"``), a tile URL template
-        (``"https://host/{z}/{x}/{y}.png"``, which needs ``attr``; a local ``"tiles/{z}/{x}/{y}.png"``
-        works offline), or ``None`` for no tiles (no network for tiles).
-    factors : sequence of Factor
-        For the score breakdown in popups.
-    rules : DataFrame, optional
-        ``SitingResult.rules``, for the ledger in popups.
+        Web tiles as an extra layer, off until the reader ticks it (so nothing is requested before):
+        a named basemap (``"OpenStreetMap"``, ``"CartoDB positron"``), a tile URL template
+        (``"https://host/{z}/{x}/{y}.png"``, which needs ``attr``), or ``None``. A local template
+        (``"tiles/{z}/{x}/{y}.png"``) is drawn from the start (it works offline).
+    factors, rules : sequence of Factor, DataFrame
+        For the score breakdown and the ledger (``SitingResult.rules``) in popups.
     title, footer : str, optional
         Escaped text shown on the map.
-    max_sites : int
-        Only the best ``max_sites`` by rank are drawn as polygons; the rest also as clustered points, noted.
-    max_points : int
-        At most this many sites (the best by rank) are drawn as points; the layer's name says how
-        many of how many are shown (every site is in the GeoPackage and GeoParquet outputs).
+    max_sites, max_points : int
+        The best ``max_sites`` by rank are drawn as polygons, the best ``max_points`` as clustered points,
+        and beyond that every site in equal-area cells coloured by their best score (the layers' names
+        and the footer say so; every site is in the GeoPackage and GeoParquet outputs).
+    max_features, max_vertices : int
+        Each input layer draws at most ``max_features`` features, its outlines simplified until it has
+        at most ``max_vertices`` vertices (the layer's name and the footer say so).
     color_by : {"score", "tier"}
     offline : bool
-        Inline every script and stylesheet (needs folium-offline) and refuse web tiles.
-    controls : bool
-        Add fullscreen, minimap and measure controls.
+        Leave web tiles out altogether (a page that can never make a request).
+    cdn : bool
+        Load Leaflet and the plugins from public CDNs instead of inlining them (a smaller file that is
+        blank without internet; it also adds a minimap of ``tiles``).
+    basemap, controls : bool
+        Draw the packaged basemap (state and county outlines, towns; :mod:`siting.deliver.basemap`)
+        under the sites; add fullscreen and measure controls.
     attr : str, optional
         The tiles' attribution (required for web tile URL templates).
     **style
@@ -444,37 +366,61 @@ def site_map(sites: gpd.GeoDataFrame, *, layers: dict | None = None, m: folium.M
     """
     if color_by not in ("score", "tier"):
         raise ScenarioError(f"color_by must be 'score' or 'tier', not {color_by!r}")
-    rules = rules if rules is not None else pd.DataFrame(columns=["rule", "op", "threshold"])
-    n_sites, n_drawn = len(sites), min(len(sites), max(max_sites, max_points))
+    n_drawn = min(len(sites), max(max_sites, max_points))
     ranked = sites.nsmallest(n_drawn, "rank", keep="first") if "rank" in sites else sites.head(n_drawn)
     ranked = ranked.reset_index(drop=True)  # the drawn sites only: a national result is not copied
-    shown = ranked.head(max_sites)
-    extent = shown if len(shown) else next((f for f, _ in (layers or {}).values() if f is not None and len(f)), None)
-    bounds = _bounds(extent) if extent is not None and len(extent) else None
+    bounds = _bounds_of(ranked.head(max_sites), layers)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
-    m = m if m is not None else _new_map(tiles, offline, centre, attr)  # a view from the start (clusters need one)
-    cmap = branca.colormap.LinearColormap(style.get("cmap", SCORE_RAMP),
-                                          vmin=0.0, vmax=1.0, caption="Site score (0 = worst, 1 = best)")
+    new = m is None
+    if m is None:
+        m = _new_map(tiles, offline, cdn, centre, attr)  # a view from the start (clusters need one)
+    if new and basemap:
+        add_basemap(m, bounds or [[24.0, -125.0], [50.0, -66.0]])
+    capped = False
     for name, (frame, kind) in (layers or {}).items():
-        _context_layer(m, frame, name, kind)
+        capped |= _context_layer(m, frame, name, kind, max_features, max_vertices)
         if frame is not None and "commodities" in frame and len(frame):
             _deposit_legend(m)
+    cmap = branca.colormap.LinearColormap(style.get("cmap", SCORE_RAMP),
+                                          vmin=0.0, vmax=1.0, caption="Site score (0 = worst, 1 = best)")
+    _draw_sites(m, sites, ranked, cmap, color_by, factors, rules, max_sites, max_points)
+    cmap.add_to(m)
+    if controls:
+        _controls(m, tiles, cdn)
+    folium.LayerControl(collapsed=False).add_to(m)
+    if bounds:
+        m.fit_bounds(bounds)
+    notes = _cap_notes(len(sites), max_sites, max_points, capped, max_features, max_vertices)
+    credit = f". {CREDIT}." if new and basemap else ""
+    _add_text(m, title, (notes + (footer or "") + credit).strip())
+    return m
+
+
+def _draw_sites(m, sites, ranked, cmap, color_by, factors, rules, max_sites: int, max_points: int) -> None:
+    """Bins of every site (beyond max_points), the best as clustered points (beyond max_sites), the best as polygons."""
+    n_sites, shown = len(sites), ranked.head(max_sites)
+    rules = rules if rules is not None else pd.DataFrame(columns=["rule", "op", "threshold"])
     colours = _colours(ranked, color_by, cmap, sites.get("tier"))
+    if n_sites > max_points:
+        _binned_layer(m, sites, cmap)
     if n_sites > max_sites:
         label = f"All {n_sites:,} sites (points)" if n_sites <= max_points else \
             f"Best {max_points:,} of {n_sites:,} sites (points; all are in siting.gpkg)"
         _all_sites_points(m, ranked.head(max_points), colours[:max_points], label)
     if len(shown):
         _sites_layer(m, shown, factors, rules, colours[:len(shown)], f"Sites ({len(shown):,})")
-    cmap.add_to(m)
-    if controls:
-        _controls(m, tiles)
-    folium.LayerControl(collapsed=False).add_to(m)
-    if bounds:
-        m.fit_bounds(bounds)
-    points = "every site" if n_sites <= max_points else f"the best {max_points:,}"
-    note = (f"Showing the best {len(shown):,} of {n_sites:,} sites as polygons; {points} as clustered points "
-            "(raise outputs.map_max_sites / map_max_points to draw more; every site is in siting.gpkg). "
-            if len(shown) < n_sites else "")
-    _add_text(m, title, (note + (footer or "")).strip())
-    return m
+
+
+def _cap_notes(n_sites: int, max_sites: int, max_points: int, capped: bool, max_features: int,
+               max_vertices: int) -> str:
+    """What the map leaves out or draws coarser, and how to lift each cap."""
+    notes = ""
+    if n_sites > max_sites:
+        points = "every site" if n_sites <= max_points else \
+            f"the best {max_points:,} (and every site in summary cells)"
+        notes += (f"Showing the best {max_sites:,} of {n_sites:,} sites as polygons; {points} as clustered points "
+                  "(raise outputs.map_max_sites / map_max_points to draw more; every site is in siting.gpkg). ")
+    if capped:
+        notes += (f"Input layers show at most {max_features:,} features and {max_vertices:,} vertices each, as "
+                  "their names say (result.map(max_features=..., max_vertices=...) draws more). ")
+    return notes

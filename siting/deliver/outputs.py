@@ -261,14 +261,25 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     files.update(_write_analysis(result, tmp))
     if "html" in formats:
         offline = spec.offline_map if offline_map is None else offline_map
-        tiles = None if offline else spec.map_tiles
-        page = result.map(offline=offline, tiles=tiles, attr=spec.map_attribution, color_by=spec.color_by)
+        page = result.map(offline=offline, cdn=spec.map_cdn and not offline, tiles=spec.map_tiles,
+                          attr=spec.map_attribution, color_by=spec.color_by)
         page.save(str(tmp / "map.html"))
         files["map.html"] = tmp / "map.html"
+    if not _have_matplotlib():
+        notes.append("matplotlib is not installed: the report's charts and map, static maps and fact-sheet maps "
+                      "are left out (pip install 'siting[plot]')")
     for note in notes:
         log.info("%s", note)
     report = {**_run_report(result, files), "notes": notes}
     (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def save_result(result, out_dir, *, overwrite: bool = False, formats=None, offline_map: bool | None = None) -> Path:
@@ -283,7 +294,7 @@ def save_result(result, out_dir, *, overwrite: bool = False, formats=None, offli
     formats : sequence of str, optional
         Subset of ``geojson``, ``gpkg``, ``html``, ``csv`` (default: the scenario's).
     offline_map : bool, optional
-        Write a self-contained map.html (default: the scenario's ``outputs.offline_map``).
+        Leave the web-tiles layer out of map.html (default: the scenario's ``outputs.offline_map``).
 
     Returns
     -------

@@ -33,7 +33,7 @@ MAX_REJECT_ROWS = 2000
 _CSS = ("body{font:14px/1.4 sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;font-size:12px;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px}"
         "th{background:#f3f3f3}h2{border-bottom:2px solid #1a9850;margin-top:2em}.note{color:#666;font-size:12px}"
-        "img{max-width:100%}")
+        "img{max-width:100%}.scroll{overflow-x:auto;max-width:100%}")
 
 
 def _table(df: pd.DataFrame, max_rows: int | None = None) -> str:
@@ -41,7 +41,8 @@ def _table(df: pd.DataFrame, max_rows: int | None = None) -> str:
         return "<p class='note'>none</p>"
     shown = df.head(max_rows) if max_rows else df
     note = f"<p class='note'>first {len(shown):,} of {len(df):,} rows</p>" if len(shown) < len(df) else ""
-    return shown.to_html(index=False, escape=True, float_format=_num, na_rep="") + note
+    table = shown.to_html(index=False, escape=True, float_format=_num, na_rep="")
+    return f"<div class='scroll'>{table}</div>" + note  # wide tables scroll instead of overflowing the page
 
 
 def _num(v: float) -> str:
@@ -146,8 +147,10 @@ def write_report(result, path=None) -> Path:
         _png(lambda p: static_map(result, p, dpi=110)) if len(result.sites) else "",
         "<h2>Weight sensitivity</h2>",
         _chart("sensitivity_plot", sens, size=(6, 0.25 * min(len(sens), 25) + 1.5)) if sens is not None and len(sens)
-        else "", _table(sens.reset_index() if sens is not None else None, 25),
-        "<h2>Relaxation curves</h2>", "".join(_chart("relaxation_plot", tab, rule) for rule, tab in relax.items()),
+        else "<p class='note'>none: the scenario asks for no weight sensitivity (analysis: sensitivity)</p>",
+        _table(sens.reset_index() if sens is not None else None, 25),
+        "<h2>Relaxation curves</h2>", "".join(_chart("relaxation_plot", tab, rule) for rule, tab in relax.items())
+        or "<p class='note'>none: the scenario asks for no relaxation curve (analysis: relaxation: [...])</p>",
         "<h2>Near misses</h2><p class='note'>Candidates that fail exactly one rule.</p>",
         _table(result.analysis.get("near_misses"), 50),
         "<h2>Input data: repairs</h2>", _table(_repairs(result)),

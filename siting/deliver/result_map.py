@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from siting.core import settings
-from siting.deliver.maps import _fmt, escape, site_map
+from siting.deliver.maps import site_map
+from siting.deliver.web import _fmt, escape
 
 __all__ = ["result_map"]
 
@@ -31,15 +32,15 @@ __all__ = ["result_map"]
 FAILURE_CAP = 5_000
 
 
-def _excluded_layers(result) -> tuple[dict, list[str]]:
+def _excluded_layers(result, cap: int) -> tuple[dict, list[str]]:
     """Excluded land per rule, as each rule draws it (``outside``: its buffered zones; the others: the
-    candidates they failed, up to 5,000 candidates), and the rules whose layer was left out."""
+    candidates they failed, up to ``cap`` candidates), and the rules whose layer was left out."""
     out, left = {}, []
     for label, rule in result.rule_objects.items():
-        drawn = rule.failure_layer(label, result.candidates, result.layers, max_candidates=FAILURE_CAP)
+        drawn = rule.failure_layer(label, result.candidates, result.layers, max_candidates=cap)
         if drawn is not None:
             out[drawn[0]] = (drawn[1], "exclusion")
-        elif len(result.candidates) > FAILURE_CAP:
+        elif len(result.candidates) > cap:
             left.append(label)
     return out, left
 
@@ -77,15 +78,19 @@ def _vintages(result) -> str:
     return "; ".join(parts)
 
 
-def result_map(result, **kwargs) -> folium.Map:
-    """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs."""
+def result_map(result, *, max_failures: int = FAILURE_CAP, **kwargs) -> folium.Map:
+    """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs.
+
+    ``max_failures``: above this many candidates a rule's failed candidates are not drawn (the footer
+    says which rules); ``kwargs`` go to :func:`siting.deliver.maps.site_map`.
+    """
     sc = result.scenario
     layers: dict = {"Parcels": (result.layers["parcels"], "parcels")}
     land = result.eligible_land
     if land is not None and len(land):
         acres = float(land.area.sum()) / settings.M2_PER_ACRE
         layers[f"Eligible land ({acres:,.0f} acres)"] = (land, "eligible")
-    excluded, left = _excluded_layers(result)
+    excluded, left = _excluded_layers(result, max_failures)
     layers.update(excluded)
     near = _near_miss_layer(result)
     if near is not None:
@@ -97,7 +102,8 @@ def result_map(result, **kwargs) -> folium.Map:
               f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
     if left:  # a cap the reader should know about, and where the answer is instead
         footer = (f"Not drawn: the failures of {', '.join(left)} ({len(result.candidates):,} candidates, over the "
-                  f"map's {FAILURE_CAP:,}; every decision is in the ledger, siting.gpkg). " + footer)
+                  f"map's {max_failures:,}; result.map(max_failures=...) draws them; every decision is in the "
+                  "ledger, siting.gpkg). " + footer)
     opts = {"layers": layers, "factors": sc.factors, "rules": result.rules,
             "title": sc.outputs.title or sc.name, "footer": footer, "max_sites": sc.outputs.map_max_sites,
             "max_points": sc.outputs.map_max_points}

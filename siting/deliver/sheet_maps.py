@@ -1,6 +1,7 @@
 """The two maps of a site fact sheet (matplotlib, never pyplot): where the site is, and what is around it.
 
-Both are PNG bytes to embed. The locator shows every site of the run in grey and this one in red;
+Both are PNG bytes to embed. The locator shows every site of the run in grey and this one in red over
+the packaged basemap (states, counties, towns);
 the site map shows the site's outline over the loaded context layers within ``radius_m``.
 
 Examples
@@ -22,6 +23,7 @@ import numpy as np
 import shapely
 
 from siting.core.errors import MissingDependencyError
+from siting.deliver.basemap import draw_basemap
 
 __all__ = ["CONTEXT_STYLE", "site_maps"]
 
@@ -53,7 +55,11 @@ def site_maps(sites: gpd.GeoDataFrame, row: int, layers: dict, *, radius_m: floa
 
 def _locator(ax, sites: gpd.GeoDataFrame, geom) -> None:
     xy = shapely.get_coordinates(shapely.centroid(np.asarray(sites.geometry.values, dtype=object)))
-    ax.scatter(xy[:, 0], xy[:, 1], s=2, c="#bdbdbd", linewidths=0)
+    x0, y0, x1, y1 = xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()
+    pad = max(0.08 * max(x1 - x0, y1 - y0), 20_000.0)
+    if sites.crs is not None and not sites.crs.is_geographic:  # states, counties and towns under the sites
+        draw_basemap(ax, (x0 - pad, y0 - pad, x1 + pad, y1 + pad), sites.crs, label_towns=6)
+    ax.scatter(xy[:, 0], xy[:, 1], s=2, c="#7f7f7f", linewidths=0, zorder=2)
     c = geom.centroid
     ax.scatter([c.x], [c.y], s=90, marker="*", c="#cb181d", zorder=3)
     ax.set_title("where: every site of the run (grey), this one (red)", fontsize=8)

@@ -480,7 +480,7 @@ def _ring_counts(tree, geoms, xy, sure, rho, w, points, radius) -> np.ndarray:
     out = np.zeros(len(geoms))
     for start in range(0, len(geoms), BATCH):
         sl = slice(start, start + BATCH)
-        src, pt = ball_pairs(tree, xy[sl], radius + rho[sl], beyond=sure[sl])
+        src, pt = ball_pairs(tree, xy[sl], radius[sl] + rho[sl], beyond=sure[sl])
         near = chunked(shapely.dwithin, geoms[sl][src], points[pt], radius[sl][src])
         out[sl] += np.bincount(src[near], weights=w[pt[near]], minlength=len(xy[sl]))
     return out

@@ -34,6 +34,7 @@ import pandas as pd
 
 from siting.core import settings
 from siting.core.errors import ScenarioError
+from siting.core.progress import iterate
 from siting.schema import unit_weights
 from siting.score.scoring import aggregate
 
@@ -110,7 +111,8 @@ def rank_stability(scores, weights, *, ids, method: str = "weighted_sum", n: int
     s, ids = s[order], ids[order]
     draws = dirichlet_draws(weights, n, spread, seed)
     ranks = np.empty((n, len(s)), dtype=np.int32)
-    for start in range(0, n, chunk):
+    starts = range(0, n, chunk)
+    for start in iterate(starts, "weight draws", None if len(starts) > 1 else False):
         block = draws[start:start + chunk]
         ranks[start:start + len(block)] = ranks_of(aggregate(s, block, method).reshape(len(block), -1))
     base = ranks_of(aggregate(s, np.atleast_2d(weights), method).reshape(1, -1))[0]

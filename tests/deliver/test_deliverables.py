@@ -25,7 +25,9 @@ from siting.core.errors import ScenarioError
 from siting.deliver.maps import site_map
 from siting.io.writers import shapefile_names, write_shapefile
 
-PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>", "a`b"]
+# the last is a literal backslash-u escape: the page's compact JSON (folium_adapter.compact_escapes) keeps it text
+PAYLOADS = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>", "a`b",
+            r"\u003cimg src=x onerror=alert(3)\u003e"]
 
 
 def _payload_sites() -> gpd.GeoDataFrame:
@@ -35,6 +37,18 @@ def _payload_sites() -> gpd.GeoDataFrame:
                              "unit_name": PAYLOADS[::-1], "agency": PAYLOADS},
                             geometry=[box(x0 + i * 5000, y0, x0 + i * 5000 + 3000, y0 + 3000) for i in range(n)],
                             crs=5070)
+
+
+BASEMAP_JS = """() => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  let counties = 0, towns = 0;
+  map.eachLayer(l => {
+    const tip = l.feature && l.feature.properties.tooltip;
+    if (tip && / County$/.test(tip)) counties++;
+    if (tip && /\\(pop\\. \\d+\\)$/.test(tip)) towns++;
+  });
+  return {counties, towns};
+}"""
 
 
 def _offline_requests(path) -> tuple[list, dict]:
@@ -54,6 +68,7 @@ def _offline_requests(path) -> tuple[list, dict]:
         page.goto(path.resolve().as_uri(), wait_until="load")
         page.wait_for_function(READY_JS, timeout=60_000)
         facts.update(page.evaluate(COUNT_JS))
+        facts.update(page.evaluate(BASEMAP_JS))
         facts["popup_html"] = page.evaluate(OPEN_POPUP_JS)
         facts["img_x"] = page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length")
         page.wait_for_timeout(300)
@@ -62,13 +77,17 @@ def _offline_requests(path) -> tuple[list, dict]:
 
 
 @pytest.mark.browser
-def test_offline_demo_map_needs_no_network(demo_result, tmp_path):
-    path = tmp_path / "offline.html"
-    demo_result.map(offline=True, tiles=None).save(str(path))
+@pytest.mark.parametrize("how", ["map.html", {}, {"offline": True}])
+def test_demo_map_draws_basemap_and_every_site_with_the_network_blocked(demo_result, demo_out, tmp_path, how):
+    path = demo_out / "map.html" if how == "map.html" else tmp_path / "map.html"  # siting run's, or made here
+    if how != "map.html":
+        demo_result.map(**how).save(str(path))  # the defaults, and offline=True on its own
     asked, facts = _offline_requests(path)
     assert asked == [] and facts["errors"] == [] and facts["dialogs"] == []
-    drawn = min(len(demo_result.sites), demo_result.scenario.outputs.map_max_sites)
-    assert facts["sites"] == drawn  # the best as polygons; beyond max_sites every site is a clustered point
+    n, cap = len(demo_result.sites), demo_result.scenario.outputs.map_max_sites
+    assert facts["sites"] == min(n, cap)  # the best as polygons ...
+    assert facts["clustered"] == (n if n > cap else 0)  # ... and beyond the cap every site as a clustered point
+    assert facts["counties"] > 0 and facts["towns"] > 0  # the packaged basemap, drawn
     assert "Score breakdown" in facts["popup_html"] and "weights perturbed" in facts["popup_html"]
 
 
@@ -110,13 +129,20 @@ def test_large_results_stay_small_with_top_n_and_points(tmp_path):
     assert "siting-cluster" in html and "rgba(82,82,82" in html  # neutral bubbles, not a second score ramp
 
 
-def test_offline_maps_refuse_web_tiles(grid_parcels):
-    sites = grid_parcels.assign(site_id=list("abcde"), score=0.5, rank=range(1, 6))
-    with pytest.raises(ScenarioError, match="no web tiles"):
-        site_map(sites, tiles="OpenStreetMap", offline=True)
-    html = site_map(sites, tiles="tiles/{z}/{x}/{y}.png", offline=True).get_root().render()  # local tiles are fine
-    assert '"tiles/{z}/{x}/{y}.png"' in html and "tile.openstreetmap" not in html
-    assert not re.search(r'<script src="https?://', html)  # and the page is still self-contained
+def test_maps_are_self_contained_with_web_tiles_off_until_ticked():
+    sites = _payload_sites()  # in Nevada
+    html = site_map(sites).get_root().render()  # the defaults
+    assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', html)  # every asset inlined
+    assert "tile.openstreetmap.org" in html  # offered as a layer ...
+    assert re.search(r'"Web tiles: OpenStreetMap \(needs internet\)"', html)  # ... listed, not added to the map
+    offline = site_map(sites, offline=True).get_root().render()
+    assert "tile.openstreetmap" not in offline and "Nevada" in offline  # no web tiles at all; the basemap is there
+    local = site_map(sites, tiles="tiles/{z}/{x}/{y}.png", offline=True).get_root().render()  # local tiles are fine
+    assert '"tiles/{z}/{x}/{y}.png"' in local
+    cdn = site_map(sites, cdn=True).get_root().render()
+    assert re.search(r'<script src="https://', cdn)
+    with pytest.raises(ScenarioError, match="choose one"):
+        site_map(sites, offline=True, cdn=True)
 
 
 def test_map_options_tier_colours_and_layer_groups(demo_result):
@@ -128,13 +154,14 @@ def test_map_options_tier_colours_and_layer_groups(demo_result):
         site_map(demo_result.sites, color_by="price")
 
 
-def test_a_map_says_which_failure_layers_its_cap_left_out(demo_result, monkeypatch):
-    from siting.deliver import result_map as rm
-
-    monkeypatch.setattr(rm, "FAILURE_CAP", 1_000)  # the demo's 4,738 candidates: over this cap
-    html = demo_result.map(tiles=None).get_root().render()
+def test_a_map_says_what_each_cap_left_out_and_how_to_lift_it(demo_result):
+    html = demo_result.map(max_failures=1_000, max_features=100, basemap=False).get_root().render()
     assert "Not drawn: the failures of agency_in" in html and "every decision is in the ledger" in html
+    assert "result.map(max_failures=...) draws them" in html  # the demo's 4,738 candidates: over this cap
     assert "Failed agency_in" not in html and "Excluded by outside_wilderness" in html  # zones are still drawn
+    n_parcels = len(demo_result.layers["parcels"])
+    assert f"Parcels (first 100 of {n_parcels:,})" in html  # an input layer over its feature cap says so ...
+    assert "result.map(max_features=..., max_vertices=...) draws more" in html  # ... and the footer how to lift it
 
 
 def test_geojson_passes_an_independent_validator(demo_out):
@@ -275,3 +302,35 @@ def test_line_and_point_parts_left_by_overlays_are_dropped_and_counted(tmp_path,
     notes = json.loads((out / "run.json").read_text())["notes"]
     assert any("1 site(s) had line or point parts" in n for n in notes)
     assert sites.geom_type.iloc[0] == "GeometryCollection"  # the result itself is untouched
+
+
+def test_report_tables_by_rank_scroll_and_say_why_a_chart_is_missing(tiny_result, tmp_path, monkeypatch):
+    import siting.deliver.report as report
+
+    sites = report._sites(tiny_result)
+    assert sites["rank"].is_monotonic_increasing  # sorted by rank, not by id
+    decimals = sites["lon"].astype(str).str.split(".").str[1].str.len()
+    assert decimals.max() == 5  # coordinates to 5 decimals (about 1 m)
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.pyplot"):  # as if siting[plot] were not installed
+        monkeypatch.setitem(sys.modules, name, None)
+    html = report.write_report(tiny_result, tmp_path / "report.html").read_text()
+    assert "data:image/png" not in html
+    curves = len(tiny_result.analysis.get("relaxation", {}))
+    charts = curves + int(tiny_result.analysis.get("sensitivity") is not None) + 1  # and the static map
+    assert html.count("chart not drawn: pip install") == charts  # each chart, or a note saying why not
+    assert html.count("<div class='scroll'><table") >= 3  # wide tables scroll inside the page
+    out = tiny_result.save(tmp_path / "out", formats=["geojson"])
+    notes = json.loads((out / "run.json").read_text())["notes"]
+    assert any("matplotlib is not installed" in n and "siting[plot]" in n for n in notes)
+
+
+def test_report_says_when_a_run_asked_for_no_chart(tmp_path):
+    import siting
+    from siting.deliver.report import write_report
+
+    result = siting.run({"name": "bare", "base_dir": str(ROOT / "sample_data"),
+                         "layers": {"parcels": {"path": "federal_lands.gpkg"}},
+                         "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}, progress=False)
+    html = write_report(result, tmp_path / "report.html").read_text()
+    assert "none: the scenario asks for no relaxation curve" in html
+    assert "none: the scenario asks for no weight sensitivity" in html

@@ -94,3 +94,22 @@ def test_sources_in_many_slices_on_threads_give_the_single_call_answer(monkeypat
     assert all(np.array_equal(a, b) for a, b in zip(sliced, whole, strict=True))
     (s, _), ref = STRtree(lines).query_nearest(sources, return_distance=True, all_matches=False)
     assert np.allclose(sliced[0][s], ref, rtol=0, atol=1e-6)
+
+
+def test_count_within_is_the_same_in_batches_with_radii_per_source(monkeypatch):
+    """More ring sources than a batch (a national run): each batch takes its own sources' radii."""
+    from shapely import Point, box
+
+    from siting.geo import proximity
+
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 50_000, 300), rng.uniform(0, 50_000, 300)
+    sources = shapely.buffer(box(x, y, x + 800, y + 800), 0)  # polygons: anchors with a ring to check
+    points = np.array([Point(p) for p in rng.uniform(0, 50_000, (2000, 2))])
+    radii = rng.uniform(1_000, 5_000, len(sources))
+    whole = proximity.count_within(sources, points, radii)
+    monkeypatch.setattr(proximity, "BATCH", 7)
+    batched = proximity.count_within(sources, points, radii)
+    exact = np.array([shapely.dwithin(s, points, r).sum() for s, r in zip(sources, radii, strict=True)])
+    np.testing.assert_array_equal(batched, exact)
+    np.testing.assert_array_equal(whole, exact)

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -31,6 +32,7 @@ from siting.candidates.packing.lattice import make_pieces
 from siting.candidates.packing.plss_align import pack_on_plss, plss_frame, unit_fields
 from siting.core import settings
 from siting.core.errors import ScenarioError
+from siting.core.progress import iterate
 from siting.geo import geodesy
 from siting.io.crs import check_projected
 
@@ -214,7 +216,8 @@ def _sites_frame(eligible: gpd.GeoDataFrame, fp: Footprint, piece_row: np.ndarra
     return out
 
 
-def packing_curve(eligible: gpd.GeoDataFrame, footprints_acres, spacings_m, *, plot: bool = False, **kwargs):
+def packing_curve(eligible: gpd.GeoDataFrame, footprints_acres, spacings_m, *, plot: bool = False,
+                  progress: bool | None = None, **kwargs):
     """Site count against footprint and spacing: one :func:`pack_sites` per combination.
 
     Parameters
@@ -223,6 +226,8 @@ def packing_curve(eligible: gpd.GeoDataFrame, footprints_acres, spacings_m, *, p
     footprints_acres, spacings_m : sequence of float
     plot : bool
         Also draw the curves (needs matplotlib) and return ``(table, ax)``.
+    progress : bool, optional
+        A bar over the combinations (default: the session setting; shown in a terminal or notebook).
     **kwargs
         Passed to :func:`pack_sites` (``shape``, ``edge_setback_m``, ``seed``...).
 
@@ -241,11 +246,10 @@ def packing_curve(eligible: gpd.GeoDataFrame, footprints_acres, spacings_m, *, p
     [144, 49, 64, 36]
     """
     rows = []
-    for acres in footprints_acres:
-        for spacing in spacings_m:
-            rep = pack_sites(eligible, footprint_acres=acres, spacing_m=spacing, **kwargs).attrs["packing"]
-            rows.append({k: rep[k] for k in ("footprint_acres", "spacing_m", "sites", "bound", "efficiency",
-                                             "seconds")})
+    combos = list(itertools.product(footprints_acres, spacings_m))
+    for acres, spacing in iterate(combos, "packing curve", progress):  # minutes on a state's land: show them
+        rep = pack_sites(eligible, footprint_acres=acres, spacing_m=spacing, **kwargs).attrs["packing"]
+        rows.append({k: rep[k] for k in ("footprint_acres", "spacing_m", "sites", "bound", "efficiency", "seconds")})
     table = pd.DataFrame(rows)
     if not plot:
         return table

@@ -1,0 +1,152 @@
+"""Map layers for many features: compact clustered points, binned summaries, size-bounded outlines.
+
+A national result has more than a million sites and input layers of tens of thousands of detailed
+polygons; drawn feature by feature the page would weigh hundreds of megabytes. Three tools keep
+``map.html`` small and quick while every site stays visible:
+
+* :func:`cluster_points`: points as compact rows ``[lat, lon, text, colour index]`` (a site's row
+  carries its id, score and rank and the tooltip is composed in the browser), clustered in grey
+  bubbles with their counts.
+* :func:`binned_sites`: every site summarised in square equal-area cells (count, best and mean
+  score, the best site's id), coloured by the best score: the whole result at a glance.
+* :func:`within_budget`: outlines simplified (tolerance doubled as needed) until a layer has at
+  most a given number of vertices; the layer's name says by how much.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> sites = gpd.GeoDataFrame({"site_id": ["a", "b", "c"], "score": [0.2, 0.9, 0.5]},
+...                          geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(5e4, 0, 5e4 + 10, 10)], crs=5070)
+>>> bins = binned_sites(sites, cell_m=10_000)
+>>> bins[["n_sites", "best_score", "best_site"]].values.tolist()
+[[2, 0.9, 'b'], [1, 0.5, 'c']]
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting.deliver.folium_adapter import MarkerCluster
+
+__all__ = ["binned_sites", "cluster_points", "within_budget"]
+
+# the palette comes from siting (colour strings it made), the rows' text is escaped before it gets here
+_CLUSTER_POINT = """(function () {
+  var P = %s;
+  return function (row) {
+    var c = P[row[row.length - 1]];
+    var m = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 5, color: c, fillColor: c, fillOpacity: 0.8,
+                                                          weight: 1});
+    var tip = row.length > 4 ? 'Site ' + row[2] + ' - score ' + row[3] + ', rank ' + row[4] : row[2];
+    m.on('mouseover', function () { if (!this.getTooltip()) { this.bindTooltip(tip).openTooltip(); } });
+    return m;
+  };
+})()"""
+# cluster bubbles in a neutral grey with their count: green-to-red bubbles would read as the score ramp
+_CLUSTER_ICON = """
+function (cluster) {
+  var n = cluster.getChildCount(), size = n < 100 ? 30 : (n < 1000 ? 36 : 44);
+  return L.divIcon({html: '<div style="background:rgba(82,82,82,0.78);color:#fff;border:2px solid #fff;'
+    + 'border-radius:50%;box-sizing:border-box;width:' + size + 'px;height:' + size + 'px;display:flex;'
+    + 'align-items:center;justify-content:center;font:bold 11px sans-serif">' + n + '</div>',
+    className: 'siting-cluster', iconSize: L.point(size, size)});
+}
+"""
+
+
+def cluster_points(points: gpd.GeoSeries, texts: list[list], colours) -> MarkerCluster:
+    """A clustered layer of points, one compact row each.
+
+    Parameters
+    ----------
+    points : GeoSeries
+        Points (any CRS); drawn at 4-decimal lon/lat (about 10 m).
+    texts : list of list
+        Per point either ``[escaped tooltip]`` or ``[escaped site id, score, rank]``.
+    colours : sequence of str
+        Per point colour (strings siting made: they enter the page's script as they are).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> layer = cluster_points(gpd.GeoSeries([Point(-115, 38)], crs=4326), [["a town"]], ["#ff0000"])
+    >>> layer.data
+    [[38.0, -115.0, 'a town', 0]]
+    """
+    web = points.to_crs(4326)
+    palette, index = np.unique(np.asarray(colours, dtype=str), return_inverse=True)
+    lat, lon = np.round(web.y.to_numpy(), 4).tolist(), np.round(web.x.to_numpy(), 4).tolist()
+    data = [[y, x, *t, int(i)] for y, x, t, i in zip(lat, lon, texts, index.tolist(), strict=True)]
+    callback = _CLUSTER_POINT % ("[" + ",".join(f'"{c}"' for c in palette) + "]")
+    return MarkerCluster(data, callback=callback, icon_create_function=_CLUSTER_ICON)
+
+
+def site_rows(sites: pd.DataFrame, ids) -> list[list]:
+    """``[escaped id, score (3 decimals), rank]`` per site, for :func:`cluster_points`."""
+    score = np.round(sites["score"].to_numpy(float), 3)
+    rank = sites["rank"].to_numpy() if "rank" in sites else np.arange(1, len(sites) + 1)
+    return [[i, None if np.isnan(s) else float(s), int(r)] for i, s, r in zip(ids, score, rank, strict=True)]
+
+
+def binned_sites(sites: gpd.GeoDataFrame, cell_m: float | None = None, max_cells: int = 4000) -> gpd.GeoDataFrame:
+    """Every site in square cells of the sites' (projected) CRS: count, best and mean score, best site.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        With ``site_id`` and ``score``, in a projected CRS.
+    cell_m : float, optional
+        Cell side; default the smallest of 5, 10, 20, 40 ... km that gives at most ``max_cells`` cells.
+    max_cells : int
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per occupied cell: ``n_sites``, ``best_score``, ``mean_score``, ``best_site``, ``cell_km``.
+    """
+    xy = shapely.get_coordinates(shapely.point_on_surface(sites.geometry.values))
+    size = cell_m or 5_000.0
+    while True:
+        keys = np.floor(xy / size).astype(np.int64)
+        cells, inverse = np.unique(keys, axis=0, return_inverse=True)
+        if cell_m is not None or len(cells) <= max_cells:
+            break
+        size *= 2
+    inverse = inverse.ravel()
+    score = sites["score"].to_numpy(float)
+    frame = pd.DataFrame({"cell": inverse, "score": np.nan_to_num(score, nan=-1.0), "raw": score,
+                          "site_id": sites["site_id"].to_numpy()})
+    best = frame.sort_values(["cell", "score"], ascending=[True, False]).drop_duplicates("cell")
+    grouped = frame.groupby("cell")
+    out = pd.DataFrame({"n_sites": grouped.size(), "mean_score": grouped["raw"].mean()})
+    out["best_score"] = best.set_index("cell")["raw"]
+    out["best_site"] = best.set_index("cell")["site_id"]
+    x0, y0 = cells[out.index, 0] * size, cells[out.index, 1] * size
+    return gpd.GeoDataFrame(out.reset_index(drop=True).assign(cell_km=size / 1000),
+                            geometry=shapely.box(x0, y0, x0 + size, y0 + size), crs=sites.crs)
+
+
+def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tuple[np.ndarray, float]:
+    """Simplify ``geoms`` (topology kept) with ``tolerance``, doubled until at most ``max_vertices`` remain.
+
+    Returns
+    -------
+    (ndarray, float)
+        The geometries and the tolerance used.
+
+    Examples
+    --------
+    >>> ring = shapely.Point(0, 0).buffer(1000, quad_segs=256)
+    >>> out, tol = within_budget(np.array([ring]), 1.0, 50)
+    >>> int(shapely.get_num_coordinates(out).sum()) <= 50, tol > 1.0
+    (True, True)
+    """
+    out = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    while int(shapely.get_num_coordinates(out).sum()) > max_vertices and tolerance < 1e6:
+        tolerance *= 2
+        out = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    return out, tolerance
