@@ -21,6 +21,7 @@ import textwrap
 import click
 
 from siting import __version__
+from siting.cli_data import data
 from siting.core import settings
 from siting.core.errors import SitingError
 
@@ -67,14 +68,17 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
               help="dask: screening and factors partitioned on a dask.distributed cluster (siting[dask]).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="With --engine dask: a running scheduler (tcp://host:8786); default a local 2-worker cluster.")
+@click.option("--fetch", "fetch", is_flag=True,
+              help="Fetch `fetch:` layers missing from the cache (siting data); without it they are an error.")
 def run(scenario: str, out_dir: str, overwrite: bool, progress: bool | None, offline_map: bool | None,
-        engine: str, scheduler: str | None) -> None:
+        engine: str, scheduler: str | None, fetch: bool) -> None:
     """Run SCENARIO and write sites.geojson, siting.gpkg, map.html, funnel.csv and run.json."""
     from siting.core.pipeline import run as run_pipeline
     from siting.core.scenario import load_scenario
     from siting.deliver.folder import check_output_dir, output_lock
+    from siting.fetch.scenario import resolve_fetches
 
-    sc = load_scenario(scenario)
+    sc = resolve_fetches(load_scenario(scenario), fetch_missing=fetch)
     inputs = [sc.resolve(s.path) for n in sc.layers for s in sc.layer_specs(n)]
     inputs += [sc.resolve(r.path) for r in sc.rasters.values()]
     check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)  # fail before doing any work
@@ -94,8 +98,9 @@ def validate(scenario: str) -> None:
     """Check SCENARIO and every layer it reads (CRS, fields, geometries, sentinels, ids) without running it."""
     from siting.core.checks import check_scenario
     from siting.core.scenario import load_scenario
+    from siting.fetch.scenario import resolve_fetches
 
-    sc = load_scenario(scenario)
+    sc = resolve_fetches(load_scenario(scenario))  # a `fetch:` layer not in the cache is an error naming the fix
     report = check_scenario(sc)
     if report.problems or report.layers:
         click.echo(report.format())
@@ -143,6 +148,9 @@ def sheets(result_dir: str, top: int, out_dir: str | None, pdf: bool) -> None:
 
     pages = load_result(result_dir).sheets(out_dir, top=top, pdf=pdf)
     click.echo(f"{len(pages)} fact sheets -> {pages[0].parent if pages else out_dir or result_dir}")
+
+
+cli.add_command(data)
 
 
 @cli.command()

@@ -80,7 +80,7 @@ def test_the_encumbrances_demo_runs_with_every_land_status_rule_and_part_shown(t
     sites = gpd.read_file(out / "sites.geojson")
     assert {"overrides", "candidate_class", "water_value", "permitting_withdrawn"} <= set(sites.columns)
     html = (out / "map.html").read_text()
-    assert "\\u003cb\\u003eoverride\\u003c/b\\u003e: include:" in html and "overlap_max_withdrawals" in html
+    assert "<b>override<\\/b>: include:" in html and "overlap_max_withdrawals" in html  # compact JSON writes "<\\/"
     assert "fails only exclude (override = excluded: already leased" in html
     funnel = pd.read_csv(out / "funnel.csv").set_index("rule")
     assert funnel.loc["overlap_max_withdrawals", "candidates_overridden"] >= 1

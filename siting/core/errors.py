@@ -25,6 +25,8 @@ True
 True
 >>> issubclass(errors.OutputExistsError, errors.OutputError), issubclass(errors.MissingDependencyError, ImportError)
 (True, True)
+>>> issubclass(errors.FetchError, errors.SitingError) and issubclass(errors.FetchError, OSError)
+True
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "CRSError",
+    "FetchError",
     "FieldError",
     "GeometryError",
     "InputFileError",
@@ -42,7 +45,8 @@ __all__ = [
     "OutputExistsError",
     "RasterError",
     "ScenarioError",
-    "SitingError", "SitingWarning",
+    "SitingError",
+    "SitingWarning",
 ]
 
 
@@ -130,6 +134,10 @@ class OutputError(SitingError, OSError):
 
 class OutputExistsError(OutputError, FileExistsError):
     """The output exists and ``overwrite`` was not given."""
+
+
+class FetchError(SitingError, OSError):
+    """A dataset could not be fetched: the service refused, failed after its retries, or sent too little."""
 
 
 class MissingDependencyError(SitingError, ImportError):

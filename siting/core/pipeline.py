@@ -32,6 +32,7 @@ from siting.core.errors import InputFileError, LayerError, ScenarioError, Siting
 from siting.core.progress import Steps
 from siting.core.result import SitingResult
 from siting.core.scenario import Scenario, load_scenario
+from siting.fetch.scenario import manifest_of, resolve_fetches
 from siting.geo.proximity import Reuse
 from siting.io import crs as crs_mod
 from siting.io.layers import LoadedLayer, load_layer
@@ -252,6 +253,10 @@ def _inputs(sc: Scenario) -> list[dict]:
     out = []
     for kind, name, p in entries:
         entry: dict = {kind: name, "path": str(p), "sha256": _hash(p) if p.is_file() else None}
+        fetched = manifest_of(p) if kind == "layer" else None
+        if fetched:  # a catalog dataset: where it came from, when, and how to cite it
+            entry.update({k: fetched.get(k) for k in ("dataset", "url", "extent", "fetched", "features",
+                                                       "licence", "citation")})
         sources = virtual_sources(p)
         if sources:
             entry["sources"] = [{"path": s, "sha256": _hash(Path(s)) if Path(s).is_file() else None}
@@ -274,7 +279,8 @@ def _versions() -> dict:
             "pandas": pd.__version__, "numpy": np.__version__}
 
 
-def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | None = None) -> SitingResult:
+def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | None = None,
+        fetch: bool = False) -> SitingResult:
     """Run a scenario end to end and return a :class:`SitingResult`.
 
     Parameters
@@ -290,12 +296,15 @@ def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | Non
         it a 2-worker LocalCluster is started for the run and closed after it.
     progress : bool, optional
         Show a progress bar (default: the session setting).
+    fetch : bool
+        Fetch layers that name catalog datasets (``fetch:``) and are not in the cache yet; without
+        it (and without ``fetch_missing: true`` in the scenario) a missing one is an error.
 
     Returns
     -------
     SitingResult
     """
-    sc = load_scenario(scenario)
+    sc = resolve_fetches(load_scenario(scenario), fetch_missing=fetch)
     started = datetime.now(UTC)
     with make_engine(engine, scheduler) as eng:
         steps = Steps(STEPS, progress)

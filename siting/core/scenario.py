@@ -15,8 +15,7 @@ Examples
 Traceback (most recent call last):
 ...
 siting.core.errors.ScenarioError: scenario is invalid:
-  - layers.parcels.path: missing required key
-  - layers.parcels.pth: unknown key; allowed keys: path, source, layer, crs, on_invalid, ...
+  - layers.parcels.pth: unknown key; allowed keys: path, fetch, state, bbox, source, layer, crs, ...
 >>> sc.candidates == CandidateSpec(), sc.outputs == OutputSpec(), sc.scoring == ScoringSpec()
 (True, True, True)
 >>> LayerSpec(path="roads.geojson", where="MTFCC == 'S1100'").where
@@ -31,17 +30,16 @@ from __future__ import annotations
 
 import os
 import re
-import types
-import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from siting.core.errors import ScenarioError
+from siting.core.scenario_errors import is_branch, message
 from siting.core.scenario_file import check_values, read_scenario_file
 from siting.io import minerals
-from siting.score.factors import FACTOR_TYPES, Factor
+from siting.score.factors import Factor
 from siting.score.weights import WeightSpec
 from siting.screen import where
 from siting.screen.rules import MinArea, Rule
@@ -54,10 +52,13 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class LayerSpec(BaseModel):
-    """One input file: where it is and how to read it."""
+    """One input file: where it is and how to read it, or a catalog dataset (``fetch:``) for a state or box."""
 
     model_config = _STRICT
-    path: str
+    path: str = ""
+    fetch: str | None = Field(None, description="A catalog dataset instead of a path (`siting data list`).")
+    state: str | None = Field(None, description="With fetch: the state (NV, Nevada).")
+    bbox: list[float] | str | None = Field(None, description="With fetch: the box W,S,E,N in degrees.")
     source: str | None = None
     layer: str | int | None = None
     crs: str | int | None = None
@@ -83,6 +84,14 @@ class LayerSpec(BaseModel):
     @classmethod
     def _where(cls, v):
         return where.validate(v) if v else v
+
+    @model_validator(mode="after")
+    def _path_or_fetch(self):
+        if bool(self.path) == bool(self.fetch):
+            raise ValueError("give a layer either `path:` or `fetch:` (a catalog dataset), one of them")
+        if self.fetch and (self.state is None) == (self.bbox is None):
+            raise ValueError(f"`fetch: {self.fetch}` needs `state:` or `bbox:` (one of them)")
+        return self
 
 
 class RasterSpec(BaseModel):
@@ -249,6 +258,7 @@ class Scenario(BaseModel):
     scoring: ScoringSpec = Field(default_factory=ScoringSpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     outputs: OutputSpec = Field(default_factory=OutputSpec)
+    fetch_missing: bool = Field(False, description="Fetch `fetch:` layers missing from the cache (else an error).")
     base_dir: str | None = Field(None, exclude=True)
 
     @field_validator("name")
@@ -381,83 +391,6 @@ def _expand(text: str, *, absolute_vars: bool = False) -> str:
     return _VAR.sub(sub, text)
 
 
-# ----------------------------------------------------------------------------- error messages
-def _unwrap(tp):
-    """Yield the model classes an annotation can hold."""
-    origin = typing.get_origin(tp)
-    if origin is Annotated:
-        yield from _unwrap(typing.get_args(tp)[0])
-    elif origin in (Union, types.UnionType, list, dict):
-        for arg in typing.get_args(tp):
-            yield from _unwrap(arg)
-    elif isinstance(tp, type) and issubclass(tp, BaseModel):
-        yield tp
-
-
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    models = [Scenario]
-    for key in loc:
-        if isinstance(key, int) or _is_branch(key):
-            continue
-        nxt = []
-        for m in models:
-            if key in m.model_fields:
-                nxt.extend(_unwrap(m.model_fields[key].annotation))
-            else:
-                nxt.extend(_tagged(key) if m is not Scenario else [])
-        if not nxt:
-            return models[0] if len(models) == 1 else None
-        models = list(dict.fromkeys(nxt))
-    return models[0] if len(models) == 1 else None
-
-
-def _is_branch(key) -> bool:
-    """A union-branch label pydantic puts in locations (``LayerSpec``, ``list[LayerSpec]``)."""
-    return isinstance(key, str) and ("[" in key or key[:1].isupper() or key.startswith("function-"))
-
-
-def _tagged(key) -> list[type[BaseModel]]:
-    """The rule or factor classes a union tag in an error location stands for."""
-    rules = [c for c in _unwrap(Rule) if c.model_fields["rule"].default == key]
-    return rules + ([FACTOR_TYPES[key]] if key in FACTOR_TYPES else [])
-
-
-def _path(loc: tuple) -> str:
-    out = ""
-    for prev, key in zip((None, *loc), loc, strict=False):
-        if isinstance(key, int):
-            out += f"[{key}]"
-        elif (isinstance(prev, int) and _tagged(key)) or _is_branch(key):
-            continue
-        else:
-            out += f".{key}" if out else str(key)
-    return out or "(top level)"
-
-
-def _message(err: Any) -> str:
-    loc = tuple(err["loc"])
-    where_ = _path(loc)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        allowed = ", ".join(model.model_fields) if model else "see the docs"
-        allowed = allowed.replace(", base_dir", "")
-        return f"{where_}: unknown key; allowed keys: {allowed}"
-    if kind == "missing":
-        return f"{where_}: missing required key"
-    if kind == "union_tag_invalid":
-        tags = ", ".join(c.model_fields["rule"].default for c in _unwrap(Rule))
-        return f"{where_}: rule {err['input'].get('rule')!r} is unknown; use one of {tags}"
-    if kind == "union_tag_not_found":
-        return f"{where_}: each constraint needs a `rule:` key"
-    if kind == "factor_kind":
-        return f"{where_}: {err['msg']}"
-    msg = err["msg"].removeprefix("Value error, ")
-    if isinstance(err.get("input"), bool) and "string" in msg:
-        msg += " (YAML reads yes/no/on/off as true/false: quote the value)"
-    return f"{where_}: {msg}"
-
-
 def load_scenario(src) -> Scenario:
     """Load and validate a scenario from a path, a mapping, or a Scenario.
 
@@ -492,8 +425,8 @@ def load_scenario(src) -> Scenario:
     except ValidationError as exc:
         # where "one spec or a list of specs" is allowed, drop the branch the input was not
         errors = [e for e in exc.errors() if not (
-            e["type"] in ("list_type", "model_type", "dict_type") and any(_is_branch(k) for k in e["loc"]))]
-        lines = list(dict.fromkeys(f"  - {_message(e)}" for e in errors or exc.errors()))
+            e["type"] in ("list_type", "model_type", "dict_type") and any(is_branch(k) for k in e["loc"]))]
+        lines = list(dict.fromkeys(f"  - {message(e)}" for e in errors or exc.errors()))
         raise ScenarioError("scenario is invalid:\n" + "\n".join(lines)) from None
     if base_dir is not None:
         sc = sc.model_copy(update={"base_dir": base_dir})

@@ -20,6 +20,9 @@ Files written (``formats`` selects):
 * ``run.json`` - resolved scenario, package versions, input hashes,
   timings, layer reports, a manifest (size, sha256) of every file, and
   ``notes`` on what was capped or moved.
+* ``PROVENANCE.json`` - the run and every input with its hash, vintage and
+  (for fetched datasets) citation; the same is in sites.geojson (``siting``
+  member) and in siting.gpkg's metadata table.
 
 Examples
 --------
@@ -28,8 +31,8 @@ Examples
 ...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}], "outputs": {"formats": ["csv"]}}
 >>> out = save_result(siting.run(small, progress=False), tempfile.mkdtemp() + "/out")
 >>> sorted(p.name for p in out.iterdir())
-['.siting-output.json', 'candidates.parquet', 'funnel.csv', 'near_misses.csv', 'rejects.csv', 'run.json',
- 'sites.csv', 'sites.parquet']
+['.siting-output.json', 'PROVENANCE.json', 'candidates.parquet', 'funnel.csv', 'near_misses.csv', 'rejects.csv',
+ 'run.json', 'sites.csv', 'sites.parquet']
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from siting.deliver.folder import (
     replace_folder,
     write_marker,
 )
+from siting.deliver.provenance import provenance
 from siting.geo.geometry import keep_family
 from siting.io.writers import (
     csv_safe,
@@ -223,7 +227,7 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
 
 def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     sites, dropped = polygons_only(result.sites[site_columns(result)], "sites")
-    spec = result.scenario.outputs
+    spec, prov = result.scenario.outputs, provenance(result)
     files: dict[str, Path] = {}
     notes = [f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs"] \
         if dropped else []
@@ -232,11 +236,12 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
         if top is not None and len(sites) > top:
             notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
                          "(outputs.geojson_max_sites); every site is in siting.gpkg")
-        files["sites.geojson"] = write_geojson(sites.head(top), tmp / "sites.geojson")
+        files["sites.geojson"] = write_geojson(sites.head(top), tmp / "sites.geojson", members={"siting": prov})
     parquet = {"sites": result.sites, "candidates": result.candidates} if spec.geoparquet else {}
     if "gpkg" in formats:
         layers, moved = gpkg_layers(result, spec.gpkg_max_rows)
-        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers)
+        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers,
+                                          metadata={"siting_provenance": json.dumps(prov, default=str)})
         ledger = moved.pop("ledger", None)
         parquet.update(moved)
         notes += [f"{name} ({len(frame):,} rows) is written to {slug(name)}.parquet instead of siting.gpkg "
@@ -259,6 +264,8 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     csv_safe(result.rejects).to_csv(tmp / "rejects.csv", index=False)
     files["rejects.csv"] = tmp / "rejects.csv"
     files.update(_write_analysis(result, tmp))
+    (tmp / "PROVENANCE.json").write_text(json.dumps(prov, indent=2, default=str), encoding="utf-8")  # for the CSVs
+    files["PROVENANCE.json"] = tmp / "PROVENANCE.json"
     if "html" in formats:
         offline = spec.offline_map if offline_map is None else offline_map
         page = result.map(offline=offline, cdn=spec.map_cdn and not offline, tiles=spec.map_tiles,
@@ -270,7 +277,7 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
                       "are left out (pip install 'siting[plot]')")
     for note in notes:
         log.info("%s", note)
-    report = {**_run_report(result, files), "notes": notes}
+    report = {**_run_report(result, files), "provenance": prov, "notes": notes}
     (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 
 

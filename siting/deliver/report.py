@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from siting.core.errors import InputFileError, MissingDependencyError
+from siting.deliver.provenance import provenance
 from siting.deliver.static import static_map
 
 __all__ = ["write_report"]
@@ -153,6 +154,7 @@ def write_report(result, path=None) -> Path:
         or "<p class='note'>none: the scenario asks for no relaxation curve (analysis: relaxation: [...])</p>",
         "<h2>Near misses</h2><p class='note'>Candidates that fail exactly one rule.</p>",
         _table(result.analysis.get("near_misses"), 50),
+        "<h2>Sources</h2>", _table(pd.DataFrame(provenance(result)["inputs"])),
         "<h2>Input data: repairs</h2>", _table(_repairs(result)),
         "<h2>Input data: rejected features</h2>", _table(result.rejects, MAX_REJECT_ROWS),
         "</body></html>"]

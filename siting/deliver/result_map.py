@@ -14,7 +14,6 @@ True
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import folium
 import geopandas as gpd
@@ -23,6 +22,7 @@ import pandas as pd
 
 from siting.core import settings
 from siting.deliver.maps import site_map
+from siting.deliver.provenance import provenance, sources_line
 from siting.deliver.web import _fmt, escape
 
 __all__ = ["result_map"]
@@ -67,17 +67,6 @@ def _shown(values: pd.Series) -> pd.Series:
                               _fmt(numeric).to_numpy(dtype=object)), index=values.index)
 
 
-def _vintages(result) -> str:
-    """Input files with their modification dates (the data vintage an analyst can check)."""
-    parts = []
-    for name, reps in result.reports.items():
-        for r in reps:
-            if r.path and Path(r.path).exists():
-                day = datetime.fromtimestamp(Path(r.path).stat().st_mtime, UTC).date().isoformat()
-                parts.append(f"{name}: {r.source} ({Path(r.path).name}, {day})")
-    return "; ".join(parts)
-
-
 def result_map(result, *, max_failures: int = FAILURE_CAP, **kwargs) -> folium.Map:
     """Map of a :class:`SitingResult`: sites, parcels, excluded land per rule, near misses, inputs.
 
@@ -99,7 +88,7 @@ def result_map(result, *, max_failures: int = FAILURE_CAP, **kwargs) -> folium.M
         if name != "parcels":
             layers[name] = (frame, "context")
     footer = (f"Scenario {sc.name}; run {result.meta.get('started', datetime.now(UTC).isoformat())}; "
-              f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {_vintages(result)}")
+              f"analysis CRS {result.meta.get('working_crs')}; map EPSG:4326. Data: {sources_line(provenance(result))}")
     if left:  # a cap the reader should know about, and where the answer is instead
         footer = (f"Not drawn: the failures of {', '.join(left)} ({len(result.candidates):,} candidates, over the "
                   f"map's {max_failures:,}; result.map(max_failures=...) draws them; every decision is in the "

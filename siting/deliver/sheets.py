@@ -29,6 +29,7 @@ import pandas as pd
 
 from siting.core.errors import MissingDependencyError, SitingWarning
 from siting.deliver.pdf import print_pdf
+from siting.deliver.provenance import provenance
 from siting.deliver.sheet_maps import site_maps
 from siting.geo import geodesy
 from siting.io import minerals
@@ -223,11 +224,11 @@ def _stability(site) -> str:
 
 
 def _sources(result) -> str:
-    rows = [[e.get("layer") or e.get("raster"), Path(e["path"]).name, (e.get("sha256") or "")[:12]]
-            for e in result.meta.get("inputs", [])]
+    rows = [[e.get("layer") or e.get("raster"), e["file"], e.get("vintage") or "", (e.get("sha256") or "")[:12],
+             e.get("citation") or e.get("source") or ""] for e in provenance(result)["inputs"]]
     note = ("<p class='note'>Distances and rule decisions hold on the WGS84 ellipsoid; areas are in the working "
             f"CRS ({html.escape(str(result.meta.get('working_crs', '')))}).</p>")
-    return _table(["layer", "file", "SHA-256 (first 12)"], rows) + note
+    return _table(["layer", "file", "vintage", "SHA-256 (first 12)", "source / citation"], rows) + note
 
 
 def _index(sites: pd.DataFrame, pages: list[Path]) -> str:

@@ -14,8 +14,11 @@ Examples
 >>> import siting, tempfile
 >>> small = {"name": "blm", "base_dir": "sample_data", "layers": {"parcels": {"path": "federal_lands.gpkg"}},
 ...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}
->>> static_map(siting.run(small, progress=False), tempfile.mkdtemp() + "/map.png", dpi=50).suffix
+>>> result = siting.run(small, progress=False)
+>>> static_map(result, tempfile.mkdtemp() + "/map.png", dpi=50).suffix
 '.png'
+>>> render_static(result, dpi=40).siting_axes.get_legend() is not None  # the Figure, to adjust before saving
+True
 
 """
 
@@ -92,15 +95,6 @@ def render_static(result, *, title: str | None = None, dpi: int = 150, top: int 
     -------
     matplotlib.figure.Figure
         With ``fig.siting_axes`` (the map's axes) and ``fig.siting_markers`` (whether sites are markers).
-
-    Examples
-    --------
-    >>> import siting
-    >>> small = {"name": "blm", "base_dir": "sample_data", "layers": {"parcels": {"path": "federal_lands.gpkg"}},
-    ...          "constraints": [{"rule": "agency_in", "values": ["BLM"]}]}
-    >>> fig = render_static(siting.run(small, progress=False), dpi=40)
-    >>> fig.siting_axes.get_legend() is not None
-    True
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -232,9 +226,9 @@ def _decorate(ax, sites: gpd.GeoDataFrame, result, title: str | None) -> None:
                 arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.5})
     ax.text(tip[0] + 0.012 * dx, tip[1] + 0.018 * dy, "N", transform=ax.transAxes, ha="center", va="center",
             fontsize=11, fontweight="bold")
-    from siting.deliver.result_map import _vintages
+    from siting.deliver.provenance import provenance, sources_line
 
     text = (f"{len(sites):,} sites. Analysis CRS {meta.get('working_crs', sites.crs)} (equal area); "
-            f"true north shown. Run {meta.get('started', '')}. Data (file, date): {_vintages(result)}. {CREDIT}.")
+            f"true north shown. Run {meta.get('started', '')}. Data: {sources_line(provenance(result))}. {CREDIT}.")
     ax.text(0.0, -0.02, text, transform=ax.transAxes, fontsize=5.5, va="top", wrap=True)
     ax.set_aspect("equal")

@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from pathlib import Path
@@ -136,8 +137,11 @@ def _promote(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
-def write_geojson(gdf: gpd.GeoDataFrame, path) -> Path:
+def write_geojson(gdf: gpd.GeoDataFrame, path, members: dict | None = None) -> Path:
     """Write RFC 7946 GeoJSON (EPSG:4326, <= 7 decimals, CCW exteriors) and check it re-reads.
+
+    ``members`` become top-level foreign members of the FeatureCollection (RFC 7946 6.1), such as
+    siting's provenance.
 
     Examples
     --------
@@ -150,8 +154,14 @@ def write_geojson(gdf: gpd.GeoDataFrame, path) -> Path:
     """
     path = Path(path)
     out = _cut_antimeridian(to_output_frame(gdf).to_crs(settings.OUTPUT_CRS))
-    pyogrio.write_dataframe(out, path, driver="GeoJSON", use_arrow=True, layer_options={
-        "RFC7946": "YES", "COORDINATE_PRECISION": str(settings.GEOJSON_DECIMALS), "WRITE_NAME": "NO"})
+    options = {"RFC7946": "YES", "COORDINATE_PRECISION": str(settings.GEOJSON_DECIMALS), "WRITE_NAME": "NO"}
+    native = members and pyogrio.__gdal_version__ >= (3, 9, 0)
+    if native:
+        options["FOREIGN_MEMBERS_COLLECTION"] = json.dumps(members, default=str)
+    pyogrio.write_dataframe(out, path, driver="GeoJSON", use_arrow=True, layer_options=options)
+    if members and not native:  # older GDAL: add the members to the written collection
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        path.write_text(json.dumps({**members, **doc}, default=str), encoding="utf-8")
     with _own_output():
         n = pyogrio.read_info(path)["features"]
     if n != len(gdf):
@@ -195,11 +205,12 @@ def _plain_table(frame: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def write_gpkg(path, layers: dict[str, pd.DataFrame], *, styles: bool = True) -> Path:
+def write_gpkg(path, layers: dict[str, pd.DataFrame], *, styles: bool = True, metadata: dict | None = None) -> Path:
     """Write a fresh GeoPackage with the given layers (spatial or plain tables) and check counts.
 
     Spatial layers get one geometry type each and, with ``styles``, a default QGIS style in the
-    ``layer_styles`` table.
+    ``layer_styles`` table. ``metadata`` (text values) goes to the file's ``gpkg_metadata`` table
+    (the GeoPackage metadata extension, as GDAL writes dataset metadata).
     """
     path = Path(path)
     if path.exists():
@@ -211,7 +222,10 @@ def write_gpkg(path, layers: dict[str, pd.DataFrame], *, styles: bool = True) ->
             spatial[name] = kind
     if styles and spatial:
         pyogrio.write_dataframe(styles_table(spatial), path, layer="layer_styles", driver="GPKG",
-                                layer_options={"FID": "id"}, use_arrow=True)
+                                layer_options={"FID": "id"}, use_arrow=True, dataset_metadata=metadata)
+    elif metadata:
+        pyogrio.write_dataframe(pd.DataFrame({"key": list(metadata)}), path, layer="siting_metadata",
+                                driver="GPKG", dataset_metadata=metadata)
     for name, frame in layers.items():
         n = pyogrio.read_info(path, layer=name)["features"]
         if n != len(frame):

@@ -12,7 +12,7 @@ from siting.schema import AGENCY_COLOURS, light
 
 
 def test_state_map_draws_sites_as_score_coloured_markers_with_a_legend(demo_result):
-    fig = static.render_static(demo_result, dpi=150)
+    fig = static.render_static(demo_result, dpi=110)
     assert fig.siting_markers  # 2,000+ sites across Nevada: each a fraction of a millimetre as a polygon
     hits, n = score_colour_hits(demo_result, fig)
     assert hits >= 0.8 * n  # the best are drawn on top, in their score's colour

@@ -390,6 +390,7 @@ def test_s5_no_network_paths():
 
 
 # ---------------------------------------------------------------- S6 interrupted writes
+@pytest.mark.slow  # saves the demo twice
 def test_s6_writer_failure_leaves_earlier_outputs_and_no_temps(tmp_path, demo_result, monkeypatch):
     out = tmp_path / "out"
     demo_result.save(out)
