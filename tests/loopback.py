@@ -68,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet
         pass
 
-    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
         state = self.server_state
@@ -120,8 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _meta(layer: Layer) -> dict:
+        names = [c for c in layer.frame.columns if c not in ("geometry", "OBJECTID")]
         fields = [{"name": "OBJECTID", "type": "esriFieldTypeOID"}] + [
-            {"name": c, "type": "esriFieldTypeString"} for c in layer.frame.columns if c not in ("geometry", "OBJECTID")]
+            {"name": c, "type": "esriFieldTypeString"} for c in names]
         return {"maxRecordCount": layer.max_records, "objectIdField": "OBJECTID", "fields": fields,
                 "supportedQueryFormats": "JSON, geoJSON" if layer.geojson else "JSON",
                 "advancedQueryCapabilities": {"supportsPagination": layer.paging}}

@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass, field
 
 import requests
+from requests import Response
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -70,7 +71,7 @@ class Client:
         self.session.headers["User-Agent"] = f"siting/{__version__} (+https://example.invalid/siting)"
         self._lock = threading.Lock()
 
-    def get(self, url: str, params: dict | None = None, *, stream: bool = False, headers=None) -> requests.Response:
+    def get(self, url: str, params: dict | None = None, *, stream: bool = False, headers=None) -> Response:
         """GET with retries; a final 4xx/5xx is a :class:`FetchError` naming the URL and the status."""
         tries = 0
         while True:

@@ -132,11 +132,10 @@ def _sha(data: bytes) -> str:
 def test_the_cache_makes_no_request_on_a_repeat_fetch(served, tmp_path):
     server, base = served
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(yaml.safe_dump({"datasets": {"mrds": {"url": f"{base}/wfs"},  # the packaged entry, moved
-                                                    "nv_lands": {"title": "NV federal lands", "publisher": "USGS",
-                                                                 "protocol": "arcgis", "licence": "public domain",
-                                                                 "url": f"{base}/arcgis/padus/FeatureServer/0",
-                                                                 "citation": "USGS GAP, PAD-US 3", "source": "padus"}}}))
+    lands = {"title": "NV federal lands", "publisher": "USGS", "protocol": "arcgis", "licence": "public domain",
+             "url": f"{base}/arcgis/padus/FeatureServer/0", "citation": "USGS GAP, PAD-US 3", "source": "padus"}
+    # the packaged mrds entry with its endpoint moved, and a dataset of the user's own
+    catalog.write_text(yaml.safe_dump({"datasets": {"mrds": {"url": f"{base}/wfs"}, "nv_lands": lands}}))
     box = "-124.5,40.0,-122.0,42.0"
     first = fetch(["mrds", "nv_lands"], bbox=box, to=tmp_path / "cache", catalog=catalog, client=_client())
     made = len(server.requests)
