@@ -37,6 +37,7 @@ def test_invalid_scenario_exits_nonzero_without_traceback(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # two subprocess runs
 def test_missing_file_reported(tmp_path):
     sc = tmp_path / "s.yaml"
     sc.write_text("version: 1\nname: x\nlayers: {parcels: {path: nowhere.gpkg}}\n")
@@ -46,6 +47,7 @@ def test_missing_file_reported(tmp_path):
     assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # two subprocess runs
 def test_names_in_ahp_and_relaxation_are_checked_before_a_run(tmp_path, tiny_yaml):
     import yaml
 

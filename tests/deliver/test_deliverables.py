@@ -194,6 +194,7 @@ def test_geoparquet_and_csv_outputs(demo_result, demo_out):
     assert csv["lon"].between(-120.1, -114).all() and csv["lat"].between(35, 42.1).all()
 
 
+@pytest.mark.slow  # saves the demo
 def test_large_tables_go_to_geoparquet_and_caps_are_noted(demo_result, tmp_path):
     result = copy.copy(demo_result)
     caps = {"gpkg_max_rows": 300, "geojson_max_sites": 3, "map_max_sites": 5, "map_max_points": 10}
@@ -250,6 +251,7 @@ def test_static_map_png_and_pdf_from_the_cli(demo_out, tmp_path):
     assert pdf.read_bytes()[:4] == b"%PDF"
 
 
+@pytest.mark.slow  # a subprocess drawing the report's charts and map
 def test_html_report_from_the_cli(demo_out, demo_result):
     r = subprocess.run([sys.executable, "-m", "siting.cli", "report", str(demo_out)], capture_output=True, text=True,
                        timeout=300, cwd=ROOT)

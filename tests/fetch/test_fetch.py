@@ -182,3 +182,18 @@ def test_a_dem_box_and_the_cli_fetch_from_the_cache(served, tmp_path, monkeypatc
         assert src.count == 1 and src.crs is not None  # a GeoTIFF, read as one
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and again.output.strip().endswith("0 request(s)")  # all from the cache
+
+
+def test_every_catalog_entry_says_where_it_came_from_and_how_siting_reads_it():
+    from siting.fetch.catalog import load_catalog
+    from siting.io.sources import base
+
+    speaks = {"arcgis", "wfs", "file", "arcgis_image", "packaged"}
+    for name, entry in load_catalog().items():
+        assert entry["protocol"] in speaks, name
+        assert entry.get("documentation") and "checked" in entry, name  # where the endpoint came from
+        assert entry.get("source") is None or entry["source"] in base._REGISTRY, name  # a reader siting has
+    names = set(load_catalog())
+    assert {"padus_fee", "padus_designation", "padus_easement", "blm_sma", "mirta_points", "mirta_boundaries", "mrds",
+            "usmin", "hifld_transmission", "hifld_substations", "narn_rail", "tiger_roads", "dem_3dep",
+            "plss_township", "plss_section", "plss_intersected", "critical_minerals"} <= names

@@ -60,7 +60,7 @@ def _vrt(path, source):
     return path
 
 
-@pytest.mark.parametrize("remote", ["http://127.0.0.1:9/lands.gpkg",
+@pytest.mark.parametrize("remote", [pytest.param("http://127.0.0.1:9/lands.gpkg", marks=pytest.mark.slow),
                                     pytest.param("/vsicurl/https://example.invalid/x.gpkg", marks=pytest.mark.slow),
                                     pytest.param("/vsis3/bucket/lands.gpkg", marks=pytest.mark.slow)])
 def test_a_vrt_reading_a_remote_source_is_refused_everywhere(tmp_path, remote):
