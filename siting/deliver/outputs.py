@@ -240,8 +240,7 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     parquet = {"sites": result.sites, "candidates": result.candidates} if spec.geoparquet else {}
     if "gpkg" in formats:
         layers, moved = gpkg_layers(result, spec.gpkg_max_rows)
-        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers,
-                                          metadata={"siting_provenance": json.dumps(prov, default=str)})
+        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers, metadata=prov)
         ledger = moved.pop("ledger", None)
         parquet.update(moved)
         notes += [f"{name} ({len(frame):,} rows) is written to {slug(name)}.parquet instead of siting.gpkg "

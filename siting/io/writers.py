@@ -209,8 +209,8 @@ def write_gpkg(path, layers: dict[str, pd.DataFrame], *, styles: bool = True, me
     """Write a fresh GeoPackage with the given layers (spatial or plain tables) and check counts.
 
     Spatial layers get one geometry type each and, with ``styles``, a default QGIS style in the
-    ``layer_styles`` table. ``metadata`` (text values) goes to the file's ``gpkg_metadata`` table
-    (the GeoPackage metadata extension, as GDAL writes dataset metadata).
+    ``layer_styles`` table. ``metadata`` (a JSON document) goes to the file's ``gpkg_metadata`` table
+    (the GeoPackage metadata extension, scope geopackage, ``md_standard_uri`` :data:`PROVENANCE_URI`).
     """
     path = Path(path)
     if path.exists():
@@ -222,15 +222,49 @@ def write_gpkg(path, layers: dict[str, pd.DataFrame], *, styles: bool = True, me
             spatial[name] = kind
     if styles and spatial:
         pyogrio.write_dataframe(styles_table(spatial), path, layer="layer_styles", driver="GPKG",
-                                layer_options={"FID": "id"}, use_arrow=True, dataset_metadata=metadata)
-    elif metadata:
-        pyogrio.write_dataframe(pd.DataFrame({"key": list(metadata)}), path, layer="siting_metadata",
-                                driver="GPKG", dataset_metadata=metadata)
+                                layer_options={"FID": "id"}, use_arrow=True)
+    if metadata:
+        _gpkg_metadata(path, json.dumps(metadata, default=str))
     for name, frame in layers.items():
         n = pyogrio.read_info(path, layer=name)["features"]
         if n != len(frame):
             raise OutputError(f"{path} layer {name}: wrote {len(frame)} rows but re-read {n}")
     return path
+
+
+#: ``md_standard_uri`` of siting's provenance record in a GeoPackage's ``gpkg_metadata`` table.
+PROVENANCE_URI = "https://siting.invalid/provenance/1"
+_METADATA_TABLES = """
+CREATE TABLE IF NOT EXISTS gpkg_metadata (id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,
+  md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL,
+  mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (reference_scope TEXT NOT NULL, table_name TEXT,
+  column_name TEXT, row_id_value INTEGER,
+  timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), md_file_id INTEGER NOT NULL,
+  md_parent_id INTEGER, CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+  CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));
+CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
+  definition TEXT NOT NULL, scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+"""
+
+
+def _gpkg_metadata(path: Path, text: str) -> None:
+    """Add a JSON record to the GeoPackage metadata extension (its own tables, written with sqlite3).
+
+    GDAL's dataset metadata would do, but reading such a file with GDAL then leaves a ``.aux.xml``
+    beside it; a record under our own ``md_standard_uri`` reads back as ``GPKG_METADATA_ITEM_<n>``.
+    """
+    import sqlite3
+
+    spec = "http://www.geopackage.org/spec120/#extension_metadata"
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        con.executescript(_METADATA_TABLES)
+        row = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+                          "VALUES ('dataset', ?, 'application/json', ?)", (PROVENANCE_URI, text)).lastrowid
+        con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, md_file_id) VALUES ('geopackage', ?)",
+                    (row,))
+        con.executemany("INSERT OR IGNORE INTO gpkg_extensions VALUES (?, NULL, 'gpkg_metadata', ?, 'read-write')",
+                        [("gpkg_metadata", spec), ("gpkg_metadata_reference", spec)])
 
 
 def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> str | None:
