@@ -27,7 +27,9 @@ Examples
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting.core import settings
 from siting.core.errors import MissingDependencyError, ScenarioError
 from siting.geo import proximity
 from siting.score.factors import BaseFactor
@@ -131,9 +134,27 @@ class DaskEngine(LocalEngine):
             self.client = distributed.Client(self._cluster)
         workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
         self.partitions = partitions or PARTITIONS_PER_WORKER * workers
+        self.threads = self._limit_threads()
         self._shared: dict[int, tuple[object, object]] = {}
         log.info("dask engine: %d workers at %s, %d partitions per step", workers,
                  self.client.scheduler.address, self.partitions)
+
+    def _limit_threads(self) -> dict[str, int]:
+        """Give each worker its share of its host's cores for siting's own threads (no oversubscription).
+
+        A worker runs ``nthreads`` tasks at once and siting's vectorized steps would start
+        :data:`siting.core.settings.THREADS` threads in each (all the cores): 2 workers on 2 cores made
+        8 threads. Each worker's siting now uses ``cores of its host // (workers on that host x nthreads)``,
+        at least 1. Returns the budget per worker address.
+        """
+        info = self.client.scheduler_info().get("workers", {})
+        cores = self.client.run(os.cpu_count)  # per worker: its host's cores
+        per_host = collections.Counter(w.get("host") for w in info.values())
+        budget = {addr: max(1, (cores.get(addr) or 1) // (per_host[w.get("host")] * max(w.get("nthreads", 1), 1)))
+                  for addr, w in info.items()}
+        for addr, n in budget.items():
+            self.client.run(_set_threads, n, workers=[addr])
+        return budget
 
     def _share(self, obj):
         """A future of ``obj`` on every worker, sent once per object.
@@ -171,10 +192,11 @@ class DaskEngine(LocalEngine):
         return pd.concat(self._map(compute_factors, sites, list(factors), layers, rasters))
 
     def describe(self) -> dict:
-        """Engine name, scheduler address, workers and partitions."""
+        """Engine name, scheduler address, workers, partitions and siting's threads per worker."""
         info = self.client.scheduler_info()
         return {"name": self.name, "scheduler": self.client.scheduler.address, "local_cluster": bool(self._cluster),
-                "workers": len(info.get("workers", {})), "partitions": self.partitions}
+                "workers": len(info.get("workers", {})), "partitions": self.partitions,
+                "siting_threads_per_worker": sorted(set(self.threads.values()))}
 
     def close(self) -> None:
         """Release the shared data; close the client and the LocalCluster this engine started."""
@@ -182,6 +204,12 @@ class DaskEngine(LocalEngine):
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _set_threads(n: int) -> int:
+    """On a worker: siting's threads for vectorized steps (:data:`siting.core.settings.THREADS`)."""
+    settings.THREADS = n
+    return n
 
 
 def _screen_part(part: gpd.GeoDataFrame, rules, layers: dict, rasters: dict) -> Screening:

@@ -79,9 +79,16 @@ def test_cli_runs_on_a_remote_scheduler(cluster, tmp_path, tiny_yaml):
 
 
 def test_dask_engine_starts_and_closes_its_own_local_cluster():
+    import os
+
+    from siting.core import settings
+
     engine = make_engine("dask", n_workers=2)
     try:
         assert engine.describe()["workers"] == 2 and engine.describe()["local_cluster"]
+        # each worker's siting threads: its share of the cores, so 2 workers never run 2 x cpu_count threads
+        threads = engine.client.run(lambda: settings.THREADS)
+        assert set(threads.values()) == {max(1, (os.cpu_count() or 1) // 2)}
     finally:
         engine.close()
     assert engine.client.status == "closed"
