@@ -143,8 +143,8 @@ class DaskEngine(LocalEngine):
         """Give each worker its share of its host's cores for siting's own threads (no oversubscription).
 
         A worker runs ``nthreads`` tasks at once and siting's vectorized steps would start
-        :data:`siting.core.settings.THREADS` threads in each (all the cores): 2 workers on 2 cores made
-        8 threads. Each worker's siting now uses ``cores of its host // (workers on that host x nthreads)``,
+        :data:`siting.core.settings.THREADS` threads in each (all the cores): 2 workers on 2 cores ran
+        4 busy threads. Each worker's siting now uses ``cores of its host // (workers on that host x nthreads)``,
         at least 1. Returns the budget per worker address.
         """
         info = self.client.scheduler_info().get("workers", {})
