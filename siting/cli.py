@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import sys
 import textwrap
+import warnings
 
 import click
 
 from siting import __version__
 from siting.cli_data import data
 from siting.core import settings
-from siting.core.errors import SitingError
+from siting.core.errors import SitingError, SitingWarning
 
 log = logging.getLogger("siting")
 
@@ -51,6 +52,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     _setup_logging(verbose, quiet)
     if quiet:
         settings.set_progress(False)  # -q: no bar anywhere (steps, packing curves, weight draws)
+        warnings.filterwarnings("ignore", category=SitingWarning)  # and, as its help says, errors only
     ctx.obj = {"verbose": verbose}
 
 
