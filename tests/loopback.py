@@ -29,6 +29,7 @@ class Layer:
     max_records: int = 1000
     paging: bool = True
     geojson: bool = False
+    counts: bool = True  # WFS: say numberMatched (WFS 2.0 may answer "unknown")
 
 
 @dataclass
@@ -159,8 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
         page = frame.iloc[start:start + count]
         feats = [{"type": "Feature", "properties": r, "geometry": json.loads(shapely.to_geojson(g))}
                  for r, g in zip(page.drop(columns="geometry").to_dict(orient="records"), page.geometry, strict=True)]
-        return {"type": "FeatureCollection", "numberMatched": len(frame), "numberReturned": len(page),
-                "features": feats}
+        layer = self.server_state.layers[q["typeNames"]]
+        return {"type": "FeatureCollection", "numberMatched": len(frame) if layer.counts else "unknown",
+                "numberReturned": len(page), "features": feats}
 
 
 def numbered(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -66,7 +66,10 @@ def list_datasets(catalog=None) -> pd.DataFrame:
 
 def dataset_info(name: str, catalog=None) -> dict:
     """Every field of one catalog entry (endpoint, protocol, fields, where it came from, citation)."""
-    entries = load_catalog(catalog)
+    return _entry(load_catalog(catalog), name)
+
+
+def _entry(entries: dict, name: str) -> dict:
     if name not in entries:
         raise ScenarioError(f"no dataset {name!r} in the catalog; `siting data list` shows them: "
                             f"{', '.join(sorted(entries))}")
@@ -127,7 +130,7 @@ def fetch(datasets, *, state: str | None = None, bbox=None, to=None, refresh: bo
     client = client or Client()
     out = {}
     for name in names:
-        entry = dataset_info(name, catalog) if name not in entries else {"dataset": name, **entries[name]}
+        entry = _entry(entries, name)
         hit = None if refresh else cached(name, extent, to=to)
         out[name] = hit if hit is not None else _fetch_one(entry, extent, cache_root(to) / name / extent.key, client)
     return out

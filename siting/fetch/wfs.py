@@ -32,6 +32,15 @@ def wfs_params(type_name: str, start: int, count: int, bbox=None) -> dict:
     return params
 
 
+def _matched(doc: dict) -> int | None:
+    """The service's count of matching features (``numberMatched`` may be ``"unknown"`` in WFS 2.0)."""
+    value = doc.get("numberMatched", doc.get("totalFeatures"))
+    try:
+        return int(str(value))
+    except ValueError:
+        return None  # no count: read pages until one comes back short
+
+
 def fetch_wfs(client, url: str, type_name: str, *, bbox=None, page: int = 1000) -> gpd.GeoDataFrame:
     """Every feature of ``type_name`` within ``bbox`` (W, S, E, N degrees).
 
@@ -41,16 +50,19 @@ def fetch_wfs(client, url: str, type_name: str, *, bbox=None, page: int = 1000) 
     ...
     siting.core.errors.FetchError: http://127.0.0.1:9/wfs: the connection failed ...
     """
-    docs, matched, got = [], None, 0
-    while matched is None or got < matched:
-        doc = client.json(url, wfs_params(type_name, got, page, bbox))
+    docs, got = [], 0
+    doc = client.json(url, wfs_params(type_name, 0, page, bbox))
+    matched = _matched(doc)
+    while True:
         n = len(doc.get("features", []))
-        matched = int(doc.get("numberMatched", doc.get("totalFeatures", n))) if matched is None else matched
-        if n == 0 and got < matched:
-            raise FetchError(f"{url}: {type_name} stopped at {got:,} of {matched:,} features; fetch again (--refresh)")
         docs.append(doc)
         got += n
+        if (matched is None and n < page) or (matched is not None and got >= matched):
+            break
+        if n == 0:
+            raise FetchError(f"{url}: {type_name} stopped at {got:,} of {matched:,} features; fetch again (--refresh)")
+        doc = client.json(url, wfs_params(type_name, got, page, bbox))
     frame = _frame(docs, "geojson")
-    if len(frame) != matched:
+    if matched is not None and len(frame) != matched:
         raise FetchError(f"{url}: fetched {len(frame):,} {type_name} features but the service matched {matched:,}")
     return frame

@@ -35,7 +35,8 @@ def served(request):
     mrds = numbered(gpd.read_file(root / MRDS))
     padus = numbered(gpd.read_file(root / PADUS))
     server = Server(layers={"points": Layer(mrds.head(2500)), "points_geojson": Layer(mrds.head(2500), geojson=True),
-                            "padus": Layer(padus, max_records=3, paging=False), "mrds": Layer(mrds)})
+                            "padus": Layer(padus, max_records=3, paging=False), "mrds": Layer(mrds),
+                            "mrds_uncounted": Layer(mrds, counts=False)})
     base = server.start()
     request.addfinalizer(server.stop)
     return server, base
@@ -105,6 +106,8 @@ def test_wfs_pages_until_every_matched_feature_has_come(served):
     w, s, e, n = -123.5, 40.5, -122.5, 41.5
     inside = fetch_wfs(_client(), f"{base}/wfs", "mrds", bbox=(w, s, e, n), page=500)
     assert len(inside) == int(frame.intersects(shapely.box(w, s, e, n)).sum()) > 0
+    uncounted = fetch_wfs(_client(), f"{base}/wfs", "mrds_uncounted", page=1000)  # numberMatched="unknown"
+    _same(uncounted, frame)  # read until a page comes back short, not one page and done
 
 
 def test_a_download_resumes_and_is_checked(served, tmp_path):
