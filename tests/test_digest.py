@@ -13,6 +13,10 @@ Then land hollow towards an excluded feature is measured along its whole near ou
 comes nearest on the map: 1,177 ``outside`` ledger values fall (up to 130.8 m at 105 km, now within
 0.01 m of the oracle); no decision, site or score changes. Then the funnel gained a
 ``candidates_overridden`` column (overrides, issue 19; all 0 in the demo): same numbers otherwise.
+Then rasters are warped through one GDAL WarpedVRT with a plain bilinear kernel (issue 20: a raster too
+large to hold is read block by block and must give the same pixels as a whole read): the demo's slope
+medians move by 0.004 percentage points (median; at most 0.31), 2 of 4,659 slope decisions change and
+2,279 sites become 2,278.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 DIGESTS = {
-    "sites": "024be50010a4257e258c3c0ccbd7c355b4e4018113c848a38efe7b5ff63ff202",
-    "funnel": "254e1cc48c5694eea6741257f1892db6c8cbc92b740264b7dcedb4536cf36d88",
-    "ledger": "e6467fa4d1c246211bf75a8eccd7c43416fff0d715dbca2eabfe5f45e3318c6e",
+    "sites": "71c7d7961935babfafdcf3494cc96db52ed7d7978215bd93a7181a4110e12f12",
+    "funnel": "85e4afcc9057c1b10db1ee1b9e9ee738065a37ccfaf4172503c881b1ce129828",
+    "ledger": "2d15205a52cab16942cedb88a1718206b841d1261d193166f371b37269d6604d",
 }
 
 

@@ -50,6 +50,9 @@ MEMORY_BYTES = int(float(os.environ.get("SITING_MEMORY_GB", 0)) * 2**30) or int(
 #: Peak memory per grid cell or footprint of a whole run (measured by benchmarks/national.py: 1.67 M cells
 #: in 6.4 GB, about 4 KB each), used to refuse a run that cannot fit before it starts.
 BYTES_PER_CANDIDATE = 4_096
+#: A raster whose grid in the working CRS has more pixels than this (100 MB as float32) is not read whole:
+#: it is measured block by block (:class:`siting.geo.raster_blocks.RasterOnDisk`).
+RASTER_IN_MEMORY_PX = 25_000_000
 #: Arrays shorter than this are not split across threads.
 THREAD_MIN_ITEMS = 20_000
 

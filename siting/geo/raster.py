@@ -30,15 +30,17 @@ import rasterio
 import shapely
 from affine import Affine
 from rasterio.enums import MaskFlags
-from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import from_bounds
 from shapely import STRtree
 
+from siting.core import settings
 from siting.core.errors import InputFileError, RasterError
 from siting.io.crs import resolve_crs
 from siting.io.virtual import check_local
 
-__all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "load_raster", "slope_percent", "zonal_stats"]
+__all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "derive_layer", "load_raster", "slope_percent",
+           "zonal_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,11 @@ class Raster:
         """Pixel size (mean of x and y) in CRS units."""
         return (abs(self.transform.a) + abs(self.transform.e)) / 2.0
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return self.values.shape
+
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Values at points (NaN off the raster or on nodata).
 
@@ -107,18 +114,18 @@ class Raster:
         return out
 
 
-def _read_window(ds, aoi_bounds, working_crs, src_crs, margin: float):
+def _aoi_window(ds, aoi_bounds, working_crs, src_crs, margin: float):
+    """The file's window over the study area (plus ``margin`` metres); None when they do not overlap."""
     if aoi_bounds is None:
-        return ds.read(1, masked=True), ds.transform
+        return rasterio.windows.Window(0, 0, ds.width, ds.height)
     minx, miny, maxx, maxy = aoi_bounds
     left, bottom, right, top = transform_bounds(working_crs, src_crs, minx - margin, miny - margin,
                                                 maxx + margin, maxy + margin, densify_pts=21)
     win = from_bounds(left, bottom, right, top, ds.transform).round_offsets().round_lengths()
     try:
-        win = win.intersection(rasterio.windows.Window(0, 0, ds.width, ds.height))
-    except rasterio.errors.WindowError:  # no overlap: an empty read, reported by the caller
-        return np.ma.masked_all((0, 0), dtype="float32"), ds.transform
-    return ds.read(1, window=win, masked=True, boundless=False), ds.window_transform(win)
+        return win.intersection(rasterio.windows.Window(0, 0, ds.width, ds.height))
+    except rasterio.errors.WindowError:  # no overlap
+        return None
 
 
 def load_raster(
@@ -169,39 +176,58 @@ def load_raster(
             raise RasterError(f"raster {name!r} ({path}) has no CRS; give `crs:` for it")
         if ds.nodata is None and list(ds.mask_flag_enums[0]) == [MaskFlags.all_valid]:
             log.warning("raster %r has no nodata value and no mask; every pixel counts as data", name)
-        data, transform = _read_window(ds, aoi_bounds, wcrs, src_crs, margin=5000.0)
+        win = _aoi_window(ds, aoi_bounds, wcrs, src_crs, margin=5000.0)
+        if win is None:
+            raise RasterError(
+                f"raster {name!r} ({path}, CRS {src_crs}) does not overlap the study area "
+                f"(bounds {aoi_bounds} in {wcrs.to_string()}); check both CRSs")
+        grid = _on_grid(ds, win, src_crs, wcrs, name, resolution)
         nodata = f"nodata value {ds.nodata:g}" if ds.nodata is not None else "its mask"
-    if data.size == 0:
-        raise RasterError(
-            f"raster {name!r} ({path}, CRS {src_crs}) does not overlap the study area "
-            f"(bounds {aoi_bounds} in {wcrs.to_string()}); check both CRSs"
-        )
-    if np.ma.getmaskarray(data).all():
+    grid.z_factor, grid.derive = z_factor, derive
+    grid.units = {"slope_percent": "percent", "slope_degrees": "degrees"}.get(derive or "", "")
+    if grid.width * grid.height > settings.RASTER_IN_MEMORY_PX:
+        log.info("raster %r: %d x %d px at %.0f m in %s, more than %d: read block by block when measured", name,
+                 grid.width, grid.height, grid.resolution, wcrs.to_string(), settings.RASTER_IN_MEMORY_PX)
+        return grid
+    raster = grid.read(0, 0, grid.width, grid.height)
+    if np.ma.getmaskarray(raster.values).all():
         raise RasterError(f"raster {name!r} ({path}) has no data over the study area: every pixel there is "
                           f"nodata ({nodata}); check the file, or the nodata value if the pixels hold real data")
-    values = np.ma.masked_invalid(data.astype("float32") * np.float32(z_factor))
-    raster = _warp(values, transform, src_crs, wcrs, name, resolution)
-    if derive:
-        raster = slope_percent(raster) if derive == "slope_percent" else _slope_degrees(raster)
-    log.info("raster %r: %d x %d px at %.0f m in %s", name, raster.values.shape[1],
-             raster.values.shape[0], raster.resolution, wcrs.to_string())
+    log.info("raster %r: %d x %d px at %.0f m in %s", name, grid.width, grid.height, grid.resolution,
+             wcrs.to_string())
     return raster
 
 
-def _warp(values, transform, src_crs, dst_crs, name, resolution) -> Raster:
+def _grid(src_crs, dst_crs, transform, w, h, resolution):
+    """The working grid (transform, width, height) a window of ``w`` x ``h`` source pixels warps to."""
     if resolve_crs(src_crs) == dst_crs and resolution is None:
-        return Raster(values, transform, dst_crs, name)
-    h, w = values.shape
+        return transform, w, h
     left, top = transform @ (0, 0)
     right, bottom = transform @ (w, h)
-    dst_transform, dw, dh = calculate_default_transform(
-        src_crs, dst_crs, w, h, left=min(left, right), bottom=min(top, bottom),
-        right=max(left, right), top=max(top, bottom), resolution=resolution)
-    dst = np.full((dh, dw), np.nan, dtype="float32")
-    reproject(values.filled(np.nan), dst, src_transform=transform, src_crs=src_crs,
-              src_nodata=np.nan, dst_transform=dst_transform, dst_crs=dst_crs, dst_nodata=np.nan,
-              resampling=Resampling.bilinear)
-    return Raster(np.ma.masked_invalid(dst), dst_transform, dst_crs, name)
+    return calculate_default_transform(src_crs, dst_crs, w, h, left=min(left, right), bottom=min(top, bottom),
+                                       right=max(left, right), top=max(top, bottom), resolution=resolution)
+
+
+def _on_grid(ds, win, src_crs, wcrs, name, resolution):
+    """The file's window ``win`` as a :class:`~siting.geo.raster_blocks.RasterOnDisk` on the working grid."""
+    from siting.geo.raster_blocks import RasterOnDisk
+
+    transform, w, h = _grid(src_crs, wcrs, ds.window_transform(win), int(win.width), int(win.height), resolution)
+    same = resolve_crs(src_crs) == wcrs and resolution is None
+    return RasterOnDisk(ds.name, src_crs, wcrs, transform, int(w), int(h), name, src_window=win if same else None)
+
+
+def derive_layer(raster: Raster, derive: str) -> Raster:
+    """A layer of :data:`DERIVATIONS` computed from an elevation raster.
+
+    Examples
+    --------
+    >>> dem = Raster(np.ma.masked_invalid(np.add.outer(np.arange(3.0), np.zeros(3)) * 10),
+    ...              Affine(100, 0, 0, 0, -100, 300), "EPSG:5070", "dem")
+    >>> derive_layer(dem, "slope_degrees").units
+    'degrees'
+    """
+    return slope_percent(raster) if derive == "slope_percent" else _slope_degrees(raster)
 
 
 def _gradients(r: Raster) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -277,7 +303,7 @@ def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
 
     Parameters
     ----------
-    raster : Raster
+    raster : Raster or RasterOnDisk
     geoms : array-like of (Multi)Polygon
         In the raster's CRS.
     stats : sequence of str
@@ -299,6 +325,8 @@ def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
     unknown = [s for s in stats if s not in STATS and not (s.startswith("p") and s[1:].isdigit())]
     if unknown:
         raise RasterError(f"unknown statistic(s) {unknown}; use {', '.join(STATS)} or pNN")
+    if not isinstance(raster, Raster):  # a RasterOnDisk: block by block
+        return raster.zonal_stats(geoms, stats)
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
     vals, groups = _pixels_in(raster, geoms)
@@ -350,13 +378,13 @@ def _pixels_in(raster: Raster, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.concatenate([v for v, _ in found]), np.concatenate([g for _, g in found])
 
 
-def _windows(raster: Raster, geoms: np.ndarray):
+def _windows(raster, geoms: np.ndarray):
     """Pixel windows (col0, row0, col1, row1; ends exclusive, clipped to the raster) of each bounding box."""
     b = shapely.bounds(geoms)
     inv = ~raster.transform
     ca, ra = inv @ (b[:, 0], b[:, 3])
     cb, rb = inv @ (b[:, 2], b[:, 1])
-    h, w = raster.values.shape
+    h, w = raster.shape
     c0 = np.clip(np.floor(np.minimum(ca, cb)), 0, w).astype(np.int64)
     c1 = np.clip(np.ceil(np.maximum(ca, cb)), 0, w).astype(np.int64)
     r0 = np.clip(np.floor(np.minimum(ra, rb)), 0, h).astype(np.int64)

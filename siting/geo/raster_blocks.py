@@ -1,0 +1,192 @@
+"""Rasters too large to hold: read block by block of their working-CRS grid when measured.
+
+A national 90 m DEM over the conterminous US and Alaska is about 4.7 G pixels; its slope as
+float32 would need 19 GB. :func:`siting.geo.raster.load_raster` returns a :class:`RasterOnDisk`
+instead of reading such a raster when its grid in the working CRS has more than
+:data:`siting.core.settings.RASTER_IN_MEMORY_PX` pixels. Zonal statistics then group the polygons
+by the block (:data:`BLOCK_PX` pixels square) that holds the centre of their box, and read, warp and
+derive (slope, with a one-pixel halo) only the window those polygons cover. A raster small enough
+is read whole through the same :meth:`RasterOnDisk.read` (one warp definition, a GDAL WarpedVRT
+with a fixed bilinear kernel), so every statistic equals the in-memory result: tested against it.
+Memory is bounded by one block plus its polygons' overhang.
+
+Examples
+--------
+>>> from siting.core import settings
+>>> settings.RASTER_IN_MEMORY_PX >= BLOCK_PX ** 2
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from siting.core.progress import iterate
+from siting.geo import raster as _r
+
+__all__ = ["BLOCK_PX", "RasterOnDisk"]
+
+log = logging.getLogger(__name__)
+
+#: Side of the blocks (pixels of the working grid) polygons are grouped by.
+BLOCK_PX = 2048
+
+
+@dataclass
+class RasterOnDisk:
+    """A raster in a file, measured block by block on the working-CRS grid it would be warped to.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    src_crs : CRS-like
+        The file's CRS (or the scenario's ``crs:`` for a file without one).
+    crs : CRS-like
+        The working CRS.
+    transform : affine.Affine
+        The working grid's pixel-to-CRS transform.
+    width, height : int
+        The working grid's size in pixels.
+    name : str
+    units : str
+    z_factor : float
+        Multiplies the values first.
+    derive : str or None
+        ``"slope_percent"`` or ``"slope_degrees"`` (see :data:`siting.geo.raster.DERIVATIONS`).
+    src_window : rasterio.windows.Window or None
+        When the file is already on the working grid: where that grid starts in the file.
+
+    Examples
+    --------
+    >>> r = RasterOnDisk("dem.tif", "EPSG:5070", "EPSG:5070", Affine(90, 0, 0, 0, -90, 0), 5000, 4000, "dem")
+    >>> r.shape, r.resolution
+    ((4000, 5000), 90.0)
+    """
+
+    path: str
+    src_crs: object
+    crs: object
+    transform: Affine
+    width: int
+    height: int
+    name: str
+    units: str = ""
+    z_factor: float = 1.0
+    derive: str | None = None
+    src_window: Window | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the working grid."""
+        return self.height, self.width
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) in the working CRS."""
+        x0, y0 = self.transform @ (0, 0)
+        x1, y1 = self.transform @ (self.width, self.height)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+    @property
+    def resolution(self) -> float:
+        """Pixel size (mean of x and y) in CRS units."""
+        return (abs(self.transform.a) + abs(self.transform.e)) / 2.0
+
+    def read(self, col0: int, row0: int, col1: int, row1: int) -> _r.Raster:
+        """The window ``[row0:row1, col0:col1]`` of the working grid, in memory, derived.
+
+        A derived layer (slope) is computed with a one-pixel halo, so a window's edge pixels equal
+        those of the whole raster.
+        """
+        halo = 1 if self.derive else 0
+        c0, r0 = max(col0 - halo, 0), max(row0 - halo, 0)
+        c1, r1 = min(col1 + halo, self.width), min(row1 + halo, self.height)
+        values = np.ma.masked_invalid(self._values(c0, r0, c1, r1) * np.float32(self.z_factor))
+        block = _r.Raster(values, self.transform * Affine.translation(c0, r0), self.crs, self.name, self.units)
+        if self.derive:
+            block = _r.derive_layer(block, self.derive)
+        h, w = block.values.shape
+        trim = block.values[row0 - r0:h - (r1 - row1), col0 - c0:w - (c1 - col1)]
+        return _r.Raster(trim, self.transform * Affine.translation(col0, row0), self.crs, self.name, block.units)
+
+    def _values(self, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
+        """Float32 values (NaN for nodata) of a window of the working grid."""
+        with rasterio.open(self.path) as ds:
+            if self.src_window is not None:  # the file is on the working grid: read the window
+                win = Window(self.src_window.col_off + c0, self.src_window.row_off + r0, c1 - c0, r1 - r0)
+                return ds.read(1, window=win, masked=True).astype("float32").filled(np.nan)
+            with WarpedVRT(ds, src_crs=_rio_crs(self.src_crs), crs=_rio_crs(self.crs), transform=self.transform,
+                           width=self.width, height=self.height, resampling=Resampling.bilinear, tolerance=1e-6,
+                           dtype="float32", nodata=np.nan, XSCALE=1, YSCALE=1) as vrt:
+                # one warp definition with a fixed bilinear kernel (XSCALE/YSCALE 1, GDAL otherwise widens it by
+                # each request's own scale): any window gives the same pixels as the whole
+                return vrt.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True).filled(np.nan)
+
+    def zonal_stats(self, geoms, stats=("mean",)) -> pd.DataFrame:
+        """:func:`siting.geo.raster.zonal_stats`, block by block; the same numbers.
+
+        Examples
+        --------
+        >>> import tempfile, rasterio
+        >>> from shapely import box
+        >>> path = tempfile.mkdtemp() + "/z.tif"
+        >>> z = np.arange(16, dtype="float32").reshape(4, 4)
+        >>> with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32",
+        ...                    crs="EPSG:5070", transform=Affine(1, 0, 0, 0, -1, 4)) as ds:
+        ...     ds.write(z, 1)
+        >>> r = RasterOnDisk(path, "EPSG:5070", "EPSG:5070", Affine(1, 0, 0, 0, -1, 4), 4, 4, "z",
+        ...                  src_window=Window(0, 0, 4, 4))
+        >>> r.zonal_stats([box(0, 2, 2, 4), box(50, 50, 51, 51)], ["mean", "count"]).values.tolist()
+        [[2.5, 4.0, 4.0], [nan, 0.0, 0.0]]
+        """
+        geoms = np.asarray(geoms, dtype=object)
+        n = len(geoms)
+        out = pd.DataFrame({**{s: np.full(n, np.nan) for s in stats}, "px_count": np.zeros(n)})
+        if "count" in stats:
+            out["count"] = 0.0
+        live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+        c0, r0, c1, r1 = _r._windows(self, geoms[live])
+        on = (c1 > c0) & (r1 > r0)
+        live, c0, r0, c1, r1 = live[on], c0[on], r0[on], c1[on], r1[on]
+        big = (c1 - c0) * (r1 - r0) > BLOCK_PX**2  # a polygon larger than a block is read on its own
+        key = np.where(big, -1 - np.arange(len(live)),
+                       ((r0 + r1) // (2 * BLOCK_PX)) * (self.width // BLOCK_PX + 1) + (c0 + c1) // (2 * BLOCK_PX))
+        order = np.argsort(key, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(order) else []
+        for g in iterate(groups, f"raster {self.name!r} blocks", show=len(groups) > 20):
+            block = self.read(int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max()))
+            res = _r.zonal_stats(block, geoms[live[g]], stats)
+            out.loc[live[g], res.columns] = res.to_numpy()
+        log.info("raster %r: %d polygon(s) measured in %d block read(s)", self.name, len(live), len(groups))
+        return out
+
+    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Values at points (NaN off the raster or on nodata), one block read per block touched."""
+        col, row = ~self.transform @ (np.asarray(x, float), np.asarray(y, float))
+        col, row = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
+        out = np.full(len(col), np.nan)
+        inside = np.flatnonzero((row >= 0) & (row < self.height) & (col >= 0) & (col < self.width))
+        key = (row[inside] // BLOCK_PX) * (self.width // BLOCK_PX + 1) + col[inside] // BLOCK_PX
+        for k in np.unique(key):
+            sel = inside[key == k]
+            bc, br = int(col[sel].min()), int(row[sel].min())
+            block = self.read(bc, br, int(col[sel].max()) + 1, int(row[sel].max()) + 1)
+            out[sel] = block.values.filled(np.nan)[row[sel] - br, col[sel] - bc]
+        return out
+
+
+def _rio_crs(crs) -> CRS:
+    """A rasterio CRS from any CRS-like (pyproj's included)."""
+    return CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
