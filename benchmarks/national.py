@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -36,9 +37,70 @@ import siting
 M2_PER_ACRE = 4046.8564224
 
 
+NEVADA = "padus_great_basin_managers/padus3_federal_managers_nv_clip.geojson"
+DEM_M = 90.0  # the DEM's pixel size
+DEM_BLOCK = 256
+
+
+def nevada_parts() -> np.ndarray:
+    """The parts of Nevada's federal land in PAD-US 3 (SITING_REALDATA), in EPSG:5070."""
+    root = Path(os.environ.get("SITING_REALDATA", "../shared/realdata"))
+    if not (root / NEVADA).exists():
+        raise SystemExit(f"the real-shaped country needs {root / NEVADA}: set SITING_REALDATA to the realdata folder")
+    return shapely.get_parts(gpd.read_file(root / NEVADA, engine="pyogrio").to_crs(5070).geometry.to_numpy())
+
+
+def shape_stats(geoms: np.ndarray, name: str) -> dict:
+    """Vertices, parts and holes of a parcel layer: the distribution the synthetic land follows."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    holes = shapely.get_num_interior_rings(parts)
+    v_feat, v_part = shapely.get_num_coordinates(geoms), shapely.get_num_coordinates(parts)
+    n_parts = np.bincount(idx, minlength=len(geoms))
+    pct = lambda a, q: int(np.percentile(a, q))  # noqa: E731
+    return {"layer": name, "features": len(geoms), "parts": len(parts), "km2": shapely.area(geoms).sum() / 1e6,
+            "parts_p50_p90_max": f"{pct(n_parts, 50)} / {pct(n_parts, 90)} / {n_parts.max():,}",
+            "vertices_per_part_p50_p90_p99_max": f"{pct(v_part, 50)} / {pct(v_part, 90)} / {pct(v_part, 99)} / "
+                                                 f"{v_part.max():,}",
+            "vertices_per_feature_max": int(v_feat.max()), "share_parts_5_vertices": float((v_part == 5).mean()),
+            "holes": int(holes.sum()), "holes_per_1000_km2": holes.sum() / (shapely.area(geoms).sum() / 1e9)}
+
+
+def write_dem(path: Path, parcels: np.ndarray) -> int:
+    """A 90 m DEM (int16, metres, EPSG:5070) over the parcels: a sparse tiled GeoTIFF; its pixel count.
+
+    The grid covers the parcels' extent; only the 256-pixel blocks that some parcel's part touches
+    are written (GDAL SPARSE_OK), from a seamless periodic terrain of slopes between 0 and about 12 %.
+    """
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    x0, y0, x1, y1 = shapely.total_bounds(parcels)
+    width, height = int(np.ceil((x1 - x0) / DEM_M)) + 1, int(np.ceil((y1 - y0) / DEM_M)) + 1
+    transform = from_origin(x0 - DEM_M / 2, y1 + DEM_M / 2, DEM_M, DEM_M)
+    b = shapely.bounds(shapely.get_parts(parcels))
+    c0, c1 = ((b[:, 0] - x0) // (DEM_M * DEM_BLOCK)).astype(int), ((b[:, 2] - x0) // (DEM_M * DEM_BLOCK)).astype(int)
+    r0, r1 = ((y1 - b[:, 3]) // (DEM_M * DEM_BLOCK)).astype(int), ((y1 - b[:, 1]) // (DEM_M * DEM_BLOCK)).astype(int)
+    blocks = {(r, c) for a, z, e, f in zip(r0, r1, c0, c1, strict=True) for r in range(a, z + 1) for c in range(e, f + 1)}
+    yy, xx = np.mgrid[0:4 * DEM_BLOCK, 0:4 * DEM_BLOCK] * (2 * np.pi / (4 * DEM_BLOCK))
+    patch = (1500 + 300 * np.sin(2 * xx) * np.cos(3 * yy) + 60 * np.sin(11 * (xx + yy)) + 12 * np.cos(37 * xx)
+             ).astype("int16")
+    profile = dict(driver="GTiff", width=width, height=height, count=1, dtype="int16", crs="EPSG:5070",
+                   transform=transform, nodata=-32768, tiled=True, blockxsize=DEM_BLOCK, blockysize=DEM_BLOCK,
+                   compress="deflate", predictor=2, zlevel=1, sparse_ok=True, bigtiff="yes")
+    with rasterio.open(path, "w", **profile) as ds:
+        for r, c in sorted(blocks):
+            if r * DEM_BLOCK < height and c * DEM_BLOCK < width:
+                pr, pc = (r % 4) * DEM_BLOCK, (c % 4) * DEM_BLOCK
+                win = Window(c * DEM_BLOCK, r * DEM_BLOCK, min(DEM_BLOCK, width - c * DEM_BLOCK),
+                             min(DEM_BLOCK, height - r * DEM_BLOCK))
+                ds.write(patch[pr:pr + win.height, pc:pc + win.width], 1, window=win)
+    return len(blocks) * DEM_BLOCK**2
+
+
 def write_country(folder: Path, scale: float, seed: int = 0) -> dict:
-    """Write the synthetic country's layers; return their feature counts."""
-    c = synthetic.country(scale, seed)
+    """Write the synthetic country's layers (real-shaped parcels, a 90 m DEM); return their sizes."""
+    c = synthetic.country(scale, seed, templates=synthetic.shape_templates(nevada_parts()))
     rng = np.random.default_rng(seed + 1)
     n = len(c["parcels"])
     gap = np.where(rng.random(n) < 0.1, "2", "3")
@@ -71,7 +133,8 @@ def write_country(folder: Path, scale: float, seed: int = 0) -> dict:
     zones = gpd.GeoDataFrame({"NAME": [f"Zone {i}" for i in range(len(c["exclusions"]))]}, geometry=c["exclusions"],
                              crs=5070)
     zones.to_file(folder / "exclusions.gpkg", engine="pyogrio")
-    return {k: len(v) for k, v in c.items() if k != "agency"}
+    dem_px = write_dem(folder / "dem.tif", c["parcels"])
+    return {**{k: len(v) for k, v in c.items() if k != "agency"}, "dem_px": dem_px}
 
 
 def scenario(folder: Path) -> dict:
@@ -84,6 +147,7 @@ def scenario(folder: Path) -> dict:
                    "substations": {"path": str(folder / "substations.gpkg")},
                    "rail": {"path": str(folder / "rail.gpkg")},
                    "deposits": {"path": str(folder / "mrds.csv"), "source": "mrds"}},
+        "rasters": {"slope": {"path": str(folder / "dem.tif"), "derive": "slope_percent"}},
         "constraints": [{"rule": "agency_in", "values": ["BLM", "USFS", "DOD", "DOE", "BOR"]},
                         {"rule": "gap_status_not_in", "values": [1, 2]},
                         {"rule": "outside", "layer": "exclusions", "buffer_m": 1000},
@@ -97,7 +161,9 @@ def scenario(folder: Path) -> dict:
             {"name": "feedstock", "feedstock": "deposits", "radius_m": 25_000, "commodities": ["tungsten", "lithium"],
              "transform": {"log": {"best": 25, "worst": 0}}, "weight": 4},
             {"name": "rail", "distance_to": "rail", "transform": {"linear": {"best": 0, "worst": 50_000}},
-             "weight": 2}],
+             "weight": 2},
+            {"name": "terrain", "raster": "slope", "stat": "mean", "transform": {"linear": {"best": 0, "worst": 10}},
+             "weight": 1}],
         "scoring": {"method": "weighted_sum", "weights": {"method": "direct"}},
         "analysis": {"near_misses": True},
         # GeoJSON of 2 M polygons is a 2 GB file no one opens: siting.gpkg holds every site, candidates.parquet

@@ -54,6 +54,60 @@ def parcels(rng, n: int, total_km2: float = 2_600_000.0) -> tuple[np.ndarray, np
     return polys, agency
 
 
+def shape_templates(parts: np.ndarray) -> np.ndarray:
+    """Real polygons (one per part, in metres) moved so that each one's centroid is at the origin."""
+    return _moved(np.asarray(parts, dtype=object), 1.0, -shapely.get_coordinates(shapely.centroid(parts)))
+
+
+def _moved(geoms: np.ndarray, f: float, xy: np.ndarray) -> np.ndarray:
+    """New geometries: each of ``geoms`` scaled by ``f`` about the origin, then moved by its row of ``xy``."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    return shapely.set_coordinates(geoms.copy(), coords * f + xy[idx])
+
+
+def real_shaped_parcels(rng, n: int, templates: np.ndarray, total_km2: float = 2_600_000.0,
+                        mean_parts: float = 3.0, max_parts: int = 2_704) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``n`` (Multi)Polygon parcels built from real part shapes; their agency; how they were scaled.
+
+    Each part is a real part (``templates``, e.g. the 2,889 parts of Nevada's federal land in PAD-US)
+    drawn with replacement, so the parts' vertex counts and holes follow the real file's. The number of
+    parts per parcel is heavy-tailed like the real file's (discrete Pareto, shape 1.5: mean about 3,
+    median 1, capped at Nevada BLM's 2,704). A parcel's parts lie around its centre, the largest
+    first; parts of one parcel that overlap are merged, so every parcel is valid. All templates are
+    scaled by one factor so that the land sums to ``total_km2``.
+    """
+    k = np.minimum(np.floor(rng.random(n) ** (-1 / 1.5)).astype(int), max_parts)
+    owner = np.repeat(np.arange(n), k)
+    pick = rng.integers(0, len(templates), len(owner))
+    area = shapely.area(templates)[pick]
+    f = float(np.sqrt(total_km2 * 1e6 / area.sum()))
+    centres = _region_points(rng, n, west_share=0.9, alaska_share=0.1)
+    size = np.sqrt(np.bincount(owner, weights=area * f * f, minlength=n))  # each parcel's extent, about
+    offset = rng.normal(0, 1, (len(owner), 2)) * size[owner, None]
+    offset[np.r_[0, np.cumsum(k)[:-1]]] = 0.0  # the first part at the centre
+    parts = _moved(templates[pick], f, centres[owner] + offset)
+    geoms = _valid_multipolygons(parts, owner, n)
+    west = centres[:, 0] < WEST_X
+    agency = np.where(west, rng.choice(["BLM", "BLM", "BLM", "USFS", "FWS", "NPS", "DOD", "DOE"], n),
+                      rng.choice(["USFS", "FWS", "NPS", "DOD", "USACE", "BOR"], n))
+    return geoms, agency, {"scale_factor": f, "parts": len(owner), "max_parts": int(k.max())}
+
+
+def _valid_multipolygons(parts: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """One geometry per owner: its parts as a MultiPolygon, merged (union) where two of them overlap."""
+    tree = shapely.STRtree(parts)
+    a, b = tree.query(parts, predicate="intersects")
+    clash = np.unique(owner[a[(a < b) & (owner[a] == owner[b])]])
+    starts = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))]
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        own = parts[starts[i]:starts[i + 1]]
+        out[i] = own[0] if len(own) == 1 else shapely.multipolygons(own)
+    for i in clash:
+        out[i] = shapely.union_all(parts[starts[i]:starts[i + 1]])
+    return out
+
+
 def lines(rng, n: int, hubs: int = 300) -> np.ndarray:
     """Random-walk polylines of about 10 vertices; half start at network hubs."""
     hub_xy = _region_points(rng, hubs, west_share=0.5, alaska_share=0.02)
@@ -90,11 +144,17 @@ def exclusions(rng, n: int) -> np.ndarray:
     return shapely.buffer(shapely.points(c), rng.uniform(1_000, 8_000, n), quad_segs=8)
 
 
-def country(scale: float = 1.0, seed: int = 0) -> dict:
-    """Every layer at ``scale`` times the national sizes, as shapely arrays (EPSG:5070)."""
+def country(scale: float = 1.0, seed: int = 0, templates: np.ndarray | None = None) -> dict:
+    """Every layer at ``scale`` times the national sizes, as shapely arrays (EPSG:5070).
+
+    With ``templates`` (real part shapes, :func:`shape_templates`) the parcels are real-shaped
+    (:func:`real_shaped_parcels`); without, 12-vertex stars (:func:`parcels`)."""
     rng = np.random.default_rng(seed)
     size = {k: max(1, int(v * scale)) for k, v in SIZES.items()}
-    polys, agency = parcels(rng, size["parcels"], 2_600_000.0 * scale)
+    if templates is None:
+        polys, agency = parcels(rng, size["parcels"], 2_600_000.0 * scale)
+    else:
+        polys, agency, _ = real_shaped_parcels(rng, size["parcels"], templates, 2_600_000.0 * scale)
     tx = lines(rng, size["lines"])
     return {"parcels": polys, "agency": agency, "lines": tx, "substations": line_ends(tx, size["substations"], rng),
             "deposits": deposits(rng, size["deposits"]), "rail": lines(rng, size["rail"], hubs=600),

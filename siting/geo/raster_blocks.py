@@ -40,7 +40,7 @@ __all__ = ["BLOCK_PX", "RasterOnDisk"]
 log = logging.getLogger(__name__)
 
 #: Side of the blocks (pixels of the working grid) polygons are grouped by.
-BLOCK_PX = 2048
+BLOCK_PX = 512
 
 
 @dataclass
@@ -104,16 +104,19 @@ class RasterOnDisk:
         """Pixel size (mean of x and y) in CRS units."""
         return (abs(self.transform.a) + abs(self.transform.e)) / 2.0
 
-    def read(self, col0: int, row0: int, col1: int, row1: int) -> _r.Raster:
+    def read(self, col0: int, row0: int, col1: int, row1: int, ds=None) -> _r.Raster:
         """The window ``[row0:row1, col0:col1]`` of the working grid, in memory, derived.
 
         A derived layer (slope) is computed with a one-pixel halo, so a window's edge pixels equal
-        those of the whole raster.
+        those of the whole raster. ``ds``: the file, already open (one open for many reads).
         """
         halo = 1 if self.derive else 0
         c0, r0 = max(col0 - halo, 0), max(row0 - halo, 0)
         c1, r1 = min(col1 + halo, self.width), min(row1 + halo, self.height)
-        values = np.ma.masked_invalid(self._values(c0, r0, c1, r1) * np.float32(self.z_factor))
+        if ds is None:
+            with rasterio.open(self.path) as ds:
+                return self.read(col0, row0, col1, row1, ds)
+        values = np.ma.masked_invalid(self._values(ds, c0, r0, c1, r1) * np.float32(self.z_factor))
         block = _r.Raster(values, self.transform * Affine.translation(c0, r0), self.crs, self.name, self.units)
         if self.derive:
             block = _r.derive_layer(block, self.derive)
@@ -121,18 +124,17 @@ class RasterOnDisk:
         trim = block.values[row0 - r0:h - (r1 - row1), col0 - c0:w - (c1 - col1)]
         return _r.Raster(trim, self.transform * Affine.translation(col0, row0), self.crs, self.name, block.units)
 
-    def _values(self, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
+    def _values(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
         """Float32 values (NaN for nodata) of a window of the working grid."""
-        with rasterio.open(self.path) as ds:
-            if self.src_window is not None:  # the file is on the working grid: read the window
-                win = Window(self.src_window.col_off + c0, self.src_window.row_off + r0, c1 - c0, r1 - r0)
-                return ds.read(1, window=win, masked=True).astype("float32").filled(np.nan)
-            with WarpedVRT(ds, src_crs=_rio_crs(self.src_crs), crs=_rio_crs(self.crs), transform=self.transform,
-                           width=self.width, height=self.height, resampling=Resampling.bilinear, tolerance=1e-6,
-                           dtype="float32", nodata=np.nan, XSCALE=1, YSCALE=1) as vrt:
-                # one warp definition with a fixed bilinear kernel (XSCALE/YSCALE 1, GDAL otherwise widens it by
-                # each request's own scale): any window gives the same pixels as the whole
-                return vrt.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True).filled(np.nan)
+        if self.src_window is not None:  # the file is on the working grid: read the window
+            win = Window(self.src_window.col_off + c0, self.src_window.row_off + r0, c1 - c0, r1 - r0)
+            return ds.read(1, window=win, masked=True).astype("float32").filled(np.nan)
+        with WarpedVRT(ds, src_crs=_rio_crs(self.src_crs), crs=_rio_crs(self.crs), transform=self.transform,
+                       width=self.width, height=self.height, resampling=Resampling.bilinear, tolerance=1e-6,
+                       dtype="float32", nodata=np.nan, XSCALE=1, YSCALE=1) as vrt:
+            # one warp definition with a fixed bilinear kernel (XSCALE/YSCALE 1, GDAL otherwise widens it by
+            # each request's own scale): any window gives the same pixels as the whole
+            return vrt.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True).filled(np.nan)
 
     def zonal_stats(self, geoms, stats=("mean",)) -> pd.DataFrame:
         """:func:`siting.geo.raster.zonal_stats`, block by block; the same numbers.
@@ -165,10 +167,11 @@ class RasterOnDisk:
                        ((r0 + r1) // (2 * BLOCK_PX)) * (self.width // BLOCK_PX + 1) + (c0 + c1) // (2 * BLOCK_PX))
         order = np.argsort(key, kind="stable")
         groups = np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(order) else []
-        for g in iterate(groups, f"raster {self.name!r} blocks", show=len(groups) > 20):
-            block = self.read(int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max()))
-            res = _r.zonal_stats(block, geoms[live[g]], stats)
-            out.loc[live[g], res.columns] = res.to_numpy()
+        with rasterio.open(self.path) as ds:
+            for g in iterate(groups, f"raster {self.name!r} blocks", show=len(groups) > 20):
+                block = self.read(int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max()), ds)
+                res = _r.zonal_stats(block, geoms[live[g]], stats)
+                out.loc[live[g], res.columns] = res.to_numpy()
         log.info("raster %r: %d polygon(s) measured in %d block read(s)", self.name, len(live), len(groups))
         return out
 
@@ -179,11 +182,12 @@ class RasterOnDisk:
         out = np.full(len(col), np.nan)
         inside = np.flatnonzero((row >= 0) & (row < self.height) & (col >= 0) & (col < self.width))
         key = (row[inside] // BLOCK_PX) * (self.width // BLOCK_PX + 1) + col[inside] // BLOCK_PX
-        for k in np.unique(key):
-            sel = inside[key == k]
-            bc, br = int(col[sel].min()), int(row[sel].min())
-            block = self.read(bc, br, int(col[sel].max()) + 1, int(row[sel].max()) + 1)
-            out[sel] = block.values.filled(np.nan)[row[sel] - br, col[sel] - bc]
+        with rasterio.open(self.path) as ds:
+            for k in np.unique(key):
+                sel = inside[key == k]
+                bc, br = int(col[sel].min()), int(row[sel].min())
+                block = self.read(bc, br, int(col[sel].max()) + 1, int(row[sel].max()) + 1, ds)
+                out[sel] = block.values.filled(np.nan)[row[sel] - br, col[sel] - bc]
         return out
 
 
