@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import baseline as baseline_module
 import synthetic
 from common import machine, measure, table
 
@@ -79,9 +80,11 @@ def write_dem(path: Path, parcels: np.ndarray) -> int:
     width, height = int(np.ceil((x1 - x0) / DEM_M)) + 1, int(np.ceil((y1 - y0) / DEM_M)) + 1
     transform = from_origin(x0 - DEM_M / 2, y1 + DEM_M / 2, DEM_M, DEM_M)
     b = shapely.bounds(shapely.get_parts(parcels))
-    c0, c1 = ((b[:, 0] - x0) // (DEM_M * DEM_BLOCK)).astype(int), ((b[:, 2] - x0) // (DEM_M * DEM_BLOCK)).astype(int)
-    r0, r1 = ((y1 - b[:, 3]) // (DEM_M * DEM_BLOCK)).astype(int), ((y1 - b[:, 1]) // (DEM_M * DEM_BLOCK)).astype(int)
-    blocks = {(r, c) for a, z, e, f in zip(r0, r1, c0, c1, strict=True) for r in range(a, z + 1) for c in range(e, f + 1)}
+    span = DEM_M * DEM_BLOCK
+    c0, c1 = ((b[:, 0] - x0) // span).astype(int), ((b[:, 2] - x0) // span).astype(int)
+    r0, r1 = ((y1 - b[:, 3]) // span).astype(int), ((y1 - b[:, 1]) // span).astype(int)
+    blocks = {(r, c) for a, z, e, f in zip(r0, r1, c0, c1, strict=True) for r in range(a, z + 1)
+              for c in range(e, f + 1)}
     yy, xx = np.mgrid[0:4 * DEM_BLOCK, 0:4 * DEM_BLOCK] * (2 * np.pi / (4 * DEM_BLOCK))
     patch = (1500 + 300 * np.sin(2 * xx) * np.cos(3 * yy) + 60 * np.sin(11 * (xx + yy)) + 12 * np.cos(37 * xx)
              ).astype("int16")
@@ -178,8 +181,11 @@ def scenario(folder: Path) -> dict:
 PIPELINE = ("constraints", "factors")  # the partitioned steps (what the dask engine spreads over workers)
 
 
-def run_scale(scale: float, engine: str) -> tuple[dict, list[dict]]:
-    """Generate the country, run and save it; the whole run's and each step's seconds, rows and peak."""
+def run_scale(scale: float, engine: str, baseline: bool = False) -> tuple[dict, list[dict]]:
+    """Generate the country, run and save it; the whole run's and each step's seconds, rows and peak.
+
+    With ``baseline``, the obvious pipeline (benchmarks/baseline.py) runs afterwards on the same files,
+    and its calls are checked against siting's answers on a sample of the sites."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
@@ -199,6 +205,14 @@ def run_scale(scale: float, engine: str) -> tuple[dict, list[dict]]:
         files = ", ".join(sorted(p.name for p in (folder / "out").iterdir()))
         steps.append({"scale": scale, "engine": engine, "step": "save outputs", "seconds": save["seconds"],
                       "peak_mib": save["peak_mib"], "rows": files})
+        if baseline:
+            total["answers"] = baseline_module.compare(folder, result.sites)
+            total["eligible_km2"] = result.eligible_acres * M2_PER_ACRE / 1e6
+            del result
+            base, answers = baseline_module.run(folder, scenario(folder))
+            total.update(baseline_s=sum(base.values()), ratio=sum(base.values()) / total["seconds"],
+                         baseline_eligible_km2=answers["eligible_km2"], baseline_cells=len(answers["cells"]))
+            steps += [{"scale": scale, "engine": "obvious", "step": k, "seconds": v} for k, v in base.items()]
         return total, steps
 
 
@@ -207,10 +221,10 @@ def _rows(step: dict) -> str:
                      and isinstance(v, int))
 
 
-def in_fresh_process(scale: float, engine: str) -> tuple[dict, list[dict]]:
+def in_fresh_process(scale: float, engine: str, baseline: bool = False) -> tuple[dict, list[dict]]:
     """:func:`run_scale` in a new interpreter, so each scale's peak memory is its own."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(run_scale, scale, engine).result()
+        return pool.submit(run_scale, scale, engine, baseline).result()
 
 
 def main(argv=None) -> None:
@@ -218,13 +232,16 @@ def main(argv=None) -> None:
     ap.add_argument("--scales", default="0.25,0.5,1")
     ap.add_argument("--dask-scale", type=float, default=0.25,
                     help="Also run this scale on a 2-worker dask LocalCluster and report the speed-up (0: skip).")
+    ap.add_argument("--baseline-scales", default="0.25",
+                    help="Also run the obvious pipeline (benchmarks/baseline.py) at these scales ('' for none).")
     ap.add_argument("--results", default=None, help="Also write the tables to this markdown file.")
     args = ap.parse_args(argv)
     totals, steps = [], []
     runs = [(float(v), "local") for v in args.scales.split(",")]
     runs += [(args.dask_scale, "dask")] if args.dask_scale else []
+    with_baseline = {float(v) for v in args.baseline_scales.split(",") if v}
     for scale, engine in runs:
-        t, st = in_fresh_process(scale, engine)
+        t, st = in_fresh_process(scale, engine, engine == "local" and scale in with_baseline)
         totals.append(t)
         steps.extend(st)
         print(f"scale {scale:g} ({engine}): {t['seconds']:.1f} s, peak {t['peak_mib']:.0f} MiB, {t['cells']:,} cells",
@@ -239,7 +256,7 @@ def main(argv=None) -> None:
             table(totals, ["scale", "engine", "n_parcels", "n_lines", "n_deposits", "cells", "sites", "seconds",
                            "pipeline_s", "peak_mib", "cost_per_cell_vs_first", "target", "met"]),
             "\n## Steps\n", table(steps, ["scale", "engine", "step", "seconds", "peak_mib", "rows"]),
-            *_growth(local), *_speedup(totals)]
+            *_growth(local), *_speedup(totals), *_obvious(totals)]
     print("\n".join(text))
     if args.results:
         Path(args.results).write_text("\n".join(text) + "\n")
@@ -253,6 +270,19 @@ def _growth(local: list[dict]) -> list[str]:
     verdict = "no worse than linear" if worst <= 1.15 else "WORSE than linear"
     return [f"\nGrowth from {local[0]['scale']:g}x to {local[-1]['scale']:g}x: cost per cell at most "
             f"{worst:.2f} times the first scale's ({verdict}; 15 % allowed for noise)."]
+
+
+def _obvious(totals: list[dict]) -> list[str]:
+    """siting against the obvious pipeline at the same scale, and the answers compared."""
+    rows = [t for t in totals if "baseline_s" in t]
+    if not rows:
+        return []
+    answers = [{"scale": t["scale"], **t["answers"]} for t in rows]
+    return ["\n## Against the obvious pipeline (benchmarks/baseline.py)\n",
+            table(rows, ["scale", "cells", "baseline_cells", "seconds", "baseline_s", "ratio", "eligible_km2",
+                         "baseline_eligible_km2"]),
+            "\nratio = obvious pipeline's seconds / siting's (run and save). Answers on a sample of siting's sites:\n",
+            table(answers, list(answers[0]))]
 
 
 def _speedup(totals: list[dict]) -> list[str]:

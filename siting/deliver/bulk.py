@@ -133,10 +133,14 @@ def binned_sites(sites: gpd.GeoDataFrame, cell_m: float | None = None, max_cells
 def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tuple[np.ndarray, float]:
     """Simplify ``geoms`` (topology kept) with ``tolerance``, doubled until at most ``max_vertices`` remain.
 
+    Each pass simplifies the previous pass's result (a national layer of real outlines is simplified
+    once at full size, not once per try), so the outlines move by at most the sum of the tolerances
+    applied, which is what is returned.
+
     Returns
     -------
     (ndarray, float)
-        The geometries and the tolerance used.
+        The geometries and how far at most they moved (the tolerances' sum).
 
     Examples
     --------
@@ -146,7 +150,9 @@ def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tup
     (True, True)
     """
     out = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    moved = tolerance
     while int(shapely.get_num_coordinates(out).sum()) > max_vertices and tolerance < 1e6:
         tolerance *= 2
-        out = shapely.simplify(geoms, tolerance, preserve_topology=True)
-    return out, tolerance
+        out = shapely.simplify(out, tolerance, preserve_topology=True)
+        moved += tolerance
+    return out, moved
