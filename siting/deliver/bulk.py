@@ -112,7 +112,10 @@ def binned_sites(sites: gpd.GeoDataFrame, cell_m: float | None = None, max_cells
     size = cell_m or 5_000.0
     while True:
         keys = np.floor(xy / size).astype(np.int64)
-        cells, inverse = np.unique(keys, axis=0, return_inverse=True)
+        low = keys.min(axis=0) if len(keys) else np.zeros(2, np.int64)
+        span = (keys[:, 1].max() - low[1] + 1) if len(keys) else 1
+        flat, inverse = np.unique((keys[:, 0] - low[0]) * span + (keys[:, 1] - low[1]), return_inverse=True)
+        cells = np.column_stack([flat // span + low[0], flat % span + low[1]])  # one 1-D key: fast
         if cell_m is not None or len(cells) <= max_cells:
             break
         size *= 2

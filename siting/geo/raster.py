@@ -32,15 +32,15 @@ from affine import Affine
 from rasterio.enums import MaskFlags
 from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import from_bounds
-from shapely import STRtree
 
 from siting.core import settings
 from siting.core.errors import InputFileError, RasterError
+from siting.geo import pixels as px
 from siting.io.crs import resolve_crs
 from siting.io.virtual import check_local
 
-__all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "derive_layer", "load_raster", "slope_percent",
-           "zonal_stats"]
+__all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "derive_layer", "load_raster", "pixel_index",
+           "slope_of", "slope_percent", "zonal_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -231,14 +231,8 @@ def derive_layer(raster: Raster, derive: str) -> Raster:
 
 
 def _gradients(r: Raster) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    z = r.values.filled(np.nan).astype("float64")
-    p = np.pad(z, 1, mode="reflect", reflect_type="odd")  # linear continuation at edges
-    a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
-    d, f = p[1:-1, :-2], p[1:-1, 2:]
-    g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
-    dx, dy = abs(r.transform.a), abs(r.transform.e)
-    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8 * dx)  # Horn (1981)
-    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8 * dy)
+    p = np.pad(r.values.filled(np.nan).astype("float64"), 1, mode="reflect", reflect_type="odd")  # linear at edges
+    dzdx, dzdy = px.horn(p, abs(r.transform.a), abs(r.transform.e))
     return dzdx, dzdy, np.isnan(dzdx) | np.isnan(dzdy)
 
 
@@ -255,44 +249,27 @@ def slope_percent(dem: Raster) -> Raster:
     Raster
     """
     dzdx, dzdy, bad = _gradients(dem)
-    slope = (100.0 * np.hypot(dzdx, dzdy)).astype("float32")
-    return Raster(np.ma.array(slope, mask=bad), dem.transform, dem.crs, dem.name, "percent")
+    return Raster(np.ma.array(slope_of(dzdx, dzdy, "slope_percent"), mask=bad), dem.transform, dem.crs, dem.name,
+                  "percent")
 
 
 def _slope_degrees(dem: Raster) -> Raster:
     dzdx, dzdy, bad = _gradients(dem)
-    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype("float32")
-    return Raster(np.ma.array(slope, mask=bad), dem.transform, dem.crs, dem.name, "degrees")
+    return Raster(np.ma.array(slope_of(dzdx, dzdy, "slope_degrees"), mask=bad), dem.transform, dem.crs, dem.name,
+                  "degrees")
 
 
-def _group_stat(values: np.ndarray, groups: np.ndarray, n: int, stat: str) -> np.ndarray:
-    out = np.full(n, np.nan)
-    if not len(values):
-        return out
-    counts = np.bincount(groups, minlength=n).astype(float)
-    has = counts > 0
-    if stat == "count":
-        return counts
-    if stat in ("mean", "std"):
-        s = np.bincount(groups, weights=values, minlength=n)
-        mean = np.divide(s, counts, out=np.full(n, np.nan), where=has)
-        if stat == "mean":
-            return mean
-        s2 = np.bincount(groups, weights=values**2, minlength=n)
-        var = np.divide(s2, counts, out=np.full(n, np.nan), where=has) - mean**2
-        return np.sqrt(np.clip(var, 0, None))
-    q = {"min": 0.0, "max": 100.0, "median": 50.0}.get(stat)
-    q = float(stat[1:]) if q is None else q
-    order = np.lexsort((values, groups))
-    sv, sg = values[order], groups[order]
-    start = np.searchsorted(sg, np.arange(n))
-    pos = start + (q / 100.0) * np.maximum(counts - 1, 0)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, start + counts.astype(int) - 1)
-    lo, hi = np.clip(lo, 0, len(sv) - 1), np.clip(hi, 0, len(sv) - 1)
-    frac = pos - np.floor(pos)
-    out[has] = (sv[lo] * (1 - frac) + sv[hi] * frac)[has]  # linear, as numpy.percentile
-    return out
+def slope_of(dzdx: np.ndarray, dzdy: np.ndarray, derive: str) -> np.ndarray:
+    """Slope (float32, percent or degrees as ``derive`` says) from Horn's gradients.
+
+    Examples
+    --------
+    >>> slope_of(np.array([0.03]), np.array([0.04]), "slope_percent").tolist()
+    [5.0]
+    """
+    if derive == "slope_percent":
+        return (100.0 * np.hypot(dzdx, dzdy)).astype("float32")
+    return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype("float32")
 
 
 def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
@@ -328,117 +305,59 @@ def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
     if not isinstance(raster, Raster):  # a RasterOnDisk: block by block
         return raster.zonal_stats(geoms, stats)
     geoms = np.asarray(geoms, dtype=object)
-    n = len(geoms)
-    vals, groups = _pixels_in(raster, geoms)
-    res = {s: _group_stat(vals, groups, n, s) for s in stats}
-    res["px_count"] = np.bincount(groups, minlength=n).astype(float) if len(groups) else np.zeros(n)
-    empty = (res["px_count"] == 0) & ~shapely.is_missing(geoms)
-    if empty.any():
-        pts = shapely.point_on_surface(geoms[empty])
-        v = raster.sample(shapely.get_x(pts), shapely.get_y(pts))
-        for s in stats:
-            special = {"count": np.isfinite(v) * 1.0, "std": np.where(np.isfinite(v), 0.0, np.nan)}
-            res[s][empty] = special.get(s, v)
-    return pd.DataFrame(res)
+    rows, cols, groups = pixel_index(raster, geoms)
+    vals = raster.values.data[rows, cols].astype(float)
+    ok = ~np.ma.getmaskarray(raster.values)[rows, cols]
+    return px.summarise(vals[ok], groups[ok], geoms, stats, raster.sample)
 
 
-def _layers_without_overlap(geoms: np.ndarray) -> np.ndarray:
-    """Group polygons so that no two in a group overlap (greedy colouring of the overlap graph)."""
-    tree = STRtree(geoms)
-    n = len(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
-    ta, tb = tree.query(geoms, predicate="touches")
-    keep = (a < b) & ~np.isin(a.astype(np.int64) * n + b, ta.astype(np.int64) * n + tb)
-    a, b = a[keep], b[keep]
-    colour = np.zeros(len(geoms), dtype=int)
-    while len(a):
-        clash = colour[a] == colour[b]
-        if not clash.any():
-            break
-        colour[np.unique(b[clash])] += 1
-    return colour
-
-
-def _pixels_in(raster: Raster, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Values and polygon index of every valid pixel whose centre lies in each polygon.
+def pixel_index(raster, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column and polygon index of every pixel whose centre lies in each polygon (valid or not).
 
     Small polygons (a bounding box of at most :data:`SMALL_WINDOW_PX` pixels: grid cells, footprints)
     test the centres of the pixels in their box with ``shapely.contains_xy``, vectorized over all
     (polygon, pixel) pairs. Larger polygons are burnt with ``rasterio.features.rasterize``, one pass
     per group of non-overlapping polygons. Either way overlapping polygons each get all their pixels.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> r = Raster(np.ma.masked_invalid(np.zeros((2, 3))), Affine(1, 0, 0, 0, -1, 2), "EPSG:5070", "r")
+    >>> [a.tolist() for a in pixel_index(r, np.array([box(0, 0, 2, 1)]))]
+    [[1, 1], [0, 1], [0, 0]]
     """
     live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
     if not len(live):
-        return np.array([]), np.array([], dtype=int)
-    c0, r0, c1, r1 = _windows(raster, geoms[live])
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    c0, r0, c1, r1 = px.windows(raster.transform, raster.shape, geoms[live])
     npx = np.clip(c1 - c0, 0, None) * np.clip(r1 - r0, 0, None)
     small = npx <= SMALL_WINDOW_PX
-    found = [_centres_in(raster, geoms, live[small], c0[small], r0[small], c1[small], r1[small]),
+    found = [px.centres_in(raster.transform, geoms, live[small], c0[small], r0[small], c1[small], r1[small],
+                           PIXEL_BATCH),
              _burn(raster, geoms, live[~small & (npx > 0)])]
-    return np.concatenate([v for v, _ in found]), np.concatenate([g for _, g in found])
+    return tuple(np.concatenate([f[i] for f in found]) for i in range(3))  # type: ignore[return-value]
 
 
-def _windows(raster, geoms: np.ndarray):
-    """Pixel windows (col0, row0, col1, row1; ends exclusive, clipped to the raster) of each bounding box."""
-    b = shapely.bounds(geoms)
-    inv = ~raster.transform
-    ca, ra = inv @ (b[:, 0], b[:, 3])
-    cb, rb = inv @ (b[:, 2], b[:, 1])
-    h, w = raster.shape
-    c0 = np.clip(np.floor(np.minimum(ca, cb)), 0, w).astype(np.int64)
-    c1 = np.clip(np.ceil(np.maximum(ca, cb)), 0, w).astype(np.int64)
-    r0 = np.clip(np.floor(np.minimum(ra, rb)), 0, h).astype(np.int64)
-    r1 = np.clip(np.ceil(np.maximum(ra, rb)), 0, h).astype(np.int64)
-    return c0, r0, c1, r1
-
-
-def _centres_in(raster: Raster, geoms, ids, c0, r0, c1, r1):
-    """Valid pixels whose centre lies in each of the small polygons ``geoms[ids]``."""
-    width, height = np.clip(c1 - c0, 0, None), np.clip(r1 - r0, 0, None)
-    count = width * height
-    values = raster.values.data
-    valid = ~np.ma.getmaskarray(raster.values)
-    shapely.prepare(geoms[ids])
-    vals, groups = [np.array([])], [np.array([], dtype=int)]
-    ends = np.cumsum(count)
-    start = 0
-    while start < len(ids):
-        stop = int(np.searchsorted(ends, ends[start] - count[start] + PIXEL_BATCH, side="right"))
-        stop = max(stop, start + 1)
-        sel = np.arange(start, stop)
-        poly = np.repeat(sel, count[sel])
-        k = np.arange(len(poly)) + (ends[start] - count[start]) - np.repeat(ends[sel] - count[sel], count[sel])
-        col = c0[poly] + k % width[poly]
-        row = r0[poly] + k // width[poly]
-        x, y = raster.transform @ (col + 0.5, row + 0.5)
-        inside = shapely.contains_xy(geoms[ids[poly]], x, y) & valid[row, col]
-        vals.append(values[row[inside], col[inside]].astype(float))
-        groups.append(ids[poly[inside]])
-        start = stop
-    return np.concatenate(vals), np.concatenate(groups)
-
-
-def _burn(raster: Raster, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Valid pixels of the large polygons ``geoms[ids]``: ``rasterize`` over their joint window."""
+def _burn(raster, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels (row, column, polygon) of the large polygons ``geoms[ids]``: ``rasterize`` over their joint window."""
     from rasterio.features import rasterize
 
     if not len(ids):
-        return np.array([]), np.array([], dtype=int)
-    c0, r0, c1, r1 = _windows(raster, geoms[ids])
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    c0, r0, c1, r1 = px.windows(raster.transform, raster.shape, geoms[ids])
     col0, row0, col1, row1 = int(c0.min()), int(r0.min()), int(c1.max()), int(r1.max())
-    values = raster.values.data[row0:row1, col0:col1]
-    valid = ~np.ma.getmaskarray(raster.values)[row0:row1, col0:col1]
     transform = raster.transform * Affine.translation(col0, row0)
-    colour = _layers_without_overlap(geoms[ids])
-    vals, groups = [], []
+    colour = px.layers_without_overlap(geoms[ids])
+    rows, cols, groups = [], [], []
     for c in range(int(colour.max()) + 1):  # one pass per group of non-overlapping polygons
         sel = ids[colour == c]
-        burned = rasterize(zip(geoms[sel], (sel + 1).tolist(), strict=True), out_shape=values.shape,
+        burned = rasterize(zip(geoms[sel], (sel + 1).tolist(), strict=True), out_shape=(row1 - row0, col1 - col0),
                            transform=transform, fill=0, dtype="int32")
-        hit = (burned > 0) & valid
-        vals.append(values[hit].astype(float))
-        groups.append(burned[hit].astype(int) - 1)
-    return np.concatenate(vals), np.concatenate(groups)
+        r, k = np.nonzero(burned)
+        rows.append(r + row0)
+        cols.append(k + col0)
+        groups.append(burned[r, k].astype(np.int64) - 1)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(groups)
 
 
 def check_raster(path, *, crs=None, lonlat_bounds=None, allow_network: bool = False) -> str | None:

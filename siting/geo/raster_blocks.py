@@ -33,6 +33,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from siting.core.progress import iterate
+from siting.geo import pixels as px
 from siting.geo import raster as _r
 
 __all__ = ["BLOCK_PX", "RasterOnDisk"]
@@ -154,12 +155,8 @@ class RasterOnDisk:
         [[2.5, 4.0, 4.0], [nan, 0.0, 0.0]]
         """
         geoms = np.asarray(geoms, dtype=object)
-        n = len(geoms)
-        out = pd.DataFrame({**{s: np.full(n, np.nan) for s in stats}, "px_count": np.zeros(n)})
-        if "count" in stats:
-            out["count"] = 0.0
         live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-        c0, r0, c1, r1 = _r._windows(self, geoms[live])
+        c0, r0, c1, r1 = px.windows(self.transform, self.shape, geoms[live])
         on = (c1 > c0) & (r1 > r0)
         live, c0, r0, c1, r1 = live[on], c0[on], r0[on], c1[on], r1[on]
         big = (c1 - c0) * (r1 - r0) > BLOCK_PX**2  # a polygon larger than a block is read on its own
@@ -167,13 +164,35 @@ class RasterOnDisk:
                        ((r0 + r1) // (2 * BLOCK_PX)) * (self.width // BLOCK_PX + 1) + (c0 + c1) // (2 * BLOCK_PX))
         order = np.argsort(key, kind="stable")
         groups = np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(order) else []
+        vals, owner = [np.zeros(0)], [np.zeros(0, np.int64)]
         with rasterio.open(self.path) as ds:
             for g in iterate(groups, f"raster {self.name!r} blocks", show=len(groups) > 20):
-                block = self.read(int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max()), ds)
-                res = _r.zonal_stats(block, geoms[live[g]], stats)
-                out.loc[live[g], res.columns] = res.to_numpy()
+                window = int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max())
+                v, k = self._pixel_values(ds, geoms[live[g]], window)
+                vals.append(v)
+                owner.append(live[g][k])
         log.info("raster %r: %d polygon(s) measured in %d block read(s)", self.name, len(live), len(groups))
-        return out
+        v, k = np.concatenate(vals), np.concatenate(owner)
+        ok = np.isfinite(v)
+        return px.summarise(v[ok], k[ok], geoms, stats, self.sample)
+
+    def _pixel_values(self, ds, geoms: np.ndarray, window) -> tuple[np.ndarray, np.ndarray]:
+        """Values (NaN for nodata) and polygon of each pixel whose centre lies in ``geoms``, within ``window``.
+
+        A derived layer is computed at those pixels only, from the elevations around them (a one-pixel
+        halo, or the whole raster's edge padding at its edges): the same numbers as over the whole."""
+        col0, row0, col1, row1 = window
+        grid = _Grid(self.transform * Affine.translation(col0, row0), (row1 - row0, col1 - col0))
+        rows, cols, k = _r.pixel_index(grid, geoms)
+        if not self.derive:
+            z = np.ma.masked_invalid(self._values(ds, col0, row0, col1, row1) * np.float32(self.z_factor))
+            return z.filled(np.nan)[rows, cols].astype(float), k
+        c0, r0, c1, r1 = max(col0 - 1, 0), max(row0 - 1, 0), min(col1 + 1, self.width), min(row1 + 1, self.height)
+        z = np.ma.masked_invalid(self._values(ds, c0, r0, c1, r1) * np.float32(self.z_factor))
+        pad = ((int(row0 == 0), int(row1 == self.height)), (int(col0 == 0), int(col1 == self.width)))
+        p = np.pad(z.filled(np.nan).astype("float64"), pad, mode="reflect", reflect_type="odd")
+        dzdx, dzdy = px.horn(p, abs(self.transform.a), abs(self.transform.e), rows, cols)
+        return _r.slope_of(dzdx, dzdy, self.derive).astype(float), k
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Values at points (NaN off the raster or on nodata), one block read per block touched."""
@@ -189,6 +208,14 @@ class RasterOnDisk:
                 block = self.read(bc, br, int(col[sel].max()) + 1, int(row[sel].max()) + 1, ds)
                 out[sel] = block.values.filled(np.nan)[row[sel] - br, col[sel] - bc]
         return out
+
+
+@dataclass
+class _Grid:
+    """A window of the working grid: what :func:`siting.geo.raster.pixel_index` needs."""
+
+    transform: Affine
+    shape: tuple[int, int]
 
 
 def _rio_crs(crs) -> CRS:

@@ -1,0 +1,184 @@
+"""Pixels of polygons and per-polygon statistics: the array work of zonal statistics, without I/O.
+
+:func:`windows` gives each polygon's pixel window, :func:`centres_in` the pixels whose centres it
+holds, :func:`summarise` the statistics per polygon, and :func:`horn` the slope gradients, over a
+whole array or at chosen pixels only (the same arithmetic, so the same numbers).
+
+Examples
+--------
+>>> p = np.add.outer(np.arange(4.0), np.zeros(4)) * 10  # rises 10 per row
+>>> [float(v[1, 1]) for v in horn(p, 100.0, 100.0)]
+[0.0, 0.1]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["centres_in", "group_stat", "horn", "layers_without_overlap", "summarise", "windows"]
+
+
+def horn(p: np.ndarray, dx: float, dy: float, rows=None, cols=None) -> tuple[np.ndarray, np.ndarray]:
+    """Horn's (1981) dz/dx and dz/dy from ``p``, an elevation array padded by one pixel on every side.
+
+    Over the whole array, or only at the pixels ``(rows, cols)`` (indexes of the unpadded array), with
+    the same arithmetic, so the same numbers.
+    """
+    if rows is None:
+        a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
+        d, f = p[1:-1, :-2], p[1:-1, 2:]
+        g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
+    else:
+        a, b, c = p[rows, cols], p[rows, cols + 1], p[rows, cols + 2]
+        d, f = p[rows + 1, cols], p[rows + 1, cols + 2]
+        g, h, i = p[rows + 2, cols], p[rows + 2, cols + 1], p[rows + 2, cols + 2]
+    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8 * dx)
+    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8 * dy)
+    return dzdx, dzdy
+
+
+def summarise(vals: np.ndarray, groups: np.ndarray, geoms: np.ndarray, stats, sample) -> pd.DataFrame:
+    """The statistics of each polygon's valid pixel values; a polygon with no pixel centre is sampled at its
+    representative point (``sample(x, y)``).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> summarise(np.array([1.0, 3.0]), np.array([0, 0]), np.array([box(0, 0, 9, 9), box(0, 0, 0.1, 0.1)]),
+    ...           ["mean"], lambda x, y: np.full(len(x), 7.0)).values.tolist()
+    [[2.0, 2.0], [7.0, 0.0]]
+    """
+    n = len(geoms)
+    res = {s: group_stat(vals, groups, n, s) for s in stats}
+    res["px_count"] = np.bincount(groups, minlength=n).astype(float) if len(groups) else np.zeros(n)
+    empty = (res["px_count"] == 0) & ~shapely.is_missing(geoms)
+    if empty.any():
+        pts = shapely.point_on_surface(geoms[empty])
+        v = sample(shapely.get_x(pts), shapely.get_y(pts))
+        for s in stats:
+            special = {"count": np.isfinite(v) * 1.0, "std": np.where(np.isfinite(v), 0.0, np.nan)}
+            res[s][empty] = special.get(s, v)
+    return pd.DataFrame(res)
+
+
+def group_stat(values: np.ndarray, groups: np.ndarray, n: int, stat: str) -> np.ndarray:
+    """One statistic (:data:`siting.geo.raster.STATS`) of ``values`` per group ``0 .. n-1`` (NaN for none).
+
+    Examples
+    --------
+    >>> group_stat(np.array([1.0, 3.0, 5.0]), np.array([0, 0, 2]), 3, "mean").tolist()
+    [2.0, nan, 5.0]
+    """
+    out = np.full(n, np.nan)
+    if not len(values):
+        return out
+    counts = np.bincount(groups, minlength=n).astype(float)
+    has = counts > 0
+    if stat == "count":
+        return counts
+    if stat in ("mean", "std"):
+        s = np.bincount(groups, weights=values, minlength=n)
+        mean = np.divide(s, counts, out=np.full(n, np.nan), where=has)
+        if stat == "mean":
+            return mean
+        s2 = np.bincount(groups, weights=values**2, minlength=n)
+        var = np.divide(s2, counts, out=np.full(n, np.nan), where=has) - mean**2
+        return np.sqrt(np.clip(var, 0, None))
+    q = {"min": 0.0, "max": 100.0, "median": 50.0}.get(stat)
+    q = float(stat[1:]) if q is None else q
+    order = np.lexsort((values, groups))
+    sv, sg = values[order], groups[order]
+    start = np.searchsorted(sg, np.arange(n))
+    pos = start + (q / 100.0) * np.maximum(counts - 1, 0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, start + counts.astype(int) - 1)
+    lo, hi = np.clip(lo, 0, len(sv) - 1), np.clip(hi, 0, len(sv) - 1)
+    frac = pos - np.floor(pos)
+    out[has] = (sv[lo] * (1 - frac) + sv[hi] * frac)[has]  # linear, as numpy.percentile
+    return out
+
+
+def layers_without_overlap(geoms: np.ndarray) -> np.ndarray:
+    """Group polygons so that no two in a group overlap (greedy colouring of the overlap graph).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> layers_without_overlap(np.array([box(0, 0, 2, 2), box(1, 1, 3, 3), box(5, 5, 6, 6)])).tolist()
+    [0, 1, 0]
+    """
+    tree = shapely.STRtree(geoms)
+    n = len(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    ta, tb = tree.query(geoms, predicate="touches")
+    keep = (a < b) & ~np.isin(a.astype(np.int64) * n + b, ta.astype(np.int64) * n + tb)
+    a, b = a[keep], b[keep]
+    colour = np.zeros(len(geoms), dtype=int)
+    while len(a):
+        clash = colour[a] == colour[b]
+        if not clash.any():
+            break
+        colour[np.unique(b[clash])] += 1
+    return colour
+
+
+def windows(transform, shape: tuple[int, int], geoms: np.ndarray):
+    """Pixel windows (col0, row0, col1, row1; ends exclusive, clipped to the grid) of each bounding box.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from shapely import box
+    >>> [int(v[0]) for v in windows(Affine(1, 0, 0, 0, -1, 4), (4, 4), np.array([box(0.5, 0.5, 2.5, 9)]))]
+    [0, 0, 3, 4]
+    """
+    b = shapely.bounds(geoms)
+    inv = ~transform
+    ca, ra = inv @ (b[:, 0], b[:, 3])
+    cb, rb = inv @ (b[:, 2], b[:, 1])
+    h, w = shape
+    c0 = np.clip(np.floor(np.minimum(ca, cb)), 0, w).astype(np.int64)
+    c1 = np.clip(np.ceil(np.maximum(ca, cb)), 0, w).astype(np.int64)
+    r0 = np.clip(np.floor(np.minimum(ra, rb)), 0, h).astype(np.int64)
+    r1 = np.clip(np.ceil(np.maximum(ra, rb)), 0, h).astype(np.int64)
+    return c0, r0, c1, r1
+
+
+def centres_in(transform, geoms, ids, c0, r0, c1, r1, batch: int = 4_000_000):
+    """Pixels (row, column, polygon) whose centre lies in each of the small polygons ``geoms[ids]``.
+
+    ``(c0, r0, c1, r1)``: each polygon's pixel window (:func:`windows`); the (polygon, pixel) centre tests
+    go in batches of ``batch``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from shapely import box
+    >>> g = np.array([box(0, 0, 2, 1)])
+    >>> [a.tolist() for a in centres_in(Affine(1, 0, 0, 0, -1, 2), g, np.array([0]), *windows(
+    ...     Affine(1, 0, 0, 0, -1, 2), (2, 3), g))]
+    [[1, 1], [0, 1], [0, 0]]
+    """
+    width, height = np.clip(c1 - c0, 0, None), np.clip(r1 - r0, 0, None)
+    count = width * height
+    shapely.prepare(geoms[ids])
+    rows, cols, groups = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    ends = np.cumsum(count)
+    start = 0
+    while start < len(ids):
+        stop = int(np.searchsorted(ends, ends[start] - count[start] + batch, side="right"))
+        stop = max(stop, start + 1)
+        sel = np.arange(start, stop)
+        poly = np.repeat(sel, count[sel])
+        k = np.arange(len(poly)) + (ends[start] - count[start]) - np.repeat(ends[sel] - count[sel], count[sel])
+        col = c0[poly] + k % width[poly]
+        row = r0[poly] + k // width[poly]
+        x, y = transform @ (col + 0.5, row + 0.5)
+        inside = shapely.contains_xy(geoms[ids[poly]], x, y)
+        rows.append(row[inside])
+        cols.append(col[inside])
+        groups.append(ids[poly[inside]].astype(np.int64))
+        start = stop
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(groups)
