@@ -164,35 +164,54 @@ class RasterOnDisk:
                        ((r0 + r1) // (2 * BLOCK_PX)) * (self.width // BLOCK_PX + 1) + (c0 + c1) // (2 * BLOCK_PX))
         order = np.argsort(key, kind="stable")
         groups = np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(order) else []
-        vals, owner = [np.zeros(0)], [np.zeros(0, np.int64)]
+        out = {**{st: np.full(len(geoms), np.nan) for st in stats}, "px_count": np.zeros(len(geoms))}
+        if "count" in stats:
+            out["count"][:] = 0.0
         with rasterio.open(self.path) as ds:
             for g in iterate(groups, f"raster {self.name!r} blocks", show=len(groups) > 20):
                 window = int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max())
-                v, k = self._pixel_values(ds, geoms[live[g]], window)
-                vals.append(v)
-                owner.append(live[g][k])
+                res = self._measure(ds, geoms[live[g]], window, stats)
+                for name in out:
+                    out[name][live[g]] = res[name].to_numpy()
         log.info("raster %r: %d polygon(s) measured in %d block read(s)", self.name, len(live), len(groups))
-        v, k = np.concatenate(vals), np.concatenate(owner)
-        ok = np.isfinite(v)
-        return px.summarise(v[ok], k[ok], geoms, stats, self.sample)
+        return pd.DataFrame(out)
 
-    def _pixel_values(self, ds, geoms: np.ndarray, window) -> tuple[np.ndarray, np.ndarray]:
-        """Values (NaN for nodata) and polygon of each pixel whose centre lies in ``geoms``, within ``window``.
+    def _measure(self, ds, geoms: np.ndarray, window, stats) -> pd.DataFrame:
+        """The statistics of ``geoms`` from the pixels of ``window`` (each polygon's box lies in it).
 
-        A derived layer is computed at those pixels only, from the elevations around them (a one-pixel
-        halo, or the whole raster's edge padding at its edges): the same numbers as over the whole."""
+        A derived layer is computed at the polygons' pixels only, from the elevations around them (a
+        one-pixel halo, or the whole raster's edge padding at its edges): the same numbers as over the
+        whole raster. A polygon holding no pixel centre is sampled at its representative point."""
         col0, row0, col1, row1 = window
+        at = self._values_at(ds, window)
         grid = _Grid(self.transform * Affine.translation(col0, row0), (row1 - row0, col1 - col0))
         rows, cols, k = _r.pixel_index(grid, geoms)
+        v = at(rows, cols)
+        ok = np.isfinite(v)
+
+        def sample(x, y):
+            c, r = ~grid.transform @ (np.asarray(x, float), np.asarray(y, float))
+            c, r = np.floor(c).astype(np.int64), np.floor(r).astype(np.int64)
+            inside = (r >= 0) & (r < grid.shape[0]) & (c >= 0) & (c < grid.shape[1])
+            found = np.full(len(c), np.nan)
+            found[inside] = at(r[inside], c[inside])
+            return found
+
+        return px.summarise(v[ok], k[ok], geoms, stats, sample)
+
+    def _values_at(self, ds, window):
+        """``at(rows, cols)``: values (float, NaN for nodata) at pixels of ``window`` (window-relative indexes)."""
+        col0, row0, col1, row1 = window
         if not self.derive:
             z = np.ma.masked_invalid(self._values(ds, col0, row0, col1, row1) * np.float32(self.z_factor))
-            return z.filled(np.nan)[rows, cols].astype(float), k
+            filled = z.filled(np.nan)
+            return lambda rows, cols: filled[rows, cols].astype(float)
         c0, r0, c1, r1 = max(col0 - 1, 0), max(row0 - 1, 0), min(col1 + 1, self.width), min(row1 + 1, self.height)
         z = np.ma.masked_invalid(self._values(ds, c0, r0, c1, r1) * np.float32(self.z_factor))
         pad = ((int(row0 == 0), int(row1 == self.height)), (int(col0 == 0), int(col1 == self.width)))
         p = np.pad(z.filled(np.nan).astype("float64"), pad, mode="reflect", reflect_type="odd")
-        dzdx, dzdy = px.horn(p, abs(self.transform.a), abs(self.transform.e), rows, cols)
-        return _r.slope_of(dzdx, dzdy, self.derive).astype(float), k
+        dx, dy, derive = abs(self.transform.a), abs(self.transform.e), self.derive
+        return lambda rows, cols: _r.slope_of(*px.horn(p, dx, dy, rows, cols), derive).astype(float)
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Values at points (NaN off the raster or on nodata), one block read per block touched."""
