@@ -4,7 +4,8 @@ Sizes at ``scale=1`` (see ../shared/PERFORMANCE_NOTES.md section 1 for the real 
 federal polygons over about 2.6 million km2 (BLM mostly in the 11 western states, plus Alaska),
 100,000 transmission lines forming networks around hubs, 75,000 substations at line ends,
 300,000 deposits in clusters, 300,000 rail segments, exclusion zones. Everything is drawn from
-``numpy.random.default_rng(seed)``: the same seed gives the same country.
+``numpy.random.default_rng(seed)``: the same seed gives the same country. Parcels are real-shaped
+when given real part shapes (:func:`real_shaped_parcels`), else 12-vertex stars (:func:`parcels`).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import rasterio
 import shapely
 from rasterio.transform import from_origin
@@ -67,6 +68,7 @@ def test_geographic_dem_warped_by_blocks_equals_the_whole_warp(tmp_path, rng, mo
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-4, atol=1e-4, equal_nan=True)
 
 
+@pytest.mark.slow  # two demo runs (about 30 s)
 def test_a_run_with_a_raster_factor_scores_the_same_on_disk(tmp_path, monkeypatch):
     import siting
 
