@@ -26,7 +26,7 @@ def test_binned_sites_match_a_plain_groupby(rng):
     key = pd.Series(list(map(tuple, np.floor(xy / 80_000).astype(int))))
     plain = sites.assign(key=key).groupby("key")["score"].agg(["size", "max", "mean"])
     assert len(out) == len(plain) and out["n_sites"].sum() == len(sites)
-    got = out.assign(key=[(int(round(b[0] / 80_000)), int(round(b[1] / 80_000)))
+    got = out.assign(key=[(round(b[0] / 80_000), round(b[1] / 80_000))
                           for b in shapely.bounds(out.geometry.values)]).set_index("key")
     np.testing.assert_array_equal(got.loc[plain.index, "n_sites"], plain["size"])
     np.testing.assert_allclose(got.loc[plain.index, "best_score"], plain["max"], equal_nan=True)
