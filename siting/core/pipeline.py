@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import platform
@@ -29,7 +30,7 @@ from siting.candidates.parcels import OUTSIDE_ZONES, assign_classes, candidates_
 from siting.candidates.plss import legal_descriptions
 from siting.core.engine import make_engine
 from siting.core.errors import InputFileError, LayerError, ScenarioError, SitingWarning
-from siting.core.progress import Steps
+from siting.core.progress import Steps, release_memory
 from siting.core.result import SitingResult
 from siting.core.scenario import Scenario, load_scenario
 from siting.fetch.scenario import manifest_of, resolve_fetches
@@ -315,6 +316,8 @@ def run(scenario, *, engine: str = "local", scheduler=None, progress: bool | Non
                                 "inputs": _inputs(sc), "timings": steps.timings, "engine": eng.describe()})
         finally:
             steps.close()
+    gc.collect()  # the run's temporaries (some in reference cycles) go now,
+    release_memory()  # and their heap goes back to the system
     return result
 
 

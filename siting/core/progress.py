@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 
 from siting.core import settings
 
-__all__ = ["Steps", "bar", "iterate", "peak_mib"]
+__all__ = ["Steps", "bar", "iterate", "peak_mib", "release_memory"]
 
 log = logging.getLogger("siting.steps")  # one line per step: what the CLI shows without a terminal
 
@@ -57,6 +58,7 @@ class Steps:
         try:
             yield info
         finally:
+            release_memory()
             seconds = time.perf_counter() - start
             self.timings.append({"step": name, "seconds": round(seconds, 3), "peak_mib": peak_mib(), **info})
             counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
@@ -74,6 +76,33 @@ class Steps:
             self._bar.close()
         if self._redirect is not None:
             self._redirect.__exit__(None, None, None)
+
+
+def release_memory() -> None:
+    """Give the heap memory freed by a step back to the operating system (glibc's ``malloc_trim``).
+
+    Freed blocks otherwise stay in the allocator's per-thread arenas, where the next step's threads
+    often cannot reuse them: at 0.25x of the national benchmark, a finished run held 3.5 GB resident,
+    1.9 GB after trimming. A no-op where the C library has no ``malloc_trim``.
+
+    Examples
+    --------
+    >>> release_memory()
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        return None
 
 
 def peak_mib() -> float | None:
