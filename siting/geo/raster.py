@@ -181,10 +181,9 @@ def load_raster(
             raise RasterError(
                 f"raster {name!r} ({path}, CRS {src_crs}) does not overlap the study area "
                 f"(bounds {aoi_bounds} in {wcrs.to_string()}); check both CRSs")
-        grid = _on_grid(ds, win, src_crs, wcrs, name, resolution)
+        grid = _on_grid(ds, win, src_crs, wcrs, resolution, name=name, z_factor=z_factor, derive=derive,
+                        units={"slope_percent": "percent", "slope_degrees": "degrees"}.get(derive or "", ""))
         nodata = f"nodata value {ds.nodata:g}" if ds.nodata is not None else "its mask"
-    grid.z_factor, grid.derive = z_factor, derive
-    grid.units = {"slope_percent": "percent", "slope_degrees": "degrees"}.get(derive or "", "")
     if grid.width * grid.height > settings.RASTER_IN_MEMORY_PX:
         log.info("raster %r: %d x %d px at %.0f m in %s, more than %d: read block by block when measured", name,
                  grid.width, grid.height, grid.resolution, wcrs.to_string(), settings.RASTER_IN_MEMORY_PX)
@@ -208,13 +207,14 @@ def _grid(src_crs, dst_crs, transform, w, h, resolution):
                                        right=max(left, right), top=max(top, bottom), resolution=resolution)
 
 
-def _on_grid(ds, win, src_crs, wcrs, name, resolution):
+def _on_grid(ds, win, src_crs, wcrs, resolution, **fields):
     """The file's window ``win`` as a :class:`~siting.geo.raster_blocks.RasterOnDisk` on the working grid."""
     from siting.geo.raster_blocks import RasterOnDisk
 
     transform, w, h = _grid(src_crs, wcrs, ds.window_transform(win), int(win.width), int(win.height), resolution)
     same = resolve_crs(src_crs) == wcrs and resolution is None
-    return RasterOnDisk(ds.name, src_crs, wcrs, transform, int(w), int(h), name, src_window=win if same else None)
+    return RasterOnDisk(ds.name, src_crs, wcrs, transform, int(w), int(h), src_window=win if same else None,
+                        **fields)
 
 
 def derive_layer(raster: Raster, derive: str) -> Raster:

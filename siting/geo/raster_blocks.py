@@ -4,8 +4,9 @@ A national 90 m DEM over the conterminous US and Alaska is about 4.7 G pixels; i
 float32 would need 19 GB. :func:`siting.geo.raster.load_raster` returns a :class:`RasterOnDisk`
 instead of reading such a raster when its grid in the working CRS has more than
 :data:`siting.core.settings.RASTER_IN_MEMORY_PX` pixels. Zonal statistics then group the polygons
-by the block (:data:`BLOCK_PX` pixels square) that holds the centre of their box, and read, warp and
-derive (slope, with a one-pixel halo) only the window those polygons cover. A raster small enough
+by the block (:data:`BLOCK_PX` pixels square) that holds the centre of their box, read and warp only
+the window those polygons cover, and derive slope only at their own pixels (from the elevations around
+each, so with a one-pixel halo). A raster small enough
 is read whole through the same :meth:`RasterOnDisk.read` (one warp definition, a GDAL WarpedVRT
 with a fixed bilinear kernel), so every statistic equals the in-memory result: tested against it.
 Memory is bounded by one block plus its polygons' overhang.
@@ -224,8 +225,8 @@ class RasterOnDisk:
             for k in np.unique(key):
                 sel = inside[key == k]
                 bc, br = int(col[sel].min()), int(row[sel].min())
-                block = self.read(bc, br, int(col[sel].max()) + 1, int(row[sel].max()) + 1, ds)
-                out[sel] = block.values.filled(np.nan)[row[sel] - br, col[sel] - bc]
+                at = self._values_at(ds, (bc, br, int(col[sel].max()) + 1, int(row[sel].max()) + 1))
+                out[sel] = at(row[sel] - br, col[sel] - bc)
         return out
 
 
