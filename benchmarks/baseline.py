@@ -26,14 +26,22 @@ ZONAL_SAMPLE = 1_000
 HEX_KM2 = 1.0
 
 
-def _hexes(poly, side: float) -> np.ndarray:
-    """Flat-topped hexagons of side ``side`` covering the box of ``poly``."""
+def _hex_centres(poly, side: float) -> np.ndarray:
+    """Centres (column, row indexes) of the flat-topped hexagons of side ``side`` over the box of ``poly``, on
+    one lattice anchored at the origin (neighbouring boxes share their hexagons)."""
     x0, y0, x1, y1 = poly.bounds
     dx, dy = 1.5 * side, np.sqrt(3) * side
-    cx, cy = np.meshgrid(np.arange(x0, x1 + dx, dx), np.arange(y0, y1 + dy, dy))
-    cy = cy + np.where((np.round((cx - x0) / dx) % 2) == 1, dy / 2, 0)
+    i, j = np.meshgrid(np.arange(np.floor(x0 / dx) - 1, np.ceil(x1 / dx) + 1),
+                       np.arange(np.floor(y0 / dy) - 1, np.ceil(y1 / dy) + 1))
+    return np.column_stack([i.ravel(), j.ravel()]).astype(np.int64)
+
+
+def _hexes(ij: np.ndarray, side: float) -> np.ndarray:
+    """The hexagons at lattice indexes ``ij``."""
+    dx, dy = 1.5 * side, np.sqrt(3) * side
+    cx, cy = ij[:, 0] * dx, ij[:, 1] * dy + np.where(ij[:, 0] % 2 == 1, dy / 2, 0)
     ang = np.arange(6) * np.pi / 3
-    ring = np.stack([cx.ravel()[:, None] + side * np.cos(ang), cy.ravel()[:, None] + side * np.sin(ang)], -1)
+    ring = np.stack([cx[:, None] + side * np.cos(ang), cy[:, None] + side * np.sin(ang)], -1)
     return shapely.polygons(ring)
 
 
@@ -64,7 +72,8 @@ def run(folder: Path, spec: dict, sample_seed: int = 0) -> tuple[dict, dict]:
     lap("exclusions (overlay)")
 
     side = np.sqrt(2 * HEX_KM2 * 1e6 / (3 * np.sqrt(3)))
-    grid = gpd.GeoDataFrame(geometry=np.concatenate([_hexes(p, side) for p in eligible.geometry]), crs=5070)
+    ij = np.unique(np.concatenate([_hex_centres(p, side) for p in eligible.geometry]), axis=0)
+    grid = gpd.GeoDataFrame(geometry=_hexes(ij, side), crs=5070)
     cells = gpd.overlay(grid, eligible[["geometry"]], how="intersection", keep_geom_type=True)
     cells = cells[cells.area > 0].reset_index(drop=True)  # every piece of land, as siting keeps
     lap("grid (overlay)")
