@@ -131,6 +131,7 @@ def test_files_without_crs_are_an_error_naming_layer_and_file(realdata, path):
     assert "crs:" in str(exc.value)
 
 
+@pytest.mark.slow  # 4-8 s on the real files; runs in CI's slow set
 def test_agency_vocabulary_on_real_padus(realdata):
     nv = _load(realdata, "padus_great_basin_managers/padus3_federal_managers_nv_clip.geojson").frame
     assert dict(zip(nv["manager_name"], nv["agency"], strict=True)) == {
@@ -154,6 +155,7 @@ def _rel(frame) -> np.ndarray:
     return frame.area.to_numpy() / 4046.8564224 / rep - 1
 
 
+@pytest.mark.slow  # 4-8 s on the real files; runs in CI's slow set
 def test_reported_acreage_matches_measured_area(realdata):
     nv = _load(realdata, "padus_great_basin_managers/padus3_federal_managers_nv_clip.geojson").frame
     assert np.abs(_rel(nv)).max() < 0.001  # producer measured in EPSG:5070 too
@@ -167,6 +169,7 @@ def test_reported_acreage_matches_measured_area(realdata):
     assert abs(total) < 0.001  # simplified outlines: per-feature areas drift, the total holds
 
 
+@pytest.mark.slow  # 4-8 s on the real files; runs in CI's slow set
 def test_invalid_polygons_as_published_are_repaired_with_counts(realdata):
     key = "padus_great_basin_managers/padus3_great_basin_by_manager.geojson"
     got = _load(realdata, key)
