@@ -27,7 +27,7 @@ import shapely
 from siting.candidates.budget import check_budget
 from siting.core import settings
 from siting.core.errors import ScenarioError
-from siting.geo.geometry import keep_family
+from siting.geo.geometry import keep_family, prepared
 from siting.geo.parallel import chunked, map_pieces
 from siting.geo.proximity import segment_distance
 from siting.io.crs import check_projected
@@ -252,13 +252,13 @@ def _piece_cells(pieces, bi, bj, *, width, shape, block):
     owner, ci, cj, inside = owner[~outside], ci[~outside], cj[~outside], inside[~outside]
     cells = _cell_polygons(ci, cj, width, shape)
     doubt = np.flatnonzero(~inside)  # near an edge of their piece: GEOS decides
-    shapely.prepare(pieces)
     hit = inside.copy()
-    hit[doubt] = shapely.intersects(pieces[owner[doubt]], cells[doubt])
-    owner, ci, cj, cells, inside = owner[hit], ci[hit], cj[hit], cells[hit], inside[hit]
-    whole = inside.copy()  # no overlay needed
-    doubt = np.flatnonzero(~inside)
-    whole[doubt] = shapely.contains(pieces[owner[doubt]], cells[doubt])
+    with prepared(pieces):
+        hit[doubt] = shapely.intersects(pieces[owner[doubt]], cells[doubt])
+        owner, ci, cj, cells, inside = owner[hit], ci[hit], cj[hit], cells[hit], inside[hit]
+        whole = inside.copy()  # no overlay needed
+        doubt = np.flatnonzero(~inside)
+        whole[doubt] = shapely.contains(pieces[owner[doubt]], cells[doubt])
     clipped = cells.copy()
     clipped[~whole] = keep_family(shapely.intersection(pieces[owner[~whole]], cells[~whole]), "polygon")
     ok = ~shapely.is_missing(clipped) & ~shapely.is_empty(clipped)

@@ -53,6 +53,10 @@ BYTES_PER_CANDIDATE = 4_096
 #: A raster whose grid in the working CRS has more pixels than this (100 MB as float32) is not read whole:
 #: it is measured block by block (:class:`siting.geo.raster_blocks.RasterOnDisk`).
 RASTER_IN_MEMORY_PX = 25_000_000
+#: GDAL's block cache (MB) while a raster is read block by block. GDAL's default is 5 % of the machine's
+#: memory (1.2 GB here), which a national DEM read once fills and never gives back; each window is read
+#: once, so a small cache loses nothing.
+RASTER_CACHE_MB = 128
 #: Arrays shorter than this are not split across threads.
 THREAD_MIN_ITEMS = 20_000
 

@@ -45,6 +45,7 @@ from scipy.spatial import QhullError, Voronoi, cKDTree
 
 from siting.core.errors import SitingWarning
 from siting.geo import geodesy, spatial
+from siting.geo.ground import morton
 from siting.geo.pieces import layer_pieces, segments
 
 __all__ = ["TOL_M", "farthest_distance"]
@@ -54,6 +55,9 @@ TOL_M = 1.0
 #: Relative allowance per km of a footprint's diagonal (plus one) for the change of scale across it
 #: (EPSG:5070: about 3e-5 per km in the lower 48, 1e-4 per km in Alaska).
 FOOT_MARGIN = 2e-4
+#: Footprints whose edges are searched at once, neighbours together (bounds memory: a national grid's
+#: 2 M cells have 11 M edges and 35 M corner copies).
+FOOT_BATCH = 100_000
 _MAX_ROUNDS = 60
 
 
@@ -151,13 +155,23 @@ class _Search:
         return d, idx
 
     def edges(self) -> None:
-        """Every vertex, then every edge: same convex piece at both ends, Lipschitz bound, or halving."""
-        x1, y1, x2, y2, own = _edges(self.geoms)
-        xy, vertex_of = shapely.get_coordinates(self.geoms, return_index=True)
+        """Every vertex, then every edge, in batches of :data:`FOOT_BATCH` neighbouring footprints."""
+        box = shapely.bounds(self.geoms)
+        order = np.argsort(morton((box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2), kind="stable")
+        for start in range(0, len(order), FOOT_BATCH):
+            self._edges_of(np.sort(order[start:start + FOOT_BATCH]))
+
+    def _edges_of(self, rows: np.ndarray) -> None:
+        """Vertices and edges of the footprints ``rows``: same convex piece at both ends, Lipschitz bound,
+        or halving."""
+        x1, y1, x2, y2, own = _edges(self.geoms[rows])
+        xy, vertex_of = shapely.get_coordinates(self.geoms[rows], return_index=True)
+        own, vertex_of = rows[own], rows[vertex_of]
         n = len(x1)
         # every corner is measured once, however many edges and footprints share it (a grid's cells do)
         pts = np.vstack([np.column_stack([x1, y1]), np.column_stack([x2, y2]), xy])
         back, unique = _distinct(pts)
+        del pts, xy
         d_u, i_u = spatial.nearest(shapely.points(unique), self.pieces, crs=self.crs)
         d_all, i_all = d_u[back], i_u[back]
         np.maximum.at(self.best, np.r_[own, own, vertex_of], d_all)
@@ -197,14 +211,14 @@ class _Search:
         near = (vx >= x0 - 1e4) & (vx <= x1 + 1e4) & (vy >= y0 - 1e4) & (vy <= y1 + 1e4)
         if not near.any():
             return
-        v = vertices[near]
-        v = v[shapely.STRtree(self.geoms).query(shapely.points(v), predicate="dwithin", distance=2e4)[0]]
-        v = np.unique(v, axis=0)
+        tree = shapely.STRtree(self.geoms)
+        v = vertices[near]  # those with a footprint within 20 km (one match each: not every pair)
+        v = np.unique(v[tree.query_nearest(shapely.points(v), max_distance=2e4, all_matches=False)[0]], axis=0)
         if not len(v):
             return
         _, three = cKDTree(xy).query(v, k=3)
         p, miss = self._equidistant(v, xy[three]) if self.ground is not None else (v, np.zeros(len(v)))
-        vi, gi = shapely.STRtree(self.geoms).query(shapely.points(p), predicate="within")
+        vi, gi = tree.query(shapely.points(p), predicate="within")
         if len(vi):
             self.measure(p[vi, 0], p[vi, 1], gi)
             bad = miss[vi] > self.tol

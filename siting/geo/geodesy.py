@@ -140,7 +140,7 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
         raise GeometryError("nearest on the ground: the target layer has no point, line or polygon parts "
                             f"({len(targets):,} features); explode its geometry collections first")
     mid, _ = cut.midpoints()
-    box = shapely.bounds(cut.pieces)
+    box = cut.box
     half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
     half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
     tree = cKDTree(ground.ecef(mid[:, 0], mid[:, 1]))
@@ -152,12 +152,13 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
         k = min(CHORD_K, len(mid))
         chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near_t[:, 0]
-        opening = _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx)
+        anchor = (ax[rows], ay[rows], rho[rows])
+        opening = _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx, anchor)
         s_max = _reach_scale(ground, ax[rows], ay[rows], rho[rows], g[rows])
         radius = rho[rows] * s_max  # the source's ground radius about its anchor
         s, t = _chord_pairs(tree, xyz, chord, near_t, g[rows] + radius + half.max())
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
-        rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx)
+        rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx, anchor)
         s, t, planar = (np.concatenate(v) for v in zip(opening, rivals, strict=True))
         better = _concave_side(src, s, cut.pieces[t], planar, g[rows][s], ground, s_max[s], hulls[rows])
         _keep_nearest(rows, s, cut.owner[t], better, g, idx)
@@ -191,10 +192,10 @@ def _chord_pairs(tree: cKDTree, xyz, chord, near_t, bound) -> tuple[np.ndarray, 
     return s, t
 
 
-def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx) -> tuple[np.ndarray, ...]:
+def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx, anchor) -> tuple[np.ndarray, ...]:
     """Measure the (source, piece) pairs within ``reach`` on the map; keep (in place) each source's
     nearest where it is nearer than ``g``. Returns the measured pairs and their planar distances."""
-    s, t, xy = _nearest_pairs(src, cut, s, t, np.broadcast_to(reach, len(src)))
+    s, t, xy = _nearest_pairs(src, cut, s, t, np.broadcast_to(reach, len(src)), anchor)
     if len(s):
         _keep_nearest(rows, s, cut.owner[t], ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), g, idx)
     return s, t, np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
@@ -279,16 +280,25 @@ def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
     return best
 
 
-def _nearest_pairs(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs whose pieces lie within ``reach`` on the map, with their nearest points (x0, y0, x1, y1)."""
+def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs whose pieces lie within ``reach`` on the map, with their nearest points (x0, y0, x1, y1).
+
+    Pairs are ruled out cheaply before GEOS measures them: by their boxes' gap and, for point and segment
+    pieces, by the piece's distance from the source's anchor less the source's reach ``rho`` (``anchor``:
+    x, y, rho per source); both are never more than the shapes' distance."""
     if cut.ends is not None and (shapely.get_type_id(src) == 0).all():  # points to segments, in numpy
         p = shapely.get_coordinates(src)[s]
         e = cut.ends[t]
         qx, qy = segment_foot(p[:, 0], p[:, 1], e[:, 0], e[:, 1], e[:, 2], e[:, 3])
         xy = np.column_stack([p, qx, qy])
     else:
-        near = _box_gap(shapely.bounds(src)[s], shapely.bounds(cut.pieces)[t]) <= reach[s]
+        near = _box_gap(shapely.bounds(src)[s], cut.box[t]) <= reach[s]
         s, t = s[near], t[near]
+        if cut.ends is not None:
+            ax, ay, rho = anchor
+            e = cut.ends[t]
+            near = proximity.segment_distance(ax[s], ay[s], e[:, 0], e[:, 1], e[:, 2], e[:, 3]) - rho[s] <= reach[s]
+            s, t = s[near], t[near]
         big = np.flatnonzero(shapely.get_num_coordinates(src) > 32)  # their hull is a cheap lower bound
         if len(big):
             hull = np.empty(len(src), dtype=object)

@@ -12,7 +12,7 @@ rejected, and says why:
   rejected (``"drop"``), or an error (``"raise"``). Never ``buffer(0)``.
 
 Polygon and line layers are promoted to Multi* so that each layer has one
-geometry type.
+geometry type. :func:`prepared` prepares geometries for a block of predicates and frees them after.
 
 Examples
 --------
@@ -37,6 +37,8 @@ True
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +46,7 @@ import shapely
 
 from siting.core.errors import GeometryError
 
-__all__ = ["FAMILIES", "CleanResult", "clean", "dominant_family", "family_of", "keep_family"]
+__all__ = ["FAMILIES", "CleanResult", "clean", "dominant_family", "family_of", "keep_family", "prepared"]
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +141,33 @@ def keep_family(geoms: np.ndarray, family: str) -> np.ndarray:
     first = shapely.get_geometry(pts[single], 0)
     pts[single] = first
     return pts
+
+
+@contextmanager
+def prepared(geoms: np.ndarray) -> Iterator[np.ndarray]:
+    """Prepare ``geoms`` for repeated predicates while the block runs, then free what was prepared here.
+
+    A prepared geometry keeps its index for as long as the object lives: preparing a run's 2 M cells
+    once for a raster factor held about 700 bytes per cell until the run ended. Geometries that came
+    in prepared stay prepared.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> cells = np.array([box(0, 0, 1, 1), box(2, 0, 3, 1)])
+    >>> with prepared(cells) as g:
+    ...     bool(shapely.is_prepared(g).all())
+    True
+    >>> bool(shapely.is_prepared(cells).any())
+    False
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    fresh = geoms[~shapely.is_prepared(geoms) & ~shapely.is_missing(geoms)]
+    shapely.prepare(fresh)
+    try:
+        yield geoms
+    finally:
+        shapely.destroy_prepared(fresh)
 
 
 def clean(

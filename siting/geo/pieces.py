@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -43,11 +44,16 @@ class Pieces:
     #: ``(n, 4)`` start and end of each point or segment piece (a point twice); None with polygons.
     ends: np.ndarray | None = None
 
+    @cached_property
+    def box(self) -> np.ndarray:
+        """``(n, 4)`` bounds of the pieces (``minx, miny, maxx, maxy``), computed once."""
+        return shapely.bounds(self.pieces).reshape(-1, 4)
+
     def midpoints(self) -> tuple[np.ndarray, float]:
         """Each piece's middle (xy) and the largest distance from a middle to its piece."""
         if not len(self.pieces):
             return np.empty((0, 2)), 0.0
-        box = shapely.bounds(self.pieces)
+        box = self.box
         mid = (box[:, :2] + box[:, 2:]) / 2
         half = float(np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]).max() / 2)
         return mid, half

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from siting.geo.geometry import prepared
+
 __all__ = ["centres_in", "group_stat", "horn", "layers_without_overlap", "summarise", "windows"]
 
 
@@ -163,22 +165,22 @@ def centres_in(transform, geoms, ids, c0, r0, c1, r1, batch: int = 4_000_000):
     """
     width, height = np.clip(c1 - c0, 0, None), np.clip(r1 - r0, 0, None)
     count = width * height
-    shapely.prepare(geoms[ids])
     rows, cols, groups = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     ends = np.cumsum(count)
     start = 0
-    while start < len(ids):
-        stop = int(np.searchsorted(ends, ends[start] - count[start] + batch, side="right"))
-        stop = max(stop, start + 1)
-        sel = np.arange(start, stop)
-        poly = np.repeat(sel, count[sel])
-        k = np.arange(len(poly)) + (ends[start] - count[start]) - np.repeat(ends[sel] - count[sel], count[sel])
-        col = c0[poly] + k % width[poly]
-        row = r0[poly] + k // width[poly]
-        x, y = transform @ (col + 0.5, row + 0.5)
-        inside = shapely.contains_xy(geoms[ids[poly]], x, y)
-        rows.append(row[inside])
-        cols.append(col[inside])
-        groups.append(ids[poly[inside]].astype(np.int64))
-        start = stop
+    with prepared(geoms[ids]):
+        while start < len(ids):
+            stop = int(np.searchsorted(ends, ends[start] - count[start] + batch, side="right"))
+            stop = max(stop, start + 1)
+            sel = np.arange(start, stop)
+            poly = np.repeat(sel, count[sel])
+            k = np.arange(len(poly)) + (ends[start] - count[start]) - np.repeat(ends[sel] - count[sel], count[sel])
+            col = c0[poly] + k % width[poly]
+            row = r0[poly] + k // width[poly]
+            x, y = transform @ (col + 0.5, row + 0.5)
+            inside = shapely.contains_xy(geoms[ids[poly]], x, y)
+            rows.append(row[inside])
+            cols.append(col[inside])
+            groups.append(ids[poly[inside]].astype(np.int64))
+            start = stop
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(groups)

@@ -61,6 +61,8 @@ PIECE = 16_384
 CERTIFY_SLACK = 1e-6
 #: Answers kept per key by a :class:`Reuse` (the most recent).
 MEMO_ENTRIES = 2
+#: Largest ratio between the radii of the queries :func:`ball_pairs` answers together.
+RADIUS_SPREAD = 1.25
 
 
 class Reuse:
@@ -487,14 +489,31 @@ def _ring_counts(tree, geoms, xy, sure, rho, w, points, radius) -> np.ndarray:
 
 
 def ball_pairs(tree: cKDTree, xy: np.ndarray, radius, *, beyond=-np.inf) -> tuple[np.ndarray, np.ndarray]:
-    """(query, point) pairs of a ball query, flattened; with ``beyond``, only points farther than that.
+    """(query, point) pairs of a ball query, flattened and sorted by query; with ``beyond``, only points
+    farther than that.
+
+    The pairs come from ``cKDTree.sparse_distance_matrix`` between a tree of the queries and ``tree``, as
+    arrays (``query_ball_point`` builds a Python list per query: 7x slower for 50,000 queries with about a
+    hundred points each). Queries are grouped by radius (within :data:`RADIUS_SPREAD` of each other) so a
+    small radius is never searched with a large one.
 
     >>> tree = cKDTree(np.array([[0.0, 0.0], [3.0, 0.0], [9.0, 0.0]]))
     >>> [v.tolist() for v in ball_pairs(tree, np.array([[0.0, 0.0], [8.0, 0.0]]), 4.0, beyond=[1.0, 0.0])]
     [[0, 1], [1, 2]]
     """
-    found = tree.query_ball_point(xy, radius, return_sorted=False)
-    src = np.repeat(np.arange(len(found)), np.fromiter(map(len, found), np.int64, len(found)))
-    pt = np.concatenate([np.zeros(0, np.int64), *(np.asarray(f, np.int64) for f in found if len(f))])
-    far = np.linalg.norm(tree.data[pt] - xy[src], axis=1) > np.broadcast_to(np.asarray(beyond, float), len(xy))[src]
-    return src[far], pt[far]
+    xy = np.asarray(xy, dtype=float)
+    radius = np.broadcast_to(np.asarray(radius, float), len(xy))
+    beyond = np.broadcast_to(np.asarray(beyond, float), len(xy))
+    src, pt = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    live = np.flatnonzero(radius >= 0)
+    group = np.floor(np.log(np.clip(radius[live], 1e-9, 1e300)) / np.log(RADIUS_SPREAD)).astype(np.int64)
+    for g in np.unique(group):
+        rows = live[group == g]
+        found = cKDTree(xy[rows]).sparse_distance_matrix(tree, float(radius[rows].max()), output_type="ndarray")
+        i, j, d = rows[found["i"]], found["j"].astype(np.int64), found["v"]
+        keep = (d <= radius[i]) & (d > beyond[i])
+        src.append(i[keep])
+        pt.append(j[keep])
+    s, p = np.concatenate(src), np.concatenate(pt)
+    order = np.argsort(s, kind="stable")
+    return s[order], p[order]

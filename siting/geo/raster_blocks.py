@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
+from siting.core import settings
 from siting.core.progress import iterate
 from siting.geo import pixels as px
 from siting.geo import raster as _r
@@ -116,7 +118,7 @@ class RasterOnDisk:
         c0, r0 = max(col0 - halo, 0), max(row0 - halo, 0)
         c1, r1 = min(col1 + halo, self.width), min(row1 + halo, self.height)
         if ds is None:
-            with rasterio.open(self.path) as ds:
+            with self._open() as ds:
                 return self.read(col0, row0, col1, row1, ds)
         values = np.ma.masked_invalid(self._values(ds, c0, r0, c1, r1) * np.float32(self.z_factor))
         block = _r.Raster(values, self.transform * Affine.translation(c0, r0), self.crs, self.name, self.units)
@@ -125,6 +127,12 @@ class RasterOnDisk:
         h, w = block.values.shape
         trim = block.values[row0 - r0:h - (r1 - row1), col0 - c0:w - (c1 - col1)]
         return _r.Raster(trim, self.transform * Affine.translation(col0, row0), self.crs, self.name, block.units)
+
+    @contextmanager
+    def _open(self):
+        """The file, opened with GDAL's block cache held to :data:`siting.core.settings.RASTER_CACHE_MB`."""
+        with rasterio.Env(GDAL_CACHEMAX=settings.RASTER_CACHE_MB), rasterio.open(self.path) as ds:
+            yield ds
 
     def _values(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
         """Float32 values (NaN for nodata) of a window of the working grid."""
@@ -168,7 +176,7 @@ class RasterOnDisk:
         out = {**{st: np.full(len(geoms), np.nan) for st in stats}, "px_count": np.zeros(len(geoms))}
         if "count" in stats:
             out["count"][:] = 0.0
-        with rasterio.open(self.path) as ds:
+        with self._open() as ds:
             for g in iterate(groups, f"raster {self.name!r} blocks", show=len(groups) > 20):
                 window = int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max())
                 res = self._measure(ds, geoms[live[g]], window, stats)
@@ -221,7 +229,7 @@ class RasterOnDisk:
         out = np.full(len(col), np.nan)
         inside = np.flatnonzero((row >= 0) & (row < self.height) & (col >= 0) & (col < self.width))
         key = (row[inside] // BLOCK_PX) * (self.width // BLOCK_PX + 1) + col[inside] // BLOCK_PX
-        with rasterio.open(self.path) as ds:
+        with self._open() as ds:
             for k in np.unique(key):
                 sel = inside[key == k]
                 bc, br = int(col[sel].min()), int(row[sel].min())

@@ -90,3 +90,21 @@ def test_relaxing_within_on_footprints_equals_screening_again():
         again = screen(cells, [Within(layer="subs", distance_m=v)], ctx).frame
         assert int(again["eligible"].sum()) == sites
         assert np.array_equal(again["within_subs__value"], base.frame["within_subs__value"])
+
+
+def test_footprints_searched_in_batches_get_the_values_of_one_search(monkeypatch):
+    # a grid of cells between lines and points: batches of 7 neighbours share corners across batch edges
+    rng = np.random.default_rng(3)
+    cells = np.array([box(X + i * 1_000, Y + j * 1_000, X + (i + 1) * 1_000, Y + (j + 1) * 1_000)
+                      for i in range(8) for j in range(6)])
+    rng.shuffle(cells)
+    lines = np.array([LineString([(X - 2_000, Y + 2_500), (X + 12_000, Y - 3_000)]),
+                      LineString([(X + 3_000, Y + 9_000), (X + 4_000, Y + 15_000)])])
+    points = shapely.points(rng.uniform(X - 5_000, X + 13_000, 9), rng.uniform(Y - 5_000, Y + 11_000, 9))
+    for layer in (lines, points):
+        whole = farthest_distance(cells, layer, 5070)
+        monkeypatch.setattr(farthest, "FOOT_BATCH", 7)
+        batched = farthest_distance(cells, layer, 5070)
+        monkeypatch.setattr(farthest, "FOOT_BATCH", 100_000)
+        np.testing.assert_allclose(batched, whole, rtol=0, atol=1e-6)
+        assert np.isfinite(whole).all()
