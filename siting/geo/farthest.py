@@ -144,15 +144,24 @@ class _Search:
     def __init__(self, geoms: np.ndarray, pieces: np.ndarray, convex: np.ndarray, crs, tol_m: float):
         self.geoms, self.pieces, self.convex, self.crs = geoms, pieces, convex, crs
         self.ground = geodesy.ground_of(crs)
+        self.index: geodesy.TargetIndex | None = None
         self.s_max = _footprint_scale(self.ground, shapely.bounds(geoms))
         self.tol = tol_m
         self.best, self.bound = np.full(len(geoms), -np.inf), np.full(len(geoms), -np.inf)
 
     def measure(self, x: np.ndarray, y: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ground distance and nearest piece of points of the footprints ``owner`` (each counts as found)."""
-        d, idx = spatial.nearest(shapely.points(x, y), self.pieces, crs=self.crs)
+        d, idx = self.nearest(shapely.points(x, y))
         np.maximum.at(self.best, owner, d)
         return d, idx
+
+    def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ground distance and nearest piece of points; the pieces are cut and indexed once per search."""
+        if self.ground is None:
+            return spatial.nearest(points, self.pieces)
+        if self.index is None:
+            self.index = geodesy.target_index(self.pieces, self.ground)
+        return geodesy.nearest(points, self.pieces, self.ground, index=self.index)
 
     def edges(self) -> None:
         """Every vertex, then every edge, in batches of :data:`FOOT_BATCH` neighbouring footprints."""
@@ -172,7 +181,7 @@ class _Search:
         pts = np.vstack([np.column_stack([x1, y1]), np.column_stack([x2, y2]), xy])
         back, unique = _distinct(pts)
         del pts, xy
-        d_u, i_u = spatial.nearest(shapely.points(unique), self.pieces, crs=self.crs)
+        d_u, i_u = self.nearest(shapely.points(unique))
         d_all, i_all = d_u[back], i_u[back]
         np.maximum.at(self.best, np.r_[own, own, vertex_of], d_all)
         d1, i1, d2, i2 = d_all[:n], i_all[:n], d_all[n:2 * n], i_all[n:2 * n]

@@ -32,6 +32,8 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
@@ -42,7 +44,8 @@ from siting.geo import proximity
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.pieces import Pieces, convex, layer_pieces, nearest_between_segments, outline_segments, segment_foot
 
-__all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "count_within", "ground_of", "nearest", "pair_distance"]
+__all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
+           "pair_distance", "target_index"]
 
 #: Vertex gap (m) of the coarse index that finds the targets that could be nearer on the ellipsoid.
 COARSE_STEP = 4_000.0
@@ -81,7 +84,7 @@ def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground) -> np.ndarray:
 
 
 def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
-            reuse: proximity.Reuse | None = None) -> tuple[np.ndarray, np.ndarray]:
+            reuse: proximity.Reuse | None = None, index: TargetIndex | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Geodesic distance (m) from each source to its nearest target on the ellipsoid, and that target.
 
     Parameters
@@ -91,6 +94,8 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     ground : Ground
     reuse : Reuse, optional
         Answers kept for the run (:class:`siting.geo.proximity.Reuse`).
+    index : TargetIndex, optional
+        ``targets`` already cut and indexed (:func:`target_index`), for a layer asked many times.
 
     Returns
     -------
@@ -111,18 +116,60 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     kept = reuse.recall(key, sources) if reuse is not None else None
     if kept is not None:
         return kept
+    if index is not None and index.targets is not targets:
+        raise ValueError("nearest: the index was built for another target array")
     g, idx = np.full(len(sources), np.inf), np.full(len(sources), -1)
     if len(sources) and len(targets):
-        touch, hit = STRtree(targets).query(sources, predicate="intersects")
+        strtree = index.strtree if index is not None else STRtree(targets)
+        touch, hit = strtree.query(sources, predicate="intersects")
         g[touch], idx[touch] = 0.0, hit
         live = np.flatnonzero(idx < 0)
         if len(live):  # found and measured on the ground
-            _closer_on_ground(sources, targets, ground, live, g, idx, reuse)
+            index = index if index is not None else target_index(targets, ground, strtree=strtree)
+            _closer_on_ground(sources, index, ground, live, g, idx, reuse)
     result = (g, idx)
     return reuse.keep(key, sources, result, targets) if reuse is not None else result
 
 
-def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
+@dataclass(frozen=True)
+class TargetIndex:
+    """A target layer cut into pieces of at most :data:`COARSE_STEP` and indexed for :func:`nearest`:
+    the pieces, each piece's ground radius, a KD-tree of their middles in 3-D (ECEF) and an STRtree of
+    the targets. Build it once (:func:`target_index`) where the same layer is asked many times."""
+
+    targets: np.ndarray
+    cut: Pieces
+    half: np.ndarray
+    tree: cKDTree
+    strtree: STRtree
+
+
+def target_index(targets: np.ndarray, ground: Ground, *, strtree: STRtree | None = None) -> TargetIndex:
+    """Cut and index ``targets`` for :func:`nearest` (pass the result as its ``index``).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> subs = np.array([Point(-1_700_000, 2_010_000), Point(-1_690_100, 2_000_000)])
+    >>> index = target_index(subs, Ground(5070))
+    >>> d, i = nearest(np.array([Point(-1_700_000, 2_000_000)]), subs, Ground(5070), index=index)
+    >>> int(i[0]), round(float(d[0]))
+    (0, 9915)
+    """
+    targets = np.asarray(targets, dtype=object)
+    cut = layer_pieces(targets, step=COARSE_STEP, outlines=True)
+    if not len(cut.pieces):  # no point, line or polygon part to cut (e.g. nested collections): a clear stop
+        raise GeometryError("nearest on the ground: the target layer has no point, line or polygon parts "
+                            f"({len(targets):,} features); explode its geometry collections first")
+    mid, _ = cut.midpoints()
+    box = cut.box
+    half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
+    half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
+    return TargetIndex(targets, cut, half, cKDTree(ground.ecef(mid[:, 0], mid[:, 1])),
+                       strtree if strtree is not None else STRtree(targets))
+
+
+def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) -> None:
     """Set (in place) the target nearest on the ellipsoid, and its geodesic distance, of the ``live``
     sources (those touching no target). Lines and outlines are cut into pieces no longer than
     :data:`COARSE_STEP`, each measured where it comes nearest on the map (a second-order error: metres
@@ -135,21 +182,13 @@ def _closer_on_ground(sources, targets, ground, live, g, idx, reuse) -> None:
     stretches one direction 30 % more than another); the piece nearest by chord is measured first so
     ``g`` starts near the answer."""
     ax, ay, rho = proximity.anchors(sources, reuse=reuse)
-    cut = layer_pieces(targets, step=COARSE_STEP, outlines=True)
-    if not len(cut.pieces):  # no point, line or polygon part to cut (e.g. nested collections): a clear stop
-        raise GeometryError("nearest on the ground: the target layer has no point, line or polygon parts "
-                            f"({len(targets):,} features); explode its geometry collections first")
-    mid, _ = cut.midpoints()
-    box = cut.box
-    half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
-    half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
-    tree = cKDTree(ground.ecef(mid[:, 0], mid[:, 1]))
+    cut, half, tree = index.cut, index.half, index.tree
     hulls = _hulls(sources, reuse)
     live = live[np.argsort(morton(ax[live], ay[live]), kind="stable")]  # compact batches: local scale bounds
     for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
         rows = live[start:start + PAIR_BATCH]
         src, xyz = sources[rows], ground.ecef(ax[rows], ay[rows])
-        k = min(CHORD_K, len(mid))
+        k = min(CHORD_K, tree.n)
         chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near_t[:, 0]
         anchor = (ax[rows], ay[rows], rho[rows])

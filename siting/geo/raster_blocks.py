@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Side of the blocks (pixels of the working grid) polygons are grouped by.
 BLOCK_PX = 512
+#: Runs of neighbouring blocks per thread (each run opens the file once; more runs balance the threads).
+RUNS_PER_THREAD = 8
 
 
 @dataclass
@@ -176,14 +179,33 @@ class RasterOnDisk:
         out = {**{st: np.full(len(geoms), np.nan) for st in stats}, "px_count": np.zeros(len(geoms))}
         if "count" in stats:
             out["count"][:] = 0.0
-        with self._open() as ds:
-            for g in iterate(groups, f"raster {self.name!r} blocks", show=len(groups) > 20):
-                window = int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max())
-                res = self._measure(ds, geoms[live[g]], window, stats)
-                for name in out:
-                    out[name][live[g]] = res[name].to_numpy()
+
+        def measure(ds, g):
+            window = int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max())
+            res = self._measure(ds, geoms[live[g]], window, stats)
+            for name in out:  # each group its own rows: threads never write the same element
+                out[name][live[g]] = res[name].to_numpy()
+
+        self._each_group(groups, measure)
         log.info("raster %r: %d polygon(s) measured in %d block read(s)", self.name, len(live), len(groups))
         return pd.DataFrame(out)
+
+    def _each_group(self, groups: list[np.ndarray], fn) -> None:
+        """``fn(ds, group)`` for every group, on :data:`siting.core.settings.THREADS` threads (GDAL's reads and
+        shapely's tests release the GIL). Groups go in runs of neighbours; each run opens the file once."""
+        if not groups:
+            return
+        runs = np.array_split(np.arange(len(groups)), min(len(groups), RUNS_PER_THREAD * settings.THREADS))
+
+        def run(which: np.ndarray) -> None:
+            with self._open() as ds:  # a rasterio dataset is not shared between threads
+                for i in which:
+                    fn(ds, groups[i])
+
+        with ThreadPoolExecutor(max(settings.THREADS, 1)) as pool:
+            for _ in iterate(pool.map(run, runs), f"raster {self.name!r} blocks", show=len(groups) > 20,
+                             total=len(runs)):
+                pass
 
     def _measure(self, ds, geoms: np.ndarray, window, stats) -> pd.DataFrame:
         """The statistics of ``geoms`` from the pixels of ``window`` (each polygon's box lies in it).

@@ -113,3 +113,18 @@ def test_count_within_is_the_same_in_batches_with_radii_per_source(monkeypatch):
     exact = np.array([shapely.dwithin(s, points, r).sum() for s, r in zip(sources, radii, strict=True)])
     np.testing.assert_array_equal(batched, exact)
     np.testing.assert_array_equal(whole, exact)
+
+
+def test_ball_pairs_are_every_pair_within_each_querys_radius_and_beyond_its_inner_radius():
+    """Radii spread over three orders (grouped by size inside): the pairs equal a brute-force listing."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(11)
+    pts, queries = rng.uniform(0, 10_000, (3_000, 2)), rng.uniform(0, 10_000, (400, 2))
+    radius = np.exp(rng.uniform(np.log(20), np.log(3_000), len(queries)))
+    beyond = radius * rng.uniform(0, 0.9, len(queries))
+    s, p = proximity.ball_pairs(cKDTree(pts), queries, radius, beyond=beyond)
+    d = np.linalg.norm(queries[:, None] - pts[None], axis=2)
+    want = np.argwhere((d <= radius[:, None]) & (d > beyond[:, None]))
+    assert len(want) > 10_000 and (np.diff(s) >= 0).all()  # sorted by query
+    assert sorted(zip(s.tolist(), p.tolist(), strict=True)) == sorted(map(tuple, want.tolist()))

@@ -81,3 +81,17 @@ def test_a_run_with_a_raster_factor_scores_the_same_on_disk(tmp_path, monkeypatc
     after = scores()
     assert len(after) == len(before) > 0
     np.testing.assert_allclose(after.loc[before.index], before, rtol=1e-9)
+
+
+def test_reading_by_blocks_holds_gdals_cache_and_frees_the_cells_preparation(tmp_path, rng, monkeypatch):
+    t = from_origin(-1_500_000, 2_000_000, 90, 90)
+    path = _dem(tmp_path / "dem.tif", "EPSG:5070", t)
+    _, disk = _both(path, (-1_490_000, 1_975_000, -1_470_000, 1_995_000), monkeypatch)
+    seen = []
+    values = RasterOnDisk._values
+    monkeypatch.setattr(RasterOnDisk, "_values", lambda self, *a: seen.append(rasterio.env.getenv()["GDAL_CACHEMAX"])
+                        or values(self, *a))
+    cells = _cells(disk.bounds, 200, rng, 1_000)
+    zonal_stats(disk, cells, ["mean"])
+    assert seen and set(seen) == {settings.RASTER_CACHE_MB}
+    assert not shapely.is_prepared(cells).any()  # a run's 2 M cells do not keep a prepared index each
