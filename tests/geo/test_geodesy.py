@@ -214,3 +214,20 @@ def test_land_hollow_towards_a_target_is_measured_where_it_comes_nearest_on_the_
 def test_points_off_the_crs_domain_are_a_clear_error():
     with pytest.raises(CRSError, match="no longitude/latitude"):
         geodesy.nearest(np.array([Point(-9e7, 9e7)]), np.array([Point(*NEVADA)]), G)
+
+
+def test_a_target_index_built_once_gives_the_answers_of_fresh_searches():
+    from siting.geo.geodesy import Ground, nearest, target_index
+
+    rng = np.random.default_rng(5)
+    ground = Ground(5070)
+    origin = np.array([-1_900_000.0, 1_800_000.0])
+    lines = np.array([LineString(rng.uniform(0, 60_000, (4, 2)) + origin) for _ in range(12)])
+    index = target_index(lines, ground)
+    for _ in range(3):  # the same index for several batches of sources, as the farthest-point search asks
+        pts = shapely.points(rng.uniform(-20_000, 80_000, (200, 2)) + origin)
+        fresh, kept = nearest(pts, lines, ground), nearest(pts, lines, ground, index=index)
+        np.testing.assert_array_equal(kept[0], fresh[0])
+        np.testing.assert_array_equal(kept[1], fresh[1])
+    with pytest.raises(ValueError, match="another target array"):
+        nearest(np.array([Point(*origin)]), lines.copy(), ground, index=index)
