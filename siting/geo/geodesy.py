@@ -43,6 +43,7 @@ from siting.core.errors import GeometryError
 from siting.geo import proximity
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.pieces import Pieces, convex, layer_pieces, nearest_between_segments, outline_segments, segment_foot
+from siting.geo.reuse import ids_of
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
            "pair_distance", "target_index"]
@@ -112,7 +113,7 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     (0, 9915)
     """
     sources, targets = np.asarray(sources, dtype=object), np.asarray(targets, dtype=object)
-    key = ("geodesic", proximity._ids(targets).tobytes(), ground.crs.to_wkt())
+    key = ("geodesic", ids_of(targets).tobytes(), ground.crs.to_wkt())
     kept = reuse.recall(key, sources) if reuse is not None else None
     if kept is not None:
         return kept
@@ -135,7 +136,15 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
 class TargetIndex:
     """A target layer cut into pieces of at most :data:`COARSE_STEP` and indexed for :func:`nearest`:
     the pieces, each piece's ground radius, a KD-tree of their middles in 3-D (ECEF) and an STRtree of
-    the targets. Build it once (:func:`target_index`) where the same layer is asked many times."""
+    the targets. Build it once (:func:`target_index`) where the same layer is asked many times.
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> index = target_index(np.array([LineString([(0, 2_000_000), (10_000, 2_000_000)])]), Ground(5070))
+    >>> len(index.cut.pieces), index.tree.n   # a 10 km line: three pieces of at most 4 km
+    (3, 3)
+    """
 
     targets: np.ndarray
     cut: Pieces

@@ -48,6 +48,7 @@ from shapely import STRtree
 from siting.core import settings
 from siting.geo.parallel import chunked, map_pieces
 from siting.geo.pieces import segment_foot
+from siting.geo.reuse import Reuse, ids_of
 
 __all__ = ["Reuse", "anchors", "ball_pairs", "count_within", "inradius", "nearest", "segment_distance"]
 
@@ -59,66 +60,8 @@ BATCH = 50_000
 PIECE = 16_384
 #: Floating-point allowance (CRS units) when comparing the best distance with the lower bound.
 CERTIFY_SLACK = 1e-6
-#: Answers kept per key by a :class:`Reuse` (the most recent).
-MEMO_ENTRIES = 2
 #: Largest ratio between the radii of the queries :func:`ball_pairs` answers together.
 RADIUS_SPREAD = 1.25
-
-
-class Reuse:
-    """Answers of :func:`anchors` and :func:`nearest` kept for one run, passed along explicitly.
-
-    A run measures the same geometries several times: a site rule and a factor both take the
-    distance to substations, every factor needs the sites' anchors. Give the same ``Reuse`` to
-    those calls and a later call on the same geometry objects, or on any subset of them (the
-    eligible sites among the candidates), takes its rows from the kept answer. The object holds
-    the geometries it has seen, so their identities cannot be reused by other objects while it
-    lives; drop it (or call :meth:`clear`) when the run ends.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> cells = np.array([box(0, 0, 2, 2), box(4, 0, 6, 2)])
-    >>> memo = Reuse()
-    >>> a, b = anchors(cells, reuse=memo), anchors(cells[1:], reuse=memo)
-    >>> b[0].tolist() == a[0][1:].tolist(), len(memo)
-    (True, 1)
-    """
-
-    def __init__(self) -> None:
-        self._kept: dict = {}
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    def clear(self) -> None:
-        """Forget every kept answer."""
-        self._kept.clear()
-
-    def recall(self, key, geoms: np.ndarray):
-        """Rows of a kept answer for ``geoms`` (the same objects or a subset), or None."""
-        if not len(geoms):
-            return None
-        ids = _ids(geoms)
-        for held_ids, order, _held, result in self._kept.get(key, ()):  # _held keeps the objects alive
-            pos = np.minimum(np.searchsorted(held_ids, ids, sorter=order), len(order) - 1)
-            rows = order[pos]
-            if np.array_equal(held_ids[rows], ids):
-                return tuple(r[rows] for r in result)
-        return None
-
-    def keep(self, key, geoms: np.ndarray, result: tuple, hold=None) -> tuple:
-        """Keep ``result`` for ``geoms`` (and the objects ``hold`` named in ``key``); return a copy."""
-        if not len(geoms):
-            return result
-        ids = _ids(geoms)
-        held = self._kept.get(key, [])[-(MEMO_ENTRIES - 1):]
-        self._kept[key] = [*held, (ids, np.argsort(ids), (geoms, hold), result)]
-        return tuple(r.copy() for r in result)
-
-
-def _ids(geoms: np.ndarray) -> np.ndarray:
-    return np.fromiter(map(id, geoms), np.int64, len(geoms))
 
 
 def _workers(workers: int | None) -> int:
@@ -231,7 +174,7 @@ def nearest(sources: np.ndarray, targets: np.ndarray, *, step: float = 1_000.0, 
     n = len(sources)
     if not n or not len(targets):
         return np.full(n, np.inf), np.full(n, -1)
-    key = ("nearest", _ids(targets).tobytes(), step)
+    key = ("nearest", ids_of(targets).tobytes(), step)
     kept = reuse.recall(key, sources) if reuse is not None else None
     if kept is not None:
         return kept
