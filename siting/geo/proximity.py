@@ -447,6 +447,8 @@ def ball_pairs(tree: cKDTree, xy: np.ndarray, radius, *, beyond=-np.inf) -> tupl
     xy = np.asarray(xy, dtype=float)
     radius = np.broadcast_to(np.asarray(radius, float), len(xy))
     beyond = np.broadcast_to(np.asarray(beyond, float), len(xy))
+    if np.isnan(radius).any():  # a NaN radius would find nothing, silently
+        raise ValueError(f"ball_pairs: {int(np.isnan(radius).sum()):,} queries have a NaN radius")
     src, pt = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     live = np.flatnonzero(radius >= 0)
     group = np.floor(np.log(np.clip(radius[live], 1e-9, 1e300)) / np.log(RADIUS_SPREAD)).astype(np.int64)

@@ -128,3 +128,10 @@ def test_ball_pairs_are_every_pair_within_each_querys_radius_and_beyond_its_inne
     want = np.argwhere((d <= radius[:, None]) & (d > beyond[:, None]))
     assert len(want) > 10_000 and (np.diff(s) >= 0).all()  # sorted by query
     assert sorted(zip(s.tolist(), p.tolist(), strict=True)) == sorted(map(tuple, want.tolist()))
+
+
+def test_ball_pairs_refuses_a_nan_radius_rather_than_finding_nothing():
+    from scipy.spatial import cKDTree
+
+    with pytest.raises(ValueError, match="1 queries have a NaN radius"):
+        proximity.ball_pairs(cKDTree(np.zeros((3, 2))), np.zeros((2, 2)), np.array([1.0, np.nan]))
