@@ -17,6 +17,12 @@ Then rasters are warped through one GDAL WarpedVRT with a plain bilinear kernel 
 large to hold is read block by block and must give the same pixels as a whole read): the demo's slope
 medians move by 0.004 percentage points (median; at most 0.31), 2 of 4,659 slope decisions change and
 2,279 sites become 2,278.
+Then (issue 20) an edge between two substations is split where it crosses from one's reach to the
+other's on the ground (Newton steps) instead of being halved down to 1 m: 285 ``within_substations``
+ledger values move by up to 0.23 m (each still at most 0.5 m above the true farthest distance); and
+planar points become longitude and latitude by a numpy Albers inverse (Snyder's exact formulas; PROJ 9's
+forward differs from them by 0.1 mm): ``outside`` values move by at most 2 micrometres and scores by
+4e-12. Same sites, funnel and decisions.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ import numpy as np
 import pandas as pd
 
 DIGESTS = {
-    "sites": "71c7d7961935babfafdcf3494cc96db52ed7d7978215bd93a7181a4110e12f12",
+    "sites": "62f3dcd1b5aede0c974f71c33d664b67326c27296b36ef031fb5744d5abb2683",
     "funnel": "85e4afcc9057c1b10db1ee1b9e9ee738065a37ccfaf4172503c881b1ce129828",
-    "ledger": "2d15205a52cab16942cedb88a1718206b841d1261d193166f371b37269d6604d",
+    "ledger": "672b11768e5cef16aa2a750ff790e3a6605a5a7959d2caf5ff513fe5b95807da",
 }
 
 

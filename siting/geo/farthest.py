@@ -13,6 +13,10 @@ re-decide the ledger value):
   segment, so no inner point of the edge is farther than its ends;
 * an edge is also settled when its Lipschitz bound ``(d1 + d2 + length_on_ground) / 2`` is
   not above the farthest distance already found for the footprint;
+* an edge whose ends are nearest two different *points* is split where it crosses from one's
+  reach to the other's (a few Newton steps on the ground distances): where nothing else is
+  nearer there, both halves are settled (each within one point's reach at both ends), and the
+  distance there counts (at most ``TOL_M / 2`` above the truth);
 * any other edge is halved and its midpoint measured, until pieces are :data:`TOL_M` long on
   the ground; their bound is then the value (at most ``TOL_M / 2`` above the truth);
 * for point layers, the inner peaks are the vertices of the points' Voronoi diagram *on the
@@ -59,6 +63,8 @@ FOOT_MARGIN = 2e-4
 #: 2 M cells have 11 M edges and 35 M corner copies).
 FOOT_BATCH = 100_000
 _MAX_ROUNDS = 60
+#: Newton steps towards the point of an edge equally far from two point features on the ground.
+CROSSING_STEPS = 3
 
 
 def farthest_distance(geoms: np.ndarray, features: np.ndarray, crs=None, *, tol_m: float = TOL_M) -> np.ndarray:
@@ -148,6 +154,9 @@ class _Search:
         self.s_max = _footprint_scale(self.ground, shapely.bounds(geoms))
         self.tol = tol_m
         self.best, self.bound = np.full(len(geoms), -np.inf), np.full(len(geoms), -np.inf)
+        self.is_point = shapely.get_type_id(pieces) == 0
+        self.point_xy = np.full((len(pieces), 2), np.nan)
+        self.point_xy[self.is_point] = shapely.get_coordinates(pieces[self.is_point])
 
     def measure(self, x: np.ndarray, y: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ground distance and nearest piece of points of the footprints ``owner`` (each counts as found)."""
@@ -172,7 +181,7 @@ class _Search:
 
     def _edges_of(self, rows: np.ndarray) -> None:
         """Vertices and edges of the footprints ``rows``: same convex piece at both ends, Lipschitz bound,
-        or halving."""
+        or splitting (where it crosses between two points, else in the middle)."""
         x1, y1, x2, y2, own = _edges(self.geoms[rows])
         xy, vertex_of = shapely.get_coordinates(self.geoms[rows], return_index=True)
         own, vertex_of = rows[own], rows[vertex_of]
@@ -196,12 +205,65 @@ class _Search:
                 return
             x1, y1, x2, y2, own = x1[keep], y1[keep], x2[keep], y2[keep], own[keep]
             d1, i1, d2, i2 = d1[keep], i1[keep], d2[keep], i2[keep]
-            mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+            t = self._crossing(x1, y1, x2, y2, i1, i2)
+            mx, my = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
             dm, im = self.measure(mx, my, own)
+            left, right = self._tied(mx, my, dm, im, i1, i2, own)
             x1, y1, x2, y2 = np.r_[x1, mx], np.r_[y1, my], np.r_[mx, x2], np.r_[my, y2]
-            d1, i1, d2, i2 = np.r_[d1, dm], np.r_[i1, im], np.r_[dm, d2], np.r_[im, i2]
+            d1, i1, d2, i2 = np.r_[d1, dm], np.r_[i1, right], np.r_[dm, d2], np.r_[left, i2]
             own = np.r_[own, own]
         np.maximum.at(self.bound, own, (d1 + d2 + np.hypot(x2 - x1, y2 - y1) * self.s_max[own]) / 2)
+
+    def _to_point(self, x, y, piece) -> np.ndarray:
+        """Distance from points to point pieces (on the ground, else planar)."""
+        px, py = self.point_xy[piece, 0], self.point_xy[piece, 1]
+        return self.ground.between(x, y, px, py) if self.ground is not None else np.hypot(px - x, py - y)
+
+    def _between_points(self, i1, i2) -> np.ndarray:
+        """Edges whose ends are nearest two different point pieces."""
+        return np.flatnonzero((i1 >= 0) & (i2 >= 0) & self.is_point[i1] & self.is_point[i2] & (i1 != i2))
+
+    def _crossing(self, x1, y1, x2, y2, i1, i2) -> np.ndarray:
+        """Where to split each open edge (fraction from its start): where it crosses from point piece ``i1``'s
+        reach to point piece ``i2``'s (equally far from both: a few Newton steps on the ground distances from
+        the map's bisector), else (other pieces, or Newton not settled within ``tol / 4``) its middle."""
+        t = np.full(len(x1), 0.5)
+        cross = self._between_points(i1, i2)
+        if not len(cross):
+            return t
+        a, b = np.column_stack([x1[cross], y1[cross]]), np.column_stack([x2[cross], y2[cross]])
+        v, p, q = b - a, self.point_xy[i1[cross]] - a, self.point_xy[i2[cross]] - a
+        with np.errstate(all="ignore"):
+            tc = ((q * q).sum(axis=1) - (p * p).sum(axis=1)) / (2 * (v * (q - p)).sum(axis=1))  # on the map
+            h = 1.0 / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1.0)  # about a metre
+            for _ in range(CROSSING_STEPS):
+                g0, g1 = (self._gap(a, v, tc + dt, i1[cross], i2[cross]) for dt in (0.0, h))
+                tc = tc - g0 * h / (g1 - g0)
+            found = np.abs(self._gap(a, v, tc, i1[cross], i2[cross])) <= self.tol / 4
+        ok = found & (tc > 0) & (tc < 1)  # else halved: progress each round
+        t[cross[ok]] = tc[ok]
+        return t
+
+    def _gap(self, a, v, t, p, q) -> np.ndarray:
+        """Distance to point piece ``p`` less the distance to ``q`` at fraction ``t`` along ``a + t v``."""
+        x, y = a[:, 0] + t * v[:, 0], a[:, 1] + t * v[:, 1]
+        return self._to_point(x, y, p) - self._to_point(x, y, q)
+
+    def _tied(self, mx, my, dm, im, i1, i2, own) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest piece to give each half at the split point: ``im``, or (where the point is equally far,
+        within ``tol / 2``, from point pieces ``i1`` and ``i2`` and nothing is nearer) ``i1`` for the first
+        half and ``i2`` for the second. Each half is then settled: it is within one convex piece's reach at
+        both ends. The larger of the two distances counts towards the footprint's bound."""
+        left, right = im.copy(), im.copy()
+        both = self._between_points(i1, i2)
+        if not len(both):
+            return left, right
+        far = np.maximum(self._to_point(mx[both], my[both], i1[both]), self._to_point(mx[both], my[both], i2[both]))
+        tie = far - dm[both] <= self.tol / 2
+        both, far = both[tie], far[tie]
+        left[both], right[both] = i1[both], i2[both]
+        np.maximum.at(self.bound, own[both], far)
+        return left, right
 
     def voronoi_peaks(self) -> None:
         """Measure the ground's Voronoi vertices of the point pieces that fall inside a footprint.

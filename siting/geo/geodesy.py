@@ -42,7 +42,8 @@ from shapely import STRtree
 from siting.core.errors import GeometryError
 from siting.geo import proximity
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
-from siting.geo.pieces import Pieces, convex, layer_pieces, nearest_between_segments, outline_segments, segment_foot
+from siting.geo.outline import Outline, box_gap
+from siting.geo.pieces import Pieces, convex, layer_pieces, segment_foot
 from siting.geo.reuse import ids_of
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
@@ -54,8 +55,8 @@ COARSE_STEP = 4_000.0
 CHORD_K = 8
 #: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
 PAIR_BATCH = 20_000
-#: Outline vertices measured at once where a source is hollow towards its target.
-SEGMENT_BATCH = 500_000
+#: Sources with more vertices than this are measured chunk by chunk in numpy (:mod:`siting.geo.outline`).
+BIG_SOURCE = 64
 
 
 def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground) -> np.ndarray:
@@ -301,30 +302,14 @@ def _hulls(geoms, reuse: proximity.Reuse | None = None) -> np.ndarray:
 
 def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
     """Least geodesic distance from the segments of each ``src[s[i]]``'s outline to the pieces of ``b[i]``
-    within ``reach[i]`` on the map (segment to segment in numpy, in batches of :data:`SEGMENT_BATCH`)."""
+    within ``reach[i]`` on the map (segment to segment in numpy, chunk by chunk: :mod:`siting.geo.outline`)."""
     cut = layer_pieces(b, outlines=True)
     assert cut.ends is not None  # outlines: points and segments only
-    pair, ends = cut.owner, cut.ends
+    pair = cut.owner
     used, source = np.unique(s[pair], return_inverse=True)
-    x1, y1, x2, y2, of = outline_segments(src[used])
-    order = np.argsort(of, kind="stable")  # each source's segments together
-    segs, of = np.column_stack([x1, y1, x2, y2])[order], of[order]
-    count = np.bincount(of, minlength=len(used))
-    first = np.r_[0, np.cumsum(count)[:-1]]
-    size = np.cumsum(count[source])
-    seg_box, end_box = _seg_box(segs), _seg_box(ends)
+    row, xy = Outline(src[used]).pairs(source, cut.ends, reach[pair])
     best = np.full(len(s), np.inf)
-    cuts = np.searchsorted(size, np.arange(SEGMENT_BATCH, size[-1] if len(size) else 0, SEGMENT_BATCH))
-    for chunk in np.array_split(np.arange(len(pair)), cuts):
-        k = count[source[chunk]]
-        row = np.repeat(chunk, k)
-        seg = np.repeat(first[source[chunk]] - np.r_[0, np.cumsum(k)[:-1]], k) + np.arange(k.sum())
-        near = _box_gap(seg_box[seg], end_box[row]) <= reach[pair[row]]  # a cheap first cut
-        row, seg = row[near], seg[near]
-        xy = nearest_between_segments(segs[seg], ends[row])
-        close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[pair[row]]
-        xy = xy[close]
-        np.minimum.at(best, pair[row[close]], ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]))
+    np.minimum.at(best, pair[row], ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]))
     return best
 
 
@@ -340,37 +325,34 @@ def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor) -> tuple[np.ndarray, n
         qx, qy = segment_foot(p[:, 0], p[:, 1], e[:, 0], e[:, 1], e[:, 2], e[:, 3])
         xy = np.column_stack([p, qx, qy])
     else:
-        near = _box_gap(shapely.bounds(src)[s], cut.box[t]) <= reach[s]
+        near = box_gap(shapely.bounds(src)[s], cut.box[t]) <= reach[s]
         s, t = s[near], t[near]
         if cut.ends is not None:
             ax, ay, rho = anchor
             e = cut.ends[t]
             near = proximity.segment_distance(ax[s], ay[s], e[:, 0], e[:, 1], e[:, 2], e[:, 3]) - rho[s] <= reach[s]
             s, t = s[near], t[near]
-        big = np.flatnonzero(shapely.get_num_coordinates(src) > 32)  # their hull is a cheap lower bound
-        if len(big):
-            hull = np.empty(len(src), dtype=object)
-            hull[big] = shapely.convex_hull(src[big])
-            pair = np.flatnonzero(np.isin(s, big))
-            near = np.ones(len(s), bool)
-            near[pair] = shapely.distance(hull[s[pair]], cut.pieces[t[pair]]) <= reach[s[pair]]
-            s, t = s[near], t[near]
-        xy = shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
+        s, t, xy = _shortest(src, cut, s, t, reach)
     close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[s]
     return s[close], t[close], xy[close]
 
 
-def _seg_box(e: np.ndarray) -> np.ndarray:
-    """Bounding boxes (``minx, miny, maxx, maxy``) of segments given as rows ``x0, y0, x1, y1``."""
-    return np.column_stack([np.minimum(e[:, 0], e[:, 2]), np.minimum(e[:, 1], e[:, 3]),
-                            np.maximum(e[:, 0], e[:, 2]), np.maximum(e[:, 1], e[:, 3])])
-
-
-def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance between bounding boxes (rows ``minx, miny, maxx, maxy``): never more than the shapes'."""
-    dx = np.maximum(0.0, np.maximum(a[:, 0] - b[:, 2], b[:, 0] - a[:, 2]))
-    dy = np.maximum(0.0, np.maximum(a[:, 1] - b[:, 3], b[:, 1] - a[:, 3]))
-    return np.hypot(dx, dy)
+def _shortest(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest points of the pairs: GEOS for small sources, chunks of the outline in numpy for sources with
+    more than :data:`BIG_SOURCE` vertices against point and segment pieces (GEOS visits every vertex of
+    them for every pair). Pairs of a big source with no segment within ``reach`` are left out. The sources
+    touch none of the targets (:func:`nearest` sets those to 0 first), so their nearest points to a piece of
+    a target lie on their outline."""
+    big = shapely.get_num_coordinates(src) > BIG_SOURCE
+    if cut.ends is None or not big.any():
+        return s, t, shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
+    small = ~big[s]
+    xy_small = shapely.get_coordinates(shapely.shortest_line(src[s[small]], cut.pieces[t[small]])).reshape(-1, 4)
+    pair = np.flatnonzero(~small)
+    used, of = np.unique(s[pair], return_inverse=True)
+    row, xy_big = Outline(src[used]).pairs(of, cut.ends[t[pair]], reach[s[pair]], nearest=True)
+    keep = np.r_[np.flatnonzero(small), pair[row]]
+    return s[keep], t[keep], np.vstack([xy_small, xy_big])
 
 
 def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground: Ground,

@@ -25,6 +25,7 @@ from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 
 from siting.core.errors import CRSError, SitingWarning
 from siting.geo import proximity
+from siting.geo.albers import albers_inverse
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "ground_of", "morton"]
 
@@ -70,6 +71,7 @@ class Ground:
         if not self.crs.is_projected:
             raise CRSError(f"ground distances need a projected working CRS, not {self.crs.name}")
         self._proj = Proj(self.crs)
+        self._inverse = albers_inverse(self.crs)  # numpy for Albers equal-area CRSs (EPSG:5070), else PROJ
         geod = self.crs.get_geod()
         if geod is None:
             raise CRSError(f"{self.crs.name} has no ellipsoid to measure on")
@@ -78,6 +80,8 @@ class Ground:
 
     def lonlat(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Longitude and latitude (degrees, the CRS's own datum) of planar points."""
+        if self._inverse is not None:
+            return self._inverse(x, y)
         lon, lat = self._proj(np.asarray(x, float), np.asarray(y, float), inverse=True)
         return np.asarray(lon), np.asarray(lat)
 
@@ -113,8 +117,9 @@ class Ground:
 
     def factors(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Largest and smallest scale of any direction at planar points (Tissot semi-axes); NaN where the
-        CRS has none (outside its domain)."""
-        lon, lat = self.lonlat(x, y)
+        CRS has none (outside its domain). PROJ's own inverse, so the scale bounds (and the buffers sized by
+        them) are PROJ's to the last bit."""
+        lon, lat = self._proj(np.asarray(x, float), np.asarray(y, float), inverse=True)
         f = self._proj.get_factors(lon, lat)
         a, b = np.asarray(f.tissot_semimajor, float), np.asarray(f.tissot_semiminor, float)
         bad = ~(np.isfinite(a) & np.isfinite(b) & (b > 0))

@@ -108,3 +108,34 @@ def test_footprints_searched_in_batches_get_the_values_of_one_search(monkeypatch
         monkeypatch.setattr(farthest, "FOOT_BATCH", 100_000)
         np.testing.assert_allclose(batched, whole, rtol=0, atol=1e-6)
         assert np.isfinite(whole).all()
+
+
+def test_edges_between_substations_split_where_they_cross_on_the_ground(monkeypatch):
+    # a long edge between two substations is settled by one measurement where it crosses from one's reach
+    # to the other's (Newton on the ground), not by halving it twelve times down to 1 m
+    calls = []
+    nearest = farthest._Search.nearest
+    monkeypatch.setattr(farthest._Search, "nearest", lambda self, pts: calls.append(len(pts)) or nearest(self, pts))
+    foot = box(X - 1_500, Y, X + 1_500, Y + 600)
+    subs = [Point(X - 4_000, Y - 200), Point(X + 4_000, Y - 200)]
+    value = farthest_distance(np.array([foot]), np.array(subs), 5070)[0]
+    truth = ground_farthest(foot, 5070, _xy(subs), step=1.0)
+    assert truth - 0.01 <= value <= truth + TOL_M / 2
+    assert len(calls) <= 3, calls
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_cells_among_substations_and_twins_hold_on_the_ground(seed):
+    # cells among substations, two of them at the same place (equally far everywhere: no crossing to find)
+    rng = np.random.default_rng(seed)
+    subs = [Point(x, y) for x, y in zip(rng.uniform(X - 6_000, X + 10_000, 7), rng.uniform(Y - 6_000, Y + 8_000, 7),
+                                        strict=True)]
+    subs.append(Point(subs[0].x, subs[0].y))
+    cells = [box(X + i * 1_000, Y + j * 1_000, X + (i + 1) * 1_000, Y + (j + 1) * 1_000)
+             for i in range(4) for j in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SitingWarning)
+        values = farthest_distance(np.array(cells), np.array(subs), 5070)
+    for cell, value in zip(cells, values, strict=True):
+        truth = ground_farthest(cell, 5070, _xy(subs), step=2.0)
+        assert truth - 0.01 <= value <= truth + TOL_M, (value, truth)
