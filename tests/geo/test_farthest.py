@@ -124,7 +124,7 @@ def test_edges_between_substations_split_where_they_cross_on_the_ground(monkeypa
     assert len(calls) <= 3, calls
 
 
-@pytest.mark.parametrize("seed", [5, 6])
+@pytest.mark.parametrize("seed", [5, pytest.param(6, marks=pytest.mark.slow)])
 def test_cells_among_substations_and_twins_hold_on_the_ground(seed):
     # cells among substations, two of them at the same place (equally far everywhere: no crossing to find)
     rng = np.random.default_rng(seed)

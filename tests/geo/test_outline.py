@@ -62,9 +62,9 @@ def test_pairs_within_reach_are_every_close_segment():
 
 
 def test_big_parcels_nearest_on_the_ground():
-    """Through geodesy.nearest: a 2,000-vertex parcel against lines and polygons, Geod the oracle."""
+    """Through geodesy.nearest: an 800-vertex parcel against lines and polygons, Geod the oracle."""
     rng = np.random.default_rng(4)
-    src = np.array([_ragged(rng, 2_000, NEVADA, 15_000), _ragged(rng, 80, np.array(NEVADA) + 6e4, 5_000)])
+    src = np.array([_ragged(rng, 800, NEVADA, 15_000), _ragged(rng, 80, np.array(NEVADA) + 6e4, 5_000)])
     lines = np.array([LineString(NEVADA + rng.uniform(-8e4, 8e4, (2, 2)) + 4e4) for _ in range(12)])
     towns = np.array([Point(NEVADA + rng.uniform(-8e4, 8e4, 2) + 4e4).buffer(2_000) for _ in range(12)])
     for targets in (lines, towns):
