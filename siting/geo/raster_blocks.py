@@ -133,8 +133,10 @@ class RasterOnDisk:
 
     @contextmanager
     def _open(self):
-        """The file, opened with GDAL's block cache held to :data:`siting.core.settings.RASTER_CACHE_MB`."""
-        with rasterio.Env(GDAL_CACHEMAX=settings.RASTER_CACHE_MB), rasterio.open(self.path) as ds:
+        """The file, opened with GDAL's block cache held to :data:`siting.core.settings.RASTER_CACHE_MB`, as a
+        handle of its own (``sharing=False``: rasterio otherwise hands every thread the same shared GDAL
+        dataset, which is not safe to read from two threads at once)."""
+        with rasterio.Env(GDAL_CACHEMAX=settings.RASTER_CACHE_MB), rasterio.open(self.path, sharing=False) as ds:
             yield ds
 
     def _values(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:

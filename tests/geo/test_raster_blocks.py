@@ -95,3 +95,16 @@ def test_reading_by_blocks_holds_gdals_cache_and_frees_the_cells_preparation(tmp
     zonal_stats(disk, cells, ["mean"])
     assert seen and set(seen) == {settings.RASTER_CACHE_MB}
     assert not shapely.is_prepared(cells).any()  # a run's 2 M cells do not keep a prepared index each
+
+
+def test_each_thread_reads_through_a_gdal_handle_of_its_own(tmp_path, rng, monkeypatch):
+    # rasterio opens read-only files as shared GDAL datasets by default: two threads would read through one
+    # handle at once (GDAL datasets are not thread-safe; a rare wrong block otherwise)
+    path = _dem(tmp_path / "dem.tif", "EPSG:5070", from_origin(-1_500_000, 2_000_000, 90, 90))
+    _, disk = _both(path, (-1_490_000, 1_975_000, -1_470_000, 1_995_000), monkeypatch)
+    opened = []
+    real_open = rasterio.open
+    monkeypatch.setattr(raster_blocks.rasterio, "open", lambda *a, **k: opened.append(k) or real_open(*a, **k))
+    monkeypatch.setattr(settings, "THREADS", 2)
+    zonal_stats(disk, _cells(disk.bounds, 200, rng, 1_000), ["mean"])
+    assert len(opened) > 1 and all(k.get("sharing") is False for k in opened)
