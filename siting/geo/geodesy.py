@@ -338,12 +338,13 @@ def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor) -> tuple[np.ndarray, n
 
 
 def _shortest(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest points of the pairs: GEOS for small sources, chunks of the outline in numpy for sources with
-    more than :data:`BIG_SOURCE` vertices against point and segment pieces (GEOS visits every vertex of
+    """Nearest points of the pairs: GEOS for small sources, chunks of the outline in numpy for lines and
+    polygons with more than :data:`BIG_SOURCE` vertices against point and segment pieces (GEOS visits every vertex of
     them for every pair). Pairs of a big source with no segment within ``reach`` are left out. The sources
     touch none of the targets (:func:`nearest` sets those to 0 first), so their nearest points to a piece of
     a target lie on their outline."""
-    big = shapely.get_num_coordinates(src) > BIG_SOURCE
+    linear = np.isin(shapely.get_type_id(src), [1, 2, 3, 5, 6])  # all their points on lines or rings
+    big = linear & (shapely.get_num_coordinates(src) > BIG_SOURCE)
     if cut.ends is None or not big.any():
         return s, t, shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
     small = ~big[s]

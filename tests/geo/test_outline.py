@@ -73,3 +73,17 @@ def test_big_parcels_nearest_on_the_ground():
         for g, v, i in zip(src, d, idx, strict=True):
             truth = [ground_distance(g, t, 5070) for t in targets]
             assert agrees(v, min(truth)) and agrees(truth[i], min(truth))
+
+
+def test_big_multipoints_and_collections_are_measured_whole():
+    """Sources with many vertices that are not all on lines or rings (a multipoint, a collection with
+    points) are measured by GEOS: their points count too."""
+    rng = np.random.default_rng(5)
+    pts = shapely.multipoints(NEVADA + rng.uniform(0, 2e4, (100, 2)))
+    mixed = shapely.geometrycollections([_ragged(rng, 100, np.array(NEVADA) - 5e4, 3_000),
+                                         Point(NEVADA[0] + 3e4, NEVADA[1] + 3e4)])
+    target = np.array([LineString([(NEVADA[0] + 3.2e4, NEVADA[1] + 2.5e4), (NEVADA[0] + 3.2e4, NEVADA[1] + 4e4)])])
+    src = np.array([pts, mixed])
+    d, _ = geodesy.nearest(src, target, geodesy.Ground(5070))
+    for g, v in zip(src, d, strict=True):
+        assert agrees(v, ground_distance(g, target[0], 5070))
