@@ -76,6 +76,7 @@ def test_eligible_and_excluded_partition_the_input(parcels, cutters, buffer_m):
     assert (np.nan_to_num(shapely.area(shapely.difference(eligible, inputs))) <= tol).all()
 
 
+@pytest.mark.slow  # a hypothesis search of whole screenings (about 6 s): in CI's slow tests
 @SETTINGS
 @given(parcels=parcels_with_holes(), cutters=boxes(1, 4, (100.0, 10_000.0)), seed=st.integers(0, 1000))
 def test_results_do_not_depend_on_row_order_or_input_crs(parcels, cutters, seed):

@@ -102,6 +102,7 @@ def test_exact_finds_a_known_optimum():
     assert len(out) == 12 and out.attrs["packing"]["status"] == "Optimal"
 
 
+@pytest.mark.slow  # builds the large exact model before refusing it (about 3 s): in CI's slow tests
 def test_exact_refuses_a_large_area_with_advice():
     land = gpd.GeoDataFrame(geometry=[box(0, 0, 200_000, 200_000)], crs=5070)
     with pytest.raises(ScenarioError, match="small areas"):

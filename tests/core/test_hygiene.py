@@ -14,6 +14,7 @@ from siting.core import settings
 from siting.geo import proximity
 
 
+@pytest.mark.slow  # a fresh interpreter that imports everything (about 5 s): in CI's slow tests
 def test_importing_siting_and_drawing_charts_never_changes_the_matplotlib_backend(tmp_path):
     code = (
         "import matplotlib\nmatplotlib.use('svg')\nimport pandas as pd\nimport siting\n"
