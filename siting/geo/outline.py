@@ -31,7 +31,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.spatial import cKDTree
 
-from siting.geo.pieces import nearest_between_segments, outline_segments, segment_foot
+from siting.geo.pieces import nearest_between_segments, outline_segments, segment_gap
+from siting.geo.proximity import segment_distance
 
 __all__ = ["CHUNK", "Outline", "box_gap", "seg_box"]
 
@@ -154,8 +155,8 @@ class Outline:
         mid = (ends[:, :2] + ends[:, 2:]) / 2
         d, j = self.vertex_tree.query(np.column_stack([mid, src * SOURCE_GAP]))
         v = self.segs[self.chunks.start[np.minimum(j, len(self.chunks.start) - 1)], :2]
-        fx, fy = segment_foot(v[:, 0], v[:, 1], ends[:, 0], ends[:, 1], ends[:, 2], ends[:, 3])
-        return np.where(d < SOURCE_GAP / 2, np.hypot(fx - v[:, 0], fy - v[:, 1]), np.inf)
+        gap = segment_distance(v[:, 0], v[:, 1], ends[:, 0], ends[:, 1], ends[:, 2], ends[:, 3])
+        return np.where(d < SOURCE_GAP / 2, gap, np.inf)
 
     def _batch(self, src, ends, reach, nearest) -> tuple[np.ndarray, np.ndarray]:
         """(pair, nearest points) of one batch of pairs: the source's groups, then chunks, within the limit
@@ -166,7 +167,7 @@ class Outline:
         for level in (self.groups, self.chunks):  # groups to their chunks, chunks to their segments
             near = box_gap(level.box[node], piece_box[row]) <= limit[row]
             row, node = _expand(row[near], level.start[node[near]], level.size[node[near]])
-        d = _segment_gap(self.segs[node], ends[row])
+        d = segment_gap(self.segs[node], ends[row])
         close = d <= reach[row]
         row, seg, d = row[close], node[close], d[close]
         if nearest:
@@ -174,12 +175,3 @@ class Outline:
             keep = order[np.r_[True, row[order][1:] != row[order][:-1]]] if len(order) else order
             row, seg = row[keep], seg[keep]
         return row, nearest_between_segments(self.segs[seg], ends[row])
-
-
-def _segment_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance between segments ``a[i]`` and ``b[i]`` that do not cross (rows ``x0, y0, x1, y1``)."""
-    best = np.full(len(a), np.inf)
-    for p, q in ((a[:, :2], b), (a[:, 2:], b), (b[:, :2], a), (b[:, 2:], a)):
-        fx, fy = segment_foot(p[:, 0], p[:, 1], q[:, 0], q[:, 1], q[:, 2], q[:, 3])
-        np.minimum(best, np.hypot(fx - p[:, 0], fy - p[:, 1]), out=best)
-    return best

@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 
 __all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot",
-           "segments"]
+           "segment_gap", "segments"]
 
 
 @dataclass(frozen=True)
@@ -183,14 +183,35 @@ def nearest_between_segments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     [[2.0, 0.0, 2.0, 1.0]]
     """
     best, out = np.full(len(a), np.inf), np.empty((len(a), 4))
-    for p, q, swap in ((a[:, :2], b, False), (a[:, 2:], b, False), (b[:, :2], a, True), (b[:, 2:], a, True)):
-        fx, fy = segment_foot(p[:, 0], p[:, 1], q[:, 0], q[:, 1], q[:, 2], q[:, 3])
-        d = np.hypot(fx - p[:, 0], fy - p[:, 1])
+    for p, fx, fy, d, swap in _end_feet(a, b):
         won = d < best
         best[won] = d[won]
         pair = np.column_stack([fx, fy, p]) if swap else np.column_stack([p, fx, fy])
         out[won] = pair[won]
     return out
+
+
+def segment_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance between segments ``a[i]`` and ``b[i]`` that do not cross (rows ``x0, y0, x1, y1``): the
+    length of :func:`nearest_between_segments`' answer, without building it.
+
+    Examples
+    --------
+    >>> segment_gap(np.array([[0.0, 0, 4, 0]]), np.array([[2.0, 1, 3, 5]])).tolist()
+    [1.0]
+    """
+    best = np.full(len(a), np.inf)
+    for *_, d, _swap in _end_feet(a, b):
+        np.minimum(best, d, out=best)
+    return best
+
+
+def _end_feet(a: np.ndarray, b: np.ndarray):
+    """For each end of one segment, its foot on the other: (end, foot x, foot y, distance, whether the end
+    is ``b``'s), four times. The nearest points of two segments that do not cross are one of these."""
+    for p, q, swap in ((a[:, :2], b, False), (a[:, 2:], b, False), (b[:, :2], a, True), (b[:, 2:], a, True)):
+        fx, fy = segment_foot(p[:, 0], p[:, 1], q[:, 0], q[:, 1], q[:, 2], q[:, 3])
+        yield p, fx, fy, np.hypot(fx - p[:, 0], fy - p[:, 1]), swap
 
 
 def segment_foot(px, py, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
