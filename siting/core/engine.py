@@ -39,6 +39,7 @@ import pandas as pd
 
 from siting.core import settings
 from siting.core.errors import MissingDependencyError, ScenarioError
+from siting.core.progress import release_memory
 from siting.geo import proximity
 from siting.score.factors import BaseFactor
 from siting.screen.constraints import Screening, compact_ledger, screen, warn_if_empty
@@ -75,7 +76,11 @@ def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], laye
     if not factors:
         return pd.DataFrame(index=sites.index)
     reuse = reuse if reuse is not None else proximity.Reuse()
-    return pd.concat([f.compute(sites, layers, rasters, reuse=reuse) for f in factors], axis=1)
+    columns = []
+    for f in factors:
+        columns.append(f.compute(sites, layers, rasters, reuse=reuse))
+        release_memory()  # the factor's temporaries go back to the system before the next one
+    return pd.concat(columns, axis=1)
 
 
 class LocalEngine:

@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import platform
 import uuid
@@ -36,6 +35,7 @@ from siting.core.scenario import Scenario, load_scenario
 from siting.fetch.scenario import manifest_of, resolve_fetches
 from siting.geo.proximity import Reuse
 from siting.io import crs as crs_mod
+from siting.io.hashing import sha256_of
 from siting.io.layers import LoadedLayer, load_layer
 from siting.io.sources import name_installations
 from siting.io.virtual import virtual_sources
@@ -239,28 +239,20 @@ def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario, weights: di
     return gpd.GeoDataFrame(out, geometry="geometry", crs=sites.crs)
 
 
-def _hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _inputs(sc: Scenario) -> list[dict]:
     """Every input file with its SHA-256, and for a virtual file (.vrt) every file it reads."""
     entries = [("layer", name, sc.resolve(spec.path)) for name in sc.layers for spec in sc.layer_specs(name)]
     entries += [("raster", name, sc.resolve(r.path)) for name, r in sc.rasters.items()]
     out = []
     for kind, name, p in entries:
-        entry: dict = {kind: name, "path": str(p), "sha256": _hash(p) if p.is_file() else None}
+        entry: dict = {kind: name, "path": str(p), "sha256": sha256_of(p) if p.is_file() else None}
         fetched = manifest_of(p) if kind == "layer" else None
         if fetched:  # a catalog dataset: where it came from, when, and how to cite it
             entry.update({k: fetched.get(k) for k in ("dataset", "url", "extent", "fetched", "features",
                                                        "licence", "citation")})
         sources = virtual_sources(p)
         if sources:
-            entry["sources"] = [{"path": s, "sha256": _hash(Path(s)) if Path(s).is_file() else None}
+            entry["sources"] = [{"path": s, "sha256": sha256_of(Path(s)) if Path(s).is_file() else None}
                                 for s in sources]
         out.append(entry)
     return out

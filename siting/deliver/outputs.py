@@ -37,7 +37,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -60,6 +59,7 @@ from siting.deliver.folder import (
 )
 from siting.deliver.provenance import provenance
 from siting.geo.geometry import keep_family
+from siting.io.hashing import sha256_of
 from siting.io.writers import (
     csv_safe,
     slug,
@@ -116,10 +116,6 @@ def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
     write_csv(table, path)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def site_columns(result) -> list[str]:
     """Columns of the delivered sites: ids, score, parcel attributes, factor breakdown."""
     base = ["site_id", "rank", "score", "tier", "median_rank", "rank_p05", "rank_p95", "p_top_k", "parcel_id",
@@ -148,7 +144,7 @@ def _run_report(result, files: dict[str, Path]) -> dict:
         .reset_index().to_dict(orient="records") if len(result.rejects) else [],
         "rejects": json.loads(result.rejects.drop(columns="wkt").to_json(orient="records")),
         "repairs": [i for reps in result.reports.values() for r in reps for i in r.issues],
-        "files": {name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for name, p in files.items()},
+        "files": {name: {"bytes": p.stat().st_size, "sha256": sha256_of(p)} for name, p in files.items()},
     }
 
 

@@ -12,23 +12,14 @@ True
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import requests
 
 from siting.core.errors import FetchError
+from siting.io.hashing import sha256_of
 
 __all__ = ["download", "sha256_of"]
-
-
-def sha256_of(path) -> str:
-    """The SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download(client, url: str, dest, *, sha256: str | None = None) -> Path:

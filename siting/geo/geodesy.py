@@ -47,7 +47,7 @@ from siting.geo.pieces import Pieces, convex, layer_pieces, segment_foot
 from siting.geo.reuse import ids_of
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
-           "pair_distance", "target_index"]
+           "pair_distance", "source_hulls", "target_index"]
 
 #: Vertex gap (m) of the coarse index that finds the targets that could be nearer on the ellipsoid.
 COARSE_STEP = 4_000.0
@@ -59,10 +59,12 @@ PAIR_BATCH = 20_000
 BIG_SOURCE = 64
 
 
-def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground) -> np.ndarray:
+def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndarray | None = None) -> np.ndarray:
     """Geodesic length (m) of the shortest line between each ``a[i]`` and ``b[i]`` (0 where they touch).
 
-    The nearest points are found in the plane; the length is measured on the ellipsoid.
+    The nearest points are found in the plane; the length is measured on the ellipsoid. ``hull``
+    (per pair) is ``a[i]``'s convex hull or None where ``a[i]`` is a point or convex (:func:`source_hulls`):
+    pass it when the same sources come in many pairs, so each hull is made once, not once per pair.
 
     Examples
     --------
@@ -82,7 +84,7 @@ def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground) -> np.ndarray:
         xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
     gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
     planar = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
-    return np.minimum(gp, _concave_side(a, np.arange(len(a)), b, planar, gp, ground))
+    return np.minimum(gp, _concave_side(a, np.arange(len(a)), b, planar, gp, ground, hull=hull))
 
 
 def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
@@ -193,7 +195,7 @@ def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) 
     ``g`` starts near the answer."""
     ax, ay, rho = proximity.anchors(sources, reuse=reuse)
     cut, half, tree = index.cut, index.half, index.tree
-    hulls = _hulls(sources, reuse)
+    hulls = source_hulls(sources, reuse)
     live = live[np.argsort(morton(ax[live], ay[live]), kind="stable")]  # compact batches: local scale bounds
     for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
         rows = live[start:start + PAIR_BATCH]
@@ -272,9 +274,9 @@ def _concave_side(src, s, b, planar, g, ground, s_max=None, hull=None) -> np.nda
     arc that is equally far on the map, not on the ground), another stretch of the outline can be nearer
     on the ground by the scale's whole spread (2 % in Nevada). Such pairs are found by the source's convex
     hull coming nearer than the source itself. ``s_max`` (per pair) defaults to the bound about the source;
-    ``hull`` (per source, :func:`_hulls`) is computed when not given."""
+    ``hull`` (per source, :func:`source_hulls`) is computed when not given."""
     out = np.full(len(s), np.inf)
-    hull = _hulls(src) if hull is None else hull
+    hull = source_hulls(src) if hull is None else hull
     could = planar <= g * s_max if s_max is not None else True  # farther on the map: farther on the ground
     live = np.flatnonzero((planar > 0) & could & ~shapely.is_missing(hull[s]))
     live = live[shapely.distance(hull[s[live]], b[live]) < planar[live] - 1e-2]
@@ -289,8 +291,17 @@ def _concave_side(src, s, b, planar, g, ground, s_max=None, hull=None) -> np.nda
     return out
 
 
-def _hulls(geoms, reuse: proximity.Reuse | None = None) -> np.ndarray:
-    """Convex hull of each geometry that is not a point or a convex polygon (None for those), kept for the run."""
+def source_hulls(geoms, reuse: proximity.Reuse | None = None) -> np.ndarray:
+    """Convex hull of each geometry that is not a point or a convex polygon (None for those), kept for the run.
+
+    Examples
+    --------
+    >>> from shapely import Point, Polygon, box
+    >>> notch = Polygon([(0, 0), (4, 0), (4, 4), (2, 1), (0, 4)])
+    >>> hulls = source_hulls(np.array([Point(0, 0), box(0, 0, 2, 2), notch]))
+    >>> [h is None for h in hulls], hulls[2].area
+    ([True, True, False], 16.0)
+    """
     kept = reuse.recall("hulls", geoms) if reuse is not None else None
     if kept is not None:
         return kept[0]
@@ -384,7 +395,8 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
     if len(ring):
         s, t = _ring_pairs(sources[ring], ax[ring], ay[ring], rho[ring], points, radius * s_min[ring],
                            radius * s_max[ring])
-        inside = pair_distance(sources[ring][s], points[t], ground) <= radius
+        hull = source_hulls(sources[ring], reuse)[s]
+        inside = pair_distance(sources[ring][s], points[t], ground, hull=hull) <= radius
         out[ring] += np.bincount(s[inside], weights=w[t[inside]], minlength=len(ring))
     return out
 

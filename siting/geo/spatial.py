@@ -200,7 +200,8 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, weights
     reach = radius * ground.scale_range(_bounds(sources, points))[1] if ground else radius
     s_idx, p_idx = tree.query(sources, predicate="dwithin", distance=reach)
     if ground:  # pairs the plane puts within reach: kept when within radius on the ground
-        inside = geodesy.pair_distance(sources[s_idx], points[p_idx], ground) <= radius
+        hull = geodesy.source_hulls(sources, reuse)[s_idx]
+        inside = geodesy.pair_distance(sources[s_idx], points[p_idx], ground, hull=hull) <= radius
         s_idx, p_idx = s_idx[inside], p_idx[inside]
     w = None if weights is None else np.asarray(weights, dtype=float)[p_idx]
     return np.bincount(s_idx, weights=w, minlength=len(sources)).astype(float)

@@ -124,12 +124,14 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     site.frame["overrides"] = _notes(site.frame, land.frame.loc[ok].set_index("candidate_id")["overrides"])
     frame = pd.concat([land.frame.loc[~ok], site.frame], ignore_index=True)
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=units.crs)
+    n_made, made = len(made), made[["candidate_id", "unit_id"]]  # the generated cells are in `frame` now:
+    site.frame = site.frame.iloc[:0]  # drop the other copies (a national grid's: a GB)
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
     funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), land_acres)
     ledger = _ledger(land.ledger, site.ledger, land.frame.loc[~ok, "candidate_id"], made)
     rules_table = pd.concat([land.rules, site.rules], ignore_index=True)
     log.info("staged screening: %d of %d parcel units eligible, %d candidates generated, %d pass the site rules",
-             int(ok.sum()), len(units), len(made), int(site.frame["eligible"].sum()))
+             int(ok.sum()), len(units), n_made, int(frame["eligible"].sum()))
     land_frame = gpd.GeoDataFrame(eligible.reset_index(drop=True), geometry="geometry", crs=units.crs)
     report = {k: v for k, v in generator.report.items() if not isinstance(v, np.ndarray)}
     return Screening(frame, funnel, ledger, rules_table, {**land.applied, **site.applied}, land_frame, report)

@@ -231,3 +231,34 @@ def test_a_target_index_built_once_gives_the_answers_of_fresh_searches():
         np.testing.assert_array_equal(kept[1], fresh[1])
     with pytest.raises(ValueError, match="another target array"):
         nearest(np.array([Point(*origin)]), lines.copy(), ground, index=index)
+
+
+def test_scale_factors_in_blocks_are_projs_own(monkeypatch):
+    # PROJ returns twelve arrays per call: points go in blocks, and every value stays PROJ's to the bit
+    rng = np.random.default_rng(11)
+    x, y = (rng.uniform(-2_300_000, 2_200_000, 1_001), rng.uniform(300_000, 3_100_000, 1_001))
+    monkeypatch.setattr("siting.geo.ground.FACTOR_BLOCK", 64)
+    a, b = G.factors(x, y)
+    proj = __import__("pyproj").Proj(5070)
+    f = proj.get_factors(*proj(x, y, inverse=True))
+    assert np.array_equal(a, np.asarray(f.tissot_semimajor)) and np.array_equal(b, np.asarray(f.tissot_semiminor))
+    assert [v.tolist() for v in G.factors(x[0], y[0])] == [[a[0]], [b[0]]]  # one point: one value each
+
+
+def test_counts_make_each_sources_hull_once_and_stay_true_for_hollow_land(monkeypatch):
+    # land hollow towards its points is measured along its outline (its hull comes nearer); the hull of
+    # a source in the ring with many points is made once, not once per (source, point) pair
+    town = Point(*NEVADA)
+    land, _ = _hollow_towards(town, 5_050, box(NEVADA[0] - 6_000, NEVADA[1] + 3_000, NEVADA[0] + 6_000,
+                                                NEVADA[1] + 9_000))
+    radius = 3_000.0  # 200 points 3 km from the land on the map: all in the ring the ground decides
+    ring = shapely.buffer(land, radius, quad_segs=32).exterior
+    pts = np.array(shapely.line_interpolate_point(ring, np.linspace(0, 1, 200, endpoint=False), normalized=True))
+    made = []
+    real = shapely.convex_hull
+    monkeypatch.setattr(geodesy.shapely, "convex_hull", lambda g, **k: made.append(len(np.atleast_1d(g))) or
+                        real(g, **k))
+    got = geodesy.count_within(np.array([land, box(*NEVADA, NEVADA[0] + 500, NEVADA[1] + 500)]), pts, radius, G)
+    assert sum(made) <= 2  # one hull per hollow source at most (was one per pair in the ring)
+    truth = sum(ground_distance(land, p, 5070) <= radius for p in pts if land.distance(p) < radius * 1.03)
+    assert got[0] == truth and 0 < truth < len(pts)  # the ground keeps some and not others
