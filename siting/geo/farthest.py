@@ -99,7 +99,7 @@ def farthest_distance(geoms: np.ndarray, features: np.ndarray, crs=None, *, tol_
     if not len(live):
         return out
     cut = layer_pieces(features)
-    pieces, convex = cut.pieces, cut.convex
+    pieces, convex = cut.take(np.arange(len(cut))), cut.convex
     if not len(pieces):
         out[live] = np.inf
         return out

@@ -145,7 +145,7 @@ class TargetIndex:
     --------
     >>> from shapely import LineString
     >>> index = target_index(np.array([LineString([(0, 2_000_000), (10_000, 2_000_000)])]), Ground(5070))
-    >>> len(index.cut.pieces), index.tree.n   # a 10 km line: three pieces of at most 4 km
+    >>> len(index.cut), index.tree.n   # a 10 km line: three pieces of at most 4 km
     (3, 3)
     """
 
@@ -169,8 +169,8 @@ def target_index(targets: np.ndarray, ground: Ground, *, strtree: STRtree | None
     (0, 9915)
     """
     targets = np.asarray(targets, dtype=object)
-    cut = layer_pieces(targets, step=COARSE_STEP, outlines=True)
-    if not len(cut.pieces):  # no point, line or polygon part to cut (e.g. nested collections): a clear stop
+    cut = layer_pieces(targets, step=COARSE_STEP, outlines=True, lazy=True)
+    if not len(cut):  # no point, line or polygon part to cut (e.g. nested collections): a clear stop
         raise GeometryError("nearest on the ground: the target layer has no point, line or polygon parts "
                             f"({len(targets):,} features); explode its geometry collections first")
     mid, _ = cut.midpoints()
@@ -211,7 +211,7 @@ def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) 
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
         rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx, anchor)
         s, t, planar = (np.concatenate(v) for v in zip(opening, rivals, strict=True))
-        better = _concave_side(src, s, cut.pieces[t], planar, g[rows][s], ground, s_max[s], hulls[rows])
+        better = _concave_side(src, s, cut.take(t), planar, g[rows][s], ground, s_max[s], hulls[rows])
         _keep_nearest(rows, s, cut.owner[t], better, g, idx)
 
 
@@ -314,7 +314,7 @@ def source_hulls(geoms, reuse: proximity.Reuse | None = None) -> np.ndarray:
 def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
     """Least geodesic distance from the segments of each ``src[s[i]]``'s outline to the pieces of ``b[i]``
     within ``reach[i]`` on the map (segment to segment in numpy, chunk by chunk: :mod:`siting.geo.outline`)."""
-    cut = layer_pieces(b, outlines=True)
+    cut = layer_pieces(b, outlines=True, lazy=True)
     assert cut.ends is not None  # outlines: points and segments only
     pair = cut.owner
     used, source = np.unique(s[pair], return_inverse=True)
@@ -357,9 +357,9 @@ def _shortest(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np
     linear = np.isin(shapely.get_type_id(src), [1, 2, 3, 5, 6])  # all their points on lines or rings
     big = linear & (shapely.get_num_coordinates(src) > BIG_SOURCE)
     if cut.ends is None or not big.any():
-        return s, t, shapely.get_coordinates(shapely.shortest_line(src[s], cut.pieces[t])).reshape(len(s), 4)
+        return s, t, shapely.get_coordinates(shapely.shortest_line(src[s], cut.take(t))).reshape(len(s), 4)
     small = ~big[s]
-    xy_small = shapely.get_coordinates(shapely.shortest_line(src[s[small]], cut.pieces[t[small]])).reshape(-1, 4)
+    xy_small = shapely.get_coordinates(shapely.shortest_line(src[s[small]], cut.take(t[small]))).reshape(-1, 4)
     pair = np.flatnonzero(~small)
     used, of = np.unique(s[pair], return_inverse=True)
     row, xy_big = Outline(src[used]).pairs(of, cut.ends[t[pair]], reach[s[pair]], nearest=True)

@@ -30,28 +30,60 @@ __all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outl
 class Pieces:
     """Pieces of a layer: the geometries, the feature each came from, and whether each is convex.
 
+    A layer cut into points and segments only can keep its pieces as coordinates (``pieces`` None,
+    ``ends`` set): :meth:`take` then makes the geometries of the pieces asked for, so a national rail
+    layer's millions of segments are never all GEOS line strings at once.
+
     Examples
     --------
     >>> from shapely import LineString
     >>> p = Pieces(np.array([LineString([(0, 0), (6, 8)])]), np.array([0]), np.array([True]))
     >>> p.midpoints()[0].tolist(), p.midpoints()[1]
     ([[3.0, 4.0]], 5.0)
+    >>> lazy = Pieces(None, np.array([0, 1]), np.array([True, True]), np.array([[1.0, 1, 1, 1], [0, 0, 6, 8]]), 1)
+    >>> [g.wkt for g in lazy.take(np.array([1, 0]))], len(lazy)
+    (['LINESTRING (0 0, 6 8)', 'POINT (1 1)'], 2)
     """
 
-    pieces: np.ndarray
+    #: The geometries, or None when they are made from ``ends`` on demand (:meth:`take`).
+    pieces: np.ndarray | None
     owner: np.ndarray
     convex: np.ndarray
     #: ``(n, 4)`` start and end of each point or segment piece (a point twice); None with polygons.
     ends: np.ndarray | None = None
+    #: How many of the first pieces are points (the rest segments) when ``pieces`` is None.
+    n_points: int = 0
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+    def take(self, t: np.ndarray) -> np.ndarray:
+        """The geometries of pieces ``t`` (made from their ends when they are not kept)."""
+        if self.pieces is not None:
+            return self.pieces[t]
+        assert self.ends is not None
+        t = np.asarray(t, dtype=np.int64)
+        out = np.empty(len(t), dtype=object)
+        point = t < self.n_points
+        e = self.ends[t[point]]
+        out[point] = shapely.points(e[:, 0], e[:, 1])
+        e = self.ends[t[~point]]
+        out[~point] = shapely.linestrings(e.reshape(-1, 2, 2)) if len(e) else []
+        return out
 
     @cached_property
     def box(self) -> np.ndarray:
         """``(n, 4)`` bounds of the pieces (``minx, miny, maxx, maxy``), computed once."""
+        if self.pieces is None:
+            assert self.ends is not None
+            e = self.ends
+            return np.column_stack([np.minimum(e[:, 0], e[:, 2]), np.minimum(e[:, 1], e[:, 3]),
+                                    np.maximum(e[:, 0], e[:, 2]), np.maximum(e[:, 1], e[:, 3])])
         return shapely.bounds(self.pieces).reshape(-1, 4)
 
     def midpoints(self) -> tuple[np.ndarray, float]:
         """Each piece's middle (xy) and the largest distance from a middle to its piece."""
-        if not len(self.pieces):
+        if not len(self):
             return np.empty((0, 2)), 0.0
         box = self.box
         mid = (box[:, :2] + box[:, 2:]) / 2
@@ -74,7 +106,8 @@ def segments(lines: np.ndarray) -> tuple[np.ndarray, ...]:
     return xy[:-1][same, 0], xy[:-1][same, 1], xy[1:][same, 0], xy[1:][same, 1], vertex_of[:-1][same]
 
 
-def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: bool = False) -> Pieces:
+def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: bool = False,
+                 lazy: bool = False) -> Pieces:
     """Cut a layer into points, straight segments (no longer than ``step``) and polygons.
 
     Parameters
@@ -86,6 +119,10 @@ def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: b
     outlines : bool
         Cut polygons into the segments of their rings (for distances from outside them) instead of
         keeping them whole.
+    lazy : bool
+        Keep point and segment pieces as their coordinates only (``Pieces.pieces`` None); their
+        geometries are made by :meth:`Pieces.take` for the pieces a search measures. Ignored where
+        polygons are kept whole.
 
     Examples
     --------
@@ -99,16 +136,18 @@ def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: b
     if step is not None:
         lines = shapely.segmentize(lines, step)
     x1, y1, x2, y2, of = segments(lines)
-    segs = shapely.linestrings(np.stack([np.column_stack([x1, y1]), np.column_stack([x2, y2])], axis=1)) \
-        if len(x1) else np.empty(0, dtype=object)
     polys = np.empty(0, dtype=object) if outlines else parts[poly]
     points = np.flatnonzero(kind == 0)
     convex_polys = np.isclose(shapely.area(polys), shapely.area(shapely.convex_hull(polys)), rtol=1e-9, atol=0)
     pxy = shapely.get_coordinates(parts[points])
     ends = np.vstack([np.column_stack([pxy, pxy]), np.column_stack([x1, y1, x2, y2])]) if not len(polys) else None
-    return Pieces(np.concatenate([parts[points], segs, polys]),
-                  np.concatenate([owner[points], line_owner[of], owner[poly] if not outlines else []]).astype(int),
-                  np.concatenate([np.ones(len(points) + len(segs), bool), convex_polys]), ends)
+    owners = np.concatenate([owner[points], line_owner[of], owner[poly] if not outlines else []]).astype(int)
+    flags = np.concatenate([np.ones(len(points) + len(x1), bool), convex_polys])
+    if lazy and ends is not None:
+        return Pieces(None, owners, flags, ends, len(points))
+    segs = shapely.linestrings(np.stack([np.column_stack([x1, y1]), np.column_stack([x2, y2])], axis=1)) \
+        if len(x1) else np.empty(0, dtype=object)
+    return Pieces(np.concatenate([parts[points], segs, polys]), owners, flags, ends)
 
 
 def _linework(features: np.ndarray, outlines: bool) -> tuple[np.ndarray, ...]:

@@ -267,19 +267,48 @@ def _gpkg_metadata(path: Path, text: str) -> None:
                         [("gpkg_metadata", spec), ("gpkg_metadata_reference", spec)])
 
 
+#: Rows per GeoPackage write: each batch is converted to Arrow on its own, so a national layer (1.7 M sites,
+#: 64 columns) is never held twice over while it is written.
+WRITE_BATCH = 250_000
+
+
 def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> str | None:
-    """One GeoPackage layer; its geometry type (None for a table).
+    """One GeoPackage layer, written in batches of :data:`WRITE_BATCH` rows; its geometry type (None for a table).
 
     pyogrio writes a layer mixing Polygon and MultiPolygon (or LineString and MultiLineString) as
-    the Multi type, so each layer has one geometry type.
+    the Multi type, so each layer has one geometry type; the type is decided over all rows, not batch by
+    batch, and every column's type once for the whole frame (:func:`to_output_frame`).
     """
     spatial = isinstance(frame, gpd.GeoDataFrame)
     data = to_output_frame(frame) if spatial else _plain_table(frame)
-    pyogrio.write_dataframe(data, path, layer=name, driver="GPKG", use_arrow=True)
+    options = _geometry_options(data.geometry) if spatial else {}
+    for start in range(0, max(len(data), 1), WRITE_BATCH):
+        pyogrio.write_dataframe(data.iloc[start:start + WRITE_BATCH], path, layer=name, driver="GPKG",
+                                use_arrow=True, append=start > 0, **options)
     if not spatial:
         return None
     kind = pyogrio.read_info(path, layer=name)["geometry_type"]
     return kind if kind and kind != "Unknown" else "Polygon"
+
+
+def _geometry_options(geometry: gpd.GeoSeries) -> dict:
+    """pyogrio's ``geometry_type`` and ``promote_to_multi`` for a whole layer: its one type; the Multi type
+    where single and Multi parts of one kind mix; else ``Unknown``. ``Z`` where any geometry has Z.
+
+    Examples
+    --------
+    >>> from shapely import MultiPolygon, box
+    >>> _geometry_options(gpd.GeoSeries([box(0, 0, 1, 1), MultiPolygon([box(2, 2, 3, 3)]), None]))
+    {'geometry_type': 'MultiPolygon', 'promote_to_multi': True}
+    """
+    live = geometry[geometry.notna() & ~geometry.is_empty]
+    types = set(live.geom_type.unique())
+    single = next(iter(types)) if len(types) == 1 else None
+    multi = next((f"Multi{t}" for t in ("Point", "LineString", "Polygon") if types == {t, f"Multi{t}"}), None)
+    kind = single or multi or "Unknown"
+    if kind != "Unknown" and bool(live.has_z.any()):
+        kind += " Z"
+    return {"geometry_type": kind, "promote_to_multi": multi is not None}
 
 
 def write_parquet(frame: pd.DataFrame, path) -> Path:
@@ -296,13 +325,52 @@ def write_parquet(frame: pd.DataFrame, path) -> Path:
 
     path = Path(path)
     if isinstance(frame, gpd.GeoDataFrame):
-        to_output_frame(frame).to_parquet(path, index=False)
+        _write_geoparquet(to_output_frame(frame), path)
     else:
         _plain_table(frame).to_parquet(path, index=False)
     n = pq.read_metadata(path).num_rows
     if n != len(frame):
         raise OutputError(f"{path}: wrote {len(frame)} rows but re-read {n}")
     return path
+
+
+def _write_geoparquet(data: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoParquet 1.0 written in row groups of :data:`WRITE_BATCH` rows, each converted to Arrow on its own
+    (``GeoDataFrame.to_parquet`` converts the whole frame at once: 1.86 M national cells held twice over).
+    The file's ``geo`` metadata (geometry types, bbox, CRS as PROJJSON) describes all rows; the geometry
+    column is ISO WKB, as geopandas writes it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = data.geometry.name
+    geo = {"version": "1.0.0", "primary_column": name, "columns": {name: _geo_column(data.geometry)}}
+    writer = None
+    try:
+        for start in range(0, max(len(data), 1), WRITE_BATCH):
+            part = data.iloc[start:start + WRITE_BATCH]
+            table = pa.Table.from_pandas(pd.DataFrame(part.drop(columns=name)), preserve_index=False)
+            wkb = shapely.to_wkb(part.geometry.values, flavor="iso")
+            table = table.append_column(name, pa.array(wkb, type=pa.binary()))
+            if writer is None:
+                meta = {**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}
+                writer = pq.ParquetWriter(path, table.schema.with_metadata(meta))
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _geo_column(geometry: gpd.GeoSeries) -> dict:
+    """The GeoParquet column metadata of a whole geometry column."""
+    live = geometry[geometry.notna() & ~geometry.is_empty]
+    kinds = pd.DataFrame({"t": live.geom_type.to_numpy(), "z": live.has_z.to_numpy()}).drop_duplicates()
+    types = sorted(f"{t} Z" if z else t for t, z in kinds.itertuples(index=False))
+    column = {"encoding": "WKB", "geometry_types": types}
+    if len(live):
+        column["bbox"] = [float(v) for v in live.total_bounds]
+    if geometry.crs is not None:
+        column["crs"] = geometry.crs.to_json_dict()
+    return column
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").

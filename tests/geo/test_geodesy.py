@@ -262,3 +262,29 @@ def test_counts_make_each_sources_hull_once_and_stay_true_for_hollow_land(monkey
     assert sum(made) <= 2  # one hull per hollow source at most (was one per pair in the ring)
     truth = sum(ground_distance(land, p, 5070) <= radius for p in pts if land.distance(p) < radius * 1.03)
     assert got[0] == truth and 0 < truth < len(pts)  # the ground keeps some and not others
+
+
+def test_a_target_index_keeps_segments_as_coordinates_and_makes_only_those_asked(monkeypatch):
+    # a national rail layer cuts into millions of segments: the index keeps their ends, and a search makes
+    # line strings only for the pairs it measures; the pieces made equal the eagerly cut ones exactly
+    from siting.geo.pieces import layer_pieces
+
+    rng = np.random.default_rng(9)
+    origin = np.array([-1_900_000.0, 1_800_000.0])
+    lines = np.array([LineString(rng.uniform(0, 60_000, (6, 2)) + origin) for _ in range(20)]
+                     + [Point(*(origin + 30_000)), box(*(origin - 9_000), *(origin - 1_000))])
+    index = geodesy.target_index(lines, G)
+    eager = layer_pieces(lines, step=geodesy.COARSE_STEP, outlines=True)
+    assert index.cut.pieces is None and len(index.cut) == len(eager.pieces) > 100
+    every = np.arange(len(eager.pieces))
+    assert shapely.equals_exact(index.cut.take(every), eager.pieces, tolerance=0).all()
+    np.testing.assert_array_equal(index.cut.box, eager.box)
+    made = []
+    real = shapely.linestrings
+    monkeypatch.setattr("siting.geo.pieces.shapely.linestrings", lambda c, **k: made.append(len(c)) or real(c, **k))
+    pts = shapely.points(rng.uniform(-20_000, 80_000, (50, 2)) + origin)
+    d, i = geodesy.nearest(pts, lines, G, index=index)
+    assert 0 < sum(made) < len(eager.pieces)  # only the measured pairs' pieces were made
+    truth = [min(ground_distance(p, f, 5070) for f in lines) for p in pts]
+    assert all(agrees(v, t) for v, t in zip(d, truth, strict=True))
+    assert all(agrees(ground_distance(p, lines[k], 5070), t) for p, k, t in zip(pts, i, truth, strict=True))
