@@ -61,6 +61,7 @@ from siting.deliver.provenance import provenance
 from siting.geo.geometry import keep_family
 from siting.io.hashing import sha256_of
 from siting.io.writers import (
+    WRITE_BATCH,
     csv_safe,
     slug,
     to_output_frame,
@@ -331,10 +332,12 @@ def save_result(result, out_dir, *, overwrite: bool = False, formats=None, offli
 
 def _check_site_geometries(sites: gpd.GeoDataFrame) -> None:
     """A site without a geometry (null, empty, or NaN coordinates) is an error, never a silent output."""
-    geoms = sites.geometry.values
+    geoms = np.asarray(sites.geometry.array, dtype=object)
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    coords = shapely.get_coordinates(geoms[~bad]) if len(geoms) else np.zeros((0, 2))
-    if bad.any() or not np.isfinite(coords).all():
+    ok = geoms[~bad]
+    finite = all(np.isfinite(shapely.get_coordinates(ok[i:i + WRITE_BATCH])).all()  # bounded: 1.7 M sites' corners
+                 for i in range(0, len(ok), WRITE_BATCH))
+    if bad.any() or not finite:
         ids = sites.loc[bad, "site_id"].head(5).tolist() if bad.any() else ["(a site with NaN coordinates)"]
         raise OutputError(f"{int(bad.sum()) or 1} site(s) have no usable geometry (e.g. {', '.join(map(str, ids))}); "
                           "this is a bug or a bad input geometry: report it with the scenario")

@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -273,22 +274,54 @@ WRITE_BATCH = 250_000
 
 
 def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> str | None:
-    """One GeoPackage layer, written in batches of :data:`WRITE_BATCH` rows; its geometry type (None for a table).
+    """One GeoPackage layer; its geometry type (None for a table).
 
-    pyogrio writes a layer mixing Polygon and MultiPolygon (or LineString and MultiLineString) as
-    the Multi type, so each layer has one geometry type; the type is decided over all rows, not batch by
-    batch, and every column's type once for the whole frame (:func:`to_output_frame`).
+    A spatial layer goes to GDAL as one Arrow stream of batches of :data:`WRITE_BATCH` rows, each converted
+    when GDAL asks for it (one layer creation, so GDAL builds the spatial index once at the end, not row by
+    row as appends would). pyogrio writes a layer mixing Polygon and MultiPolygon (or LineString and
+    MultiLineString) as the Multi type, so each layer has one geometry type; the type is decided over all
+    rows, and every column's type once for the whole frame (:func:`to_output_frame`).
     """
-    spatial = isinstance(frame, gpd.GeoDataFrame)
-    data = to_output_frame(frame) if spatial else _plain_table(frame)
-    options = _geometry_options(data.geometry) if spatial else {}
-    for start in range(0, max(len(data), 1), WRITE_BATCH):
-        pyogrio.write_dataframe(data.iloc[start:start + WRITE_BATCH], path, layer=name, driver="GPKG",
-                                use_arrow=True, append=start > 0, **options)
-    if not spatial:
+    if not isinstance(frame, gpd.GeoDataFrame):
+        pyogrio.write_dataframe(_plain_table(frame), path, layer=name, driver="GPKG", use_arrow=True)
         return None
+    import pyarrow as pa
+
+    data = to_output_frame(frame)
+    options = _geometry_options(data.geometry)
+    tables = (_arrow_table(data.iloc[start:start + WRITE_BATCH], options["promote_to_multi"])
+              for start in range(0, max(len(data), 1), WRITE_BATCH))
+    first = next(tables)
+    stream = pa.RecordBatchReader.from_batches(first.schema, (
+        batch for table in itertools.chain([first], tables) for batch in table.cast(first.schema).to_batches()))
+    epsg = data.crs.to_epsg() if data.crs is not None else None
+    crs = f"EPSG:{epsg}" if epsg else data.crs.to_wkt("WKT1_GDAL") if data.crs is not None else None
+    pyogrio.write_arrow(stream, path, layer=name, driver="GPKG", geometry_name=data.geometry.name,
+                        geometry_type=options["geometry_type"], crs=crs)
     kind = pyogrio.read_info(path, layer=name)["geometry_type"]
     return kind if kind and kind != "Unknown" else "Polygon"
+
+
+def _arrow_table(part: gpd.GeoDataFrame, promote: bool):
+    """Rows of a layer as an Arrow table for GDAL: the columns as pandas gives them to Arrow (an
+    all-null column as text: GDAL has no null type), the geometry as ISO WKB (single parts made Multi
+    where the layer mixes them: ``promote``)."""
+    import pyarrow as pa
+
+    name = part.geometry.name
+    geoms = np.asarray(part.geometry.array, dtype=object)
+    if promote:
+        single = np.isin(shapely.get_type_id(geoms), [0, 1, 3])
+        geoms = geoms.copy()
+        for kind, make in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
+            sel = np.flatnonzero(single & (shapely.get_type_id(geoms) == kind))
+            if len(sel):
+                geoms[sel] = make(geoms[sel][:, None], axis=1)
+    table = pa.Table.from_pandas(pd.DataFrame(part.drop(columns=name)), preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(i, field.with_type(pa.string()), table.column(i).cast(pa.string()))
+    return table.append_column(name, pa.array(shapely.to_wkb(geoms, flavor="iso"), type=pa.binary()))
 
 
 def _geometry_options(geometry: gpd.GeoSeries) -> dict:

@@ -143,6 +143,19 @@ def test_a_site_without_geometry_is_an_error_not_a_null_in_the_output(tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_site_with_nan_coordinates_is_an_error_whichever_batch_it_is_in(tmp_path, tiny_result, monkeypatch):
+    monkeypatch.setattr("siting.deliver.outputs.WRITE_BATCH", 2)  # the coordinates are checked in batches
+    broken = tiny_result.sites.copy()
+    x0, y0, *_ = broken.geometry.iloc[-1].bounds
+    with pytest.warns(RuntimeWarning, match="invalid value"):  # shapely warns while it makes the ring
+        bad = shapely.Polygon([(x0, y0), (x0 + 9, y0), (float("nan"), y0 + 9)])
+    broken.loc[broken.index[-1], "geometry"] = bad
+    result = type(tiny_result)(**{**tiny_result.__dict__, "sites": broken})
+    with pytest.raises(OutputError, match=r"no usable geometry \(e.g. \(a site with NaN coordinates\)\)"):
+        _save(result, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_lock_is_reentrant_in_one_process(tmp_path):
     with output_lock(tmp_path / "o"), output_lock(tmp_path / "o"):
         assert len(list(tmp_path.glob(".st-lock-*"))) == 1

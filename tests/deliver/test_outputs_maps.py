@@ -49,6 +49,9 @@ def test_gpkg_layers_written_in_batches_read_back_whole_with_one_type(tmp_path, 
     # a national layer is written in batches; the batches agree on the layer's geometry type (the first
     # batch holds only polygons, a later one a multipolygon) and on each column's type (a ledger value
     # column is numbers in the first batch and text later), and every row reads back in order
+    import sqlite3
+    from contextlib import closing
+
     import numpy as np
     import pandas as pd
     from shapely import MultiPolygon
@@ -66,6 +69,8 @@ def test_gpkg_layers_written_in_batches_read_back_whole_with_one_type(tmp_path, 
     assert back.geometry.geom_type.eq("MultiPolygon").all() and back.geometry.area.round(6).tolist() == \
         g.geometry.area.round(6).tolist()
     assert gpd.read_file(path, layer="ledger")["n"].tolist() == list(range(10))
+    with closing(sqlite3.connect(path)) as con:  # one layer creation: GDAL's spatial index holds every row
+        assert con.execute("SELECT count(*) FROM rtree_sites_geom").fetchone()[0] == len(g)
 
 
 def test_geoparquet_written_in_batches_reads_back_as_geopandas_writes_it(tmp_path, monkeypatch):
