@@ -371,8 +371,8 @@ def _write_geoparquet(data: gpd.GeoDataFrame, path: Path) -> None:
     """GeoParquet 1.0 written in row groups of :data:`WRITE_BATCH` rows, each converted to Arrow on its own
     (``GeoDataFrame.to_parquet`` converts the whole frame at once: 1.86 M national cells held twice over).
     The file's ``geo`` metadata (geometry types, bbox, CRS as PROJJSON) describes all rows; the geometry
-    column is ISO WKB, as geopandas writes it."""
-    import pyarrow as pa
+    column is ISO WKB, as geopandas writes it; a column with no value in the first batch is text, so later
+    batches keep their values (:func:`_arrow_table`)."""
     import pyarrow.parquet as pq
 
     name = data.geometry.name
@@ -380,10 +380,7 @@ def _write_geoparquet(data: gpd.GeoDataFrame, path: Path) -> None:
     writer = None
     try:
         for start in range(0, max(len(data), 1), WRITE_BATCH):
-            part = data.iloc[start:start + WRITE_BATCH]
-            table = pa.Table.from_pandas(pd.DataFrame(part.drop(columns=name)), preserve_index=False)
-            wkb = shapely.to_wkb(part.geometry.values, flavor="iso")
-            table = table.append_column(name, pa.array(wkb, type=pa.binary()))
+            table = _arrow_table(data.iloc[start:start + WRITE_BATCH], promote=False)
             if writer is None:
                 meta = {**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}
                 writer = pq.ParquetWriter(path, table.schema.with_metadata(meta))

@@ -59,13 +59,16 @@ def test_gpkg_layers_written_in_batches_read_back_whole_with_one_type(tmp_path, 
     monkeypatch.setattr("siting.io.writers.WRITE_BATCH", 3)
     geoms = [box(i, 0, i + 0.5, 1) for i in range(7)] + [MultiPolygon([box(20, 0, 21, 1), box(22, 0, 23, 1)])]
     g = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in range(8)], "value": [1.5, 2.5, 3.5, 4, "all", 6, 7, 8],
-                          "ok": [True, None, False, True, True, True, None, False]}, geometry=geoms, crs=5070)
+                          "ok": [True, None, False, True, True, True, None, False],
+                          "note": pd.Series([None, None, None, "x", None, "y", None, None], dtype=object)},
+                         geometry=geoms, crs=5070)
     table = pd.DataFrame({"n": np.arange(10)})
     path = write_gpkg(tmp_path / "b.gpkg", {"sites": g, "ledger": table})
     assert pyogrio.read_info(path, layer="sites")["geometry_type"] == "MultiPolygon"
     back = gpd.read_file(path, layer="sites")
     assert back["site_id"].tolist() == g["site_id"].tolist()
     assert back["value"].tolist() == [str(v) for v in g["value"]]
+    assert back["note"].fillna("-").tolist() == g["note"].fillna("-").tolist()
     assert back.geometry.geom_type.eq("MultiPolygon").all() and back.geometry.area.round(6).tolist() == \
         g.geometry.area.round(6).tolist()
     assert gpd.read_file(path, layer="ledger")["n"].tolist() == list(range(10))
@@ -78,6 +81,7 @@ def test_geoparquet_written_in_batches_reads_back_as_geopandas_writes_it(tmp_pat
     import json
 
     import numpy as np
+    import pandas as pd
     import pyarrow.parquet as pq
     from geopandas.testing import assert_geodataframe_equal
     from shapely import MultiPolygon
@@ -87,7 +91,9 @@ def test_geoparquet_written_in_batches_reads_back_as_geopandas_writes_it(tmp_pat
     monkeypatch.setattr("siting.io.writers.WRITE_BATCH", 3)
     geoms = [box(i, 0, i + 0.5, 1) for i in range(6)] + [MultiPolygon([box(50, 7, 51, 9)]), None]
     g = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in range(8)], "value": [1.5, 2, "all", 4, 5, 6, 7, 8],
-                          "n": np.arange(8)}, geometry=geoms, crs=5070)
+                          "n": np.arange(8),
+                          "note": pd.Series([None, None, None, "x", None, "y", None, None], dtype=object)},
+                         geometry=geoms, crs=5070)  # no note in the first batch, some later
     ours = write_parquet(g, tmp_path / "ours.parquet")
     to_output_frame(g).to_parquet(tmp_path / "theirs.parquet", index=False)
     assert pq.read_metadata(ours).num_row_groups == 3
