@@ -59,9 +59,9 @@ from siting.deliver.folder import (
 )
 from siting.deliver.provenance import provenance
 from siting.geo.geometry import keep_family
+from siting.io.batches import WRITE_BATCH
 from siting.io.hashing import sha256_of
 from siting.io.writers import (
-    WRITE_BATCH,
     csv_safe,
     slug,
     to_output_frame,

@@ -28,7 +28,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import re
@@ -45,6 +44,7 @@ from siting.core import settings
 from siting.core.errors import OutputError
 from siting.deliver.styles import styles_table
 from siting.geo.geometry import keep_family
+from siting.io.batches import gdal_stream, write_geoparquet
 
 __all__ = ["FORMULA_START", "csv_safe", "shapefile_names", "slug", "to_output_frame", "write_csv", "write_geojson",
            "write_gpkg", "write_parquet", "write_shapefile"]
@@ -268,80 +268,26 @@ def _gpkg_metadata(path: Path, text: str) -> None:
                         [("gpkg_metadata", spec), ("gpkg_metadata_reference", spec)])
 
 
-#: Rows per GeoPackage write: each batch is converted to Arrow on its own, so a national layer (1.7 M sites,
-#: 64 columns) is never held twice over while it is written.
-WRITE_BATCH = 250_000
-
-
 def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> str | None:
     """One GeoPackage layer; its geometry type (None for a table).
 
-    A spatial layer goes to GDAL as one Arrow stream of batches of :data:`WRITE_BATCH` rows, each converted
-    when GDAL asks for it (one layer creation, so GDAL builds the spatial index once at the end, not row by
-    row as appends would). pyogrio writes a layer mixing Polygon and MultiPolygon (or LineString and
-    MultiLineString) as the Multi type, so each layer has one geometry type; the type is decided over all
-    rows, and every column's type once for the whole frame (:func:`to_output_frame`).
+    A spatial layer goes to GDAL as one Arrow stream of batches (:func:`siting.io.batches.gdal_stream`):
+    one layer creation, so GDAL builds the spatial index once at the end. pyogrio writes a layer mixing
+    Polygon and MultiPolygon (or LineString and MultiLineString) as the Multi type, so each layer has one
+    geometry type, decided over all rows; every column's type is decided once for the whole frame
+    (:func:`to_output_frame`).
     """
     if not isinstance(frame, gpd.GeoDataFrame):
         pyogrio.write_dataframe(_plain_table(frame), path, layer=name, driver="GPKG", use_arrow=True)
         return None
-    import pyarrow as pa
-
     data = to_output_frame(frame)
-    options = _geometry_options(data.geometry)
-    tables = (_arrow_table(data.iloc[start:start + WRITE_BATCH], options["promote_to_multi"])
-              for start in range(0, max(len(data), 1), WRITE_BATCH))
-    first = next(tables)
-    stream = pa.RecordBatchReader.from_batches(first.schema, (
-        batch for table in itertools.chain([first], tables) for batch in table.cast(first.schema).to_batches()))
+    stream, geometry_type = gdal_stream(data)
     epsg = data.crs.to_epsg() if data.crs is not None else None
     crs = f"EPSG:{epsg}" if epsg else data.crs.to_wkt("WKT1_GDAL") if data.crs is not None else None
     pyogrio.write_arrow(stream, path, layer=name, driver="GPKG", geometry_name=data.geometry.name,
-                        geometry_type=options["geometry_type"], crs=crs)
+                        geometry_type=geometry_type, crs=crs)
     kind = pyogrio.read_info(path, layer=name)["geometry_type"]
     return kind if kind and kind != "Unknown" else "Polygon"
-
-
-def _arrow_table(part: gpd.GeoDataFrame, promote: bool):
-    """Rows of a layer as an Arrow table for GDAL: the columns as pandas gives them to Arrow (an
-    all-null column as text: GDAL has no null type), the geometry as ISO WKB (single parts made Multi
-    where the layer mixes them: ``promote``)."""
-    import pyarrow as pa
-
-    name = part.geometry.name
-    geoms = np.asarray(part.geometry.array, dtype=object)
-    if promote:
-        single = np.isin(shapely.get_type_id(geoms), [0, 1, 3])
-        geoms = geoms.copy()
-        for kind, make in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
-            sel = np.flatnonzero(single & (shapely.get_type_id(geoms) == kind))
-            if len(sel):
-                geoms[sel] = make(geoms[sel][:, None], axis=1)
-    table = pa.Table.from_pandas(pd.DataFrame(part.drop(columns=name)), preserve_index=False)
-    for i, field in enumerate(table.schema):
-        if pa.types.is_null(field.type):
-            table = table.set_column(i, field.with_type(pa.string()), table.column(i).cast(pa.string()))
-    return table.append_column(name, pa.array(shapely.to_wkb(geoms, flavor="iso"), type=pa.binary()))
-
-
-def _geometry_options(geometry: gpd.GeoSeries) -> dict:
-    """pyogrio's ``geometry_type`` and ``promote_to_multi`` for a whole layer: its one type; the Multi type
-    where single and Multi parts of one kind mix; else ``Unknown``. ``Z`` where any geometry has Z.
-
-    Examples
-    --------
-    >>> from shapely import MultiPolygon, box
-    >>> _geometry_options(gpd.GeoSeries([box(0, 0, 1, 1), MultiPolygon([box(2, 2, 3, 3)]), None]))
-    {'geometry_type': 'MultiPolygon', 'promote_to_multi': True}
-    """
-    live = geometry[geometry.notna() & ~geometry.is_empty]
-    types = set(live.geom_type.unique())
-    single = next(iter(types)) if len(types) == 1 else None
-    multi = next((f"Multi{t}" for t in ("Point", "LineString", "Polygon") if types == {t, f"Multi{t}"}), None)
-    kind = single or multi or "Unknown"
-    if kind != "Unknown" and bool(live.has_z.any()):
-        kind += " Z"
-    return {"geometry_type": kind, "promote_to_multi": multi is not None}
 
 
 def write_parquet(frame: pd.DataFrame, path) -> Path:
@@ -358,49 +304,13 @@ def write_parquet(frame: pd.DataFrame, path) -> Path:
 
     path = Path(path)
     if isinstance(frame, gpd.GeoDataFrame):
-        _write_geoparquet(to_output_frame(frame), path)
+        write_geoparquet(to_output_frame(frame), path)
     else:
         _plain_table(frame).to_parquet(path, index=False)
     n = pq.read_metadata(path).num_rows
     if n != len(frame):
         raise OutputError(f"{path}: wrote {len(frame)} rows but re-read {n}")
     return path
-
-
-def _write_geoparquet(data: gpd.GeoDataFrame, path: Path) -> None:
-    """GeoParquet 1.0 written in row groups of :data:`WRITE_BATCH` rows, each converted to Arrow on its own
-    (``GeoDataFrame.to_parquet`` converts the whole frame at once: 1.86 M national cells held twice over).
-    The file's ``geo`` metadata (geometry types, bbox, CRS as PROJJSON) describes all rows; the geometry
-    column is ISO WKB, as geopandas writes it; a column with no value in the first batch is text, so later
-    batches keep their values (:func:`_arrow_table`)."""
-    import pyarrow.parquet as pq
-
-    name = data.geometry.name
-    geo = {"version": "1.0.0", "primary_column": name, "columns": {name: _geo_column(data.geometry)}}
-    writer = None
-    try:
-        for start in range(0, max(len(data), 1), WRITE_BATCH):
-            table = _arrow_table(data.iloc[start:start + WRITE_BATCH], promote=False)
-            if writer is None:
-                meta = {**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}
-                writer = pq.ParquetWriter(path, table.schema.with_metadata(meta))
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _geo_column(geometry: gpd.GeoSeries) -> dict:
-    """The GeoParquet column metadata of a whole geometry column."""
-    live = geometry[geometry.notna() & ~geometry.is_empty]
-    kinds = pd.DataFrame({"t": live.geom_type.to_numpy(), "z": live.has_z.to_numpy()}).drop_duplicates()
-    types = sorted(f"{t} Z" if z else t for t, z in kinds.itertuples(index=False))
-    column = {"encoding": "WKB", "geometry_types": types}
-    if len(live):
-        column["bbox"] = [float(v) for v in live.total_bounds]
-    if geometry.crs is not None:
-        column["crs"] = geometry.crs.to_json_dict()
-    return column
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").

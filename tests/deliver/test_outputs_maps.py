@@ -56,7 +56,7 @@ def test_gpkg_layers_written_in_batches_read_back_whole_with_one_type(tmp_path, 
     import pandas as pd
     from shapely import MultiPolygon
 
-    monkeypatch.setattr("siting.io.writers.WRITE_BATCH", 3)
+    monkeypatch.setattr("siting.io.batches.WRITE_BATCH", 3)
     geoms = [box(i, 0, i + 0.5, 1) for i in range(7)] + [MultiPolygon([box(20, 0, 21, 1), box(22, 0, 23, 1)])]
     g = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in range(8)], "value": [1.5, 2.5, 3.5, 4, "all", 6, 7, 8],
                           "ok": [True, None, False, True, True, True, None, False],
@@ -88,7 +88,7 @@ def test_geoparquet_written_in_batches_reads_back_as_geopandas_writes_it(tmp_pat
 
     from siting.io.writers import to_output_frame, write_parquet
 
-    monkeypatch.setattr("siting.io.writers.WRITE_BATCH", 3)
+    monkeypatch.setattr("siting.io.batches.WRITE_BATCH", 3)
     geoms = [box(i, 0, i + 0.5, 1) for i in range(6)] + [MultiPolygon([box(50, 7, 51, 9)]), None]
     g = gpd.GeoDataFrame({"site_id": [f"s{i}" for i in range(8)], "value": [1.5, 2, "all", 4, 5, 6, 7, 8],
                           "n": np.arange(8),
