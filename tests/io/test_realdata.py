@@ -106,10 +106,17 @@ def test_expected_table_covers_every_vector_file(realdata):
     found = {str(p.relative_to(realdata)) for p in realdata.rglob("*")
              if (p.suffix.lower() in exts or p.name.endswith(".gml.xml")) and p.name not in TABLES}
     listed = {_split(k)[0] for k in EXPECTED}
-    assert found == listed
+    assert found == listed and set(EXPECTED) >= HEAVY
 
 
-@pytest.mark.parametrize("key", sorted(EXPECTED))
+#: The files that take about 3 s each to load: CI loads them with the slow tests.
+HEAVY = {"census_boundaries/us_atlas_counties-10m.topojson.json:counties",
+         "padus_great_basin_managers/padus3_great_basin_by_manager.geojson",
+         "padus_great_basin_managers/padus3_great_basin_by_manager_aea.gpkg"}
+
+
+@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if k in HEAVY else k
+                                 for k in sorted(EXPECTED)])
 def test_every_file_loads_with_source_columns_and_counts(realdata, key):
     source, kind, n = EXPECTED[key]
     got = _load(realdata, key)

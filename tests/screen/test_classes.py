@@ -36,6 +36,7 @@ def classed(tiny_scenario):
     return result
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_every_candidate_gets_its_class(classed):
     c = classed.candidates
     assert set(c["candidate_class"]) == {"dod_doe", "other"}  # no parcel is TVA's
@@ -43,6 +44,7 @@ def test_every_candidate_gets_its_class(classed):
     assert set(classed.sites["candidate_class"]) <= {"dod_doe", "other"}
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_each_class_is_judged_by_its_own_rule(classed, tiny_result):
     ledger = classed.ledger
     c = classed.candidates.set_index("candidate_id")
@@ -60,6 +62,7 @@ def test_each_class_is_judged_by_its_own_rule(classed, tiny_result):
     assert (now == "dod_doe").sum() > was_dod.sum() and (now == "other").sum() == (~was_dod).sum()
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_relaxing_a_class_rule_at_its_own_value_gains_nothing(classed):
     value = classed.rule_objects["within_substations_dod"].parameter_value()
     table = classed.relaxation("within_substations_dod", [value])  # a land rule here: the land is screened again
@@ -86,6 +89,7 @@ def test_classes_and_applies_to_are_checked(tiny_scenario):
         siting.run(d, progress=False)
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_a_class_or_applies_to_that_selects_nothing_is_said(classed):
     said = classed.meta["warnings_said"]
     assert "class 'tva' has none of the" in said and "rule min_area applies to none of the" in said

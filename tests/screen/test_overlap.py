@@ -124,6 +124,7 @@ def with_overlaps(tiny_scenario, tiny_result, tmp_path_factory):
     return siting.run(d, progress=False), site, sheds
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_a_run_reports_the_overlap_in_the_ledger_and_explains_it(with_overlaps, tiny_result):
     result, site, _ = with_overlaps
     row = result.explain(site["site_id"]).set_index("name").loc["overlap_max_withdrawals"]
@@ -134,6 +135,7 @@ def test_a_run_reports_the_overlap_in_the_ledger_and_explains_it(with_overlaps, 
     assert step["description"] == "share of area in withdrawals <= 0.25" and step["candidates_removed"] == 1
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_the_overlay_factor_reaches_the_sites_and_their_breakdown(with_overlaps):
     result, _, sheds = with_overlaps
     s = result.sites

@@ -41,6 +41,7 @@ def overridden(tiny_scenario, tiny_result, tmp_path_factory):
     return siting.run(d, progress=False), far, cut, dropped
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_an_included_parcel_is_kept_and_marked_with_its_reason(overridden, tiny_result):
     result, far, _, _ = overridden
     site = result.sites.set_index("site_id").loc[far["candidate_id"]]
@@ -51,6 +52,7 @@ def test_an_included_parcel_is_kept_and_marked_with_its_reason(overridden, tiny_
     assert row["value"] == pytest.approx(far["within_substations__value"]) and row["value"] > row["threshold"]
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_an_area_include_leaves_the_land_uncut_by_the_rule_it_names(overridden, tiny_result):
     result, _, cut, _ = overridden
     near_towns = shapely.union_all(tiny_result.layers["towns"].buffer(2_900).values)  # well inside the 3 km
@@ -64,6 +66,7 @@ def test_an_area_include_leaves_the_land_uncut_by_the_rule_it_names(overridden, 
     assert (rows["override"] == "include: county waiver").all() and rows["passed"].all()
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_an_excluded_parcel_is_gone_with_its_reason(overridden):
     result, _, _, dropped = overridden
     assert dropped["site_id"] not in set(result.sites["site_id"])
@@ -72,6 +75,7 @@ def test_an_excluded_parcel_is_gone_with_its_reason(overridden):
     assert cand["overrides"] == "excluded: leased already"
 
 
+@pytest.mark.slow  # a whole run of its own (about 6 s): CI runs it with the slow tests
 def test_the_funnel_counts_the_overrides(overridden):
     funnel = overridden[0].funnel.set_index("rule")
     assert funnel.loc["exclude", "candidates_removed"] == 1
