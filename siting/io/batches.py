@@ -6,16 +6,7 @@ a layer goes in batches of :data:`WRITE_BATCH` rows: to GDAL as one Arrow stream
 so GDAL builds a GeoPackage's spatial index once, not row by row as appends would), to Parquet as row
 groups. What must hold for the whole layer is decided on all rows first: the geometry type (single and
 Multi parts of one kind mixed: Multi), GeoParquet's bbox and geometry types.
-
-Examples
---------
->>> import geopandas as gpd
->>> from shapely import MultiPolygon, box
->>> frame = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=[box(0, 0, 1, 1), box(1, 1, 2, 2),
-...                          MultiPolygon([box(5, 5, 6, 6)])], crs=5070)
->>> stream, geometry_type = gdal_stream(frame, batch=2)
->>> geometry_type, [b.num_rows for b in stream]
-('MultiPolygon', [2, 1])
+See :func:`gdal_stream` and :func:`write_geoparquet`.
 """
 
 from __future__ import annotations
@@ -37,7 +28,17 @@ WRITE_BATCH = 250_000
 
 def gdal_stream(data: gpd.GeoDataFrame, batch: int | None = None):
     """An Arrow stream of ``data`` for ``pyogrio.write_arrow`` (geometry as ISO WKB) and the layer's
-    geometry type; each batch of ``batch`` (default :data:`WRITE_BATCH`) rows is converted when read."""
+    geometry type; each batch of ``batch`` (default :data:`WRITE_BATCH`) rows is converted when read.
+
+    Examples
+    --------
+    >>> from shapely import MultiPolygon, box
+    >>> frame = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=[box(0, 0, 1, 1), box(1, 1, 2, 2),
+    ...                          MultiPolygon([box(5, 5, 6, 6)])], crs=5070)
+    >>> stream, geometry_type = gdal_stream(frame, batch=2)
+    >>> geometry_type, [b.num_rows for b in stream]
+    ('MultiPolygon', [2, 1])
+    """
     import pyarrow as pa
 
     size = batch or WRITE_BATCH
