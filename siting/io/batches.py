@@ -91,10 +91,9 @@ def _arrow_table(part: gpd.GeoDataFrame, promote: bool):
     name = part.geometry.name
     geoms = np.asarray(part.geometry.array, dtype=object)
     if promote:
-        single = np.isin(shapely.get_type_id(geoms), [0, 1, 3])
-        geoms = geoms.copy()
+        ids, geoms = shapely.get_type_id(geoms), geoms.copy()
         for kind, make in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
-            sel = np.flatnonzero(single & (shapely.get_type_id(geoms) == kind))
+            sel = np.flatnonzero(ids == kind)  # single parts of each kind
             if len(sel):
                 geoms[sel] = make(geoms[sel][:, None], axis=1)
     table = pa.Table.from_pandas(pd.DataFrame(part.drop(columns=name)), preserve_index=False)
