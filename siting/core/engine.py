@@ -41,6 +41,7 @@ from siting.core import settings
 from siting.core.errors import MissingDependencyError, ScenarioError
 from siting.core.progress import release_memory
 from siting.geo import proximity
+from siting.io.compact import concat, repeated_text
 from siting.score.factors import BaseFactor
 from siting.screen.constraints import Screening, compact_ledger, screen, warn_if_empty
 from siting.screen.rule_base import BaseRule, RuleContext
@@ -194,7 +195,7 @@ class DaskEngine(LocalEngine):
         """Factors per partition, concatenated on ``sites``' index (each worker keeps its own reuse)."""
         if not factors or len(sites) < 2:
             return compute_factors(sites, factors, layers, rasters, reuse=reuse)
-        return pd.concat(self._map(compute_factors, sites, list(factors), layers, rasters))
+        return concat(self._map(compute_factors, sites, list(factors), layers, rasters))
 
     def describe(self) -> dict:
         """Engine name, scheduler address, workers, partitions and siting's threads per worker."""
@@ -229,12 +230,13 @@ def merge_screenings(parts: list[Screening], rules: Sequence[BaseRule]) -> Scree
     The frames are concatenated in order, the funnel counts and acres summed, the long ledger put
     back rule by rule (as :func:`siting.screen.constraints.screen` orders it).
     """
-    frame = gpd.GeoDataFrame(pd.concat([p.frame for p in parts]), geometry="geometry", crs=parts[0].frame.crs)
+    frame = gpd.GeoDataFrame(repeated_text(concat([p.frame for p in parts])), geometry="geometry",
+                             crs=parts[0].frame.crs)
     funnel = parts[0].funnel.copy()
     funnel[_COUNTS] = sum(p.funnel[_COUNTS].to_numpy(float) for p in parts)
     for col in ("candidates_in", "candidates_removed", "candidates_out"):
         funnel[col] = funnel[col].astype(np.int64)
-    ledger = compact_ledger(pd.concat([p.ledger for p in parts], ignore_index=True))
+    ledger = compact_ledger(concat([p.ledger for p in parts], ignore_index=True))
     if len(ledger):
         order = {label: k for k, label in enumerate(parts[0].rules["rule"])}
         ledger = ledger.iloc[np.argsort(ledger["rule"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)

@@ -35,6 +35,7 @@ from siting.core.scenario import Scenario, load_scenario
 from siting.fetch.scenario import manifest_of, resolve_fetches
 from siting.geo.proximity import Reuse
 from siting.io import crs as crs_mod
+from siting.io.compact import repeated_text
 from siting.io.hashing import sha256_of
 from siting.io.layers import LoadedLayer, load_layer
 from siting.io.sources import name_installations
@@ -235,7 +236,7 @@ def _score(sites: gpd.GeoDataFrame, raw: pd.DataFrame, sc: Scenario, weights: di
     t = sc.scoring.tiers
     out["tier"] = tiers(out["score"], thresholds=t.thresholds, quantiles=t.quantiles,
                         labels=t.labels) if len(out) else pd.Series(dtype=object)
-    out = out.sort_values("rank")
+    out = repeated_text(out.sort_values("rank"))  # tiers
     return gpd.GeoDataFrame(out, geometry="geometry", crs=sites.crs)
 
 
@@ -338,7 +339,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     with steps.step("factors") as info:
         eligible = screened[screened["eligible"].to_numpy(bool)]  # a new frame
         eligible.insert(0, "site_id", eligible["candidate_id"])
-        raw = eng.factors(eligible, sc.factors, layers, rasters, reuse=reuse)
+        raw = repeated_text(eng.factors(eligible, sc.factors, layers, rasters, reuse=reuse))  # feature names
         info["factors"], info["sites"] = len(sc.factors), len(eligible)
     reuse.clear()
     with steps.step("scoring") as info:

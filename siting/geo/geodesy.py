@@ -43,6 +43,7 @@ from siting.core.errors import GeometryError
 from siting.geo import proximity
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.outline import Outline, box_gap
+from siting.geo.parallel import each
 from siting.geo.pieces import Pieces, convex, layer_pieces, segment_foot
 from siting.geo.reuse import ids_of
 
@@ -54,7 +55,7 @@ COARSE_STEP = 4_000.0
 #: Pieces asked per source of the chord index (a source with more in range gets a ball query).
 CHORD_K = 8
 #: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
-PAIR_BATCH = 20_000
+PAIR_BATCH = 10_000
 #: Sources with more vertices than this are measured chunk by chunk in numpy (:mod:`siting.geo.outline`).
 BIG_SOURCE = 64
 
@@ -197,7 +198,8 @@ def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) 
     cut, half, tree = index.cut, index.half, index.tree
     hulls = source_hulls(sources, reuse)
     live = live[np.argsort(morton(ax[live], ay[live]), kind="stable")]  # compact batches: local scale bounds
-    for start in range(0, len(live), PAIR_BATCH):  # bounded memory: the pairs of a batch of sources
+
+    def batch(start: int) -> None:  # bounded memory: the pairs of a batch of sources; its own rows of g, idx
         rows = live[start:start + PAIR_BATCH]
         src, xyz = sources[rows], ground.ecef(ax[rows], ay[rows])
         k = min(CHORD_K, tree.n)
@@ -213,6 +215,8 @@ def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) 
         s, t, planar = (np.concatenate(v) for v in zip(opening, rivals, strict=True))
         better = _concave_side(src, s, cut.take(t), planar, g[rows][s], ground, s_max[s], hulls[rows])
         _keep_nearest(rows, s, cut.owner[t], better, g, idx)
+
+    each(batch, range(0, len(live), PAIR_BATCH))  # batches in threads: most of their work releases the GIL
 
 
 def _reach_scale(ground, ax, ay, rho, g) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 
 from siting.core import settings
 
-__all__ = ["chunked", "map_pieces"]
+__all__ = ["chunked", "each", "map_pieces"]
 
 
 def map_pieces(fn, *arrays, min_items: int | None = None, size: int | None = None, threads: int | None = None,
@@ -86,3 +86,33 @@ def chunked(fn, *arrays, min_items: int | None = None, **kwargs) -> np.ndarray:
     """
     parts = map_pieces(fn, *arrays, min_items=min_items, **kwargs)
     return np.asarray(parts[0][1]) if len(parts) == 1 else np.concatenate([r for _, r in parts])
+
+
+def each(fn, items, *, threads: int | None = None) -> list:
+    """``[fn(item) for item in items]`` on :data:`siting.core.settings.THREADS` threads, in order.
+
+    For loops over independent batches whose work is mostly in C (GEOS, numpy, PROJ, the KD-tree),
+    each writing only its own rows of shared output arrays. An exception in any batch is raised here.
+
+    Parameters
+    ----------
+    fn : callable
+    items : iterable
+    threads : int, optional
+        Threads (default :data:`siting.core.settings.THREADS`); 1 runs the loop in this thread.
+
+    Examples
+    --------
+    >>> out = np.zeros(6)
+    >>> def batch(start):
+    ...     out[start:start + 2] = start
+    >>> _ = each(batch, range(0, 6, 2), threads=2)
+    >>> out.tolist()
+    [0.0, 0.0, 2.0, 2.0, 4.0, 4.0]
+    """
+    items = list(items)
+    threads = min(threads or settings.THREADS, len(items))
+    if threads < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(fn, items))

@@ -25,6 +25,9 @@ import shapely
 __all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot",
            "segment_gap", "segments"]
 
+#: Geometries whose convexity is decided at once (bounds the corners' temporaries).
+CONVEX_BATCH = 200_000
+
 
 @dataclass(frozen=True)
 class Pieces:
@@ -184,6 +187,8 @@ def outline_segments(features: np.ndarray) -> tuple[np.ndarray, ...]:
 def convex(geoms: np.ndarray) -> np.ndarray:
     """Whether each geometry is a convex polygon (one part, no holes, no reflex corner), in numpy.
 
+    Geometries are looked at :data:`CONVEX_BATCH` at a time (a national grid's corners are a GB at once).
+
     Examples
     --------
     >>> from shapely import Polygon, box
@@ -191,6 +196,11 @@ def convex(geoms: np.ndarray) -> np.ndarray:
     [True, False]
     """
     geoms = np.asarray(geoms, dtype=object)
+    parts = [_convex(geoms[i:i + CONVEX_BATCH]) for i in range(0, len(geoms), CONVEX_BATCH)]
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+
+def _convex(geoms: np.ndarray) -> np.ndarray:
     out = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
     if not out.any():
         return out

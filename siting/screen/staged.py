@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 
 from siting.core import settings
+from siting.io.compact import concat, repeated_text
 from siting.screen.constraints import Screening, compact_ledger, screen
 from siting.screen.rules import RuleContext
 
@@ -119,11 +120,12 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     land = screen(units, land_rules, ctx)
     ok = land.frame["eligible"].to_numpy(bool)
     eligible = land.frame.loc[ok].drop(columns=_OUTCOME_COLUMNS).rename(columns={"candidate_id": "unit_id"})
-    made = generator(gpd.GeoDataFrame(eligible, geometry="geometry", crs=units.crs).reset_index(drop=True))
+    made = repeated_text(generator(gpd.GeoDataFrame(eligible, geometry="geometry", crs=units.crs)
+                                   .reset_index(drop=True)))  # each parcel's text once, not once per cell
     site = screen(made, site_rules, ctx)
     site.frame["overrides"] = _notes(site.frame, land.frame.loc[ok].set_index("candidate_id")["overrides"])
-    frame = pd.concat([land.frame.loc[~ok], site.frame], ignore_index=True)
-    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=units.crs)
+    frame = concat([land.frame.loc[~ok], site.frame], ignore_index=True)
+    frame = gpd.GeoDataFrame(repeated_text(frame), geometry="geometry", crs=units.crs)
     n_made, made = len(made), made[["candidate_id", "unit_id"]]  # the generated cells are in `frame` now:
     site.frame = site.frame.iloc[:0]  # drop the other copies (a national grid's: a GB)
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
@@ -170,5 +172,5 @@ def _ledger(land: pd.DataFrame, site: pd.DataFrame, rejected_units: pd.Series, m
     passed = land[~land["candidate_id"].isin(set(rejected_units))]
     inherited = made[["candidate_id", "unit_id"]].merge(
         passed.rename(columns={"candidate_id": "unit_id"}), on="unit_id").drop(columns="unit_id")
-    return compact_ledger(pd.concat([rejected, inherited, site], ignore_index=True))
+    return compact_ledger(concat([rejected, inherited, site], ignore_index=True))
 
