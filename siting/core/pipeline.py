@@ -129,7 +129,7 @@ def _name_installations(frame: gpd.GeoDataFrame, layers: dict, loaded: dict) -> 
     names, dist = named["installation"], named["installation_m"]
     if "installation" in frame:  # the parcel is the installation (MIRTA boundaries): its own name, 0 m
         own = frame["installation"].notna()
-        names, dist = frame["installation"].where(own, names), dist.mask(own, 0.0)
+        names, dist = frame["installation"].astype(object).where(own, names), dist.mask(own, 0.0)
     log.info("named %d DoD candidate(s) from MIRTA layer %r", int(names.notna().sum()), mirta[0])
     return frame.assign(installation=names, installation_m=dist)
 

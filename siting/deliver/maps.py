@@ -89,7 +89,7 @@ def _head(sites: pd.DataFrame) -> pd.Series:
         if col in sites:
             head = head + f"<br>{label}: " + _fmt(sites[col]).set_axis(idx)
     if "overrides" in sites:  # the analyst's include/exclude and its reason, where one decided
-        note = sites["overrides"].fillna("").astype(str)
+        note = sites["overrides"].astype(object).fillna("").astype(str)
         head = head + pd.Series(np.where(note != "", "<br><b>override</b>: " + escape(note).to_numpy(dtype=str), ""),
                                 index=idx)
     if "median_rank" in sites:

@@ -4,8 +4,10 @@ A national grid gives every one of its 1.86 M cells its parcel's agency, unit, s
 every rule's text threshold, reason and override note; each value is one of a few thousand. As plain
 text (pandas' Arrow-backed ``str``) every row holds its own bytes, and every copy of the frame (the
 eligible sites, the scored sites) copies them all; as a categorical a row holds a 1-4 byte code and a
-copy copies the codes. The values, comparisons (``==``, ``isin``, ``.str``) and the files written are
-the same; only ``dtype`` says ``category``.
+copy copies the codes. The values, comparisons (``==``, ``isin``, ``.str``), sorting and the files written
+are the same; only ``dtype`` says ``category``. Two things differ from text: a categorical takes no value
+outside its categories, so code that fills or replaces values (``fillna``, ``where``, ``+``) takes the
+column as text first (``.astype(object)``); and ``<`` between a column and a string is refused.
 
 Examples
 --------
@@ -109,8 +111,9 @@ def concat(frames: list[pd.DataFrame], **kwargs) -> pd.DataFrame:
     names = dict.fromkeys(c for f in frames for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype))
     common = {}
     for col in names:
-        values = [_values_of(f[col]) for f in frames if col in f.columns]
-        if all(v is not None for v in values):
+        found = [_values_of(f[col]) for f in frames if col in f.columns]
+        values = [v for v in found if v is not None]
+        if len(values) == len(found):  # text in every frame
             union = values[0].append(values[1:]).unique() if len(values) > 1 else values[0]
             common[col] = pd.CategoricalDtype(union.sort_values())
     aligned = []

@@ -342,6 +342,8 @@ def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _neutralise(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.CategoricalDtype):  # text with new values: plain text
+        values = values.astype(object)
     text = values.astype("string")
     risky = text.str.startswith(FORMULA_START).fillna(False).to_numpy(bool)
     return values.where(~risky, "'" + text.astype(object).where(risky, ""))

@@ -243,7 +243,7 @@ def permitting(sites: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], 
         parts["infrastructure"] = _linear(near, spec.infra_worst_m)
     if "agency" in sites:
         scores = {**AGENCY_SCORES, **(spec.agency_scores or {})}
-        parts["dod"] = sites["agency"].map(scores).fillna(0.3).to_numpy(float)
+        parts["dod"] = sites["agency"].astype(object).map(scores).fillna(0.3).to_numpy(float)
     if spec.parts is not None:
         parts = {k: v for k, v in parts.items() if k in spec.parts}
     weight = {k: float(spec.weights.get(k, 1.0)) for k in parts}

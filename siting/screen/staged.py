@@ -141,7 +141,7 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
 
 def _notes(site: pd.DataFrame, land_notes: pd.Series) -> np.ndarray:
     """The overrides of each generated candidate: its land's (by ``unit_id``), then its own."""
-    land = site["unit_id"].map(land_notes).fillna("").to_numpy(dtype=object) if "unit_id" in site \
+    land = site["unit_id"].astype(object).map(land_notes).fillna("").to_numpy(dtype=object) if "unit_id" in site \
         else np.full(len(site), "", dtype=object)
     own = site["overrides"].to_numpy(dtype=object)
     both = (land != "") & (own != "")

@@ -81,3 +81,22 @@ def test_concat_keeps_categoricals_of_different_values_without_text_per_row():
     assert str(pd.concat([a, b])["agency"].dtype) != "category"  # what plain pandas would have given
     mixed = concat([a, pd.DataFrame({"agency": [1.5]})], ignore_index=True)  # not text: pandas decides
     assert mixed["agency"].tolist()[-1] == 1.5
+
+
+def test_code_that_writes_new_text_into_categorical_columns_takes_them_as_text():
+    """Categoricals refuse values outside their categories; the places that fill, neutralise or map site text
+    (missing agencies, formula-like names) must not fail on them."""
+    import geopandas as gpd
+    from shapely import box
+
+    from siting.io.writers import csv_safe
+    from siting.score.readiness import PermittingSpec, permitting
+
+    names = repeated_text(pd.DataFrame({"unit_name": ["=HYPERLINK(1)", "=HYPERLINK(1)", "Tonopah", None]}))
+    assert isinstance(names["unit_name"].dtype, pd.CategoricalDtype)
+    assert csv_safe(names)["unit_name"].tolist()[:3] == ["'=HYPERLINK(1)", "'=HYPERLINK(1)", "Tonopah"]
+    sites = gpd.GeoDataFrame(repeated_text(pd.DataFrame({"agency": ["DOD", "DOD", None]})),
+                             geometry=[box(0, 0, 10, 10)] * 3, crs=5070)
+    plain = sites.astype({"agency": object})
+    spec = PermittingSpec()
+    pd.testing.assert_frame_equal(permitting(sites, {}, spec, name="p"), permitting(plain, {}, spec, name="p"))
