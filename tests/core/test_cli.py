@@ -75,17 +75,17 @@ def test_existing_output_refused_and_untouched(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_demo_then_overwrite(tmp_path):
-    out = tmp_path / "nevada"
-    r = siting("-q", "run", DEMO, "--out", out)
+def test_run_then_overwrite(tmp_path, tiny_yaml):
+    out = tmp_path / "nevada"  # the tiny scenario: a whole run in seconds (.ci/run runs the demo itself)
+    r = siting("-q", "run", tiny_yaml, "--out", out)
     assert r.returncode == 0, r.stderr
     names = {p.name for p in out.iterdir()}
     assert {"sites.geojson", "siting.gpkg", "map.html", "funnel.csv", "run.json"} <= names
     assert "sites" in r.stdout
-    r = siting("-q", "run", DEMO, "--out", out, "--overwrite")  # a folder siting wrote is replaced
+    r = siting("-q", "run", tiny_yaml, "--out", out, "--overwrite")  # a folder siting wrote is replaced
     assert r.returncode == 0, r.stderr
     (out / "notes.txt").write_text("mine")
-    r = siting("-q", "run", DEMO, "--out", out, "--overwrite")  # ...but not over a user's file
+    r = siting("-q", "run", tiny_yaml, "--out", out, "--overwrite")  # ...but not over a user's file
     assert r.returncode == 1 and "notes.txt" in r.stderr and (out / "notes.txt").read_text() == "mine"
     assert not list(tmp_path.glob(".st-*"))  # no temporary folders or locks left behind
 

@@ -407,22 +407,21 @@ def test_s6_writer_failure_leaves_earlier_outputs_and_no_temps(tmp_path, demo_re
 
 
 @pytest.mark.slow
-def test_s6_sigkill_mid_write_then_rerun(tmp_path):
+def test_s6_sigkill_mid_write_then_rerun(tmp_path, tiny_yaml):
+    """The tiny scenario (a whole run in seconds): what is tested is the folder's fate, not the packing."""
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    from paths import DEMO
-
     out = tmp_path / "out"
-    first = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(DEMO), "--out", str(out)],
+    first = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(tiny_yaml), "--out", str(out)],
                            capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # a second run whose map writer hangs, so that it is killed while writing
-    marker, demo, target = str(tmp_path / "writing"), str(DEMO), str(out)
+    marker, demo, target = str(tmp_path / "writing"), str(tiny_yaml), str(out)
     code = ("import time, siting, siting.deliver.result_map as m\n"
             "orig = m.result_map\n"
             f"def slow(*a, **k):\n    open({marker!r}, 'w').close(); time.sleep(60); return orig(*a, **k)\n"
@@ -437,7 +436,7 @@ def test_s6_sigkill_mid_write_then_rerun(tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".st-tmp-")]
     assert leftovers  # the killed run's temp folder is hidden beside the output...
-    again = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(DEMO), "--out", str(out),
+    again = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(tiny_yaml), "--out", str(out),
                             "--overwrite"], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".st-")]  # ...cleaned by the next run
