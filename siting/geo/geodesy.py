@@ -12,8 +12,8 @@ engine (:mod:`siting.geo.proximity`) for the search and makes every answer true 
   chord's band does not widen where the CRS is anisotropic), and measured exactly. A source hollow
   towards its target (land cut around a town) is measured along the whole stretch of outline that
   could be nearer, not only where it comes nearest on the map.
-* :func:`count_within` counts points certainly within (planar ``<= radius * s_min``) in the
-  KD-tree, and measures the ring between that and ``radius * s_max`` exactly.
+* :func:`count_within` lists each source's points within ``radius * s_max`` on the map once (KD-tree):
+  those within ``radius * s_min`` are in, and the ring between is measured exactly.
 * :func:`pair_distance` is the geodesic length of the shortest line between two shapes.
 
 Examples
@@ -56,6 +56,8 @@ COARSE_STEP = 4_000.0
 CHORD_K = 8
 #: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
 PAIR_BATCH = 10_000
+#: (source, point) pairs :func:`count_within` lists at once (bounds its memory: about 40 bytes a pair).
+COUNT_PAIRS = 2_000_000
 #: Sources with more vertices than this are measured chunk by chunk in numpy (:mod:`siting.geo.outline`).
 BIG_SOURCE = 64
 
@@ -375,8 +377,12 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
                  weights: np.ndarray | None = None, *, reuse: proximity.Reuse | None = None) -> np.ndarray:
     """Count (or sum ``weights`` of) the ``points`` within ``radius`` metres of each source on the ellipsoid.
 
-    Points certainly within (planar distance ``<= radius * s_min``) are counted by the KD-tree engine;
-    points in the ring up to ``radius * s_max`` are measured with :func:`pair_distance`.
+    Each (source, point) pair whose anchors are within ``radius * s_max`` plus the source's reach is listed
+    once, in Z-order batches of about :data:`COUNT_PAIRS` pairs: a point within ``radius * s_min`` plus the
+    source's inradius of its anchor is certainly in; any other gets its planar distance to the source,
+    in within ``radius * s_min``, out beyond ``radius * s_max`` and measured on the ellipsoid
+    (:func:`pair_distance`) between. Weights are summed as whole counts per weight value times the value,
+    so a count does not depend on the order of the points.
 
     Examples
     --------
@@ -390,32 +396,42 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
     out = np.zeros(len(sources))
     if not len(sources) or not len(points):
         return out
-    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=float)
+    values, cls = np.unique(np.ones(len(points)) if weights is None else np.asarray(weights, float),
+                            return_inverse=True)
     ax, ay, rho = proximity.anchors(sources, reuse=reuse)
     s_min, s_max = ground.local_scales(ax, ay, rho + 1.05 * radius)
-    out = proximity.count_within(sources, points, radius * s_min, w, reuse=reuse)
-    outer = proximity.count_within(sources, points, radius * s_max, w, reuse=reuse)
-    ring = np.flatnonzero(outer > out + 1e-12)
-    if len(ring):
-        s, t = _ring_pairs(sources[ring], ax[ring], ay[ring], rho[ring], points, radius * s_min[ring],
-                           radius * s_max[ring])
-        hull = source_hulls(sources[ring], reuse)[s]
-        inside = pair_distance(sources[ring][s], points[t], ground, hull=hull) <= radius
-        out[ring] += np.bincount(s[inside], weights=w[t[inside]], minlength=len(ring))
+    order = np.argsort(morton(ax, ay), kind="stable")  # compact batches
+    pxy = shapely.get_coordinates(points)
+    tree = cKDTree(pxy)
+    reach = radius * s_max[order] + rho[order]
+    found = tree.query_ball_point(np.column_stack([ax[order], ay[order]]), reach, return_length=True,
+                                  workers=proximity._workers(-1))
+    starts = np.r_[0, np.flatnonzero(np.diff(np.cumsum(found) // COUNT_PAIRS)) + 1]
+    hulls = source_hulls(sources, reuse) if reuse is not None else None
+    sure = radius * s_min + proximity.inradius(sources, ax, ay)  # from the anchor: certainly within
+
+    def batch(bounds: tuple[int, int]) -> None:  # each batch its own sources: threads never share a row
+        rows = order[bounds[0]:bounds[1]]
+        local, p = proximity.ball_pairs(tree, np.column_stack([ax[rows], ay[rows]]), reach[bounds[0]:bounds[1]])
+        s = rows[local]
+        inside = np.hypot(pxy[p, 0] - ax[s], pxy[p, 1] - ay[s]) <= sure[s]
+        inside[~inside] = _within_on_ground(sources, points, s[~inside], p[~inside], radius, s_min, s_max,
+                                            ground, hulls)
+        counts = np.bincount(local[inside] * len(values) + cls[p[inside]], minlength=len(rows) * len(values))
+        out[rows] = (counts.reshape(len(rows), len(values)) * values).sum(axis=1)
+
+    each(batch, list(zip(starts, np.r_[starts[1:], len(order)], strict=True)))
     return out
 
 
-def _ring_pairs(sources, ax, ay, rho, points, inner, outer) -> tuple[np.ndarray, np.ndarray]:
-    """(source, point) pairs with a planar distance in ``(inner, outer]`` (per source)."""
-    tree = cKDTree(shapely.get_coordinates(points))
-    xy = np.column_stack([ax, ay])
-    src, pt = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for start in range(0, len(sources), proximity.BATCH):
-        sl = slice(start, start + proximity.BATCH)
-        s, p = proximity.ball_pairs(tree, xy[sl], outer[sl] + rho[sl], beyond=inner[sl])  # nearer: certainly in
-        s += start
-        planar = shapely.distance(sources[s], points[p])
-        keep = (planar > inner[s]) & (planar <= outer[s])
-        src.append(s[keep])
-        pt.append(p[keep])
-    return np.concatenate(src), np.concatenate(pt)
+def _within_on_ground(sources, points, s, p, radius, s_min, s_max, ground, hulls) -> np.ndarray:
+    """Whether each pair ``(sources[s[i]], points[p[i]])`` is within ``radius`` on the ellipsoid: planar distance
+    first (certain below ``radius * s_min``, or beyond ``radius * s_max``), :func:`pair_distance` between."""
+    planar = shapely.distance(sources[s], points[p])
+    inside = planar <= radius * s_min[s]
+    ring = np.flatnonzero(~inside & (planar <= radius * s_max[s]))
+    if len(ring):
+        used, at = np.unique(s[ring], return_inverse=True)
+        hull = (hulls[used] if hulls is not None else source_hulls(sources[used]))[at]
+        inside[ring] = pair_distance(sources[used][at], points[p[ring]], ground, hull=hull) <= radius
+    return inside

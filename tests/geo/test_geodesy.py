@@ -95,6 +95,25 @@ def test_counts_within_a_radius_match_the_ground(seed):
         assert n == truth
 
 
+def test_weighted_counts_do_not_depend_on_batches_or_the_order_of_points(monkeypatch):
+    # counts are listed in batches of COUNT_PAIRS pairs and summed as whole counts per weight: the same
+    # numbers to the bit in one batch or many, with the points in any order, and equal to the ground's
+    rng = np.random.default_rng(3)
+    src = np.array([box(x, y, x + 1_000, y + 1_000) for x, y in _scatter(rng, 40)])
+    pts = np.array([Point(x, y) for x, y in _scatter(rng, 300)])
+    w = rng.choice([0.1, 0.2, 0.4, 0.7, 1.0], len(pts))
+    radius = 40_000.0
+    whole = geodesy.count_within(src, pts, radius, G, w)
+    monkeypatch.setattr(geodesy, "COUNT_PAIRS", 7)
+    shuffle = rng.permutation(len(pts))
+    batched = geodesy.count_within(src, pts[shuffle], radius, G, w[shuffle])
+    assert np.array_equal(whole, batched)
+    for s, n in zip(src[:8], whole[:8], strict=True):
+        truth = sum(wi for p, wi in zip(pts, w, strict=True) if ground_distance(s, p, 5070) <= radius)
+        assert n == pytest.approx(truth, abs=1e-9)
+    assert (whole > 0).sum() > 20  # the radius reaches most sources' neighbours
+
+
 def test_local_scale_bounds_hold_over_the_reach():
     rng = np.random.default_rng(7)
     xy = _scatter(rng, 50, 400_000)
