@@ -160,17 +160,19 @@ class _Search:
 
     def measure(self, x: np.ndarray, y: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ground distance and nearest piece of points of the footprints ``owner`` (each counts as found)."""
-        d, idx = self.nearest(shapely.points(x, y))
+        d, idx = self.nearest(x, y)
         np.maximum.at(self.best, owner, d)
         return d, idx
 
-    def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Ground distance and nearest piece of points; the pieces are cut and indexed once per search."""
+    def nearest(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ground distance and nearest piece of points ``(x, y)``; the pieces are cut and indexed once per search."""
         if self.ground is None:
-            return spatial.nearest(points, self.pieces)
+            return spatial.nearest(shapely.points(x, y), self.pieces)
         if self.index is None:
             self.index = geodesy.target_index(self.pieces, self.ground)
-        return geodesy.nearest(points, self.pieces, self.ground, index=self.index)
+        if self.is_point.all():  # from coordinates: no Point made per corner
+            return geodesy.nearest_xy(x, y, self.index, self.ground)
+        return geodesy.nearest(shapely.points(x, y), self.pieces, self.ground, index=self.index)
 
     def edges(self) -> None:
         """Every vertex, then every edge, in batches of :data:`FOOT_BATCH` neighbouring footprints."""
@@ -190,7 +192,7 @@ class _Search:
         pts = np.vstack([np.column_stack([x1, y1]), np.column_stack([x2, y2]), xy])
         back, unique = _distinct(pts)
         del pts, xy
-        d_u, i_u = self.nearest(shapely.points(unique))
+        d_u, i_u = self.nearest(unique[:, 0], unique[:, 1])
         d_all, i_all = d_u[back], i_u[back]
         np.maximum.at(self.best, np.r_[own, own, vertex_of], d_all)
         d1, i1, d2, i2 = d_all[:n], i_all[:n], d_all[n:2 * n], i_all[n:2 * n]

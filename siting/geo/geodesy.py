@@ -48,7 +48,7 @@ from siting.geo.pieces import Pieces, convex, layer_pieces, segment_foot
 from siting.geo.reuse import ids_of
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
-           "pair_distance", "source_hulls", "target_index"]
+           "nearest_xy", "pair_distance", "source_hulls", "target_index"]
 
 #: Vertex gap (m) of the coarse index that finds the targets that could be nearer on the ellipsoid.
 COARSE_STEP = 4_000.0
@@ -136,6 +136,43 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
             _closer_on_ground(sources, index, ground, live, g, idx, reuse)
     result = (g, idx)
     return reuse.keep(key, sources, result, targets) if reuse is not None else result
+
+
+def nearest_xy(x: np.ndarray, y: np.ndarray, index: TargetIndex, ground: Ground) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest` from planar points ``(x, y)`` to a *point* layer (``index``), without making the
+    sources' geometries (a national grid's corners are millions of them).
+
+    The point nearest by chord in 3-D is measured first; any other whose chord is within that geodesic
+    (a chord is never longer than its geodesic) is measured too, and the least kept.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> subs = np.array([Point(-1_700_000, 2_010_000), Point(-1_690_100, 2_000_000)])
+    >>> d, i = nearest_xy(np.array([-1_700_000.0]), np.array([2_000_000.0]), target_index(subs, Ground(5070)),
+    ...                   Ground(5070))
+    >>> int(i[0]), round(float(d[0]))  # as nearest(): east is nearer on the map, north on the ground
+    (0, 9915)
+    """
+    cut, tree = index.cut, index.tree
+    if cut.ends is None or cut.n_points < len(cut):
+        raise ValueError("nearest_xy: the layer has lines or polygons; use nearest()")
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    g, idx = np.full(len(x), np.inf), np.full(len(x), -1)
+    txy, k = cut.ends[:, :2], min(CHORD_K, tree.n)
+
+    def batch(start: int) -> None:  # its own rows of g and idx
+        rows = np.arange(start, min(start + PAIR_BATCH, len(x)))
+        xyz = ground.ecef(x[rows], y[rows])
+        chord, near = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
+        first = near[:, 0]
+        g[rows], idx[rows] = ground.between(x[rows], y[rows], txy[first, 0], txy[first, 1]), cut.owner[first]
+        s, t = _chord_pairs(tree, xyz, chord, near, g[rows])
+        s, t = s[t != first[s]], t[t != first[s]]
+        _keep_nearest(rows, s, cut.owner[t], ground.between(x[rows][s], y[rows][s], txy[t, 0], txy[t, 1]), g, idx)
+
+    each(batch, range(0, len(x), PAIR_BATCH))
+    return g, idx
 
 
 @dataclass(frozen=True)

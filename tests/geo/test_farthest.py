@@ -115,7 +115,7 @@ def test_edges_between_substations_split_where_they_cross_on_the_ground(monkeypa
     # to the other's (Newton on the ground), not by halving it twelve times down to 1 m
     calls = []
     nearest = farthest._Search.nearest
-    monkeypatch.setattr(farthest._Search, "nearest", lambda self, pts: calls.append(len(pts)) or nearest(self, pts))
+    monkeypatch.setattr(farthest._Search, "nearest", lambda self, x, y: calls.append(len(x)) or nearest(self, x, y))
     foot = box(X - 1_500, Y, X + 1_500, Y + 600)
     subs = [Point(X - 4_000, Y - 200), Point(X + 4_000, Y - 200)]
     value = farthest_distance(np.array([foot]), np.array(subs), 5070)[0]

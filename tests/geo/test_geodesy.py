@@ -114,6 +114,23 @@ def test_weighted_counts_do_not_depend_on_batches_or_the_order_of_points(monkeyp
     assert (whole > 0).sum() > 20  # the radius reaches most sources' neighbours
 
 
+def test_nearest_from_coordinates_equals_nearest_from_points():
+    # nearest_xy (farthest's corners) gives nearest()'s distances and points, and the ground's own nearest
+    rng = np.random.default_rng(11)
+    subs = np.array([Point(x, y) for x, y in _scatter(rng, 60)])
+    xy = np.vstack([_scatter(rng, 400), shapely.get_coordinates(subs[:5])])  # and five on a substation
+    index = geodesy.target_index(subs, G)
+    d, i = geodesy.nearest_xy(xy[:, 0], xy[:, 1], index, G)
+    d_ref, i_ref = geodesy.nearest(shapely.points(xy), subs, G)
+    assert np.array_equal(d, d_ref) and np.array_equal(i, i_ref)
+    assert (d[-5:] == 0).all()
+    for (x, y), v in zip(xy[:20], d[:20], strict=True):
+        assert agrees(v, min(ground_distance(Point(x, y), s, 5070) for s in subs))
+    with pytest.raises(ValueError, match="lines or polygons"):
+        geodesy.nearest_xy(xy[:, 0], xy[:, 1], geodesy.target_index(np.array([box(*NEVADA, NEVADA[0] + 9,
+                                                                                    NEVADA[1] + 9)]), G), G)
+
+
 def test_local_scale_bounds_hold_over_the_reach():
     rng = np.random.default_rng(7)
     xy = _scatter(rng, 50, 400_000)
