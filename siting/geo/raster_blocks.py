@@ -31,7 +31,7 @@ import rasterio
 import shapely
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags, Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
@@ -123,7 +123,7 @@ class RasterOnDisk:
         if ds is None:
             with self._open() as ds:
                 return self.read(col0, row0, col1, row1, ds)
-        values = np.ma.masked_invalid(self._values(ds, c0, r0, c1, r1) * np.float32(self.z_factor))
+        values = np.ma.masked_invalid(self._scaled(ds, c0, r0, c1, r1))
         block = _r.Raster(values, self.transform * Affine.translation(c0, r0), self.crs, self.name, self.units)
         if self.derive:
             block = _r.derive_layer(block, self.derive)
@@ -139,10 +139,23 @@ class RasterOnDisk:
         with rasterio.Env(GDAL_CACHEMAX=settings.RASTER_CACHE_MB), rasterio.open(self.path, sharing=False) as ds:
             yield ds
 
+    def _scaled(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
+        """:meth:`_values` times ``z_factor`` (in float32), NaN where not finite."""
+        values = self._values(ds, c0, r0, c1, r1)
+        if self.z_factor != 1:
+            values *= np.float32(self.z_factor)
+        values[~np.isfinite(values)] = np.nan
+        return values
+
     def _values(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
         """Float32 values (NaN for nodata) of a window of the working grid."""
         if self.src_window is not None:  # the file is on the working grid: read the window
             win = Window(self.src_window.col_off + c0, self.src_window.row_off + r0, c1 - c0, r1 - r0)
+            if ds.mask_flag_enums[0] == [MaskFlags.nodata] and np.issubdtype(ds.dtypes[0], np.integer):
+                raw = ds.read(1, window=win)  # integer cells with a nodata value: the mask is that value
+                values = raw.astype("float32")
+                values[raw == ds.nodata] = np.nan
+                return values
             return ds.read(1, window=win, masked=True).astype("float32").filled(np.nan)
         with WarpedVRT(ds, src_crs=_rio_crs(self.src_crs), crs=_rio_crs(self.crs), transform=self.transform,
                        width=self.width, height=self.height, resampling=Resampling.bilinear, tolerance=1e-6,
@@ -236,13 +249,13 @@ class RasterOnDisk:
         """``at(rows, cols)``: values (float, NaN for nodata) at pixels of ``window`` (window-relative indexes)."""
         col0, row0, col1, row1 = window
         if not self.derive:
-            z = np.ma.masked_invalid(self._values(ds, col0, row0, col1, row1) * np.float32(self.z_factor))
-            filled = z.filled(np.nan)
+            filled = self._scaled(ds, col0, row0, col1, row1)
             return lambda rows, cols: filled[rows, cols].astype(float)
         c0, r0, c1, r1 = max(col0 - 1, 0), max(row0 - 1, 0), min(col1 + 1, self.width), min(row1 + 1, self.height)
-        z = np.ma.masked_invalid(self._values(ds, c0, r0, c1, r1) * np.float32(self.z_factor))
+        p = self._scaled(ds, c0, r0, c1, r1).astype("float64")
         pad = ((int(row0 == 0), int(row1 == self.height)), (int(col0 == 0), int(col1 == self.width)))
-        p = np.pad(z.filled(np.nan).astype("float64"), pad, mode="reflect", reflect_type="odd")
+        if any(map(any, pad)):  # the whole raster's edge: padded as the in-memory slope pads it
+            p = np.pad(p, pad, mode="reflect", reflect_type="odd")
         dx, dy, derive = abs(self.transform.a), abs(self.transform.e), self.derive
         return lambda rows, cols: _r.slope_of(*px.horn(p, dx, dy, rows, cols), derive).astype(float)
 
