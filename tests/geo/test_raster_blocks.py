@@ -57,6 +57,8 @@ def test_slope_by_blocks_equals_slope_in_memory(tmp_path, rng, monkeypatch, dtyp
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6, equal_nan=True)
     x, y = rng.uniform(mem.bounds[0] - 500, mem.bounds[2] + 500, (2, 500))
     np.testing.assert_allclose(disk.sample(x, y), mem.sample(x, y), rtol=1e-6, equal_nan=True)
+    row = np.linspace(mem.bounds[0] + 200, mem.bounds[2] - 200, 20), np.full(20, 2_000_000 - 150.5 * 90)
+    assert np.isnan(disk.sample(*row)).all() and np.isnan(mem.sample(*row)).all()  # the nodata row has no slope
 
 
 def test_geographic_dem_warped_by_blocks_equals_the_whole_warp(tmp_path, rng, monkeypatch):
