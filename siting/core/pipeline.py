@@ -134,6 +134,17 @@ def _name_installations(frame: gpd.GeoDataFrame, layers: dict, loaded: dict) -> 
     return frame.assign(installation=names, installation_m=dist)
 
 
+def _factor_frame(screened: gpd.GeoDataFrame, keep: np.ndarray, factors) -> gpd.GeoDataFrame:
+    """The eligible candidates as the factors see them: their geometry and the columns the factors read
+    (:meth:`~siting.score.factors.BaseFactor.columns_read`), not a copy of every column. A column the
+    candidates lack is left to the factor as before: it gets every column (its error lists them, or it
+    leaves out the part that reads it)."""
+    read = list(dict.fromkeys(c for f in factors for c in f.columns_read()))
+    if any(c not in screened.columns for c in read):
+        return screened[keep]
+    return gpd.GeoDataFrame(screened.loc[keep, read], geometry=screened.geometry.values[keep], crs=screened.crs)
+
+
 def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
     if not sc.rasters:
         return {}
@@ -336,17 +347,20 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         info["rules"], info["eligible"] = len(rules), int(screening.frame["eligible"].sum())
     _warn_unapplied(screening, candidates, sc.candidates.classes)
     screened = _name_installations(screening.frame, layers, loaded)
+    keep = screened["eligible"].to_numpy(bool)
     with steps.step("factors") as info:
-        eligible = screened[screened["eligible"].to_numpy(bool)]  # a new frame
-        eligible.insert(0, "site_id", eligible["candidate_id"])
-        raw = repeated_text(eng.factors(eligible, sc.factors, layers, rasters, reuse=reuse))  # feature names
-        info["factors"], info["sites"] = len(sc.factors), len(eligible)
+        raw = repeated_text(eng.factors(_factor_frame(screened, keep, sc.factors), sc.factors, layers, rasters,
+                                        reuse=reuse))  # feature names
+        info["factors"], info["sites"] = len(sc.factors), int(keep.sum())
     reuse.clear()
     with steps.step("scoring") as info:
         names = [f.name for f in sc.factors]
         weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \
             if sc.factors else ({}, {"method": "none"})
+        eligible = screened[keep]  # a new frame
+        eligible.insert(0, "site_id", eligible["candidate_id"])
         sites = _score(eligible, raw, sc, weights)
+        del eligible, raw
         if sc.candidates.plss:  # legal descriptions from the BLM PLSS quarter-quarters
             sites["plss_description"] = legal_descriptions(sites, layers[sc.candidates.plss], layer=sc.candidates.plss)
         info["sites"], info["method"] = len(sites), sc.scoring.method

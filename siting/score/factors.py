@@ -107,6 +107,11 @@ class BaseFactor(BaseModel):
         """``(layer, where)`` for each filter the factor applies to a layer."""
         return []
 
+    def columns_read(self) -> list[str]:
+        """The candidates' columns the factor reads besides their geometry (the run hands the factors only
+        these: a national run's candidates carry dozens)."""
+        return []
+
     def describe(self) -> str:
         """One line saying what is measured."""
         return f"{self.kind} {self.target or ''}".strip()
@@ -282,6 +287,9 @@ class AttributeFactor(BaseFactor):
     kind: ClassVar[str] = "attribute"
     attribute: str
 
+    def columns_read(self) -> list[str]:
+        return [self.attribute]
+
     def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
         return super().check(layers, rasters) + _lacking(self.name, self.attribute, "parcels", layers)
 
@@ -333,6 +341,9 @@ class Permitting(BaseFactor):
 
     def layers_used(self) -> list[str]:
         return self.permitting.layer_names()
+
+    def columns_read(self) -> list[str]:
+        return list(readiness.CANDIDATE_COLUMNS)
 
     def filters(self) -> list[tuple[str, str]]:
         return [(p.layer, p.where) for p in self.permitting.extra if p.where]

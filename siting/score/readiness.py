@@ -66,6 +66,8 @@ GAP_SCORES = {1: 0.0, 2: 0.25, 3: 0.75, 4: 1.0}
 MAX_NEAREST = 10
 #: The parts computed from the parcels and the layers named in the spec (see the module docstring).
 BUILT_IN_PARTS = ("gap", "designation", "disturbance", "roads", "infrastructure", "dod")
+#: The candidates' columns the built-in parts read where the candidates have them (gap, designation, dod).
+CANDIDATE_COLUMNS = ("gap_status", "designation", "agency")
 
 
 def dev_status_weights(overrides: dict | None = None) -> dict[str, float]:

@@ -76,3 +76,25 @@ def test_rank_is_a_permutation_with_deterministic_ties(rng):
 def test_negative_weight_rejected():
     with pytest.raises(ValueError):
         DistanceTo(name="a", distance_to="x", weight=-1)
+
+
+def test_factors_get_the_geometry_and_only_the_columns_they_read(tiny_scenario, monkeypatch):
+    # a national run's candidates carry dozens of columns: the factors get their geometry and the columns
+    # they declare (permitting: gap status, designation, agency), and score as they do with every column
+    import copy
+
+    import siting
+    from siting.core.engine import LocalEngine, compute_factors
+
+    seen = []
+    real = LocalEngine.factors
+    monkeypatch.setattr(LocalEngine, "factors", lambda self, sites, *a, **k: seen.append(sites) or real(self, sites,
+                                                                                                        *a, **k))
+    res = siting.run({**copy.deepcopy(tiny_scenario), "analysis": {}}, progress=False)
+    (given,) = seen
+    assert set(given.columns) == {"geometry", "gap_status", "designation", "agency"}
+    assert len(res.candidates.columns) > 20
+    full = res.candidates[res.candidates["eligible"].to_numpy(bool)]
+    expected = compute_factors(full, res.scenario.factors, res.layers, res.rasters)
+    got = res.sites.loc[expected.index, expected.columns]
+    pd.testing.assert_frame_equal(got.astype(object), expected.astype(object), check_dtype=False)
