@@ -134,7 +134,7 @@ def _name_installations(frame: gpd.GeoDataFrame, layers: dict, loaded: dict) -> 
     return frame.assign(installation=names, installation_m=dist)
 
 
-def _factor_frame(screened: gpd.GeoDataFrame, keep: np.ndarray, factors) -> gpd.GeoDataFrame:
+def _factor_frame(screened: gpd.GeoDataFrame, keep: np.ndarray, factors: list) -> gpd.GeoDataFrame:
     """The eligible candidates as the factors see them: their geometry and the columns the factors read
     (:meth:`~siting.score.factors.BaseFactor.columns_read`), not a copy of every column. A column the
     candidates lack is left to the factor as before: it gets every column (its error lists them, or it

@@ -39,6 +39,7 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely import STRtree
 
+from siting.core import settings
 from siting.core.errors import GeometryError
 from siting.geo import proximity
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
@@ -442,7 +443,7 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
     tree = cKDTree(pxy)
     reach = radius * s_max[order] + rho[order]
     found = tree.query_ball_point(np.column_stack([ax[order], ay[order]]), reach, return_length=True,
-                                  workers=proximity._workers(-1))
+                                  workers=settings.THREADS)
     starts = np.r_[0, np.flatnonzero(np.diff(np.cumsum(found) // COUNT_PAIRS)) + 1]
     hulls = source_hulls(sources, reuse) if reuse is not None else None
     sure = radius * s_min + proximity.inradius(sources, ax, ay)  # from the anchor: certainly within
