@@ -32,14 +32,17 @@ import pyogrio
 from siting.core.errors import InputFileError
 from siting.core.result import SitingResult
 from siting.core.scenario import CandidateSpec, load_scenario
+from siting.io.compact import repeated_text
 from siting.io.layers import LayerReport
 from siting.io.writers import slug
 
 __all__ = ["load_result"]
 
 
-def _frame(folder: Path, gpkg_layers: set[str], name: str, crs) -> gpd.GeoDataFrame | pd.DataFrame | None:
-    """A saved layer or table: ``<name>.parquet`` when written, else the GeoPackage layer."""
+def _frame(folder: Path, gpkg_layers: set[str], name: str, crs, *,
+           compact: bool = False) -> gpd.GeoDataFrame | pd.DataFrame | None:
+    """A saved layer or table: ``<name>.parquet`` when written, else the GeoPackage layer. ``compact``: its
+    repeated text as categoricals, as the run held it (:func:`siting.io.compact.repeated_text`)."""
     parquet = folder / f"{slug(name)}.parquet"
     if parquet.exists():
         try:
@@ -52,7 +55,7 @@ def _frame(folder: Path, gpkg_layers: set[str], name: str, crs) -> gpd.GeoDataFr
         return None
     if isinstance(frame, gpd.GeoDataFrame) and crs is not None and frame.crs is not None and frame.crs != crs:
         frame = frame.to_crs(crs)
-    return frame
+    return repeated_text(frame) if compact else frame
 
 
 def _input_layers(folder: Path, gpkg_layers: set[str], crs, layer_names) -> dict[str, gpd.GeoDataFrame]:
@@ -131,7 +134,7 @@ def load_result(folder) -> SitingResult:
         raise InputFileError(f"{folder} has neither siting.gpkg nor sites.parquet; save with format gpkg")
     scenario = load_scenario(_as_written(run["scenario"]))
     crs = run.get("meta", {}).get("working_crs")
-    sites = _frame(folder, layers_in_gpkg, "sites", crs)
+    sites = _frame(folder, layers_in_gpkg, "sites", crs, compact=True)
     assert sites is not None  # checked above
     if "site_id" in sites and "candidate_id" not in sites:
         sites.insert(0, "candidate_id", sites["site_id"])
@@ -139,9 +142,9 @@ def load_result(folder) -> SitingResult:
     empty = pd.DataFrame()
     return SitingResult(
         scenario=scenario, sites=sites.sort_values("rank") if "rank" in sites else sites,
-        candidates=_frame(folder, layers_in_gpkg, "candidates", crs),
+        candidates=_frame(folder, layers_in_gpkg, "candidates", crs, compact=True),
         funnel=_table(folder / "funnel.csv"),
-        ledger=_frame(folder, layers_in_gpkg, "ledger", None) if "ledger" in layers_in_gpkg else empty,
+        ledger=_frame(folder, layers_in_gpkg, "ledger", None, compact=True) if "ledger" in layers_in_gpkg else empty,
         rules=pd.DataFrame(run.get("rules", [])), rasters={},
         layers=_input_layers(folder, layers_in_gpkg, crs, scenario.layers),
         reports={name: [LayerReport(**r) for r in reps] for name, reps in run.get("layers", {}).items()},

@@ -23,6 +23,21 @@ def test_the_demo_folder_gives_back_its_result(demo_result, demo_out):
     assert set(back.analysis) == set(demo_result.analysis)
 
 
+def test_a_loaded_result_holds_repeated_text_as_the_run_did(demo_result, demo_out):
+    # a run keeps repeated text (agency, unit names, tiers, reasons) as categoricals; loading it back
+    # gives the same columns as categoricals with the same values, not a Python string per row
+    back = siting.load_result(demo_out)
+    for run, loaded, key in [(demo_result.sites, back.sites, "site_id"),
+                             (demo_result.candidates, back.candidates, "candidate_id")]:
+        cats = {c for c in run.columns if isinstance(run[c].dtype, pd.CategoricalDtype)
+                and run[c].nunique() <= len(run) // 2}  # repeated_text's rule (a run may keep more)
+        assert len(cats) >= 5
+        assert cats <= {c for c in loaded.columns if isinstance(loaded[c].dtype, pd.CategoricalDtype)}
+        run, loaded = run.set_index(key), loaded.set_index(key)
+        for c in cats - {key}:
+            assert loaded[c].astype(object).tolist() == run[c].loc[loaded.index].astype(object).tolist(), c
+
+
 @pytest.mark.slow
 def test_layer_names_that_look_like_a_family_split_survive(tmp_path, tiny_scenario):
     d = copy.deepcopy(tiny_scenario)
