@@ -109,7 +109,15 @@ class BaseFactor(BaseModel):
 
     def columns_read(self) -> list[str]:
         """The candidates' columns the factor reads besides their geometry (the run hands the factors only
-        these: a national run's candidates carry dozens)."""
+        these: a national run's candidates carry dozens).
+
+        Examples
+        --------
+        >>> make_factor({"name": "gap", "attribute": "gap_status"}).columns_read()
+        ['gap_status']
+        >>> make_factor({"name": "road", "distance_to": "roads"}).columns_read()
+        []
+        """
         return []
 
     def describe(self) -> str:
