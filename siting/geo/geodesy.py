@@ -88,7 +88,7 @@ def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndar
         xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
     gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
     planar = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
-    return np.minimum(gp, _concave_side(a, np.arange(len(a)), b, planar, gp, ground, hull=hull))
+    return np.minimum(gp, _concave_side(a, np.arange(len(a)), b.__getitem__, planar, gp, ground, hull=hull))
 
 
 def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
@@ -253,7 +253,8 @@ def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) 
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
         rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx, anchor)
         s, t, planar = (np.concatenate(v) for v in zip(opening, rivals, strict=True))
-        better = _concave_side(src, s, cut.take(t), planar, g[rows][s], ground, s_max[s], hulls[rows])
+        better = _concave_side(src, s, lambda i: cut.take(t[i]), planar, g[rows][s], ground, s_max[s],
+                               hulls[rows])
         _keep_nearest(rows, s, cut.owner[t], better, g, idx)
 
     each(batch, range(0, len(live), PAIR_BATCH))  # batches in threads: most of their work releases the GIL
@@ -309,9 +310,10 @@ def _keep_nearest(rows, s, owner, gp, g, idx) -> None:
     g[won], idx[won] = gp[better], owner[better]
 
 
-def _concave_side(src, s, b, planar, g, ground, s_max=None, hull=None) -> np.ndarray:
+def _concave_side(src, s, take, planar, g, ground, s_max=None, hull=None) -> np.ndarray:
     """Geodesic distance of the pairs ``(src[s[i]], b[i])`` whose source is hollow towards ``b[i]`` (inf for
-    the others), over the stretches of the source's outline that could be nearer than ``g[i]``.
+    the others), over the stretches of the source's outline that could be nearer than ``g[i]``. ``take(i)``
+    gives the geometries ``b[i]`` of some pairs (only those of hollow sources are made).
 
     The planar nearest points are enough where a source bulges towards its target (the error is second
     order, about 0.02 % of the distance). Where it is hollow towards it (land cut around a town follows an
@@ -323,7 +325,9 @@ def _concave_side(src, s, b, planar, g, ground, s_max=None, hull=None) -> np.nda
     hull = source_hulls(src) if hull is None else hull
     could = planar <= g * s_max if s_max is not None else True  # farther on the map: farther on the ground
     live = np.flatnonzero((planar > 0) & could & ~shapely.is_missing(hull[s]))
-    live = live[shapely.distance(hull[s[live]], b[live]) < planar[live] - 1e-2]
+    b = take(live)
+    nearer = shapely.distance(hull[s[live]], b) < planar[live] - 1e-2
+    live, b = live[nearer], b[nearer]
     if not len(live):
         return out
     if s_max is None:
@@ -331,7 +335,7 @@ def _concave_side(src, s, b, planar, g, ground, s_max=None, hull=None) -> np.nda
         reach = g[live] * _reach_scale(ground, ax, ay, rho, g[live])
     else:
         reach = g[live] * s_max[live]
-    out[live] = _outline_distance(src, s[live], b[live], reach, ground)
+    out[live] = _outline_distance(src, s[live], b, reach, ground)
     return out
 
 

@@ -301,8 +301,8 @@ def test_counts_make_each_sources_hull_once_and_stay_true_for_hollow_land(monkey
 
 
 def test_a_target_index_keeps_segments_as_coordinates_and_makes_only_those_asked(monkeypatch):
-    # a national rail layer cuts into millions of segments: the index keeps their ends, and a search makes
-    # line strings only for the pairs it measures; the pieces made equal the eagerly cut ones exactly
+    # a national rail layer cuts into millions of segments: the index keeps their ends, and a search from
+    # cells makes line strings only for the pairs it measures; the pieces made equal the eagerly cut ones exactly
     from siting.geo.pieces import layer_pieces
 
     rng = np.random.default_rng(9)
@@ -318,7 +318,7 @@ def test_a_target_index_keeps_segments_as_coordinates_and_makes_only_those_asked
     made = []
     real = shapely.linestrings
     monkeypatch.setattr("siting.geo.pieces.shapely.linestrings", lambda c, **k: made.append(len(c)) or real(c, **k))
-    pts = shapely.points(rng.uniform(-20_000, 80_000, (50, 2)) + origin)
+    pts = shapely.buffer(shapely.points(rng.uniform(-20_000, 80_000, (50, 2)) + origin), 300, quad_segs=1)
     d, i = geodesy.nearest(pts, lines, G, index=index)
     assert 0 < sum(made) < len(eager.pieces)  # only the measured pairs' pieces were made
     truth = [min(ground_distance(p, f, 5070) for f in lines) for p in pts]
