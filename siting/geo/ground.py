@@ -26,6 +26,7 @@ from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 from siting.core.errors import CRSError, SitingWarning
 from siting.geo import proximity
 from siting.geo.albers import albers_inverse
+from siting.geo.parallel import each
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "ground_of", "morton"]
 
@@ -120,15 +121,20 @@ class Ground:
     def factors(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Largest and smallest scale of any direction at planar points (Tissot semi-axes); NaN where the
         CRS has none (outside its domain). PROJ's own inverse, so the scale bounds (and the buffers sized by
-        them) are PROJ's to the last bit. Points go in blocks of :data:`FACTOR_BLOCK`: PROJ returns twelve
-        arrays per call, 0.9 GB for a national grid's 9 M cell corners at once."""
+        them) are PROJ's to the last bit. Points go in blocks of :data:`FACTOR_BLOCK` (PROJ returns twelve
+        arrays per call, 0.9 GB for a national grid's 9 M cell corners at once), on the threads (PROJ
+        releases the GIL)."""
         x, y = np.atleast_1d(np.asarray(x, float)), np.atleast_1d(np.asarray(y, float))
         a, b = np.empty(x.shape), np.empty(x.shape)
-        for start in range(0, max(len(x), 1), FACTOR_BLOCK):
+
+        def block(start: int) -> None:  # its own slice of a and b
             sl = slice(start, start + FACTOR_BLOCK)
             lon, lat = self._proj(x[sl], y[sl], inverse=True)
             f = self._proj.get_factors(lon, lat)
             a[sl], b[sl] = f.tissot_semimajor, f.tissot_semiminor
+
+        starts = range(0, max(len(x), 1), FACTOR_BLOCK)
+        each(block, starts, threads=None if len(starts) > 1 else 1)
         bad = ~(np.isfinite(a) & np.isfinite(b) & (b > 0))
         if bad.all():
             raise CRSError(f"{self.crs.name} has no scale factors at these points (outside its area of use)")

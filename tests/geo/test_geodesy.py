@@ -270,7 +270,7 @@ def test_a_target_index_built_once_gives_the_answers_of_fresh_searches():
 
 
 def test_scale_factors_in_blocks_are_projs_own(monkeypatch):
-    # PROJ returns twelve arrays per call: points go in blocks, and every value stays PROJ's to the bit
+    # PROJ returns twelve arrays per call: points go in blocks (on the threads), and every value stays PROJ's to the bit
     rng = np.random.default_rng(11)
     x, y = (rng.uniform(-2_300_000, 2_200_000, 1_001), rng.uniform(300_000, 3_100_000, 1_001))
     monkeypatch.setattr("siting.geo.ground.FACTOR_BLOCK", 64)
