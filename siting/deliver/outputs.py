@@ -41,8 +41,6 @@ import json
 import logging
 import shutil
 import warnings
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -61,7 +59,6 @@ from siting.deliver.folder import (
 )
 from siting.deliver.provenance import provenance
 from siting.geo.geometry import keep_family
-from siting.geo.parallel import each
 from siting.io.batches import WRITE_BATCH
 from siting.io.hashing import sha256_of
 from siting.io.writers import (
@@ -112,13 +109,12 @@ def polygons_only(frame: gpd.GeoDataFrame, layer: str) -> tuple[gpd.GeoDataFrame
     return frame.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=frame.crs)), n
 
 
-def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> Path:
+def _sites_csv(sites: gpd.GeoDataFrame, path: Path) -> None:
     pts = gpd.GeoSeries(shapely.point_on_surface(sites.geometry.values), crs=sites.crs).to_crs(4326)
     table = pd.DataFrame(to_output_frame(sites).drop(columns=sites.geometry.name))
     table.insert(1, "lon", np.round(pts.x.to_numpy(), 6))
     table.insert(2, "lat", np.round(pts.y.to_numpy(), 6))
     write_csv(table, path)
-    return path
 
 
 def site_columns(result) -> list[str]:
@@ -227,42 +223,21 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
 
 
 def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
-    """Every deliverable into ``tmp``: the big files on :data:`siting.core.settings.THREADS` threads at once
-    (GDAL, Arrow and GEOS release the GIL; each writer has its own file), longest first, then the small
-    tables, the provenance and the run report."""
-    notes: list[str] = []
-    files: dict[str, Path] = {}
-    prov = provenance(result)
-    for written in each(lambda write: write(), _big_writers(result, tmp, formats, offline_map, prov, notes)):
-        files.update(written)
-    csv_safe(result.funnel).to_csv(tmp / "funnel.csv", index=False)
-    files["funnel.csv"] = tmp / "funnel.csv"
-    csv_safe(result.rejects).to_csv(tmp / "rejects.csv", index=False)
-    files["rejects.csv"] = tmp / "rejects.csv"
-    files.update(_write_analysis(result, tmp))
-    (tmp / "PROVENANCE.json").write_text(json.dumps(prov, indent=2, default=str), encoding="utf-8")  # for the CSVs
-    files["PROVENANCE.json"] = tmp / "PROVENANCE.json"
-    if not _have_matplotlib():
-        notes.append("matplotlib is not installed: the report's charts and map, static maps and fact-sheet maps "
-                      "are left out (pip install 'siting[plot]')")
-    for note in notes:
-        log.info("%s", note)
-    report = {**_run_report(result, files), "provenance": prov, "notes": notes}
-    (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-
-
-def _big_writers(result, tmp: Path, formats, offline_map: bool | None, prov: dict, notes: list[str]) -> list:
-    """The writers of the big files (each a function returning ``{file name: path}``), longest first; what
-    was capped or moved is appended to ``notes``."""
     sites, dropped = polygons_only(result.sites[site_columns(result)], "sites")
-    spec = result.scenario.outputs
-    if dropped:
-        notes.append(f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs")
-    writers: list[Callable[[], dict[str, Path]]] = []
+    spec, prov = result.scenario.outputs, provenance(result)
+    files: dict[str, Path] = {}
+    notes = [f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs"] \
+        if dropped else []
+    if "geojson" in formats:
+        top = spec.geojson_max_sites
+        if top is not None and len(sites) > top:
+            notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
+                         "(outputs.geojson_max_sites); every site is in siting.gpkg")
+        files["sites.geojson"] = write_geojson(sites.head(top), tmp / "sites.geojson", members={"siting": prov})
     parquet = {"sites": result.sites, "candidates": result.candidates} if spec.geoparquet else {}
     if "gpkg" in formats:
         layers, moved = gpkg_layers(result, spec.gpkg_max_rows)
-        writers.append(_named("siting.gpkg", write_gpkg, tmp / "siting.gpkg", layers, metadata=prov))
+        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers, metadata=prov)
         ledger = moved.pop("ledger", None)
         parquet.update(moved)
         notes += [f"{name} ({len(frame):,} rows) is written to {slug(name)}.parquet instead of siting.gpkg "
@@ -271,40 +246,35 @@ def _big_writers(result, tmp: Path, formats, offline_map: bool | None, prov: dic
             notes.append(f"the long-form ledger ({len(ledger):,} rows, more than outputs.gpkg_max_rows) is not "
                          "written: every entry is in the candidates' <rule>__value, <rule>__threshold and "
                          "<rule>__pass columns (and in result.ledger in Python)")
-    if "html" in formats:
-        writers.append(_named("map.html", _write_map, result, tmp / "map.html", spec, offline_map))
-    writers += [_named(f"{slug(name)}.parquet", write_parquet, frame, tmp / f"{slug(name)}.parquet")
-                for name, frame in parquet.items()]
-    if "geojson" in formats:
-        top = spec.geojson_max_sites
-        if top is not None and len(sites) > top:
-            notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
-                         "(outputs.geojson_max_sites); every site is in siting.gpkg")
-        writers.append(_named("sites.geojson", write_geojson, sites.head(top), tmp / "sites.geojson",
-                              members={"siting": prov}))
+    for name, frame in parquet.items():
+        files[f"{slug(name)}.parquet"] = write_parquet(frame, tmp / f"{slug(name)}.parquet")
     if spec.shapefile:
-        writers.append(partial(_write_shapefile, sites, tmp / "sites.shp"))
+        shp, crosswalk = write_shapefile(sites, tmp / "sites.shp")
+        files.update({p.name: p for p in tmp.glob(f"{shp.stem}.*")})
+        files[crosswalk.name] = crosswalk
     if "csv" in formats:
-        writers.append(_named("sites.csv", _sites_csv, sites, tmp / "sites.csv"))
-    return writers
-
-
-def _named(name: str, write: Callable[..., Path], *args, **kwargs) -> Callable[[], dict[str, Path]]:
-    """A writer of one file: ``write(*args, **kwargs)`` (which returns the path), as ``{name: path}``."""
-    return lambda: {name: write(*args, **kwargs)}
-
-
-def _write_map(result, path: Path, spec, offline_map: bool | None) -> Path:
-    offline = spec.offline_map if offline_map is None else offline_map
-    page = result.map(offline=offline, cdn=spec.map_cdn and not offline, tiles=spec.map_tiles,
-                      attr=spec.map_attribution, color_by=spec.color_by)
-    page.save(str(path))
-    return path
-
-
-def _write_shapefile(sites: gpd.GeoDataFrame, path: Path) -> dict[str, Path]:
-    shp, crosswalk = write_shapefile(sites, path)
-    return {**{p.name: p for p in sorted(path.parent.glob(f"{shp.stem}.*"))}, crosswalk.name: crosswalk}
+        _sites_csv(sites, tmp / "sites.csv")
+        files["sites.csv"] = tmp / "sites.csv"
+    csv_safe(result.funnel).to_csv(tmp / "funnel.csv", index=False)
+    files["funnel.csv"] = tmp / "funnel.csv"
+    csv_safe(result.rejects).to_csv(tmp / "rejects.csv", index=False)
+    files["rejects.csv"] = tmp / "rejects.csv"
+    files.update(_write_analysis(result, tmp))
+    (tmp / "PROVENANCE.json").write_text(json.dumps(prov, indent=2, default=str), encoding="utf-8")  # for the CSVs
+    files["PROVENANCE.json"] = tmp / "PROVENANCE.json"
+    if "html" in formats:
+        offline = spec.offline_map if offline_map is None else offline_map
+        page = result.map(offline=offline, cdn=spec.map_cdn and not offline, tiles=spec.map_tiles,
+                          attr=spec.map_attribution, color_by=spec.color_by)
+        page.save(str(tmp / "map.html"))
+        files["map.html"] = tmp / "map.html"
+    if not _have_matplotlib():
+        notes.append("matplotlib is not installed: the report's charts and map, static maps and fact-sheet maps "
+                      "are left out (pip install 'siting[plot]')")
+    for note in notes:
+        log.info("%s", note)
+    report = {**_run_report(result, files), "provenance": prov, "notes": notes}
+    (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 
 
 def _have_matplotlib() -> bool:

@@ -336,36 +336,3 @@ def test_report_says_when_a_run_asked_for_no_chart(tmp_path):
     html = write_report(result, tmp_path / "report.html").read_text()
     assert "none: the scenario asks for no relaxation curve" in html
     assert "none: the scenario asks for no weight sensitivity" in html
-
-
-def test_the_big_files_are_written_on_threads_and_are_those_written_one_by_one(tiny_result, tmp_path, monkeypatch):
-    # GeoPackage, map, GeoParquet, GeoJSON and CSV are written at once on the worker threads; the folder
-    # holds the same files with the same contents as when they are written one after another here
-    import threading
-
-    from siting.core import settings
-    from siting.deliver import outputs
-
-    threads = []
-    for name in ["write_gpkg", "write_geojson", "write_parquet"]:
-        real = getattr(outputs, name)
-        monkeypatch.setattr(outputs, name, lambda *a, real=real, **k: threads.append(threading.get_ident())
-                            or real(*a, **k))
-    folders = {}
-    for n in (1, 2):
-        monkeypatch.setattr(settings, "THREADS", n)
-        threads.clear()
-        folders[n] = tiny_result.save(tmp_path / f"threads_{n}")
-        assert len(threads) >= 4 and (set(threads) == {threading.get_ident()}) == (n == 1)
-    names = sorted(p.name for p in folders[1].iterdir())
-    assert names == sorted(p.name for p in folders[2].iterdir())
-    assert {"siting.gpkg", "map.html", "sites.geojson", "sites.parquet", "sites.csv"} <= set(names)
-    one, two = folders[1], folders[2]
-    for layer in ["sites", "candidates", "funnel"]:
-        pd.testing.assert_frame_equal(pyogrio.read_dataframe(one / "siting.gpkg", layer=layer),
-                                      pyogrio.read_dataframe(two / "siting.gpkg", layer=layer))
-    pd.testing.assert_frame_equal(gpd.read_file(one / "sites.geojson"), gpd.read_file(two / "sites.geojson"))
-    pd.testing.assert_frame_equal(gpd.read_parquet(one / "sites.parquet"), gpd.read_parquet(two / "sites.parquet"))
-    assert (one / "sites.csv").read_bytes() == (two / "sites.csv").read_bytes()
-    manifest = [json.loads((f / "run.json").read_text())["files"] for f in (one, two)]
-    assert sorted(manifest[0]) == sorted(manifest[1])
