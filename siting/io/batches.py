@@ -23,7 +23,7 @@ import shapely
 __all__ = ["WRITE_BATCH", "gdal_stream", "write_geoparquet"]
 
 #: Rows per batch written (each converted to Arrow on its own).
-WRITE_BATCH = 250_000
+WRITE_BATCH = 50_000
 
 
 def gdal_stream(data: gpd.GeoDataFrame, batch: int | None = None):
@@ -84,8 +84,8 @@ def write_geoparquet(data: gpd.GeoDataFrame, path, batch: int | None = None) -> 
 
 def _arrow_table(part: gpd.GeoDataFrame, promote: bool):
     """Rows of a layer as an Arrow table: the columns as pandas gives them to Arrow (a column with no value
-    as text, so later batches keep theirs; GDAL has no null type either), the geometry as ISO WKB (single
-    parts made Multi where the layer mixes them: ``promote``)."""
+    as text, so later batches keep theirs; GDAL has no null type either; categorical text as plain text),
+    the geometry as ISO WKB (single parts made Multi where the layer mixes them: ``promote``)."""
     import pyarrow as pa
 
     name = part.geometry.name
@@ -100,6 +100,9 @@ def _arrow_table(part: gpd.GeoDataFrame, promote: bool):
     for i, field in enumerate(table.schema):
         if pa.types.is_null(field.type):
             table = table.set_column(i, field.with_type(pa.string()), table.column(i).cast(pa.string()))
+        elif pa.types.is_dictionary(field.type):  # categorical text, decoded batch by batch
+            kind = field.type.value_type
+            table = table.set_column(i, field.with_type(kind), table.column(i).cast(kind))
     return table.append_column(name, pa.array(shapely.to_wkb(geoms, flavor="iso"), type=pa.binary()))
 
 

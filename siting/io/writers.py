@@ -78,12 +78,14 @@ def _unique_names(columns) -> dict:
     return renames
 
 
-def to_output_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def to_output_frame(gdf: gpd.GeoDataFrame, *, text_codes: bool = False) -> gpd.GeoDataFrame:
     """Make a frame writable by every driver: plain dtypes, no lists, field names unique but for case.
 
     Object columns become one Arrow type each: lists are joined with ``;``, booleans and integers
     with gaps become nullable ``boolean``/``Int64``, and columns mixing types (a ledger's values)
-    become text.
+    become text. With ``text_codes``, categorical text columns are kept as they are, for the writers
+    that decode them batch by batch (:mod:`siting.io.batches`): a national run's 1.7 M sites hold twenty
+    such columns, half a GB as text at once.
 
     Examples
     --------
@@ -97,9 +99,15 @@ def to_output_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     out = gdf.rename(columns=_unique_names(gdf.columns))
     for col in out.columns:
-        if col != out.geometry.name and _needs_arrow_type(out[col]):
+        if col != out.geometry.name and _needs_arrow_type(out[col]) and not (text_codes and _coded_text(out[col])):
             out[col] = _arrow_ready(out[col])
     return out
+
+
+def _coded_text(s: pd.Series) -> bool:
+    """Whether a column is categorical text (codes of string categories)."""
+    return isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.dtype != object and \
+        pd.api.types.is_string_dtype(s.cat.categories.dtype)
 
 
 def _needs_arrow_type(s: pd.Series) -> bool:
@@ -108,6 +116,8 @@ def _needs_arrow_type(s: pd.Series) -> bool:
 
 def _arrow_ready(s: pd.Series) -> pd.Series:
     """An object (or categorical) column as one Arrow-writable type (see :func:`to_output_frame`)."""
+    if _coded_text(s):
+        return s.astype(s.cat.categories.dtype)  # Arrow text, not a Python string per row
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     kind = pd.api.types.infer_dtype(s, skipna=True)
@@ -280,7 +290,7 @@ def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> str | None:
     if not isinstance(frame, gpd.GeoDataFrame):
         pyogrio.write_dataframe(_plain_table(frame), path, layer=name, driver="GPKG", use_arrow=True)
         return None
-    data = to_output_frame(frame)
+    data = to_output_frame(frame, text_codes=True)
     stream, geometry_type = gdal_stream(data)
     epsg = data.crs.to_epsg() if data.crs is not None else None
     crs = f"EPSG:{epsg}" if epsg else data.crs.to_wkt("WKT1_GDAL") if data.crs is not None else None
@@ -304,7 +314,7 @@ def write_parquet(frame: pd.DataFrame, path) -> Path:
 
     path = Path(path)
     if isinstance(frame, gpd.GeoDataFrame):
-        write_geoparquet(to_output_frame(frame), path)
+        write_geoparquet(to_output_frame(frame, text_codes=True), path)
     else:
         _plain_table(frame).to_parquet(path, index=False)
     n = pq.read_metadata(path).num_rows

@@ -100,3 +100,34 @@ def test_code_that_writes_new_text_into_categorical_columns_takes_them_as_text()
     plain = sites.astype({"agency": object})
     spec = PermittingSpec()
     pd.testing.assert_frame_equal(permitting(sites, {}, spec, name="p"), permitting(plain, {}, spec, name="p"))
+
+
+def test_categorical_text_is_written_batch_by_batch_as_the_same_text(tmp_path, monkeypatch):
+    # the writers decode categorical text one batch at a time (a national run's twenty such columns are
+    # half a GB as text at once); the GeoPackage and the GeoParquet hold the same text and gaps throughout
+    import geopandas as gpd
+    import shapely
+
+    from siting.io import batches, writers
+
+    n = 40
+    names = np.array(["BLM", "DOD", None, "USFS", "Bureau of Reclamation"], dtype=object)[np.arange(n) % 5]
+    frame = gpd.GeoDataFrame(repeated_text(pd.DataFrame({"agency": pd.Series(names, dtype="str"),
+                                                         "n": np.arange(n)})),
+                             geometry=shapely.box(np.arange(n), 0, np.arange(n) + 1, 1), crs=5070)
+    assert isinstance(frame["agency"].dtype, pd.CategoricalDtype)
+    seen = []
+    real = batches._arrow_table
+    monkeypatch.setattr(batches, "_arrow_table", lambda part, promote: seen.append(part["agency"].dtype)
+                        or real(part, promote))
+    monkeypatch.setattr(batches, "WRITE_BATCH", 7)
+    writers.write_gpkg(tmp_path / "t.gpkg", {"sites": frame})
+    writers.write_parquet(frame, tmp_path / "t.parquet")
+    assert len(seen) == 2 * 6 and all(isinstance(d, pd.CategoricalDtype) for d in seen)  # still codes per batch
+    def plain(s: pd.Series) -> list:
+        return s.astype(object).where(s.notna(), None).tolist()
+
+    back = pyogrio.read_dataframe(tmp_path / "t.gpkg", layer="sites")
+    assert plain(back["agency"]) == plain(frame["agency"]) and back["n"].tolist() == list(range(n))
+    assert plain(pd.read_parquet(tmp_path / "t.parquet")["agency"]) == plain(frame["agency"])
+    assert plain(frame["agency"]).count(None) == n // 5  # the gaps were there to keep
