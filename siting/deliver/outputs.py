@@ -49,6 +49,7 @@ import pandas as pd
 import shapely
 
 from siting.core.errors import OutputError, SitingError, SitingWarning
+from siting.core.progress import release_memory
 from siting.deliver.folder import (
     check_output_dir,
     describe_os_error,
@@ -223,7 +224,8 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
 
 
 def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
-    sites, dropped = polygons_only(result.sites[site_columns(result)], "sites")
+    sites, dropped = polygons_only(result.sites, "sites")  # the delivered columns chosen per file, not copied
+    cols = site_columns(result)  # for the whole run (a national result's are 300 MB)
     spec, prov = result.scenario.outputs, provenance(result)
     files: dict[str, Path] = {}
     notes = [f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs"] \
@@ -233,7 +235,7 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
         if top is not None and len(sites) > top:
             notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
                          "(outputs.geojson_max_sites); every site is in siting.gpkg")
-        files["sites.geojson"] = write_geojson(sites.head(top), tmp / "sites.geojson", members={"siting": prov})
+        files["sites.geojson"] = write_geojson(sites.head(top)[cols], tmp / "sites.geojson", members={"siting": prov})
     parquet = {"sites": result.sites, "candidates": result.candidates} if spec.geoparquet else {}
     if "gpkg" in formats:
         layers, moved = gpkg_layers(result, spec.gpkg_max_rows)
@@ -249,11 +251,11 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     for name, frame in parquet.items():
         files[f"{slug(name)}.parquet"] = write_parquet(frame, tmp / f"{slug(name)}.parquet")
     if spec.shapefile:
-        shp, crosswalk = write_shapefile(sites, tmp / "sites.shp")
+        shp, crosswalk = write_shapefile(sites[cols], tmp / "sites.shp")
         files.update({p.name: p for p in tmp.glob(f"{shp.stem}.*")})
         files[crosswalk.name] = crosswalk
     if "csv" in formats:
-        _sites_csv(sites, tmp / "sites.csv")
+        _sites_csv(sites[cols], tmp / "sites.csv")
         files["sites.csv"] = tmp / "sites.csv"
     csv_safe(result.funnel).to_csv(tmp / "funnel.csv", index=False)
     files["funnel.csv"] = tmp / "funnel.csv"
@@ -263,6 +265,7 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     (tmp / "PROVENANCE.json").write_text(json.dumps(prov, indent=2, default=str), encoding="utf-8")  # for the CSVs
     files["PROVENANCE.json"] = tmp / "PROVENANCE.json"
     if "html" in formats:
+        release_memory()  # the writers' freed buffers go back before the map's
         offline = spec.offline_map if offline_map is None else offline_map
         page = result.map(offline=offline, cdn=spec.map_cdn and not offline, tiles=spec.map_tiles,
                           attr=spec.map_attribution, color_by=spec.color_by)

@@ -19,6 +19,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from siting.core import settings
 from siting.deliver.maps import site_map
@@ -49,13 +50,14 @@ def _near_miss_layer(result) -> tuple | None:
     nm = result.analysis.get("near_misses")
     if nm is None or not len(nm):
         return None
-    cands = result.candidates.set_index("candidate_id").loc[nm["candidate_id"]].reset_index()
-    keep = (~cands.geometry.is_empty & cands.geometry.notna()).to_numpy()
-    cands, nm = cands[keep], nm[keep].reset_index(drop=True)
+    at = pd.Index(result.candidates["candidate_id"]).get_indexer(nm["candidate_id"])  # not a copy of them all
+    geoms = np.asarray(result.candidates.geometry.values, dtype=object)[at]
+    keep = (at >= 0) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    geoms, nm = geoms[keep], nm[keep].reset_index(drop=True)
     tip = ("Near miss " + escape(nm["candidate_id"]) + ": fails only " + escape(nm["rule"]) + " ("
            + escape(nm["measure"]) + " = " + _shown(nm["value"]) + ", needs "
            + escape(nm["op"]) + " " + escape(nm["threshold"].astype(str)) + ")")
-    frame = gpd.GeoDataFrame({"tooltip": tip.to_numpy()}, geometry=cands.geometry.values, crs=result.candidates.crs)
+    frame = gpd.GeoDataFrame({"tooltip": tip.to_numpy()}, geometry=geoms, crs=result.candidates.crs)
     return frame, "near_miss"
 
 
