@@ -224,8 +224,8 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
 
 
 def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
-    sites, dropped = polygons_only(result.sites, "sites")  # the delivered columns chosen per file, not copied
-    cols = site_columns(result)  # for the whole run (a national result's are 300 MB)
+    sites, dropped = polygons_only(result.sites, "sites")
+    cols = site_columns(result)  # taken by each file as it is written (held for the whole save: 300 MB at 1x)
     spec, prov = result.scenario.outputs, provenance(result)
     files: dict[str, Path] = {}
     notes = [f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs"] \
