@@ -81,6 +81,21 @@ def test_reuse_answers_subsets_from_kept_results_and_never_other_targets():
     assert all(np.array_equal(a, b) for a, b in zip(anchors_sub, proximity.anchors(cells[5:9]), strict=True))
 
 
+def test_reuse_shares_the_identities_of_one_array_and_not_of_one_changed_in_place():
+    # every factor keeps its answer for the same sites: one array of their identities serves them all
+    # (16 bytes a site each otherwise); an array whose objects changed gets its own, and no stale answer
+    cells = shapely.box(np.arange(5.0), 0, np.arange(5.0) + 1, 1)
+    memo = proximity.Reuse()
+    memo.keep("a", cells, (np.arange(5.0),))
+    memo.keep("b", cells, (np.arange(5.0) * 2,))
+    assert memo._kept["a"][0][0] is memo._kept["b"][0][0]
+    cells[2] = shapely.box(10, 0, 11, 1)  # the same array, another object in it
+    memo.keep("c", cells, (np.arange(5.0) * 3,))
+    assert memo._kept["c"][0][0] is not memo._kept["a"][0][0]
+    assert memo.recall("c", cells)[0].tolist() == [0.0, 3.0, 6.0, 9.0, 12.0]
+    assert memo.recall("a", cells) is None and memo.recall("a", cells[[0, 1, 3]])[0].tolist() == [0.0, 1.0, 3.0]
+
+
 @pytest.mark.parametrize("src", ["points", "cells", "polygons"])
 def test_sources_in_many_slices_on_threads_give_the_single_call_answer(monkeypatch, src):
     rng = np.random.default_rng(11)
