@@ -247,7 +247,7 @@ def _score(screened: gpd.GeoDataFrame, keep: np.ndarray, raw: pd.DataFrame, sc: 
     order (a national run's 1.72 M eligible rows were copied twice: to select them, then to sort them)."""
     pos = np.flatnonzero(keep)
     table = score_table(raw, sc.factors, method=sc.scoring.method, weights=weights)
-    ids = pd.Series(screened["candidate_id"].to_numpy()[pos], index=table.index)
+    ids = screened["candidate_id"].iloc[pos].set_axis(table.index)
     ranks = rank(table["score"], ids).to_numpy() if len(pos) else np.zeros(0, int)
     order = np.argsort(ranks, kind="stable")
     sites = screened.take(pos[order])
