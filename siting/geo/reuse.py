@@ -46,7 +46,6 @@ class Reuse:
 
     def __init__(self) -> None:
         self._kept: dict = {}
-        self._index: dict[int, tuple] = {}  # id(array) -> (array, ids, order) of the arrays the entries hold
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -54,7 +53,6 @@ class Reuse:
     def clear(self) -> None:
         """Forget every kept answer."""
         self._kept.clear()
-        self._index.clear()
 
     def recall(self, key, geoms: np.ndarray):
         """Rows of a kept answer for ``geoms`` (the same objects or a subset), or None."""
@@ -75,18 +73,16 @@ class Reuse:
         ids, order = self._ids(geoms)
         held = self._kept.get(key, [])[-(MEMO_ENTRIES - 1):]
         self._kept[key] = [*held, (ids, order, (geoms, hold), result)]
-        self._index[id(geoms)] = (geoms, ids, order)
-        live = {id(entry[2][0]) for entries in self._kept.values() for entry in entries}
-        self._index = {k: v for k, v in self._index.items() if k in live}
         return tuple(r.copy() for r in result)
 
     def _ids(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The identities of ``geoms`` and their order, shared by every answer kept for the same array holding
         the same objects (the sites' factors: 16 bytes a site each otherwise)."""
         ids = ids_of(geoms)
-        known = self._index.get(id(geoms))
-        if known is not None and known[0] is geoms and np.array_equal(known[1], ids):
-            return known[1], known[2]
+        for entries in self._kept.values():
+            for held_ids, order, (held, _hold), _result in entries:
+                if held is geoms and np.array_equal(held_ids, ids):
+                    return held_ids, order
         return ids, np.argsort(ids)
 
 
