@@ -43,7 +43,8 @@ from siting.core.progress import release_memory
 from siting.geo import proximity
 from siting.io.compact import concat, repeated_text
 from siting.score.factors import BaseFactor
-from siting.screen.constraints import Screening, compact_ledger, screen, warn_if_empty
+from siting.screen.constraints import Screening, screen, warn_if_empty
+from siting.screen.ledger import joined
 from siting.screen.rule_base import BaseRule, RuleContext
 
 __all__ = ["ENGINES", "DaskEngine", "LocalEngine", "compute_factors", "make_engine", "merge_screenings"]
@@ -236,10 +237,7 @@ def merge_screenings(parts: list[Screening], rules: Sequence[BaseRule]) -> Scree
     funnel[_COUNTS] = sum(p.funnel[_COUNTS].to_numpy(float) for p in parts)
     for col in ("candidates_in", "candidates_removed", "candidates_out"):
         funnel[col] = funnel[col].astype(np.int64)
-    ledger = compact_ledger(concat([p.ledger for p in parts], ignore_index=True))
-    if len(ledger):
-        order = {label: k for k, label in enumerate(parts[0].rules["rule"])}
-        ledger = ledger.iloc[np.argsort(ledger["rule"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    ledger = joined([p.long_ledger for p in parts], list(parts[0].rules["rule"]))
     warn_if_empty(funnel, rules, list(parts[0].rules["rule"]), len(frame))
     return Screening(frame, funnel, ledger, parts[0].rules, parts[0].applied)
 

@@ -220,11 +220,10 @@ def _warn_unapplied(screening, units: pd.DataFrame, classes: dict) -> None:
         if "candidate_class" in units and not (units["candidate_class"] == name).any():
             warnings.warn(f"candidates.classes: class {name!r} has none of the {len(units):,} parcels "
                           f"({classes[name]}); check the filter's values", SitingWarning, stacklevel=3)
-    ledger = screening.ledger
     for label, rule in screening.applied.items():
-        rows = ledger.loc[ledger["rule"] == label, "applies"] if "applies" in ledger else pd.Series(dtype=bool)
-        if rule.applies_to and len(rows) and not rows.astype(bool).any():
-            warnings.warn(f"rule {label} applies to none of the {len(rows):,} candidates (applies_to: "
+        judged, applies = screening.long_ledger.applies.get(label, (0, True))
+        if rule.applies_to and judged and not applies:
+            warnings.warn(f"rule {label} applies to none of the {judged:,} candidates (applies_to: "
                           f"{rule.applies_to}): it judged nothing; check the filter's values", SitingWarning,
                           stacklevel=3)
 
@@ -386,7 +385,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         return local(candidates, changed, RuleContext(layers, rasters)).frame
 
     result = SitingResult(scenario=sc, sites=sites, candidates=screened, funnel=screening.funnel,
-                          ledger=screening.ledger, rules=screening.rules, layers=layers, rasters=rasters,
+                          long_ledger=screening.long_ledger, rules=screening.rules, layers=layers, rasters=rasters,
                           reports=reports, rejects=rejects, meta=meta, eligible_land=screening.land,
                           rule_objects=screening.applied, rescreen=rescreen)
     with steps.step("analysis") as info:

@@ -26,6 +26,7 @@ import pandas as pd
 from siting.core import settings
 from siting.score.relaxation import near_misses, relaxation
 from siting.score.sensitivity import rank_stability, weight_sweep
+from siting.screen.ledger import LongLedger
 
 if TYPE_CHECKING:
     import folium
@@ -49,8 +50,9 @@ class SitingResult:
         Every candidate with its ledger columns, ``eligible`` and ``reason``.
     funnel : DataFrame
         Per rule, in order: candidates and acres in, removed and out.
-    ledger : DataFrame
-        One row per candidate and rule: measure, value, op, threshold, passed.
+    long_ledger : LongLedger
+        One row per candidate and rule: measure, value, op, threshold, passed. Read it as :attr:`ledger`
+        (a DataFrame, made on first read: :mod:`siting.screen.ledger`).
     rules : DataFrame
         The rules as applied.
     layers : dict of GeoDataFrame
@@ -77,7 +79,7 @@ class SitingResult:
     sites: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame
     funnel: pd.DataFrame
-    ledger: pd.DataFrame
+    long_ledger: LongLedger = field(repr=False)
     rules: pd.DataFrame
     layers: dict
     rasters: dict
@@ -88,6 +90,11 @@ class SitingResult:
     eligible_land: gpd.GeoDataFrame | None = None
     rule_objects: dict = field(default_factory=dict)
     rescreen: Callable[[str, float], pd.DataFrame] | None = field(default=None, repr=False)
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """The long-form ledger: one row per candidate and rule (made on first read, then kept)."""
+        return self.long_ledger.frame
 
     @property
     def factor_names(self) -> list[str]:

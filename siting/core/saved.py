@@ -35,6 +35,7 @@ from siting.core.scenario import CandidateSpec, load_scenario
 from siting.io.compact import repeated_text
 from siting.io.layers import LayerReport
 from siting.io.writers import slug
+from siting.screen.ledger import LongLedger
 
 __all__ = ["load_result"]
 
@@ -144,7 +145,8 @@ def load_result(folder) -> SitingResult:
         scenario=scenario, sites=sites.sort_values("rank") if "rank" in sites else sites,
         candidates=_frame(folder, layers_in_gpkg, "candidates", crs, compact=True),
         funnel=_table(folder / "funnel.csv"),
-        ledger=_frame(folder, layers_in_gpkg, "ledger", None, compact=True) if "ledger" in layers_in_gpkg else empty,
+        long_ledger=LongLedger.of(_frame(folder, layers_in_gpkg, "ledger", None, compact=True)
+                                  if "ledger" in layers_in_gpkg else empty),
         rules=pd.DataFrame(run.get("rules", [])), rasters={},
         layers=_input_layers(folder, layers_in_gpkg, crs, scenario.layers),
         reports={name: [LayerReport(**r) for r in reps] for name, reps in run.get("layers", {}).items()},

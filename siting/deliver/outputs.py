@@ -216,8 +216,9 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
     polygonal = {name: polygons_only(frame, name)[0] for name, frame in
                  (("sites", result.sites.drop(columns=["candidate_id"], errors="ignore")),
                   ("candidates", result.candidates), *land.items())}
+    big = max_rows is not None and len(result.long_ledger) > max_rows  # then never made here
     layers = {**polygonal, **inputs, "funnel": result.funnel,
-              "ledger": result.ledger, "rejects": result.rejects, **tables}
+              "ledger": result.long_ledger if big else result.ledger, "rejects": result.rejects, **tables}
     movable = {"candidates", "ledger", *inputs}
     moved = {k: v for k, v in layers.items() if max_rows is not None and k in movable and len(v) > max_rows}
     return {k: v for k, v in layers.items() if k not in moved}, moved

@@ -41,12 +41,10 @@ from siting.core import settings
 from siting.core.progress import release_memory
 from siting.io.compact import repeated_text
 from siting.io.crs import require_same_crs
+from siting.screen.ledger import LongLedger, compact_ledger, from_outcomes
 from siting.screen.rule_base import BaseRule, RuleContext
 
 __all__ = ["Screening", "compact_ledger", "ledger_columns", "rule_labels", "screen"]
-
-#: Long-ledger columns kept as categoricals (see :func:`compact_ledger`).
-LEDGER_CATEGORIES = ["rule", "measure", "op"]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +61,8 @@ class Screening:
         ``eligible``, ``failed_rules``, ``n_failed`` and ``reason``.
     funnel : DataFrame
         Per rule in order: candidates and acres in, removed, out.
-    ledger : DataFrame
-        Long form: one row per candidate and rule.
+    long_ledger : LongLedger
+        Long form: one row per candidate and rule, made when first read (:attr:`ledger`).
     rules : DataFrame
         One row per rule: label, type, stage, description, measure, op, threshold, layer, where.
     applied : dict
@@ -77,11 +75,16 @@ class Screening:
 
     frame: gpd.GeoDataFrame
     funnel: pd.DataFrame
-    ledger: pd.DataFrame
+    long_ledger: LongLedger
     rules: pd.DataFrame
     applied: dict = field(default_factory=dict)
     land: gpd.GeoDataFrame | None = None
     generation: dict = field(default_factory=dict)
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """The long-form ledger (:mod:`siting.screen.ledger`), made on first read."""
+        return self.long_ledger.frame
 
 
 def rule_labels(rules: Sequence[BaseRule]) -> list[str]:
@@ -195,7 +198,7 @@ def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleCon
     result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     funnel = _funnel(labels, rules, outcomes, areas)
     warn_if_empty(funnel, rules, labels, len(frame))
-    return Screening(result, funnel, _ledger_long(frame, labels, outcomes),
+    return Screening(result, funnel, from_outcomes(frame["candidate_id"], labels, outcomes),
                      _rule_table(rules, labels, outcomes), dict(zip(labels, rules, strict=True)))
 
 
@@ -246,48 +249,6 @@ def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
         "all %d candidates were excluded; rule %r (%s) removed the last %d; relax it or check "
         "its layer", n, last["rule"], last["description"], last["candidates_removed"],
     )
-
-
-def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The long ledger with its few-valued text columns (rule, measure, op, and any text column whose values
-    repeat: :func:`siting.io.compact.repeated_text`) as categoricals.
-
-    A national ledger has millions of rows (candidates x rules); categoricals keep the same values
-    in a fraction of the memory. Concatenating ledgers of different rules gives plain text again:
-    compact the result.
-
-    Examples
-    --------
-    >>> led = pd.DataFrame({"rule": ["a", "a", "b"], "measure": "m", "op": "<=", "value": [1, 2, 3]})
-    >>> compact_ledger(led).dtypes.astype(str).tolist()
-    ['category', 'category', 'category', 'int64']
-    """
-    return repeated_text(ledger.astype({c: "category" for c in LEDGER_CATEGORIES if c in ledger}))
-
-
-def _ledger_long(frame, labels, outcomes) -> pd.DataFrame:
-    if not outcomes:
-        return pd.DataFrame(columns=["candidate_id", "rule", "measure", "value", "op",
-                                     "threshold", "passed", "override", "applies"])
-    n = len(frame)
-    return compact_ledger(pd.DataFrame({
-        "candidate_id": _tiled(frame["candidate_id"], len(labels)),
-        "rule": np.repeat(labels, n),
-        "measure": np.repeat([oc.measure for oc in outcomes], n),
-        "value": np.concatenate([np.asarray(oc.value, dtype=object) for oc in outcomes]),
-        "op": np.repeat([oc.op for oc in outcomes], n),
-        "threshold": np.repeat(np.array([oc.threshold for oc in outcomes], dtype=object), n),
-        "passed": np.concatenate([oc.passed for oc in outcomes]),
-        "override": np.concatenate([_overrides(oc, n) for oc in outcomes]),
-        "applies": np.concatenate([oc.applies if oc.applies is not None else np.ones(n, bool) for oc in outcomes]),
-    }))
-
-
-def _tiled(ids: pd.Series, times: int) -> pd.Categorical:
-    """``ids`` repeated ``times`` as a categorical: codes tiled, each id's text held once (a national grid's
-    1.86 M ids as Python strings, tiled per rule, were half a GB)."""
-    codes, uniques = pd.factorize(ids, sort=True)
-    return pd.Categorical.from_codes(np.tile(codes, times), categories=uniques)
 
 
 def _override_notes(outcomes, index) -> np.ndarray:

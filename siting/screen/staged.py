@@ -39,7 +39,8 @@ import shapely
 
 from siting.core import settings
 from siting.io.compact import concat, repeated_text
-from siting.screen.constraints import Screening, compact_ledger, screen
+from siting.screen import ledger as long_ledger
+from siting.screen.constraints import Screening, screen
 from siting.screen.rules import RuleContext
 
 __all__ = ["Generator", "screen_staged"]
@@ -130,7 +131,7 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     site.frame = site.frame.iloc[:0]  # drop the other copies (a national grid's: a GB)
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
     funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), land_acres)
-    ledger = _ledger(land.ledger, site.ledger, land.frame.loc[~ok, "candidate_id"], made)
+    ledger = long_ledger.staged(land.long_ledger, site.long_ledger, land.frame.loc[~ok, "candidate_id"], made)
     rules_table = pd.concat([land.rules, site.rules], ignore_index=True)
     log.info("staged screening: %d of %d parcel units eligible, %d candidates generated, %d pass the site rules",
              int(ok.sum()), len(units), n_made, int(frame["eligible"].sum()))
@@ -164,13 +165,3 @@ def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_
     cols = ["step", "stage", "rule", "description", "candidates_in", "candidates_removed", "candidates_overridden",
             "candidates_out", "acres_in", "acres_removed", "acres_out"]
     return out[cols]
-
-
-def _ledger(land: pd.DataFrame, site: pd.DataFrame, rejected_units: pd.Series, made: gpd.GeoDataFrame):
-    """Rejected units' land rows, each candidate's inherited land rows, then the site rows."""
-    rejected = land[land["candidate_id"].isin(set(rejected_units))]
-    passed = land[~land["candidate_id"].isin(set(rejected_units))]
-    inherited = made[["candidate_id", "unit_id"]].merge(
-        passed.rename(columns={"candidate_id": "unit_id"}), on="unit_id").drop(columns="unit_id")
-    return compact_ledger(concat([rejected, inherited, site], ignore_index=True))
-

@@ -1,0 +1,240 @@
+"""The long-form ledger: one row per candidate and rule, made when it is first read.
+
+A national grid's long ledger has millions of rows (1.86 M cells x 4 rules) and holds again what the
+candidates' ``<rule>__value``, ``<rule>__threshold`` and ``<rule>__pass`` columns hold: made at once it
+was 470 MiB of a 1x run, held through the factors, scoring and the save, while most runs never read it
+(and one that large is not written: :func:`siting.deliver.outputs.gpkg_layers`). A :class:`LongLedger`
+keeps what it is made of (each rule's measured values and decisions and the candidates' ids: tens of MB)
+and makes the frame when first asked, then keeps it. The frame is the same whenever it is made.
+
+Examples
+--------
+>>> import numpy as np
+>>> from siting.screen.rule_base import Outcome
+>>> oc = Outcome(value=np.array([12.0, 3.0]), passed=np.array([True, False]), op=">=", threshold=5.0,
+...              measure="area (acres)")
+>>> led = from_outcomes(np.array(["a", "b"], dtype=object), ["min_area"], [oc])
+>>> len(led), led.built      # known before it is made
+(2, False)
+>>> led.frame[["candidate_id", "rule", "value", "passed"]].values.tolist()
+[['a', 'min_area', 12.0, True], ['b', 'min_area', 3.0, False]]
+>>> led.applies
+{'min_area': (2, True)}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siting.io.compact import concat, repeated_text
+
+__all__ = ["COLUMNS", "LongLedger", "compact_ledger", "from_outcomes", "joined", "staged"]
+
+#: The long ledger's columns, in order.
+COLUMNS = ["candidate_id", "rule", "measure", "value", "op", "threshold", "passed", "override", "applies"]
+#: Long-ledger columns kept as categoricals (see :func:`compact_ledger`).
+LEDGER_CATEGORIES = ["rule", "measure", "op"]
+
+
+class LongLedger:
+    """The long-form ledger of a screening, made on first read (:attr:`frame`).
+
+    Parameters
+    ----------
+    build : callable
+        Makes the frame (called once).
+    rows : int
+        How many rows it makes (checked when it is made).
+    applies : dict
+        Per rule label: (candidates judged, whether the rule applies to any of them).
+
+    Examples
+    --------
+    >>> led = LongLedger.of(pd.DataFrame({"candidate_id": ["a"], "rule": ["r"], "applies": [True]}))
+    >>> len(led), led.built, led.applies
+    (1, True, {'r': (1, True)})
+    """
+
+    def __init__(self, build: Callable[[], pd.DataFrame], rows: int, applies: dict[str, tuple[int, bool]]):
+        self._build: Callable[[], pd.DataFrame] | None = build
+        self._frame: pd.DataFrame | None = None
+        self.rows, self.applies = int(rows), applies
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> LongLedger:
+        """A ledger already made (read back from a saved run, for one)."""
+        led = cls(lambda: frame, len(frame), _applies_of(frame))
+        led._frame, led._build = frame, None
+        return led
+
+    def __len__(self) -> int:
+        return self.rows
+
+    @property
+    def built(self) -> bool:
+        """Whether the frame has been made."""
+        return self._frame is not None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The ledger (made now if it was not yet, then kept)."""
+        if self._frame is None:
+            assert self._build is not None
+            frame = self._build()
+            if len(frame) != self.rows:
+                raise RuntimeError(f"the long ledger made {len(frame):,} rows where {self.rows:,} were counted")
+            self._frame, self._build = frame, None  # what it was made of goes
+        return self._frame
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """One rule's entries for every candidate (what an :class:`~siting.screen.rule_base.Outcome` holds for
+    the ledger, without the cut geometries)."""
+
+    label: str
+    measure: str
+    op: str
+    threshold: Any
+    value: np.ndarray
+    passed: np.ndarray
+    override: np.ndarray | None
+    applies: np.ndarray | None
+
+
+def from_outcomes(ids, labels: Sequence[str], outcomes: Sequence) -> LongLedger:
+    """The ledger of one screening: ``ids`` (candidate ids in order), each rule's label and outcome.
+
+    Examples
+    --------
+    >>> from siting.screen.rule_base import Outcome
+    >>> oc = Outcome(value=np.array(["BLM"], dtype=object), passed=np.array([True]), op="in", threshold="BLM",
+    ...              measure="managing agency")
+    >>> from_outcomes(["P-1"], ["agency_in"], [oc]).frame.columns.tolist() == COLUMNS
+    True
+    """
+    ids = np.array(ids, dtype=object)  # a copy: never a view that keeps the candidates' frame alive
+    entries = [_Entries(label, oc.measure, oc.op, oc.threshold, _copy(oc.value), _copy(oc.passed).astype(bool),
+                        _copy(oc.override), _copy(oc.applies)) for label, oc in zip(labels, outcomes, strict=True)]
+    applies = {e.label: (len(ids), bool(len(ids)) and (e.applies is None or bool(np.any(e.applies))))
+               for e in entries}
+    return LongLedger(partial(_long, ids, entries), len(ids) * len(entries), applies)
+
+
+def _copy(values):
+    """A copy of an outcome's array (None stays None): what the ledger is made of later cannot change."""
+    return None if values is None else np.array(values, copy=True)
+
+
+def _long(ids: np.ndarray, entries: list[_Entries]) -> pd.DataFrame:
+    if not entries:
+        return pd.DataFrame(columns=COLUMNS)
+    n = len(ids)
+    return compact_ledger(pd.DataFrame({
+        "candidate_id": _tiled(ids, len(entries)),
+        "rule": np.repeat([e.label for e in entries], n),
+        "measure": np.repeat([e.measure for e in entries], n),
+        "value": np.concatenate([np.asarray(e.value, dtype=object) for e in entries]),
+        "op": np.repeat([e.op for e in entries], n),
+        "threshold": np.repeat(np.array([e.threshold for e in entries], dtype=object), n),
+        "passed": np.concatenate([e.passed for e in entries]),
+        "override": np.concatenate([e.override if e.override is not None else np.full(n, "", dtype=object)
+                                    for e in entries]),
+        "applies": np.concatenate([e.applies if e.applies is not None else np.ones(n, bool) for e in entries]),
+    }))
+
+
+def _tiled(ids: np.ndarray, times: int) -> pd.Categorical:
+    """``ids`` repeated ``times`` as a categorical: codes tiled, each id's text held once (a national grid's
+    1.86 M ids as Python strings, tiled per rule, were half a GB)."""
+    codes, uniques = pd.factorize(ids, sort=True)
+    return pd.Categorical.from_codes(np.tile(codes, times), categories=uniques)
+
+
+def joined(parts: Sequence[LongLedger], order: Sequence[str]) -> LongLedger:
+    """The ledgers of consecutive partitions as one, rule by rule in ``order`` (as one screening orders it).
+
+    Examples
+    --------
+    >>> a = LongLedger.of(pd.DataFrame({"candidate_id": ["a", "a"], "rule": ["r1", "r2"], "applies": True}))
+    >>> b = LongLedger.of(pd.DataFrame({"candidate_id": ["b", "b"], "rule": ["r1", "r2"], "applies": True}))
+    >>> joined([a, b], ["r1", "r2"]).frame["candidate_id"].tolist()
+    ['a', 'b', 'a', 'b']
+    """
+    applies: dict[str, tuple[int, bool]] = {}
+    for part in parts:
+        for label, (n, any_) in part.applies.items():
+            had = applies.get(label, (0, False))
+            applies[label] = (had[0] + n, had[1] or any_)
+    return LongLedger(partial(_joined, list(parts), list(order)), sum(len(p) for p in parts), applies)
+
+
+def _joined(parts: list[LongLedger], order: list[str]) -> pd.DataFrame:
+    ledger = compact_ledger(concat([p.frame for p in parts], ignore_index=True))
+    if len(ledger):
+        rank = {label: k for k, label in enumerate(order)}
+        ledger = ledger.iloc[np.argsort(ledger["rule"].map(rank).to_numpy(), kind="stable")].reset_index(drop=True)
+    return ledger
+
+
+def staged(land: LongLedger, site: LongLedger, rejected_units, made: pd.DataFrame) -> LongLedger:
+    """The ledger of a staged screening: the rejected land units' rows, each generated candidate's rows
+    inherited from its land unit (``made``: ``candidate_id`` and ``unit_id``), then the site rows.
+
+    Examples
+    --------
+    >>> land = LongLedger.of(pd.DataFrame({"candidate_id": ["P-1", "P-2"], "rule": "agency_in",
+    ...                                    "passed": [True, False], "applies": True}))
+    >>> site = LongLedger.of(pd.DataFrame({"candidate_id": ["c1", "c2"], "rule": "min_area",
+    ...                                    "passed": [True, True], "applies": True}))
+    >>> made = pd.DataFrame({"candidate_id": ["c1", "c2"], "unit_id": ["P-1", "P-1"]})
+    >>> led = staged(land, site, ["P-2"], made)
+    >>> len(led), led.frame["candidate_id"].tolist()
+    (5, ['P-2', 'c1', 'c2', 'c1', 'c2'])
+    """
+    frame = land.frame  # the land units' (small): made now
+    out = frame["candidate_id"].isin(set(rejected_units)).to_numpy()
+    rejected, passed = frame[out], frame[~out]
+    made = pd.DataFrame({c: made[c].to_numpy(copy=True) for c in ("candidate_id", "unit_id")})  # two columns
+    per_unit = passed["candidate_id"].value_counts()
+    inherited_rows = int(pd.Series(made["unit_id"].to_numpy(dtype=object)).map(per_unit).fillna(0).sum())
+    return LongLedger(partial(_staged, rejected, passed, site, made), len(rejected) + inherited_rows + len(site),
+                      {**land.applies, **site.applies})
+
+
+def _staged(rejected: pd.DataFrame, passed: pd.DataFrame, site: LongLedger, made: pd.DataFrame) -> pd.DataFrame:
+    inherited = made.merge(passed.rename(columns={"candidate_id": "unit_id"}), on="unit_id").drop(columns="unit_id")
+    return compact_ledger(concat([rejected, inherited, site.frame], ignore_index=True))
+
+
+def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The long ledger with its few-valued text columns (rule, measure, op, and any text column whose values
+    repeat: :func:`siting.io.compact.repeated_text`) as categoricals.
+
+    A national ledger has millions of rows (candidates x rules); categoricals keep the same values
+    in a fraction of the memory. Concatenating ledgers of different rules gives plain text again:
+    compact the result.
+
+    Examples
+    --------
+    >>> led = pd.DataFrame({"rule": ["a", "a", "b"], "measure": "m", "op": "<=", "value": [1, 2, 3]})
+    >>> compact_ledger(led).dtypes.astype(str).tolist()
+    ['category', 'category', 'category', 'int64']
+    """
+    return repeated_text(ledger.astype({c: "category" for c in LEDGER_CATEGORIES if c in ledger}))
+
+
+def _applies_of(frame: pd.DataFrame) -> dict[str, tuple[int, bool]]:
+    """Per rule: rows and whether any applies, from a made ledger."""
+    if not len(frame) or "rule" not in frame:
+        return {}
+    applies = frame["applies"].astype(bool) if "applies" in frame else pd.Series(True, index=frame.index)
+    grouped = applies.groupby(frame["rule"].astype(object), sort=False)
+    return {str(k): (int(n), bool(a)) for k, n, a in zip(grouped.size().index, grouped.size(), grouped.any(),
+                                                          strict=True)}

@@ -1,0 +1,81 @@
+"""The long ledger is made when first read: counted before, the same entries as the candidates' columns after."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely import box
+
+from siting.screen.constraints import ledger_columns, screen
+from siting.screen.ledger import from_outcomes
+from siting.screen.rule_base import Outcome
+from siting.screen.rules import AgencyIn, MinArea
+from siting.screen.staged import Generator, screen_staged
+
+
+def _units() -> gpd.GeoDataFrame:
+    agencies = ["BLM", "NPS", "BLM", "USFS"]
+    return gpd.GeoDataFrame({"candidate_id": [f"P-{i}" for i in range(4)], "parcel_id": [str(i) for i in range(4)],
+                             "agency": agencies},
+                            geometry=[box(i * 20_000, 0, i * 20_000 + 5_500, 4_200) for i in range(4)], crs=5070)
+
+
+def _entries_match_columns(ledger: pd.DataFrame, frame: pd.DataFrame, label: str) -> None:
+    rows = ledger[ledger["rule"] == label].set_index("candidate_id")
+    wide = frame.set_index("candidate_id")
+    rows = rows.loc[wide.index]
+    value, threshold, passed = ledger_columns(label)
+    assert (rows["passed"].to_numpy(bool) == wide[passed].to_numpy(bool)).all()
+    assert (rows["value"].astype(str).to_numpy() == wide[value].astype(str).to_numpy()).all()
+    assert (rows["threshold"].astype(str).to_numpy() == wide[threshold].astype(str).to_numpy()).all()
+
+
+def test_a_screening_makes_its_long_ledger_only_when_read():
+    res = screen(_units(), [AgencyIn(values=["BLM", "USFS"]), MinArea(acres=10)])
+    assert not res.long_ledger.built and len(res.long_ledger) == 2 * 4
+    led = res.ledger
+    assert res.long_ledger.built and res.ledger is led and len(led) == 8
+    for label in ("agency_in", "min_area"):
+        _entries_match_columns(led, res.frame, label)
+
+
+def test_the_ledger_is_made_of_copies_of_the_outcomes():
+    oc = Outcome(value=np.array([12.0, 3.0]), passed=np.array([True, False]), op=">=", threshold=5.0,
+                 measure="area (acres)", override=np.array(["", ""], dtype=object))
+    led = from_outcomes(np.array(["a", "b"], dtype=object), ["min_area"], [oc])
+    oc.value[0], oc.passed[0], oc.override[1] = -1.0, False, "changed"  # changed after screening, before reading
+    assert led.frame["value"].tolist() == [12.0, 3.0] and led.frame["passed"].tolist() == [True, False]
+    assert led.frame["override"].tolist() == ["", ""]
+
+
+def test_a_staged_ledger_counts_and_inherits_its_land_rows():
+    res = screen_staged(_units(), [AgencyIn(values=["BLM", "USFS"]), MinArea(acres=1_000)],
+                        generator=Generator("grid", {"cell_acres": 640, "shape": "square"}))
+    counted = len(res.long_ledger)
+    assert not res.long_ledger.built
+    led = res.ledger
+    cells = res.frame[res.frame["candidate_id"].astype(str).str.startswith("P-").__invert__()]
+    rejected = res.frame[res.frame["candidate_id"].astype(str).str.startswith("P-")]
+    assert len(cells) > 4 and set(rejected["candidate_id"]) == {"P-1"}
+    assert counted == len(led) == len(rejected) + 2 * len(cells)  # a land row per unit or cell, a site row per cell
+    land = led[led["rule"] == "agency_in"].set_index("candidate_id")
+    assert land.loc["P-1", "passed"] == False  # noqa: E712  (a numpy bool)
+    assert land.loc[cells["candidate_id"], "passed"].all()  # each cell inherits its land unit's entry
+    assert set(land.loc[cells["candidate_id"], "value"]) == {"BLM", "USFS"}
+    _entries_match_columns(led, cells, "min_area")
+    assert res.long_ledger.applies == {"agency_in": (4, True), "min_area": (len(cells), True)}
+
+
+def test_a_run_saved_without_its_ledger_never_makes_it(tmp_path, tiny_scenario):
+    import copy
+    import json
+
+    import siting
+
+    scenario = copy.deepcopy(tiny_scenario)
+    scenario.update(analysis={}, outputs={**scenario.get("outputs", {}), "formats": ["gpkg"], "gpkg_max_rows": 10})
+    result = siting.run(scenario, progress=False)
+    result.save(tmp_path / "out")
+    assert not result.long_ledger.built  # counted, judged too big for the GeoPackage, never made
+    notes = json.loads((tmp_path / "out" / "run.json").read_text())["notes"]
+    assert any(f"long-form ledger ({len(result.long_ledger):,} rows" in n for n in notes)
+    assert len(result.ledger) == len(result.long_ledger) > 10  # and made when asked
