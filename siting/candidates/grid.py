@@ -27,7 +27,7 @@ import shapely
 from siting.candidates.budget import check_budget
 from siting.core import settings
 from siting.core.errors import ScenarioError
-from siting.geo.geometry import keep_family, prepared
+from siting.geo.geometry import keep_family, one_part, prepared
 from siting.geo.parallel import chunked, map_pieces
 from siting.geo.proximity import segment_distance
 from siting.io.crs import check_projected
@@ -260,7 +260,7 @@ def _piece_cells(pieces, bi, bj, *, width, shape, block):
         doubt = np.flatnonzero(~inside)
         whole[doubt] = shapely.contains(pieces[owner[doubt]], cells[doubt])
     clipped = cells.copy()
-    clipped[~whole] = keep_family(shapely.intersection(pieces[owner[~whole]], cells[~whole]), "polygon")
+    clipped[~whole] = one_part(keep_family(shapely.intersection(pieces[owner[~whole]], cells[~whole]), "polygon"))
     ok = ~shapely.is_missing(clipped) & ~shapely.is_empty(clipped)
     ok[ok] = shapely.area(clipped[ok]) > 0
     return owner[ok], ci[ok], cj[ok], clipped[ok]

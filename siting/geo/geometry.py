@@ -46,7 +46,8 @@ import shapely
 
 from siting.core.errors import GeometryError
 
-__all__ = ["FAMILIES", "CleanResult", "clean", "dominant_family", "family_of", "keep_family", "prepared"]
+__all__ = ["FAMILIES", "CleanResult", "clean", "dominant_family", "family_of", "keep_family", "one_part",
+           "prepared"]
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,26 @@ def keep_family(geoms: np.ndarray, family: str) -> np.ndarray:
     first = shapely.get_geometry(pts[single], 0)
     pts[single] = first
     return pts
+
+
+def one_part(geoms: np.ndarray) -> np.ndarray:
+    """Each Multi* geometry of one part as that part (a new array; the others as they are).
+
+    A grid cell cut by the land's edge is one polygon: as a MultiPolygon of one part it is not seen as
+    convex, so the ground searches make and keep its convex hull, and GEOS holds one more object for it.
+
+    Examples
+    --------
+    >>> from shapely import MultiPolygon, box
+    >>> out = one_part(np.array([MultiPolygon([box(0, 0, 1, 1)]), MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]),
+    ...                          None]))
+    >>> [None if g is None else g.geom_type for g in out]
+    ['Polygon', 'MultiPolygon', None]
+    """
+    out = np.array(geoms, dtype=object)
+    single = np.flatnonzero(np.isin(shapely.get_type_id(out), [4, 5, 6]) & (shapely.get_num_geometries(out) == 1))
+    out[single] = shapely.get_geometry(out[single], 0)
+    return out
 
 
 @contextmanager
