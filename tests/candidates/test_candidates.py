@@ -57,3 +57,23 @@ def test_cells_sure_from_numpy_are_the_cells_geos_gives(monkeypatch, shape):
             assert np.array_equal(a, b)
         assert shapely.equals_exact(got[3], other[3], tolerance=0).all()
 
+
+
+def test_a_cell_cut_into_one_piece_is_a_polygon_and_into_two_a_multipolygon():
+    import numpy as np
+    import shapely
+
+    from siting.candidates.grid import candidates_from_grid
+
+    # a 10 km square with a 50 m slot from its top edge to its middle: the cells on the slot are cut in two
+    # (the land stays one polygon), those on the square's edge at x = 10,050 into one piece
+    land = shapely.difference(box(0, 0, 10_050, 10_000), box(5_475, 4_500, 5_525, 10_001))
+    cells = candidates_from_grid(gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[land], crs=5070),
+                                 cell_m=1_000, shape="square")
+    geoms = cells.geometry.values.to_numpy()
+    parts = shapely.get_num_geometries(geoms)
+    cut = cells["eligible_fraction"].to_numpy() < 1 - 1e-9
+    assert (parts == 2).sum() == 5 and ((parts == 1) & cut).sum() >= 10  # the slot crosses five cells whole
+    assert (shapely.get_type_id(geoms[parts == 1]) == 3).all()  # one piece: a Polygon, cut or whole
+    assert (shapely.get_type_id(geoms[parts == 2]) == 6).all()
+    assert shapely.area(geoms).sum() == pytest.approx(land.area)
