@@ -215,7 +215,7 @@ def target_index(targets: np.ndarray, ground: Ground, *, strtree: STRtree | None
         raise GeometryError("nearest on the ground: the target layer has no point, line or polygon parts "
                             f"({len(targets):,} features); explode its geometry collections first")
     mid, _ = cut.midpoints()
-    box = cut.box
+    box = cut.boxes()
     half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
     half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
     return TargetIndex(targets, cut, half, cKDTree(ground.ecef(mid[:, 0], mid[:, 1])),
@@ -384,7 +384,7 @@ def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor) -> tuple[np.ndarray, n
         qx, qy = segment_foot(p[:, 0], p[:, 1], e[:, 0], e[:, 1], e[:, 2], e[:, 3])
         xy = np.column_stack([p, qx, qy])
     else:
-        near = box_gap(shapely.bounds(src)[s], cut.box[t]) <= reach[s]
+        near = box_gap(shapely.bounds(src)[s], cut.boxes(t)) <= reach[s]
         s, t = s[near], t[near]
         if cut.ends is not None:
             ax, ay, rho = anchor

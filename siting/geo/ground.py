@@ -108,6 +108,14 @@ class Ground:
         >>> round(geodesic - chord, 1)   # 224 km: the chord is 11.5 m shorter (about D**3 / 24 R**2)
         11.5
         """
+        x, y = np.atleast_1d(np.asarray(x, float)), np.atleast_1d(np.asarray(y, float))
+        out = np.empty((len(x), 3))
+        for start in range(0, len(x), FACTOR_BLOCK):  # in blocks: a dozen temporaries per point
+            sl = slice(start, start + FACTOR_BLOCK)
+            out[sl] = self._ecef(x[sl], y[sl])
+        return out
+
+    def _ecef(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         lon, lat = (np.radians(v) for v in self.lonlat(x, y))
         off = ~(np.isfinite(lon) & np.isfinite(lat))
         if off.any():  # a KD-tree would only say "data must be finite"

@@ -27,6 +27,8 @@ __all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outl
 
 #: Geometries whose convexity is decided at once (bounds the corners' temporaries).
 CONVEX_BATCH = 200_000
+#: Line features whose parts are taken apart at once (:func:`layer_pieces` of a layer of lines).
+LINE_BATCH = 50_000
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,26 @@ class Pieces:
 
     @cached_property
     def box(self) -> np.ndarray:
-        """``(n, 4)`` bounds of the pieces (``minx, miny, maxx, maxy``), computed once."""
+        """``(n, 4)`` bounds of the pieces (``minx, miny, maxx, maxy``), computed once and kept."""
+        return self.boxes()
+
+    def boxes(self, t: np.ndarray | None = None) -> np.ndarray:
+        """``(n, 4)`` bounds of pieces ``t`` (all by default), not kept: from their ends where the pieces are
+        kept as coordinates (a national rail layer's 2.7 M boxes are 86 MB)."""
         if self.pieces is None:
             assert self.ends is not None
-            e = self.ends
+            e = self.ends if t is None else self.ends[t]
             return np.column_stack([np.minimum(e[:, 0], e[:, 2]), np.minimum(e[:, 1], e[:, 3]),
                                     np.maximum(e[:, 0], e[:, 2]), np.maximum(e[:, 1], e[:, 3])])
-        return shapely.bounds(self.pieces).reshape(-1, 4)
+        if "box" in self.__dict__:
+            return self.box if t is None else self.box[t]
+        return shapely.bounds(self.pieces if t is None else self.pieces[t]).reshape(-1, 4)
 
     def midpoints(self) -> tuple[np.ndarray, float]:
         """Each piece's middle (xy) and the largest distance from a middle to its piece."""
         if not len(self):
             return np.empty((0, 2)), 0.0
-        box = self.box
+        box = self.boxes()
         mid = (box[:, :2] + box[:, 2:]) / 2
         half = float(np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]).max() / 2)
         return mid, half
@@ -134,6 +143,9 @@ def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: b
     >>> len(p.pieces), bool(p.convex.all())
     (8, True)
     """
+    features = np.asarray(features, dtype=object)
+    if lazy and np.isin(shapely.get_type_id(features), [-1, 1, 5]).all():  # lines only: from their coordinates
+        return _line_pieces(features, step)
     parts, owner, kind, lines, line_owner = _linework(features, outlines)
     poly = np.flatnonzero(kind == 3)
     if step is not None:
@@ -151,6 +163,54 @@ def layer_pieces(features: np.ndarray, *, step: float | None = None, outlines: b
     segs = shapely.linestrings(np.stack([np.column_stack([x1, y1]), np.column_stack([x2, y2])], axis=1)) \
         if len(x1) else np.empty(0, dtype=object)
     return Pieces(np.concatenate([parts[points], segs, polys]), owners, flags, ends)
+
+
+def _line_pieces(lines: np.ndarray, step: float | None) -> Pieces:
+    """:func:`layer_pieces` of a layer of (multi)line strings, kept as coordinates: the same pieces in the same
+    order, without a GEOS copy of the whole layer (``segmentize``: only the segments longer than ``step`` are
+    cut by GEOS) or of all its parts at once (:data:`LINE_BATCH` features at a time)."""
+    found = [_line_segments(lines[i:i + LINE_BATCH], i) for i in range(0, len(lines), LINE_BATCH)]
+    ends = np.concatenate([f[0] for f in found]) if found else np.empty((0, 4))
+    owner = np.concatenate([f[1] for f in found]) if found else np.empty(0, np.int64)
+    del found
+    if step is not None:
+        ends, owner = _cut_long(ends, owner, step)
+    return Pieces(None, owner, np.ones(len(owner), bool), ends, 0)
+
+
+def _line_segments(lines: np.ndarray, first_owner: int) -> tuple[np.ndarray, np.ndarray]:
+    """The segments (``(n, 4)`` ends) of some line features, and the feature (numbered from ``first_owner``)
+    of each."""
+    if shapely.is_missing(lines).all():  # nothing to take apart (to_ragged_array needs a geometry type)
+        return np.empty((0, 4)), np.empty(0, np.int64)
+    _, xy, offsets = shapely.to_ragged_array(lines, include_z=False)
+    line_start = offsets[0].astype(np.int64)
+    line_owner = np.repeat(np.arange(len(lines)), np.diff(offsets[1])) if len(offsets) > 1 \
+        else np.arange(len(lines))
+    n_seg = np.maximum(np.diff(line_start) - 1, 0)
+    first = np.repeat(line_start[:-1] - np.cumsum(n_seg) + n_seg, n_seg) + np.arange(n_seg.sum())
+    ends = np.empty((len(first), 4))
+    ends[:, :2], ends[:, 2:] = xy[first], xy[first + 1]
+    return ends, np.repeat(line_owner + first_owner, n_seg)
+
+
+def _cut_long(ends: np.ndarray, owner: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Segments longer than ``step`` cut as ``shapely.segmentize`` cuts them, in place of the segment."""
+    long = np.flatnonzero(np.hypot(ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1]) > step * (1 - 1e-9))
+    if not len(long):
+        return ends, owner
+    cut = shapely.segmentize(shapely.linestrings(ends[long].reshape(-1, 2, 2)), step)
+    cx1, cy1, cx2, cy2, of = segments(cut)
+    count = np.ones(len(ends), np.int64)
+    count[long] = np.bincount(of, minlength=len(long))
+    at = np.cumsum(count) - count  # where each segment's first piece goes
+    out = np.empty((int(count.sum()), 4))
+    short = np.ones(len(ends), bool)
+    short[long] = False
+    out[at[short]] = ends[short]
+    out[at[long][of] + np.arange(len(of)) - (np.cumsum(count[long]) - count[long])[of]] = \
+        np.column_stack([cx1, cy1, cx2, cy2])
+    return out, np.repeat(owner, count)
 
 
 def _linework(features: np.ndarray, outlines: bool) -> tuple[np.ndarray, ...]:

@@ -60,7 +60,6 @@ def test_cells_sure_from_numpy_are_the_cells_geos_gives(monkeypatch, shape):
 
 
 def test_a_cell_cut_into_one_piece_is_a_polygon_and_into_two_a_multipolygon():
-    import numpy as np
     import shapely
 
     from siting.candidates.grid import candidates_from_grid

@@ -324,3 +324,28 @@ def test_a_target_index_keeps_segments_as_coordinates_and_makes_only_those_asked
     truth = [min(ground_distance(p, f, 5070) for f in lines) for p in pts]
     assert all(agrees(v, t) for v, t in zip(d, truth, strict=True))
     assert all(agrees(ground_distance(p, lines[k], 5070), t) for p, k, t in zip(pts, i, truth, strict=True))
+
+
+def test_a_layer_of_lines_is_cut_from_its_coordinates_as_geos_cuts_it(monkeypatch):
+    # a layer of lines only (a national rail layer) is taken apart from its coordinates, a few features at a
+    # time, and only its segments longer than the step are cut by GEOS: the same pieces, in the same order
+    from shapely import MultiLineString
+
+    from siting.geo import pieces
+
+    rng = np.random.default_rng(4)
+    origin = np.array([-1_900_000.0, 1_800_000.0])
+    feats = [LineString(rng.uniform(0, 30_000, (rng.integers(2, 7), 2)) + origin) for _ in range(40)]
+    feats[3] = MultiLineString([rng.uniform(0, 30_000, (4, 2)) + origin, rng.uniform(0, 30_000, (2, 2)) + origin])
+    feats[7], feats[8] = None, LineString()
+    feats += [None] * 5  # a batch of nothing at the end
+    lines = np.array(feats, dtype=object)
+    monkeypatch.setattr(pieces, "LINE_BATCH", 6)
+    lazy = pieces.layer_pieces(lines, step=geodesy.COARSE_STEP, outlines=True, lazy=True)
+    eager = pieces.layer_pieces(np.append(lines, Point(*origin)), step=geodesy.COARSE_STEP, outlines=True)
+    every = np.arange(len(lazy))
+    assert lazy.pieces is None and len(lazy) == len(eager.pieces) - 1 > 100  # the eager path cuts the point too
+    assert shapely.equals_exact(lazy.take(every), eager.pieces[1:], tolerance=0).all()
+    np.testing.assert_array_equal(lazy.owner, eager.owner[1:])
+    assert set(lazy.owner) == set(range(40)) - {7, 8}
+    np.testing.assert_array_equal(lazy.boxes(), eager.box[1:])
