@@ -119,12 +119,21 @@ def from_outcomes(ids, labels: Sequence[str], outcomes: Sequence) -> LongLedger:
     >>> from_outcomes(["P-1"], ["agency_in"], [oc]).frame.columns.tolist() == COLUMNS
     True
     """
-    ids = np.array(ids, dtype=object)  # a copy: never a view that keeps the candidates' frame alive
+    ids = _held(ids)
     entries = [_Entries(label, oc.measure, oc.op, oc.threshold, _copy(oc.value), _copy(oc.passed).astype(bool),
                         _copy(oc.override), _copy(oc.applies)) for label, oc in zip(labels, outcomes, strict=True)]
     applies = {e.label: (len(ids), bool(len(ids)) and (e.applies is None or bool(np.any(e.applies))))
                for e in entries}
     return LongLedger(partial(_long, ids, entries), len(ids) * len(entries), applies)
+
+
+def _held(values):
+    """A column's values as the ledger holds them: a copy (not a view that keeps the candidates' frame alive)
+    of its own array (Arrow text, categorical codes) or of its object pointers, never turned into new Python
+    strings (a national grid's 1.86 M ids: 130 MB)."""
+    if isinstance(values, pd.Series | pd.Index) and isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+        return values.array.copy()
+    return np.array(values, dtype=object)
 
 
 def _copy(values):
@@ -201,7 +210,7 @@ def staged(land: LongLedger, site: LongLedger, rejected_units, made: pd.DataFram
     frame = land.frame  # the land units' (small): made now
     out = frame["candidate_id"].isin(set(rejected_units)).to_numpy()
     rejected, passed = frame[out], frame[~out]
-    made = pd.DataFrame({c: made[c].to_numpy(copy=True) for c in ("candidate_id", "unit_id")})  # two columns
+    made = pd.DataFrame({c: _held(made[c]) for c in ("candidate_id", "unit_id")})  # two columns
     per_unit = passed["candidate_id"].value_counts()
     inherited_rows = int(pd.Series(made["unit_id"].to_numpy(dtype=object)).map(per_unit).fillna(0).sum())
     return LongLedger(partial(_staged, rejected, passed, site, made), len(rejected) + inherited_rows + len(site),
