@@ -41,6 +41,7 @@ from siting.core import settings
 from siting.core.errors import MissingDependencyError, ScenarioError
 from siting.core.progress import release_memory
 from siting.geo import proximity
+from siting.geo.reuse import SHARED_KEYS
 from siting.io.compact import concat, repeated_text
 from siting.score.factors import BaseFactor
 from siting.screen.constraints import Screening, screen, warn_if_empty
@@ -78,9 +79,15 @@ def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], laye
     if not factors:
         return pd.DataFrame(index=sites.index)
     reuse = reuse if reuse is not None else proximity.Reuse()
-    columns = []
-    for f in factors:
+    columns, asked = [], {}  # key -> the layers of the factor that kept an answer under it
+    for k, f in enumerate(factors):
+        kept = reuse.keys()
         columns.append(f.compute(sites, layers, rasters, reuse=reuse))
+        asked.update(dict.fromkeys(reuse.keys() - kept - SHARED_KEYS, frozenset(f.layers_used())))
+        later = {name for g in factors[k + 1:] for name in g.layers_used()}
+        done = {key for key, used in asked.items() if not used & later}  # about layers no later factor reads
+        reuse.forget(done)
+        asked = {key: used for key, used in asked.items() if key not in done}
         release_memory()  # the factor's temporaries go back to the system before the next one
     return pd.concat(columns, axis=1)
 

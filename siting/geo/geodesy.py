@@ -214,9 +214,7 @@ def target_index(targets: np.ndarray, ground: Ground, *, strtree: STRtree | None
     if not len(cut):  # no point, line or polygon part to cut (e.g. nested collections): a clear stop
         raise GeometryError("nearest on the ground: the target layer has no point, line or polygon parts "
                             f"({len(targets):,} features); explode its geometry collections first")
-    mid, _ = cut.midpoints()
-    box = cut.boxes()
-    half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
+    mid, half = cut.centres()
     half = half * ground.local_scales(mid[:, 0], mid[:, 1], half)[1]  # each piece's ground radius
     return TargetIndex(targets, cut, half, cKDTree(ground.ecef(mid[:, 0], mid[:, 1])),
                        strtree if strtree is not None else STRtree(targets))

@@ -22,8 +22,8 @@ from functools import cached_property
 import numpy as np
 import shapely
 
-__all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "segment_foot",
-           "segment_gap", "segments"]
+__all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "ragged_segments",
+           "segment_foot", "segment_gap", "segments"]
 
 #: Geometries whose convexity is decided at once (bounds the corners' temporaries).
 CONVEX_BATCH = 200_000
@@ -95,12 +95,18 @@ class Pieces:
 
     def midpoints(self) -> tuple[np.ndarray, float]:
         """Each piece's middle (xy) and the largest distance from a middle to its piece."""
-        if not len(self):
-            return np.empty((0, 2)), 0.0
+        mid, half = self.centres()
+        return mid, float(half.max()) if len(half) else 0.0
+
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each piece's middle (the middle of its box, xy) and half its box's diagonal; for pieces kept as
+        coordinates, from their ends (the same numbers, without the boxes of all of them at once)."""
+        if self.pieces is None:
+            assert self.ends is not None
+            e = self.ends
+            return (e[:, :2] + e[:, 2:]) / 2, np.hypot(e[:, 2] - e[:, 0], e[:, 3] - e[:, 1]) / 2
         box = self.boxes()
-        mid = (box[:, :2] + box[:, 2:]) / 2
-        half = float(np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]).max() / 2)
-        return mid, half
+        return (box[:, :2] + box[:, 2:]) / 2, np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
 
 
 def segments(lines: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -183,15 +189,33 @@ def _line_segments(lines: np.ndarray, first_owner: int) -> tuple[np.ndarray, np.
     of each."""
     if shapely.is_missing(lines).all():  # nothing to take apart (to_ragged_array needs a geometry type)
         return np.empty((0, 4)), np.empty(0, np.int64)
-    _, xy, offsets = shapely.to_ragged_array(lines, include_z=False)
-    line_start = offsets[0].astype(np.int64)
-    line_owner = np.repeat(np.arange(len(lines)), np.diff(offsets[1])) if len(offsets) > 1 \
-        else np.arange(len(lines))
-    n_seg = np.maximum(np.diff(line_start) - 1, 0)
-    first = np.repeat(line_start[:-1] - np.cumsum(n_seg) + n_seg, n_seg) + np.arange(n_seg.sum())
+    ends, owner = ragged_segments(lines)
+    return ends, owner + first_owner
+
+
+def ragged_segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every straight segment (``(n, 4)`` ends) of the lines or the polygon rings of ``geoms`` and the geometry
+    of each, in the order of :func:`segments` of their parts' lines and rings, from ``shapely.to_ragged_array``
+    (which takes Multi* geometries apart into GEOS copies of their parts: pass a batch at a time where memory
+    counts). ``geoms`` are all (multi)lines or all (multi)polygons.
+
+    Examples
+    --------
+    >>> from shapely import MultiPolygon, box
+    >>> ends, owner = ragged_segments(np.array([box(0, 0, 1, 1), MultiPolygon([box(5, 5, 6, 6), box(8, 8, 9, 9)])]))
+    >>> len(ends), owner.tolist(), ends[4].tolist()
+    (12, [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [6.0, 5.0, 6.0, 6.0])
+    """
+    _, xy, offsets = shapely.to_ragged_array(geoms, include_z=False)
+    piece_of = np.arange(len(geoms))
+    for level in reversed(offsets[1:]):  # from the geometries down to their lines or rings
+        piece_of = np.repeat(piece_of, np.diff(level))
+    start = offsets[0].astype(np.int64)
+    n_seg = np.maximum(np.diff(start) - 1, 0)
+    first = np.repeat(start[:-1] - np.cumsum(n_seg) + n_seg, n_seg) + np.arange(n_seg.sum())
     ends = np.empty((len(first), 4))
     ends[:, :2], ends[:, 2:] = xy[first], xy[first + 1]
-    return ends, np.repeat(line_owner + first_owner, n_seg)
+    return ends, np.repeat(piece_of, n_seg)
 
 
 def _cut_long(ends: np.ndarray, owner: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:

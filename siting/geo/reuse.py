@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MEMO_ENTRIES", "Reuse", "ids_of"]
+__all__ = ["MEMO_ENTRIES", "SHARED_KEYS", "Reuse", "ids_of"]
 
 #: Answers kept per key by a :class:`Reuse` (the most recent).
 MEMO_ENTRIES = 2
+#: Keys of answers about the geometries themselves, whatever the layer asked (``proximity.anchors``,
+#: ``geodesy.source_hulls``): every search on the ground from the same sources reads them.
+SHARED_KEYS = frozenset({"anchors", "hulls"})
 
 
 class Reuse:
@@ -53,6 +56,24 @@ class Reuse:
     def clear(self) -> None:
         """Forget every kept answer."""
         self._kept.clear()
+
+    def keys(self) -> set:
+        """The keys answers are kept under."""
+        return set(self._kept)
+
+    def forget(self, keys) -> None:
+        """Forget the answers kept under ``keys`` (a key not kept is ignored).
+
+        Examples
+        --------
+        >>> from shapely import Point
+        >>> memo = Reuse()
+        >>> _ = memo.keep("k", np.array([Point(0, 0)]), (np.array([1.0]),))
+        >>> memo.forget({"k", "other"}); len(memo)
+        0
+        """
+        for key in keys:
+            self._kept.pop(key, None)
 
     def recall(self, key, geoms: np.ndarray):
         """Rows of a kept answer for ``geoms`` (the same objects or a subset), or None."""

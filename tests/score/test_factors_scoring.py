@@ -98,3 +98,31 @@ def test_factors_get_the_geometry_and_only_the_columns_they_read(tiny_scenario, 
     expected = compute_factors(full, res.scenario.factors, res.layers, res.rasters)
     got = res.sites.loc[expected.index, expected.columns]
     pd.testing.assert_frame_equal(got.astype(object), expected.astype(object), check_dtype=False)
+
+
+def test_factors_forget_the_answers_no_later_factor_reads():
+    # each factor's nearest answers are kept for a later factor on the same layer, then forgotten; the sites'
+    # anchors stay for every factor
+    import geopandas as gpd
+    from shapely import Point, box
+
+    from siting.core.engine import compute_factors
+    from siting.geo.proximity import Reuse
+    from siting.score.factors import make_factor
+
+    sites = gpd.GeoDataFrame(geometry=[box(-1_700_000 + 3_000 * i, 2_000_000, -1_699_000 + 3_000 * i, 2_001_000)
+                                       for i in range(5)], crs=5070)
+    layers = {name: gpd.GeoDataFrame(geometry=[Point(-1_690_000 + k, 2_010_000 + k)], crs=5070)
+              for k, name in enumerate(["roads", "rail"])}
+    spec = [{"name": "road", "distance_to": "roads"}, {"name": "rail", "distance_to": "rail"},
+            {"name": "road_again", "distance_to": "roads"}]
+    factors = [make_factor(s) for s in spec]
+    asked = []
+    reuse = Reuse()
+    real = reuse.keep
+    reuse.keep = lambda key, *a, **k: asked.append(key) or real(key, *a, **k)
+    out = compute_factors(sites, factors, layers, {}, reuse=reuse)
+    nearest = [k for k in asked if k not in {"anchors", "hulls"}]
+    assert len(nearest) == 2  # roads once (the third factor recalled it), rail once
+    assert reuse.keys() <= {"anchors", "hulls"}  # after the last factor on each layer, its answers went
+    np.testing.assert_array_equal(out["road_m"], out["road_again_m"])
