@@ -239,19 +239,26 @@ def _check_judgeable(sc: Scenario, rules: list, layers: dict, rasters: dict) -> 
                             + "\n".join(f"  - {p}" for p in problems))
 
 
-def _score(screened: gpd.GeoDataFrame, keep: np.ndarray, raw: pd.DataFrame, sc: Scenario,
+def _score(screened: gpd.GeoDataFrame, keep: np.ndarray, moved: dict, sc: Scenario,
            weights: dict) -> gpd.GeoDataFrame:
-    """The eligible candidates (``keep``) as sites with their factor values (``raw``, on the same index),
-    scores, rank and tier, in rank order. The rows are taken from the candidates once, already in that
-    order (a national run's 1.72 M eligible rows were copied twice: to select them, then to sort them)."""
+    """The eligible candidates (``keep``) as sites with their factor values (``moved["raw"]``, on the same
+    index, handed over: this holds the only reference), scores, rank and tier, in rank order.
+
+    Each part is taken in rank order once and its unordered copy let go before the next is taken: the factor
+    values, then the scores, then the candidates' rows (the unordered factor values and scores were held
+    beside every ordered copy: the run's peak at 1x)."""
+    raw = moved.pop("raw")
     pos = np.flatnonzero(keep)
     table = score_table(raw, sc.factors, method=sc.scoring.method, weights=weights)
     ids = screened["candidate_id"].iloc[pos].set_axis(table.index)
     ranks = rank(table["score"], ids).to_numpy() if len(pos) else np.zeros(0, int)
     order = np.argsort(ranks, kind="stable")
+    raw = raw.take(order)
+    table = table.take(order)
     sites = screened.take(pos[order])
     sites.insert(0, "site_id", sites["candidate_id"])
-    out = pd.concat([sites, raw.take(order), table.take(order)], axis=1)
+    out = pd.concat([sites, raw, table], axis=1)
+    del sites, raw, table
     out["rank"] = ranks[order]
     t = sc.scoring.tiers
     out["tier"] = tiers(out["score"], thresholds=t.thresholds, quantiles=t.quantiles,
@@ -366,8 +373,9 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
         names = [f.name for f in sc.factors]
         weights, note = resolve_weights(sc.scoring.weights, names, [f.weight for f in sc.factors]) \
             if sc.factors else ({}, {"method": "none"})
-        sites = _score(screened, keep, raw, sc, weights)
+        moved = {"raw": raw}
         del raw
+        sites = _score(screened, keep, moved, sc, weights)
         if sc.candidates.plss:  # legal descriptions from the BLM PLSS quarter-quarters
             sites["plss_description"] = legal_descriptions(sites, layers[sc.candidates.plss], layer=sc.candidates.plss)
         info["sites"], info["method"] = len(sites), sc.scoring.method

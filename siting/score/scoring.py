@@ -234,6 +234,6 @@ def score_table(raw: pd.DataFrame, factors, *, method: str = "weighted_sum",
     cols = {}
     for k, n in enumerate(names):
         cols[f"{n}_score"], cols[f"{n}_weight"], cols[f"{n}_contrib"] = s[:, k], np.full(len(s), wv[k]), contrib[:, k]
-    out = pd.DataFrame(cols, index=raw.index)
+    out = pd.DataFrame(cols, index=raw.index, copy=False)  # the columns as made (not copied into one block)
     out["score"] = total
     return out
