@@ -207,7 +207,8 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
     Returns the layers for siting.gpkg and, apart, the candidates, long-form ledger and input
     layers with more than ``max_rows`` rows (a GeoPackage of millions of rows is slow to write and
     to open): :func:`save_result` writes those as GeoParquet, except the long-form ledger, whose
-    every entry the candidates already hold as columns.
+    every entry the candidates already hold as columns (it comes apart as the result's
+    :class:`~siting.screen.ledger.LongLedger`, counted but never made here).
     """
     tables = {k: v.reset_index() if k == "sensitivity" else v for k, v in result.analysis.items()
               if isinstance(v, pd.DataFrame) and len(v)}

@@ -43,8 +43,8 @@ class Pieces:
     --------
     >>> from shapely import LineString
     >>> p = Pieces(np.array([LineString([(0, 0), (6, 8)])]), np.array([0]), np.array([True]))
-    >>> p.midpoints()[0].tolist(), p.midpoints()[1]
-    ([[3.0, 4.0]], 5.0)
+    >>> [v.tolist() for v in p.centres()]
+    [[[3.0, 4.0]], [5.0]]
     >>> lazy = Pieces(None, np.array([0, 1]), np.array([True, True]), np.array([[1.0, 1, 1, 1], [0, 0, 6, 8]]), 1)
     >>> [g.wkt for g in lazy.take(np.array([1, 0]))], len(lazy)
     (['LINESTRING (0 0, 6 8)', 'POINT (1 1)'], 2)
@@ -92,11 +92,6 @@ class Pieces:
         if "box" in self.__dict__:
             return self.box if t is None else self.box[t]
         return shapely.bounds(self.pieces if t is None else self.pieces[t]).reshape(-1, 4)
-
-    def midpoints(self) -> tuple[np.ndarray, float]:
-        """Each piece's middle (xy) and the largest distance from a middle to its piece."""
-        mid, half = self.centres()
-        return mid, float(half.max()) if len(half) else 0.0
 
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         """Each piece's middle (the middle of its box, xy) and half its box's diagonal; for pieces kept as

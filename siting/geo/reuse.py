@@ -69,6 +69,8 @@ class Reuse:
         >>> from shapely import Point
         >>> memo = Reuse()
         >>> _ = memo.keep("k", np.array([Point(0, 0)]), (np.array([1.0]),))
+        >>> memo.keys()
+        {'k'}
         >>> memo.forget({"k", "other"}); len(memo)
         0
         """

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from siting.core.errors import SitingError
 from siting.io.compact import concat, repeated_text
 
 __all__ = ["COLUMNS", "LongLedger", "compact_ledger", "from_outcomes", "joined", "staged"]
@@ -88,7 +89,8 @@ class LongLedger:
             assert self._build is not None
             frame = self._build()
             if len(frame) != self.rows:
-                raise RuntimeError(f"the long ledger made {len(frame):,} rows where {self.rows:,} were counted")
+                raise SitingError(f"the long ledger made {len(frame):,} rows where {self.rows:,} were counted "
+                                  "(a bug in siting: please report it with the scenario)")
             self._frame, self._build = frame, None  # what it was made of goes
         return self._frame
 
