@@ -83,7 +83,14 @@ class Pieces:
 
     def boxes(self, t: np.ndarray | None = None) -> np.ndarray:
         """``(n, 4)`` bounds of pieces ``t`` (all by default), not kept: from their ends where the pieces are
-        kept as coordinates (a national rail layer's 2.7 M boxes are 86 MB)."""
+        kept as coordinates (a national rail layer's 2.7 M boxes are 86 MB).
+
+        Examples
+        --------
+        >>> lazy = Pieces(None, np.array([0]), np.array([True]), np.array([[6.0, 8, 0, 0]]), 0)
+        >>> lazy.boxes(np.array([0])).tolist()
+        [[0.0, 0.0, 6.0, 8.0]]
+        """
         if self.pieces is None:
             assert self.ends is not None
             e = self.ends if t is None else self.ends[t]
