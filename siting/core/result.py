@@ -197,7 +197,7 @@ class SitingResult:
         KeyError
             If the id is not a candidate.
         """
-        rows = self.ledger[self.ledger["candidate_id"] == candidate_id]
+        rows = self.long_ledger.rows_of(candidate_id)  # a national ledger is never made for one candidate
         if rows.empty:
             raise KeyError(f"{candidate_id!r} is not a candidate id")
         cols = ["kind", "rule", "measure", "value", "op", "threshold", "passed"]

@@ -36,6 +36,7 @@ True
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -44,7 +45,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
-from siting.core.errors import ScenarioError
+from siting.core.errors import RasterError, ScenarioError, SitingWarning
 from siting.geo.overlay import covered_fraction, overlay_values, require_polygons
 from siting.geo.proximity import Reuse
 from siting.io import minerals
@@ -276,9 +277,14 @@ class RasterFactor(BaseFactor):
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         vals = raster_stat(candidates, rasters[self.raster], self.stat)
-        if vals.isna().any():
-            log.warning("factor %s: %d site(s) have no %s data; they score 0 on it", self.name,
-                        int(vals.isna().sum()), self.raster)
+        missing = int(vals.isna().sum())
+        if missing and missing == len(vals):  # nothing to score on: the factor cannot be judged
+            raise RasterError(f"factor {self.name!r}: raster {self.raster!r} has no data under any of the "
+                              f"{len(vals):,} sites (every pixel there is nodata); check the file's extent and "
+                              "its nodata value, or drop the factor")
+        if missing:
+            warnings.warn(f"factor {self.name!r}: {missing:,} of {len(vals):,} site(s) have no {self.raster!r} "
+                          "data under them; they score 0 on it", SitingWarning, stacklevel=2)
         return pd.DataFrame({self.raw_column: vals})
 
 

@@ -62,8 +62,10 @@ class LongLedger:
     (1, True, {'r': (1, True)})
     """
 
-    def __init__(self, build: Callable[[], pd.DataFrame], rows: int, applies: dict[str, tuple[int, bool]]):
+    def __init__(self, build: Callable[[], pd.DataFrame], rows: int, applies: dict[str, tuple[int, bool]],
+                 select: Callable[[str], pd.DataFrame] | None = None):
         self._build: Callable[[], pd.DataFrame] | None = build
+        self._select = select
         self._frame: pd.DataFrame | None = None
         self.rows, self.applies = int(rows), applies
 
@@ -91,8 +93,26 @@ class LongLedger:
             if len(frame) != self.rows:
                 raise SitingError(f"the long ledger made {len(frame):,} rows where {self.rows:,} were counted "
                                   "(a bug in siting: please report it with the scenario)")
-            self._frame, self._build = frame, None  # what it was made of goes
+            self._frame, self._build, self._select = frame, None, None  # what it was made of goes
         return self._frame
+
+    def rows_of(self, candidate_id) -> pd.DataFrame:
+        """One candidate's rows, in the frame's order, without making the frame (a national ledger has
+        millions of rows; :meth:`siting.core.result.SitingResult.explain` needs a handful).
+
+        Examples
+        --------
+        >>> from siting.screen.rule_base import Outcome
+        >>> oc = Outcome(value=np.array([12.0, 3.0]), passed=np.array([True, False]), op=">=", threshold=5.0,
+        ...              measure="area (acres)")
+        >>> led = from_outcomes(np.array(["a", "b"], dtype=object), ["min_area"], [oc])
+        >>> led.rows_of("b")[["candidate_id", "value", "passed"]].values.tolist(), led.built
+        ([['b', 3.0, False]], False)
+        """
+        if self._select is None:
+            frame = self.frame
+            return frame[(frame["candidate_id"] == candidate_id).to_numpy(bool)]
+        return self._select(candidate_id)
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,8 @@ def from_outcomes(ids, labels: Sequence[str], outcomes: Sequence) -> LongLedger:
                         _copy(oc.override), _copy(oc.applies)) for label, oc in zip(labels, outcomes, strict=True)]
     applies = {e.label: (len(ids), bool(len(ids)) and (e.applies is None or bool(np.any(e.applies))))
                for e in entries}
-    return LongLedger(partial(_long, ids, entries), len(ids) * len(entries), applies)
+    return LongLedger(partial(_long, ids, entries), len(ids) * len(entries), applies,
+                      select=partial(_long_of, ids, entries))
 
 
 def _held(values):
@@ -161,6 +182,15 @@ def _long(ids: np.ndarray, entries: list[_Entries]) -> pd.DataFrame:
     }))
 
 
+def _long_of(ids, entries: list[_Entries], candidate_id) -> pd.DataFrame:
+    """:func:`_long` of the rows of one candidate id."""
+    at = np.flatnonzero(np.asarray(ids == candidate_id, dtype=bool))
+    some = [_Entries(e.label, e.measure, e.op, e.threshold, e.value[at], e.passed[at],
+                     None if e.override is None else e.override[at], None if e.applies is None else e.applies[at])
+            for e in entries]
+    return _long(ids[at], some)
+
+
 def _tiled(ids: np.ndarray, times: int) -> pd.Categorical:
     """``ids`` repeated ``times`` as a categorical: codes tiled, each id's text held once (a national grid's
     1.86 M ids as Python strings, tiled per rule, were half a GB)."""
@@ -183,11 +213,17 @@ def joined(parts: Sequence[LongLedger], order: Sequence[str]) -> LongLedger:
         for label, (n, any_) in part.applies.items():
             had = applies.get(label, (0, False))
             applies[label] = (had[0] + n, had[1] or any_)
-    return LongLedger(partial(_joined, list(parts), list(order)), sum(len(p) for p in parts), applies)
+    return LongLedger(partial(_joined, list(parts), list(order)), sum(len(p) for p in parts), applies,
+                      select=lambda cid: _in_order([p.rows_of(cid) for p in parts], order))
 
 
 def _joined(parts: list[LongLedger], order: list[str]) -> pd.DataFrame:
-    ledger = compact_ledger(concat([p.frame for p in parts], ignore_index=True))
+    return _in_order([p.frame for p in parts], order)
+
+
+def _in_order(frames: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
+    """The frames as one ledger, rule by rule in ``order`` (stable within a rule)."""
+    ledger = compact_ledger(concat(frames, ignore_index=True))
     if len(ledger):
         rank = {label: k for k, label in enumerate(order)}
         ledger = ledger.iloc[np.argsort(ledger["rule"].map(rank).to_numpy(), kind="stable")].reset_index(drop=True)
@@ -216,12 +252,23 @@ def staged(land: LongLedger, site: LongLedger, rejected_units, made: pd.DataFram
     per_unit = passed["candidate_id"].value_counts()
     inherited_rows = int(pd.Series(made["unit_id"].to_numpy(dtype=object)).map(per_unit).fillna(0).sum())
     return LongLedger(partial(_staged, rejected, passed, site, made), len(rejected) + inherited_rows + len(site),
-                      {**land.applies, **site.applies})
+                      {**land.applies, **site.applies}, select=partial(_staged_of, rejected, passed, site, made))
 
 
-def _staged(rejected: pd.DataFrame, passed: pd.DataFrame, site: LongLedger, made: pd.DataFrame) -> pd.DataFrame:
+def _staged(rejected: pd.DataFrame, passed: pd.DataFrame, site, made: pd.DataFrame) -> pd.DataFrame:
+    """``site``: the site stage's :class:`LongLedger`, or already its rows."""
     inherited = made.merge(passed.rename(columns={"candidate_id": "unit_id"}), on="unit_id").drop(columns="unit_id")
-    return compact_ledger(concat([rejected, inherited, site.frame], ignore_index=True))
+    site_rows = site.frame if isinstance(site, LongLedger) else site
+    return compact_ledger(concat([rejected, inherited, site_rows], ignore_index=True))
+
+
+def _staged_of(rejected: pd.DataFrame, passed: pd.DataFrame, site: LongLedger, made: pd.DataFrame,
+               candidate_id) -> pd.DataFrame:
+    """:func:`_staged` of the rows of one candidate id."""
+    def of(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[(frame["candidate_id"] == candidate_id).to_numpy(bool)]
+
+    return _staged(of(rejected), passed, site.rows_of(candidate_id), of(made))
 
 
 def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -193,6 +194,54 @@ def test_an_all_nodata_dem_is_said_to_be_all_nodata(tmp_path, tiny_scenario):
     d["rasters"] = {"slope_pct": {"path": str(path), "derive": "slope_percent"}}
     with pytest.raises(RasterError, match=r"every pixel there is nodata \(nodata value -9999\)"):
         siting.run(d, progress=False)
+
+
+def _dem_with_data_only(tmp_path, keep) -> Path:
+    """The demo's DEM with every pixel nodata except where ``keep(rows, cols)`` (the pixel's indexes) is true."""
+    with rasterio.open(SAMPLE / "dem.tif") as src:
+        profile, z = src.profile, src.read(1)
+    rows, cols = np.indices(z.shape)
+    z = np.where(keep(rows, cols), z, profile["nodata"] if profile.get("nodata") is not None else -9999).astype(z.dtype)
+    profile.update(nodata=profile.get("nodata") if profile.get("nodata") is not None else -9999)
+    path = tmp_path / "dem_part.tif"
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(z, 1)
+    return path
+
+
+def _raster_factor_run(tiny_scenario, path: Path) -> dict:
+    d = copy.deepcopy(tiny_scenario)
+    d["rasters"] = {"slope_pct": {"path": str(path), "derive": "slope_percent"}}
+    d["constraints"] = [c for c in d["constraints"] if c.get("raster") != "slope_pct"]  # the factor alone reads it
+    return d
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_a_raster_factor_with_no_data_under_any_site_is_an_error(tmp_path, tiny_scenario, monkeypatch, on_disk):
+    from siting.core import settings
+
+    if on_disk:  # measured block by block, where no whole-raster check runs at load
+        monkeypatch.setattr(settings, "RASTER_IN_MEMORY_PX", 1_000)
+    path = _dem_with_data_only(tmp_path, lambda r, c: (r < 3) & (c < 3))  # a corner of 3 x 3 pixels
+    with rasterio.open(path) as ds:
+        corner = box(*rasterio.windows.bounds(rasterio.windows.Window(0, 0, 5, 5), ds.transform))
+    parcels = gpd.read_file(SAMPLE / "federal_lands.gpkg").to_crs(rasterio.open(path).crs)
+    assert not parcels.intersects(corner).any()  # no site can hold a pixel with data
+    said = (r"factor 'terrain': raster 'slope_pct' has no data under any of the [\d,]+ sites" if on_disk
+            else r"raster 'slope_pct' .* has no data over the study area")  # in memory: found when loaded
+    with pytest.raises(RasterError, match=said):
+        siting.run(_raster_factor_run(tiny_scenario, path), progress=False)
+
+
+def test_a_raster_factor_warns_with_the_count_of_sites_without_data(tmp_path, tiny_scenario):
+    with rasterio.open(SAMPLE / "dem.tif") as ds:
+        half = ds.width // 2
+    path = _dem_with_data_only(tmp_path, lambda r, c: c >= half)  # the western half nodata
+    with pytest.warns(SitingWarning, match=r"factor 'terrain': [\d,]+ of [\d,]+ site\(s\) have no 'slope_pct' data"):
+        result = siting.run(_raster_factor_run(tiny_scenario, path), progress=False)
+    missing = result.sites["terrain_mean"].isna()
+    assert 0 < missing.sum() < len(missing)
+    assert (result.sites.loc[missing, "terrain_score"] == 0).all()
 
 
 def test_sample_data_is_untouched_by_these_tests():

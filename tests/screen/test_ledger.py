@@ -79,3 +79,49 @@ def test_a_run_saved_without_its_ledger_never_makes_it(tmp_path, tiny_scenario):
     notes = json.loads((tmp_path / "out" / "run.json").read_text())["notes"]
     assert any(f"long-form ledger ({len(result.long_ledger):,} rows" in n for n in notes)
     assert len(result.ledger) == len(result.long_ledger) > 10  # and made when asked
+
+
+def _same_rows(part: pd.DataFrame, whole: pd.DataFrame, candidate_id: str) -> None:
+    want = whole[(whole["candidate_id"] == candidate_id).to_numpy(bool)]
+    assert len(part) == len(want) > 0
+    got, want = (f.astype(object).reset_index(drop=True) for f in (part, want))
+    assert list(got.columns) == list(want.columns)
+    assert got.fillna("<NA>").equals(want.fillna("<NA>"))
+
+
+def test_one_candidates_rows_come_without_making_the_ledger():
+    res = screen_staged(_units(), [AgencyIn(values=["BLM", "USFS"]), MinArea(acres=1_000)],
+                        generator=Generator("grid", {"cell_acres": 640, "shape": "square"}))
+    ids = ["P-1", *res.frame["candidate_id"].astype(str)]  # a rejected land unit, then every candidate
+    parts = {cid: res.long_ledger.rows_of(cid) for cid in ids}
+    assert not res.long_ledger.built
+    whole = res.ledger
+    for cid, part in parts.items():
+        _same_rows(part, whole, cid)
+    assert len(res.long_ledger.rows_of("no such id")) == 0
+
+
+def test_joined_ledgers_give_one_candidates_rows_in_rule_order():
+    from siting.screen.ledger import joined
+
+    halves = [screen(_units().iloc[k:k + 2], [AgencyIn(values=["BLM", "USFS"]), MinArea(acres=10)])
+              for k in (0, 2)]
+    led = joined([h.long_ledger for h in halves], ["agency_in", "min_area"])
+    parts = {cid: led.rows_of(cid) for cid in _units()["candidate_id"]}
+    assert not led.built and not any(h.long_ledger.built for h in halves)
+    for cid, part in parts.items():
+        assert part["rule"].astype(str).tolist() == ["agency_in", "min_area"]
+        _same_rows(part, led.frame, cid)
+
+
+def test_explain_reads_one_candidate_without_making_the_ledger(tiny_scenario):
+    import siting
+
+    result = siting.run(tiny_scenario, progress=False)
+    site = result.sites["site_id"].iloc[0]
+    explained = result.explain(site)
+    assert not result.long_ledger.built
+    rules = explained[explained["kind"] == "rule"]
+    whole = result.ledger
+    assert rules["name"].astype(str).tolist() == whole.loc[whole["candidate_id"] == site, "rule"].astype(str).tolist()
+    assert rules["passed"].astype(bool).all()  # a site passed every rule
