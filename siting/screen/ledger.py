@@ -221,7 +221,7 @@ def _joined(parts: list[LongLedger], order: list[str]) -> pd.DataFrame:
     return _in_order([p.frame for p in parts], order)
 
 
-def _in_order(frames: list[pd.DataFrame], order: list[str]) -> pd.DataFrame:
+def _in_order(frames: list[pd.DataFrame], order: Sequence[str]) -> pd.DataFrame:
     """The frames as one ledger, rule by rule in ``order`` (stable within a rule)."""
     ledger = compact_ledger(concat(frames, ignore_index=True))
     if len(ledger):
