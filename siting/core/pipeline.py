@@ -367,6 +367,8 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     with steps.step("factors") as info:
         raw = repeated_text(eng.factors(_factor_frame(screened, keep, sc.factors), sc.factors, layers, rasters,
                                         reuse=reuse))  # feature names
+        for factor in sc.factors:  # on every site at once (an engine measures partitions)
+            factor.judge(raw)
         info["factors"], info["sites"] = len(sc.factors), int(keep.sum())
     reuse.clear()
     with steps.step("scoring") as info:

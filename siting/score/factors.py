@@ -159,6 +159,10 @@ class BaseFactor(BaseModel):
         """The kind's own measurement (called by :meth:`compute` once its inputs are checked)."""
         raise NotImplementedError
 
+    def judge(self, raw: pd.DataFrame) -> None:
+        """Check the factor's raw columns for every site (``raw``, all partitions joined): raise when the factor
+        cannot be judged, warn about what it could not measure. Nothing to check by default."""
+
 
 def _valid_commodities(v: list[str] | None) -> list[str] | None:
     if v:
@@ -276,16 +280,30 @@ class RasterFactor(BaseFactor):
 
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
-        vals = raster_stat(candidates, rasters[self.raster], self.stat)
+        return pd.DataFrame({self.raw_column: raster_stat(candidates, rasters[self.raster], self.stat)})
+
+    def judge(self, raw: pd.DataFrame) -> None:
+        """Raise when no site has data under it (the factor cannot be judged); warn with the count of those
+        without (they score 0 on it).
+
+        Examples
+        --------
+        >>> f = RasterFactor(name="terrain", raster="slope")
+        >>> f.judge(pd.DataFrame({"terrain_mean": [float("nan")]}))
+        Traceback (most recent call last):
+        ...
+        siting.core.errors.RasterError: factor 'terrain': raster 'slope' has no data under any of the 1 sites \
+(every pixel there is nodata); check the file's extent and its nodata value, or drop the factor
+        """
+        vals = raw[self.raw_column]
         missing = int(vals.isna().sum())
-        if missing and missing == len(vals):  # nothing to score on: the factor cannot be judged
+        if missing and missing == len(vals):  # nothing to score on
             raise RasterError(f"factor {self.name!r}: raster {self.raster!r} has no data under any of the "
                               f"{len(vals):,} sites (every pixel there is nodata); check the file's extent and "
                               "its nodata value, or drop the factor")
         if missing:
             warnings.warn(f"factor {self.name!r}: {missing:,} of {len(vals):,} site(s) have no {self.raster!r} "
                           "data under them; they score 0 on it", SitingWarning, stacklevel=2)
-        return pd.DataFrame({self.raw_column: vals})
 
 
 class AttributeFactor(BaseFactor):
