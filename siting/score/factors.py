@@ -35,7 +35,6 @@ True
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Literal
@@ -56,8 +55,6 @@ from siting.screen import where as where_mod
 
 __all__ = ["FACTOR_TYPES", "KINDS", "AttributeFactor", "BaseFactor", "CountWithin", "DistanceTo", "Factor",
            "Feedstock", "Overlay", "Permitting", "RasterFactor", "make_factor"]
-
-log = logging.getLogger(__name__)
 
 
 class BaseFactor(BaseModel):

@@ -109,10 +109,7 @@ class LongLedger:
         >>> led.rows_of("b")[["candidate_id", "value", "passed"]].values.tolist(), led.built
         ([['b', 3.0, False]], False)
         """
-        if self._select is None:
-            frame = self.frame
-            return frame[(frame["candidate_id"] == candidate_id).to_numpy(bool)]
-        return self._select(candidate_id)
+        return self._select(candidate_id) if self._select is not None else _rows_of(self.frame, candidate_id)
 
 
 @dataclass(frozen=True)
@@ -265,10 +262,12 @@ def _staged(rejected: pd.DataFrame, passed: pd.DataFrame, site, made: pd.DataFra
 def _staged_of(rejected: pd.DataFrame, passed: pd.DataFrame, site: LongLedger, made: pd.DataFrame,
                candidate_id) -> pd.DataFrame:
     """:func:`_staged` of the rows of one candidate id."""
-    def of(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[(frame["candidate_id"] == candidate_id).to_numpy(bool)]
+    return _staged(_rows_of(rejected, candidate_id), passed, site.rows_of(candidate_id), _rows_of(made, candidate_id))
 
-    return _staged(of(rejected), passed, site.rows_of(candidate_id), of(made))
+
+def _rows_of(frame: pd.DataFrame, candidate_id) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``candidate_id`` is ``candidate_id``."""
+    return frame[(frame["candidate_id"] == candidate_id).to_numpy(bool)]
 
 
 def compact_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
