@@ -35,7 +35,7 @@ from siting.core.scenario import CandidateSpec, load_scenario
 from siting.io.compact import repeated_text
 from siting.io.layers import LayerReport
 from siting.io.writers import slug
-from siting.screen.ledger import LongLedger
+from siting.screen.ledger import COLUMNS, LongLedger, from_wide
 
 __all__ = ["load_result"]
 
@@ -57,6 +57,16 @@ def _frame(folder: Path, gpkg_layers: set[str], name: str, crs, *,
     if isinstance(frame, gpd.GeoDataFrame) and crs is not None and frame.crs is not None and frame.crs != crs:
         frame = frame.to_crs(crs)
     return repeated_text(frame) if compact else frame
+
+
+def _ledger(folder: Path, gpkg_layers: set[str], candidates, rules: pd.DataFrame) -> LongLedger:
+    """The saved long ledger; when it was not written (more than ``outputs.gpkg_max_rows`` rows), the same
+    entries from the candidates' ledger columns (:func:`siting.screen.ledger.from_wide`)."""
+    if "ledger" in gpkg_layers:
+        return LongLedger.of(_frame(folder, gpkg_layers, "ledger", None, compact=True))
+    if candidates is not None and len(rules) and {"rule", "measure", "op"} <= set(rules.columns):
+        return from_wide(candidates, rules)
+    return LongLedger.of(pd.DataFrame(columns=COLUMNS))
 
 
 def _input_layers(folder: Path, gpkg_layers: set[str], crs, layer_names) -> dict[str, gpd.GeoDataFrame]:
@@ -140,14 +150,12 @@ def load_result(folder) -> SitingResult:
     if "site_id" in sites and "candidate_id" not in sites:
         sites.insert(0, "candidate_id", sites["site_id"])
     rules = scenario_rules(scenario)
-    empty = pd.DataFrame()
+    candidates = _frame(folder, layers_in_gpkg, "candidates", crs, compact=True)
+    rule_table = pd.DataFrame(run.get("rules", []))
     return SitingResult(
         scenario=scenario, sites=sites.sort_values("rank") if "rank" in sites else sites,
-        candidates=_frame(folder, layers_in_gpkg, "candidates", crs, compact=True),
-        funnel=_table(folder / "funnel.csv"),
-        long_ledger=LongLedger.of(_frame(folder, layers_in_gpkg, "ledger", None, compact=True)
-                                  if "ledger" in layers_in_gpkg else empty),
-        rules=pd.DataFrame(run.get("rules", [])), rasters={},
+        candidates=candidates, funnel=_table(folder / "funnel.csv"),
+        long_ledger=_ledger(folder, layers_in_gpkg, candidates, rule_table), rules=rule_table, rasters={},
         layers=_input_layers(folder, layers_in_gpkg, crs, scenario.layers),
         reports={name: [LayerReport(**r) for r in reps] for name, reps in run.get("layers", {}).items()},
         rejects=_table(folder / "rejects.csv"),

@@ -35,7 +35,7 @@ import pandas as pd
 from siting.core.errors import SitingError
 from siting.io.compact import concat, repeated_text
 
-__all__ = ["COLUMNS", "LongLedger", "compact_ledger", "from_outcomes", "joined", "staged"]
+__all__ = ["COLUMNS", "LongLedger", "compact_ledger", "from_outcomes", "from_wide", "joined", "staged"]
 
 #: The long ledger's columns, in order.
 COLUMNS = ["candidate_id", "rule", "measure", "value", "op", "threshold", "passed", "override", "applies"]
@@ -145,6 +145,50 @@ def from_outcomes(ids, labels: Sequence[str], outcomes: Sequence) -> LongLedger:
                for e in entries}
     return LongLedger(partial(_long, ids, entries), len(ids) * len(entries), applies,
                       select=partial(_long_of, ids, entries))
+
+
+def from_wide(candidates: pd.DataFrame, rules: pd.DataFrame) -> LongLedger:
+    """The ledger of a saved run that did not write its long form (more than ``outputs.gpkg_max_rows`` rows),
+    from the candidates' ``<rule>__value``, ``<rule>__threshold`` and ``<rule>__pass`` columns and the run's
+    rule table (``rule``, ``measure``, ``op``, in order): one row per candidate a rule judged (its pass not NA).
+
+    Where a pass was forced (``<rule>__forced``) ``override`` holds the candidate's ``overrides`` note (every
+    override that decided for it), and a forced pass with no note did not apply (``applies`` False).
+
+    Examples
+    --------
+    >>> cands = pd.DataFrame({"candidate_id": ["a", "b"], "min_area__value": [12.0, 3.0],
+    ...                       "min_area__threshold": 5.0, "min_area__pass": [True, False]})
+    >>> rules = pd.DataFrame({"rule": ["min_area"], "measure": ["area (acres)"], "op": [">="]})
+    >>> led = from_wide(cands, rules)
+    >>> len(led), led.rows_of("b")[["rule", "value", "passed"]].values.tolist()
+    (2, [['min_area', 3.0, False]])
+    """
+    table = rules[rules["rule"].isin({c.removesuffix("__pass") for c in candidates.columns})]
+    judged = {r.rule: candidates[f"{r.rule}__pass"].notna().to_numpy(bool) for r in table.itertuples()}
+    applies = {label: (int(j.sum()), bool(j.any())) for label, j in judged.items()}
+    return LongLedger(partial(_wide_rows, candidates, table), sum(int(j.sum()) for j in judged.values()), applies,
+                      select=lambda cid: _wide_rows(_rows_of(candidates, cid), table))
+
+
+def _wide_rows(candidates: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """:func:`from_wide`'s rows of ``candidates``, rule by rule."""
+    notes = candidates["overrides"].astype(object).fillna("").to_numpy(object) if "overrides" in candidates \
+        else np.full(len(candidates), "", dtype=object)
+    frames = []
+    for r in rules.itertuples():
+        value, threshold, passed = (candidates[c] for c in (f"{r.rule}__value", f"{r.rule}__threshold",
+                                                            f"{r.rule}__pass"))
+        at = passed.notna().to_numpy(bool)
+        forced = candidates.get(f"{r.rule}__forced", pd.Series(False, index=candidates.index))
+        forced = forced.astype("boolean").fillna(False).to_numpy(bool)[at]
+        override = np.where(forced, notes[at], "")
+        frames.append(pd.DataFrame({
+            "candidate_id": candidates["candidate_id"].to_numpy(object)[at], "rule": r.rule, "measure": r.measure,
+            "value": value.to_numpy(object)[at], "op": r.op, "threshold": threshold.to_numpy(object)[at],
+            "passed": passed.to_numpy(object)[at].astype(bool), "override": override,
+            "applies": ~(forced & (override == ""))}))
+    return compact_ledger(concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS))
 
 
 def _held(values):

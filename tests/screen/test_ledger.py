@@ -125,3 +125,25 @@ def test_explain_reads_one_candidate_without_making_the_ledger(tiny_scenario):
     whole = result.ledger
     assert rules["name"].astype(str).tolist() == whole.loc[whole["candidate_id"] == site, "rule"].astype(str).tolist()
     assert rules["passed"].astype(bool).all()  # a site passed every rule
+
+
+def test_a_saved_run_without_its_ledger_explains_from_the_candidates_columns(tmp_path, tiny_scenario):
+    import copy
+
+    import siting
+
+    scenario = copy.deepcopy(tiny_scenario)
+    scenario.update(analysis={}, outputs={**scenario.get("outputs", {}), "formats": ["gpkg"], "gpkg_max_rows": 10})
+    result = siting.run(scenario, progress=False)
+    result.save(tmp_path / "out")
+    back = siting.load_result(tmp_path / "out")
+    assert len(back.long_ledger) == len(result.long_ledger) > 10 and not back.long_ledger.built
+    site = str(result.sites["site_id"].iloc[0])
+    assert back.explain(site).astype(str).equals(result.explain(site).astype(str))
+
+    def entries(ledger: pd.DataFrame) -> pd.DataFrame:
+        cols = ["candidate_id", "rule", "measure", "value", "op", "threshold", "passed", "override", "applies"]
+        out = ledger[cols].astype(str)
+        return out.sort_values(["candidate_id", "rule"], kind="stable").reset_index(drop=True)
+
+    assert entries(back.ledger).equals(entries(result.ledger))  # every entry, made from the wide columns
