@@ -110,8 +110,10 @@ class SitingResult:
     def _score_matrix(self) -> np.ndarray:
         return self.sites[[f"{n}_score" for n in self.factor_names]].to_numpy(float)
 
-    def sensitivity(self, n: int = 1000, spread: float = 0.2, seed: int = 0, top_k: int = 10) -> pd.DataFrame:
-        """Rank stability under perturbed weights (see :func:`siting.score.sensitivity.rank_stability`).
+    def sensitivity(self, n: int = 1000, spread: float = 0.2, seed: int = 0, top_k: int = 10,
+                    top: int | None = None) -> pd.DataFrame:
+        """Rank stability under perturbed weights (see :func:`siting.score.sensitivity.rank_stability`);
+        ``top``: the best sites only (each still ranked among all), for a national run.
 
         Returns
         -------
@@ -121,15 +123,18 @@ class SitingResult:
         if not self.factor_names or not len(self.sites):
             return pd.DataFrame(columns=["base_rank", "median_rank", "rank_p05", "rank_p95", "p_top_k"])
         return rank_stability(self._score_matrix(), self.weights, ids=self.sites["site_id"].to_numpy(),
-                              method=self.scenario.scoring.method, n=n, spread=spread, seed=seed, top_k=top_k)
+                              method=self.scenario.scoring.method, n=n, spread=spread, seed=seed, top_k=top_k,
+                              top=top)
 
-    def weight_sweep(self, multipliers: Sequence[float] = (0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10) -> pd.DataFrame:
-        """One-at-a-time weight sweeps (see :func:`siting.score.sensitivity.weight_sweep`)."""
+    def weight_sweep(self, multipliers: Sequence[float] = (0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10,
+                     top: int | None = None) -> pd.DataFrame:
+        """One-at-a-time weight sweeps (see :func:`siting.score.sensitivity.weight_sweep`); ``top``: the rows
+        of the best sites only (each still ranked among all), for a national run."""
         if not self.factor_names or not len(self.sites):
             return pd.DataFrame()
         return weight_sweep(self._score_matrix(), self.weights, ids=self.sites["site_id"].to_numpy(),
                             names=self.factor_names, method=self.scenario.scoring.method,
-                            multipliers=multipliers, top_k=top_k)
+                            multipliers=multipliers, top_k=top_k, top=top)
 
     def near_misses(self) -> pd.DataFrame:
         """Candidates failing exactly one rule, with the rule, value, threshold and gap."""
@@ -149,22 +154,23 @@ class SitingResult:
         """Run the analyses the scenario asks for and keep them in :attr:`analysis`.
 
         Sensitivity columns (``median_rank``, ``rank_p05``, ``rank_p95``, ``p_top_k``) are also
-        joined onto :attr:`sites` so they reach every output and the map.
+        joined onto :attr:`sites` so they reach every output and the map (NA for the sites a ``top``
+        leaves out).
         """
         spec = self.scenario.analysis
         if spec.near_misses:
             self.analysis["near_misses"] = self.near_misses()
         if spec.sensitivity is not None and self.factor_names:
             s = spec.sensitivity
-            table = self.sensitivity(n=s.n, spread=s.spread, seed=s.seed, top_k=s.top_k)
+            table = self.sensitivity(n=s.n, spread=s.spread, seed=s.seed, top_k=s.top_k, top=s.top)
             self.analysis["sensitivity"] = table
             cols = ["median_rank", "rank_p05", "rank_p95", "p_top_k"]
             joined = table[cols].reindex(self.sites["site_id"].to_numpy())
             for c in cols:
                 self.sites[c] = joined[c].to_numpy()
         if spec.weight_sweeps and self.factor_names:
-            top_k = spec.sensitivity.top_k if spec.sensitivity else 10
-            self.analysis["weight_sweeps"] = self.weight_sweep(spec.weight_sweeps, top_k=top_k)
+            top_k, top = (spec.sensitivity.top_k, spec.sensitivity.top) if spec.sensitivity else (10, None)
+            self.analysis["weight_sweeps"] = self.weight_sweep(spec.weight_sweeps, top_k=top_k, top=top)
         for r in spec.relaxation:
             self.analysis.setdefault("relaxation", {})[r.rule] = self.relaxation(r.rule, r.values)
         return self.analysis

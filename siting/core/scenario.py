@@ -201,6 +201,8 @@ class SensitivitySpec(BaseModel):
     spread: float = Field(0.2, gt=0, le=2)
     seed: int = 0
     top_k: int = Field(10, ge=1)
+    #: Only the best ``top`` sites (each still ranked among all): a national run's ranks fit in memory.
+    top: int | None = Field(None, ge=1)
 
 
 class RelaxationSpec(BaseModel):

@@ -10,7 +10,9 @@ kappa = (m - 1) / spread**2 - 1 for m factors, with alpha = kappa * w.
 rescaled) and records each site's rank.
 
 Work is done in chunks of draws so that memory stays bounded: ranks are kept as int32
-(1,000 draws x 100,000 sites = 400 MB).
+(1,000 draws x 100,000 sites = 400 MB). A national run has millions of sites: ``top`` keeps the ranks of
+the best sites only (each still ranked against every site in every draw), and a draw count whose ranks
+would take more than half of :data:`siting.core.settings.MEMORY_BYTES` is refused with that advice.
 
 Examples
 --------
@@ -38,7 +40,10 @@ from siting.core.progress import iterate
 from siting.schema import unit_weights
 from siting.score.scoring import aggregate
 
-__all__ = ["dirichlet_draws", "rank_stability", "ranks_of", "weight_sweep"]
+__all__ = ["dirichlet_draws", "rank_stability", "ranks_among", "ranks_of", "weight_sweep"]
+
+#: Scores (draws x sites) aggregated at once: 64 MB (a national run's 1.7 M sites: 4 draws a block).
+CHUNK_SCORES = 2**23
 
 
 def dirichlet_draws(weights: np.ndarray, n: int, spread: float, seed: int = 0) -> np.ndarray:
@@ -83,8 +88,32 @@ def ranks_of(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def ranks_among(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Ranks (1 = best) of the columns ``rows`` of each row of ``scores`` (k, n) among all n: the same numbers
+    as ``ranks_of(scores)[:, rows]``, without an (k, n) array of ranks.
+
+    Each score, rounded as in :func:`ranks_of`, and its column make one integer key (better score first, then
+    the lower column); a column's rank is where its key falls among the row's sorted keys.
+
+    Examples
+    --------
+    >>> ranks_among(np.array([[0.2, 0.9, 0.9]]), np.array([2, 0])).tolist()
+    [[2, 3]]
+    """
+    k, n = scores.shape
+    cols = np.arange(n, dtype=np.int64)
+    out = np.empty((k, len(rows)), dtype=np.int32)
+    for i in range(k):  # one draw at a time: no temporaries of the whole block
+        scaled = np.round(np.asarray(scores[i], float), settings.RANK_DECIMALS) * 10.0**settings.RANK_DECIMALS
+        if not np.isfinite(scaled).all() or np.abs(scaled).max(initial=0.0) * max(n, 1) >= 2.0**62:
+            return ranks_of(scores)[:, rows]  # keys would not fit in 64 bits
+        key = -np.rint(scaled).astype(np.int64) * n + cols
+        out[i] = np.searchsorted(np.sort(key), key[rows]) + 1
+    return out
+
+
 def rank_stability(scores, weights, *, ids, method: str = "weighted_sum", n: int = 1000, spread: float = 0.2,
-                   seed: int = 0, top_k: int = 10, chunk: int = 50) -> pd.DataFrame:
+                   seed: int = 0, top_k: int = 10, chunk: int = 50, top: int | None = None) -> pd.DataFrame:
     """Median rank, 5-95 % rank range and P(top k) per site under perturbed weights.
 
     Parameters
@@ -97,11 +126,19 @@ def rank_stability(scores, weights, *, ids, method: str = "weighted_sum", n: int
     method : str
         Aggregation (see :mod:`siting.score.scoring`).
     n, spread, seed, top_k, chunk : see the module docstring.
+    top : int, optional
+        Only the ``top`` best sites by their rank with ``weights`` (each ranked among all sites).
 
     Returns
     -------
-    DataFrame indexed by id
+    DataFrame indexed by id (in id order)
         ``base_rank``, ``median_rank``, ``rank_p05``, ``rank_p95``, ``p_top_k``.
+
+    Raises
+    ------
+    ScenarioError
+        When the ranks of ``n`` draws would need more than half of
+        :data:`siting.core.settings.MEMORY_BYTES` (``SITING_MEMORY_GB``).
     """
     s = np.asarray(scores, float)
     ids = np.asarray(ids).astype(str)
@@ -109,22 +146,61 @@ def rank_stability(scores, weights, *, ids, method: str = "weighted_sum", n: int
         raise ScenarioError("sensitivity needs a (sites, factors) score matrix and one id per site")
     order = np.argsort(ids, kind="stable")  # sites in id order: ties go to the smaller id, as in the run
     s, ids = s[order], ids[order]
+    base = ranks_of(aggregate(s, np.atleast_2d(weights), method).reshape(1, -1))[0]
+    rows = _best(s, weights, method, top, base)
+    _check_memory(n, len(rows), len(s))
     draws = dirichlet_draws(weights, n, spread, seed)
-    ranks = np.empty((n, len(s)), dtype=np.int32)
+    ranks = np.empty((n, len(rows)), dtype=np.int32)
+    chunk = max(1, min(chunk, CHUNK_SCORES // max(len(s), 1)))  # a block of draws' scores stays small
     starts = range(0, n, chunk)
     for start in iterate(starts, "weight draws", None if len(starts) > 1 else False):
         block = draws[start:start + chunk]
-        ranks[start:start + len(block)] = ranks_of(aggregate(s, block, method).reshape(len(block), -1))
-    base = ranks_of(aggregate(s, np.atleast_2d(weights), method).reshape(1, -1))[0]
-    q = np.quantile(ranks, [0.05, 0.5, 0.95], axis=0, method="nearest")
-    return pd.DataFrame({"base_rank": base, "median_rank": q[1].astype(float), "rank_p05": q[0],
-                         "rank_p95": q[2], "p_top_k": (ranks <= top_k).mean(axis=0)},
-                        index=pd.Index(ids, name="site_id"))
+        ranks[start:start + len(block)] = ranks_among(aggregate(s, block, method).reshape(len(block), -1), rows)
+    p_top_k = (ranks <= top_k).mean(axis=0)
+    q = _nearest_quantiles(ranks, [0.05, 0.5, 0.95])
+    return pd.DataFrame({"base_rank": base[rows], "median_rank": q[1].astype(float), "rank_p05": q[0],
+                         "rank_p95": q[2], "p_top_k": p_top_k}, index=pd.Index(ids[rows], name="site_id"))
+
+
+def _nearest_quantiles(ranks: np.ndarray, qs) -> np.ndarray:
+    """``np.quantile(ranks, qs, axis=0, method="nearest")``, sorting ``ranks`` in place (np.quantile sorts a
+    float64 copy: twice the ranks' memory again).
+
+    Examples
+    --------
+    >>> _nearest_quantiles(np.array([[3], [1], [2], [4]], dtype=np.int32), [0.05, 0.5, 0.95]).ravel().tolist()
+    [1, 3, 4]
+    """
+    ranks.sort(axis=0)
+    return ranks[np.around(np.asarray(qs, float) * (len(ranks) - 1)).astype(np.int64)]
+
+
+def _best(s: np.ndarray, weights, method: str, top: int | None, base: np.ndarray | None = None) -> np.ndarray:
+    """The rows (in order) of the ``top`` best sites by their rank with ``weights`` (every row without ``top``)."""
+    if top is None or top >= len(s):
+        return np.arange(len(s))
+    if base is None:
+        base = ranks_of(aggregate(s, np.atleast_2d(weights), method).reshape(1, -1))[0]
+    return np.sort(np.argsort(base, kind="stable")[:top])
+
+
+def _check_memory(n: int, kept: int, sites: int) -> None:
+    """Refuse draws whose ranks (int32, ``n`` x ``kept``) would take more than half the run's memory budget."""
+    need = 4 * n * kept
+    if need > settings.MEMORY_BYTES // 2:
+        raise ScenarioError(
+            f"sensitivity: the ranks of {n:,} weight draws for {kept:,} of {sites:,} sites need "
+            f"{need / 2**30:,.1f} GiB, more than half of the memory budget ({settings.MEMORY_BYTES / 2**30:,.1f} "
+            "GiB, SITING_MEMORY_GB); keep the best sites only (top: e.g. 10000, each still ranked among all) "
+            "or draw fewer times (n)")
 
 
 def weight_sweep(scores, weights, *, ids, names, method: str = "weighted_sum",
-                 multipliers=(0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10) -> pd.DataFrame:
+                 multipliers=(0.0, 0.5, 1.0, 1.5, 2.0), top_k: int = 10, top: int | None = None) -> pd.DataFrame:
     """One-at-a-time weight changes: each factor's weight times each multiplier, others rescaled.
+
+    ``top``: the rows of the best ``top`` sites only (by their rank with ``weights``, each ranked among all),
+    for a national run (every site: factors x multipliers x sites rows).
 
     Returns
     -------
@@ -136,14 +212,16 @@ def weight_sweep(scores, weights, *, ids, names, method: str = "weighted_sum",
     ids = np.asarray(ids).astype(str)
     order = np.argsort(ids, kind="stable")
     s, ids = np.asarray(scores, float)[order], ids[order]
+    rows = _best(s, w, method, top)
+    s_ids = ids[rows]
     frames = []
     for i, name in enumerate(names):
         block = np.repeat(w[None, :], len(multipliers), axis=0)
         block[:, i] = w[i] * np.asarray(multipliers, float)
         ok = block.sum(axis=1) > 0
         block[ok] /= block[ok].sum(axis=1, keepdims=True)
-        ranks = ranks_of(aggregate(s, block[ok], method).reshape(int(ok.sum()), -1))
+        ranks = ranks_among(aggregate(s, block[ok], method).reshape(int(ok.sum()), -1), rows)
         for row, mult in zip(ranks, np.asarray(multipliers)[ok], strict=True):
             frames.append(pd.DataFrame({"factor": name, "multiplier": mult, "weight": w[i] * mult,
-                                        "site_id": ids, "rank": row, "in_top_k": row <= top_k}))
+                                        "site_id": s_ids, "rank": row, "in_top_k": row <= top_k}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

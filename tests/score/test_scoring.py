@@ -126,6 +126,78 @@ def test_dirichlet_and_rank_stability_invariants():
     assert (tight["median_rank"] == tight["base_rank"]).all()
 
 
+def test_ranks_among_all_sites_equal_the_full_ranks_ties_included():
+    from siting.score.sensitivity import ranks_among, ranks_of
+
+    rng = np.random.default_rng(5)
+    scores = np.round(rng.random((40, 500)), 2)  # few distinct values: many ties, broken by the lower column
+    scores[3] = 0.5  # a row of one tie
+    rows = rng.choice(500, 60, replace=False)
+    assert (ranks_among(scores, rows) == ranks_of(scores)[:, rows]).all()
+    scores[7, 10] = np.nan  # not a key: the full ranks are used
+    assert (ranks_among(scores, rows) == ranks_of(scores)[:, rows]).all()
+
+
+@pytest.mark.parametrize("draws", [1, 2, 19, 20, 21, 100, 101, 1000])
+def test_rank_quantiles_sorted_in_place_equal_numpys_nearest(draws):
+    from siting.score.sensitivity import _nearest_quantiles
+
+    ranks = np.random.default_rng(draws).integers(1, 500, (draws, 200)).astype(np.int32)
+    want = np.quantile(ranks, [0.05, 0.5, 0.95], axis=0, method="nearest")
+    assert (_nearest_quantiles(ranks.copy(), [0.05, 0.5, 0.95]) == want).all()
+
+
+def test_rank_stability_of_the_best_sites_only_equals_their_rows_of_all():
+    rng = np.random.default_rng(8)
+    s = np.round(rng.random((400, 4)), 3)
+    w = np.array([0.4, 0.3, 0.2, 0.1])
+    ids = np.array([f"s{i:03d}" for i in rng.permutation(400)])
+    whole = rank_stability(s, w, ids=ids, n=120, top_k=10, seed=2)
+    best = rank_stability(s, w, ids=ids, n=120, top_k=10, seed=2, top=25)
+    assert len(best) == 25 and set(best["base_rank"]) == set(range(1, 26))
+    pd.testing.assert_frame_equal(best, whole.loc[best.index])
+
+
+def test_a_weight_sweep_of_the_best_sites_only_equals_their_rows_of_all():
+    from siting.score.sensitivity import weight_sweep
+
+    rng = np.random.default_rng(9)
+    s = np.round(rng.random((300, 3)), 2)  # ties among all sites
+    ids = np.array([f"s{i:03d}" for i in rng.permutation(300)])
+    kw = {"ids": ids, "names": ["a", "b", "c"], "multipliers": (0.0, 1.0, 2.0), "top_k": 5}
+    whole = weight_sweep(s, np.array([0.5, 0.3, 0.2]), **kw)
+    best = weight_sweep(s, np.array([0.5, 0.3, 0.2]), top=20, **kw)
+    assert best["site_id"].nunique() == 20 and len(best) == 3 * 3 * 20
+    keys = ["factor", "multiplier", "site_id"]
+    merged = best.merge(whole, on=keys, suffixes=("", "_all"))
+    assert len(merged) == len(best) and (merged["rank"] == merged["rank_all"]).all()
+    base = whole[(whole["multiplier"] == 1.0) & (whole["factor"] == "a")].nsmallest(20, "rank")
+    assert set(best["site_id"]) == set(base["site_id"])  # the best twenty with the chosen weights
+
+
+def test_sensitivity_that_cannot_fit_in_memory_is_refused_with_advice(monkeypatch):
+    from siting.core import settings
+
+    monkeypatch.setattr(settings, "MEMORY_BYTES", 2 * 4 * 100 * 299)  # half: the ranks of 100 draws x 299 sites
+    s = np.random.default_rng(1).random((300, 3))
+    with pytest.raises(ScenarioError, match=r"100 weight draws for 300 of 300 sites need .*\(top: e\.g\. 10000"):
+        rank_stability(s, np.array([0.5, 0.3, 0.2]), ids=np.arange(300).astype(str), n=100)
+    assert len(rank_stability(s, np.array([0.5, 0.3, 0.2]), ids=np.arange(300).astype(str), n=100, top=299)) == 299
+
+
+def test_a_runs_sensitivity_of_its_best_sites_only(tiny_scenario):
+    import copy
+
+    import siting
+
+    scenario = copy.deepcopy(tiny_scenario)
+    scenario["analysis"] = {"sensitivity": {"n": 50, "seed": 0, "top_k": 2, "top": 3}}
+    result = siting.run(scenario, progress=False)
+    assert len(result.analysis["sensitivity"]) == 3 < len(result.sites)
+    analysed = result.sites["median_rank"].notna()
+    assert set(result.sites.loc[analysed, "rank"]) == {1, 2, 3}  # the best three; the others NA
+
+
 def test_feedstock_weights_by_development_status_and_names_nearest():
     sites = gpd.GeoDataFrame(geometry=[box(0, 0, 100, 100), box(50_000, 0, 50_100, 100)], crs=5070)
     deps = gpd.GeoDataFrame({"name": ["P", "PP", "O", "L"],
