@@ -148,7 +148,8 @@ def rank_stability(scores, weights, *, ids, method: str = "weighted_sum", n: int
     s, ids = s[order], ids[order]
     base = ranks_of(aggregate(s, np.atleast_2d(weights), method).reshape(1, -1))[0]
     rows = _best(s, weights, method, top, base)
-    _check_memory(n, len(rows), len(s))
+    _check_memory(4 * n * len(rows), f"sensitivity: the ranks of {n:,} weight draws for {len(rows):,} of "
+                  f"{len(s):,} sites", "draw fewer times (n)")
     draws = dirichlet_draws(weights, n, spread, seed)
     ranks = np.empty((n, len(rows)), dtype=np.int32)
     chunk = max(1, min(chunk, CHUNK_SCORES // max(len(s), 1)))  # a block of draws' scores stays small
@@ -184,15 +185,17 @@ def _best(s: np.ndarray, weights, method: str, top: int | None, base: np.ndarray
     return np.sort(np.argsort(base, kind="stable")[:top])
 
 
-def _check_memory(n: int, kept: int, sites: int) -> None:
-    """Refuse draws whose ranks (int32, ``n`` x ``kept``) would take more than half the run's memory budget."""
-    need = 4 * n * kept
+#: Bytes of a weight sweep's row as built (its text as Arrow strings), and again while the rows are joined.
+SWEEP_ROW_BYTES = 2 * 60
+
+
+def _check_memory(need: int, what: str, fewer: str) -> None:
+    """Refuse an analysis whose result would take more than half the run's memory budget (``need`` bytes)."""
     if need > settings.MEMORY_BYTES // 2:
         raise ScenarioError(
-            f"sensitivity: the ranks of {n:,} weight draws for {kept:,} of {sites:,} sites need "
-            f"{need / 2**30:,.1f} GiB, more than half of the memory budget ({settings.MEMORY_BYTES / 2**30:,.1f} "
-            "GiB, SITING_MEMORY_GB); keep the best sites only (top: e.g. 10000, each still ranked among all) "
-            "or draw fewer times (n)")
+            f"{what} need {need / 2**30:,.1f} GiB, more than half of the memory budget "
+            f"({settings.MEMORY_BYTES / 2**30:,.1f} GiB, SITING_MEMORY_GB); keep the best sites only (top: e.g. "
+            f"10000, each still ranked among all) or {fewer}")
 
 
 def weight_sweep(scores, weights, *, ids, names, method: str = "weighted_sum",
@@ -213,6 +216,9 @@ def weight_sweep(scores, weights, *, ids, names, method: str = "weighted_sum",
     order = np.argsort(ids, kind="stable")
     s, ids = np.asarray(scores, float)[order], ids[order]
     rows = _best(s, w, method, top)
+    n_rows = len(names) * len(multipliers) * len(rows)
+    _check_memory(SWEEP_ROW_BYTES * n_rows, f"weight sweeps: {n_rows:,} rows ({len(names)} factors x "
+                  f"{len(multipliers)} multipliers x {len(rows):,} sites)", "sweep fewer multipliers")
     s_ids = ids[rows]
     frames = []
     for i, name in enumerate(names):

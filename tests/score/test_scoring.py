@@ -185,6 +185,19 @@ def test_sensitivity_that_cannot_fit_in_memory_is_refused_with_advice(monkeypatc
     assert len(rank_stability(s, np.array([0.5, 0.3, 0.2]), ids=np.arange(300).astype(str), n=100, top=299)) == 299
 
 
+def test_a_weight_sweep_that_cannot_fit_in_memory_is_refused_with_advice(monkeypatch):
+    from siting.core import settings
+    from siting.score.sensitivity import SWEEP_ROW_BYTES, weight_sweep
+
+    monkeypatch.setattr(settings, "MEMORY_BYTES", 2 * SWEEP_ROW_BYTES * 3 * 2 * 299)  # half: 299 sites' rows
+    s = np.random.default_rng(1).random((300, 3))
+    kw = {"ids": np.arange(300).astype(str), "names": ["a", "b", "c"], "multipliers": (0.5, 2.0)}
+    with pytest.raises(ScenarioError, match=r"weight sweeps: 1,800 rows \(3 factors x 2 multipliers x 300 sites\).*"
+                                            r"\(top: e\.g\. 10000"):
+        weight_sweep(s, np.array([0.5, 0.3, 0.2]), **kw)
+    assert len(weight_sweep(s, np.array([0.5, 0.3, 0.2]), top=299, **kw)) == 3 * 2 * 299
+
+
 def test_a_runs_sensitivity_of_its_best_sites_only(tiny_scenario):
     import copy
 
