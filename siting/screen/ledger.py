@@ -168,7 +168,12 @@ def from_wide(candidates: pd.DataFrame, rules: pd.DataFrame) -> LongLedger:
     judged = {r.rule: candidates[f"{r.rule}__pass"].notna().to_numpy(bool) for r in table.itertuples()}
     applies = {label: (int(j.sum()), bool(j.any())) for label, j in judged.items()}
     return LongLedger(partial(_wide_rows, candidates, table), sum(int(j.sum()) for j in judged.values()), applies,
-                      select=lambda cid: _wide_rows(_rows_of(candidates, cid), table))
+                      select=partial(_wide_of, candidates, table))
+
+
+def _wide_of(candidates: pd.DataFrame, rules: pd.DataFrame, candidate_id) -> pd.DataFrame:
+    """:func:`_wide_rows` of one candidate id."""
+    return _wide_rows(_rows_of(candidates, candidate_id), rules)
 
 
 def _wide_rows(candidates: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
@@ -255,11 +260,16 @@ def joined(parts: Sequence[LongLedger], order: Sequence[str]) -> LongLedger:
             had = applies.get(label, (0, False))
             applies[label] = (had[0] + n, had[1] or any_)
     return LongLedger(partial(_joined, list(parts), list(order)), sum(len(p) for p in parts), applies,
-                      select=lambda cid: _in_order([p.rows_of(cid) for p in parts], order))
+                      select=partial(_joined_of, list(parts), list(order)))
 
 
 def _joined(parts: list[LongLedger], order: list[str]) -> pd.DataFrame:
     return _in_order([p.frame for p in parts], order)
+
+
+def _joined_of(parts: list[LongLedger], order: list[str], candidate_id) -> pd.DataFrame:
+    """:func:`_joined` of the rows of one candidate id."""
+    return _in_order([p.rows_of(candidate_id) for p in parts], order)
 
 
 def _in_order(frames: list[pd.DataFrame], order: Sequence[str]) -> pd.DataFrame:

@@ -114,6 +114,24 @@ def test_joined_ledgers_give_one_candidates_rows_in_rule_order():
         _same_rows(part, led.frame, cid)
 
 
+def test_an_unmade_ledger_pickles_with_its_way_to_one_candidates_rows():
+    import pickle
+
+    from siting.screen.ledger import from_wide, joined
+
+    halves = [screen(_units().iloc[k:k + 2], [AgencyIn(values=["BLM", "USFS"]), MinArea(acres=10)])
+              for k in (0, 2)]
+    led = joined([h.long_ledger for h in halves], ["agency_in", "min_area"])
+    wide = from_wide(halves[0].frame, pd.DataFrame({"rule": ["agency_in"], "measure": ["agency"], "op": ["in"]}))
+    staged = screen_staged(_units(), [AgencyIn(values=["BLM", "USFS"]), MinArea(acres=1_000)],
+                           generator=Generator("grid", {"cell_acres": 640, "shape": "square"})).long_ledger
+    for ledger in (led, wide, staged):  # a result is pickled by Dask and by users
+        back = pickle.loads(pickle.dumps(ledger))
+        assert not back.built and len(back) == len(ledger)
+        cid = str(ledger.frame["candidate_id"].iloc[-1])
+        _same_rows(back.rows_of(cid), ledger.frame, cid)
+
+
 def test_explain_reads_one_candidate_without_making_the_ledger(tiny_scenario):
     import siting
 
