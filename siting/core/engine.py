@@ -44,7 +44,7 @@ from siting.geo import proximity
 from siting.geo.reuse import SHARED_KEYS
 from siting.io.compact import concat, repeated_text
 from siting.score.factors import BaseFactor
-from siting.screen.constraints import Screening, screen, warn_if_empty
+from siting.screen.constraints import Screening, screen, warn_screening
 from siting.screen.ledger import joined
 from siting.screen.rule_base import BaseRule, RuleContext
 
@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 ENGINES = ("local", "dask")
 #: Partitions per worker: enough to balance uneven partitions, few enough to keep overheads small.
 PARTITIONS_PER_WORKER = 2
-_COUNTS = ["candidates_in", "candidates_removed", "candidates_overridden", "candidates_out", "acres_in",
-           "acres_removed", "acres_out"]
+_CANDIDATES = ["candidates_in", "candidates_removed", "candidates_overridden", "candidates_no_data", "candidates_out"]
+_COUNTS = [*_CANDIDATES, "acres_in", "acres_removed", "acres_out"]
 
 
 def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], layers: dict, rasters: dict, *,
@@ -227,9 +227,9 @@ def _set_threads(n: int) -> int:
 
 
 def _screen_part(part: gpd.GeoDataFrame, rules, layers: dict, rasters: dict) -> Screening:
-    """Screen one partition on a worker (empty-funnel warnings are for the merged result)."""
-    logging.getLogger("siting.screen.constraints").setLevel(logging.ERROR)
-    return screen(part, rules, RuleContext(layers, rasters))
+    """Screen one partition on a worker (what was decided without data, or nothing left, is reported
+    for the merged result)."""
+    return screen(part, rules, RuleContext(layers, rasters), whole=False)
 
 
 def merge_screenings(parts: list[Screening], rules: Sequence[BaseRule]) -> Screening:
@@ -242,10 +242,9 @@ def merge_screenings(parts: list[Screening], rules: Sequence[BaseRule]) -> Scree
                              crs=parts[0].frame.crs)
     funnel = parts[0].funnel.copy()
     funnel[_COUNTS] = sum(p.funnel[_COUNTS].to_numpy(float) for p in parts)
-    for col in ("candidates_in", "candidates_removed", "candidates_out"):
-        funnel[col] = funnel[col].astype(np.int64)
+    funnel[_CANDIDATES] = funnel[_CANDIDATES].astype(np.int64)
     ledger = joined([p.long_ledger for p in parts], list(parts[0].rules["rule"]))
-    warn_if_empty(funnel, rules, list(parts[0].rules["rule"]), len(frame))
+    warn_screening(funnel, rules, list(parts[0].rules["rule"]), len(frame))
     return Screening(frame, funnel, ledger, parts[0].rules, parts[0].applied)
 
 

@@ -18,6 +18,7 @@ import platform
 import uuid
 import warnings
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -387,7 +388,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
             "weights": {**note, "weights": {k: float(v) for k, v in weights.items()}}}
     if screening.generation:
         meta["packing"] = screening.generation
-    local = _screener(sc, rasters, screen, layers)  # analyses re-screen locally
+    local = _screener(sc, rasters, partial(screen, whole=False), layers)  # analyses re-screen locally, quietly
 
     def rescreen(label: str, value: float) -> pd.DataFrame:
         changed = [r.relax(value).model_copy(update={"id": label}) if lab == label else r

@@ -201,11 +201,16 @@ class SitingResult:
         Raises
         ------
         KeyError
-            If the id is not a candidate.
+            If the id is not a candidate, or the ledger holds nothing for it (a saved run from a siting
+            that wrote neither the ledger nor the rules' measures: run the scenario again to explain it).
         """
         rows = self.long_ledger.rows_of(candidate_id)  # a national ledger is never made for one candidate
-        if rows.empty:
+        if rows.empty and not (self.candidates["candidate_id"] == candidate_id).any():
             raise KeyError(f"{candidate_id!r} is not a candidate id")
+        if rows.empty and len(self.rules):
+            raise KeyError(f"{candidate_id!r} is a candidate, but this result's ledger holds no entries for it: "
+                           "a saved run written without its ledger and without the rules' measure and op (an "
+                           "older siting); run the scenario again to explain it")
         cols = ["kind", "rule", "measure", "value", "op", "threshold", "passed"]
         out = rows.assign(kind="rule")[cols + ["override"] * ("override" in rows.columns)]
         out = out.rename(columns={"rule": "name"})

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,13 +39,14 @@ import pandas as pd
 import shapely
 
 from siting.core import settings
+from siting.core.errors import SitingWarning
 from siting.core.progress import release_memory
 from siting.io.compact import repeated_text
 from siting.io.crs import require_same_crs
 from siting.screen.ledger import LongLedger, compact_ledger, from_outcomes
 from siting.screen.rule_base import BaseRule, RuleContext
 
-__all__ = ["Screening", "compact_ledger", "ledger_columns", "rule_labels", "screen"]
+__all__ = ["Screening", "compact_ledger", "ledger_columns", "rule_labels", "screen", "warn_screening"]
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,8 @@ def _reasons(index, labels: list[str], outcomes: list) -> np.ndarray:
     return np.where(joined == "", f"passed all {len(labels)} rules", "failed " + joined)
 
 
-def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleContext | None = None) -> Screening:
+def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleContext | None = None, *,
+           whole: bool = True) -> Screening:
     """Evaluate ``rules`` in order on ``candidates`` (a new frame is returned).
 
     Parameters
@@ -161,6 +164,10 @@ def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleCon
         From :mod:`siting.screen.rules`.
     ctx : RuleContext, optional
         Layers and rasters the rules refer to.
+    whole : bool, default True
+        Whether ``candidates`` are the whole run's: then candidates judged without data and an empty
+        result are reported (:func:`warn_screening`). A partition's screening (the Dask engine) or an
+        analysis's re-screening leaves that to the merged or first result.
 
     Returns
     -------
@@ -197,7 +204,8 @@ def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleCon
     out = repeated_text(out)  # the parcels' attributes, text thresholds, reasons: codes, not a copy per row
     result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     funnel = _funnel(labels, rules, outcomes, areas)
-    warn_if_empty(funnel, rules, labels, len(frame))
+    if whole:
+        warn_screening(funnel, rules, labels, len(frame))
     return Screening(result, funnel, from_outcomes(frame["candidate_id"], labels, outcomes),
                      _rule_table(rules, labels, outcomes), dict(zip(labels, rules, strict=True)))
 
@@ -223,7 +231,8 @@ def _funnel(labels, rules, outcomes, areas) -> pd.DataFrame:
     n = len(areas[0])
     alive = np.ones(n, dtype=bool)
     rows = [{"step": 0, "rule": "input", "description": "all candidates", "candidates_in": n,
-             "candidates_removed": 0, "candidates_overridden": 0, "candidates_out": n, "acres_in": areas[0].sum(),
+             "candidates_removed": 0, "candidates_overridden": 0, "candidates_no_data": 0, "candidates_out": n,
+             "acres_in": areas[0].sum(),
              "acres_removed": 0.0, "acres_out": areas[0].sum()}]
     for k, (label, rule, oc) in enumerate(zip(labels, rules, outcomes, strict=True), start=1):
         acres_in = areas[k - 1][alive].sum()
@@ -233,10 +242,40 @@ def _funnel(labels, rules, outcomes, areas) -> pd.DataFrame:
                      "candidates_in": int(alive.sum()),
                      "candidates_removed": int((alive & ~oc.passed).sum()),
                      "candidates_overridden": int((alive & (_overrides(oc, n) != "")).sum()),
+                     "candidates_no_data": int((alive & oc.unknown).sum()) if oc.unknown is not None else 0,
                      "candidates_out": int(now.sum()), "acres_in": acres_in,
                      "acres_removed": acres_in - acres_out, "acres_out": acres_out})
         alive = now
     return pd.DataFrame(rows)
+
+
+def warn_screening(funnel: pd.DataFrame, rules: Sequence[BaseRule], labels: list[str], n: int) -> None:
+    """Report what a whole run's screening decided without measuring: a :class:`SitingWarning` per rule
+    whose ``missing`` policy decided candidates it had no data for (the funnel's ``candidates_no_data``),
+    and a logged warning when no candidate is left (:func:`warn_if_empty`).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> from siting.screen.rules import GapStatusNotIn
+    >>> cands = gpd.GeoDataFrame({"candidate_id": ["a", "b"], "gap_status": [4, None]},
+    ...     geometry=[box(0, 0, 1000, 1000)] * 2, crs=5070)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     res = screen(cands, [GapStatusNotIn(values=[1, 2])])
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    rule gap_status_not_in: 1 of the 2 candidates it judged have no gap_status;
+    they pass (set missing: pass|fail to decide)
+    >>> res.funnel["candidates_no_data"].tolist()
+    [0, 1]
+    """
+    by_label = dict(zip(labels, rules, strict=True))
+    for row in funnel[funnel["candidates_no_data"] > 0].itertuples():
+        warnings.warn(f"rule {row.rule}: {row.candidates_no_data:,} of the {row.candidates_in:,} candidates it "
+                      f"judged have {by_label[row.rule].no_data()}", SitingWarning, stacklevel=2)
+    warn_if_empty(funnel, rules, labels, n)
 
 
 def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:

@@ -49,6 +49,8 @@ class Outcome:
     override: np.ndarray | None = None
     #: Per candidate: whether the rule applies there (its ``applies_to``); None: everywhere.
     applies: np.ndarray | None = None
+    #: Per candidate: no data to judge (a field NA, no raster pixel), so the rule's ``missing`` decided.
+    unknown: np.ndarray | None = None
 
 
 @dataclass
@@ -100,6 +102,10 @@ class BaseRule(BaseModel):
     def summary(self) -> str:
         """:meth:`describe` and, for a rule that applies to some candidates only, which."""
         return self.describe() + (f" [applies where {self.applies_to}]" if self.applies_to else "")
+
+    def no_data(self) -> str:
+        """What a candidate the rule has no data for lacks, and how it is then decided (the warning's words)."""
+        return "no data to judge"
 
     def label(self) -> str:
         """The rule's ledger name: ``id`` or one derived from its type and layer."""
@@ -291,6 +297,9 @@ def _spread(sub: Outcome, mask: np.ndarray, geoms: np.ndarray) -> Outcome:
     if sub.override is not None:
         out.override = np.full(len(mask), "", dtype=object)
         out.override[mask] = sub.override
+    if sub.unknown is not None:
+        out.unknown = np.zeros(len(mask), bool)
+        out.unknown[mask] = sub.unknown
     return out
 
 

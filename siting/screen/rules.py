@@ -48,7 +48,6 @@ distance to towns >= 5000 m
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, ClassVar, Literal
 
@@ -67,8 +66,6 @@ from siting.screen import where
 from siting.screen.overlap import OverlapMax, OverlapMin
 from siting.screen.overrides import Exclude, Include
 from siting.screen.rule_base import BaseRule, LayerThresholdRule, Outcome, RuleContext
-
-log = logging.getLogger(__name__)
 
 __all__ = [
     "RELAXABLE",
@@ -145,16 +142,16 @@ class _FieldRule(BaseRule):
         ok = ~hit if self._negate else hit
         return ok if self.missing is None else np.where(pd.isna(val), self.missing == "pass", ok)
 
+    def no_data(self) -> str:
+        policy = f"{self.missing} (missing: {self.missing})" if self.missing else \
+            f"{'pass' if self._negate else 'fail'} (set missing: pass|fail to decide)"
+        return f"no {self.fields[0]}; they {policy}"
+
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         val = self._coerce(frame[self.fields[0]].astype(object))
-        unknown = int(pd.isna(val).sum())
-        if unknown:
-            policy = f"they {self.missing} (missing: {self.missing})" if self.missing else \
-                f"they {'pass' if self._negate else 'fail'} (set missing: pass|fail to decide)"
-            log.warning("rule %s: %d of %d candidate(s) have no %s; %s", self.label(), unknown, len(val),
-                        self.fields[0], policy)
         return Outcome(val, self.decide(val), "not in" if self._negate else "in",
-                       ", ".join(map(str, self.values)), self.measure)  # type: ignore[attr-defined]
+                       ", ".join(map(str, self.values)), self.measure,  # type: ignore[attr-defined]
+                       unknown=np.asarray(pd.isna(val), bool))
 
 
 class _AgencyRule(_FieldRule):
@@ -333,13 +330,6 @@ class MinArea(BaseRule):
         return np.asarray(values, dtype=float) >= self.acres
 
 
-def _log_missing(values: np.ndarray, label: str, raster: str, policy: str) -> None:
-    n = int(np.isnan(values).sum())
-    if n:
-        log.warning("rule %s: %d candidate(s) have no %s data (off the raster or nodata); they %s",
-                    label, n, raster, "pass" if policy == "pass" else "fail")
-
-
 class _RasterRule(BaseRule):
     stage: ClassVar[str] = "site"
     parameter: ClassVar[str | None] = "value"
@@ -366,8 +356,11 @@ class _RasterRule(BaseRule):
         from siting.geo.raster import zonal_stats  # lazy: rasterio only when rasters are used
 
         val = zonal_stats(ctx.raster(self.raster), geoms, [self.stat])[self.stat].to_numpy()
-        _log_missing(val, self.label(), self.raster, self.missing)
-        return Outcome(val, self.decide(val), self._op, self.value, f"{self.stat} of {self.raster}")
+        return Outcome(val, self.decide(val), self._op, self.value, f"{self.stat} of {self.raster}",
+                       unknown=np.isnan(val))
+
+    def no_data(self) -> str:
+        return f"no {self.raster} data (off the raster or nodata); they {self.missing} (missing: {self.missing})"
 
 
 class RasterMax(_RasterRule):

@@ -156,12 +156,12 @@ def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_
     gen = pd.DataFrame([{
         "rule": generator.method, "description": generator.describe(), "stage": "generate",
         "candidates_in": units_in, "candidates_removed": 0, "candidates_overridden": 0,
-        "candidates_out": int(first["candidates_out"]),
+        "candidates_no_data": 0, "candidates_out": int(first["candidates_out"]),
         "acres_in": acres_in, "acres_removed": acres_in - float(first["acres_out"]),
         "acres_out": float(first["acres_out"])}])
     rest = site.iloc[1:].assign(stage="site")
     out = pd.concat([land, gen, rest], ignore_index=True)
     out["step"] = np.arange(len(out))
     cols = ["step", "stage", "rule", "description", "candidates_in", "candidates_removed", "candidates_overridden",
-            "candidates_out", "acres_in", "acres_removed", "acres_out"]
+            "candidates_no_data", "candidates_out", "acres_in", "acres_removed", "acres_out"]
     return out[cols]

@@ -1,8 +1,14 @@
 """The long ledger is made when first read: counted before, the same entries as the candidates' columns after."""
 
+import copy
+import json
+import shutil
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from shapely import box
 
 from siting.screen.constraints import ledger_columns, screen
@@ -145,16 +151,22 @@ def test_explain_reads_one_candidate_without_making_the_ledger(tiny_scenario):
     assert rules["passed"].astype(bool).all()  # a site passed every rule
 
 
-def test_a_saved_run_without_its_ledger_explains_from_the_candidates_columns(tmp_path, tiny_scenario):
-    import copy
-
+@pytest.fixture(scope="module")
+def saved_without_ledger(tmp_path_factory, tiny_scenario):
+    """The tiny run, and where it was saved with too many ledger rows to write (``gpkg_max_rows: 10``)."""
     import siting
 
     scenario = copy.deepcopy(tiny_scenario)
     scenario.update(analysis={}, outputs={**scenario.get("outputs", {}), "formats": ["gpkg"], "gpkg_max_rows": 10})
     result = siting.run(scenario, progress=False)
-    result.save(tmp_path / "out")
-    back = siting.load_result(tmp_path / "out")
+    return result, result.save(tmp_path_factory.mktemp("saved") / "out")
+
+
+def test_a_saved_run_without_its_ledger_explains_from_the_candidates_columns(saved_without_ledger):
+    import siting
+
+    result, out = saved_without_ledger
+    back = siting.load_result(out)
     assert len(back.long_ledger) == len(result.long_ledger) > 10 and not back.long_ledger.built
     site = str(result.sites["site_id"].iloc[0])
     assert back.explain(site).astype(str).equals(result.explain(site).astype(str))
@@ -165,3 +177,20 @@ def test_a_saved_run_without_its_ledger_explains_from_the_candidates_columns(tmp
         return out.sort_values(["candidate_id", "rule"], kind="stable").reset_index(drop=True)
 
     assert entries(back.ledger).equals(entries(result.ledger))  # every entry, made from the wide columns
+
+
+def test_an_older_saved_run_without_ledger_or_rule_measures_says_so_when_explaining(saved_without_ledger, tmp_path):
+    import siting
+
+    result, saved = saved_without_ledger
+    out = Path(shutil.copytree(saved, tmp_path / "older"))
+    run = json.loads((out / "run.json").read_text())
+    run["rules"] = [{k: v for k, v in r.items() if k not in ("measure", "op")} for r in run["rules"]]
+    (out / "run.json").write_text(json.dumps(run))  # as an older siting wrote it
+    back = siting.load_result(out)
+    site = str(result.sites["site_id"].iloc[0])
+    with pytest.raises(KeyError, match=r"is a candidate, but this result's ledger holds no entries for it.*run the "
+                                       r"scenario again"):
+        back.explain(site)
+    with pytest.raises(KeyError, match="'nowhere' is not a candidate id"):
+        back.explain("nowhere")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
 import yaml
@@ -12,7 +14,12 @@ from paths import cli
 from shapely import box
 
 import siting
-from siting.core.errors import ScenarioError
+from siting.candidates.parcels import candidates_from_parcels
+from siting.core.engine import merge_screenings
+from siting.core.errors import ScenarioError, SitingWarning
+from siting.screen.constraints import screen
+from siting.screen.rule_base import RuleContext
+from siting.screen.rules import AgencyIn, GapStatusNotIn, RasterMax
 
 
 def _no_gap_parcels(tmp_path):
@@ -43,13 +50,65 @@ def test_a_gap_rule_on_data_without_gap_status_is_an_error_in_run_and_validate(t
 
 
 @pytest.mark.parametrize("policy, sites", [("pass", 4), ("fail", 0)])
-def test_missing_policy_decides_and_is_stated(tmp_path, caplog, policy, sites):
+def test_missing_policy_decides_and_is_stated(tmp_path, policy, sites):
     path = _scenario(tmp_path, [{"rule": "gap_status_not_in", "values": [1, 2], "missing": policy}])
-    with caplog.at_level("WARNING", logger="siting"):
+    with pytest.warns(SitingWarning) as caught:
         result = siting.run(path, progress=False)
     assert len(result.sites) == sites
-    assert f"4 of 4 candidate(s) have no gap_status; they {policy} (missing: {policy})" in caplog.text
+    said = [str(w.message) for w in caught if "gap_status_not_in" in str(w.message)]
+    assert said == [f"rule gap_status_not_in: 4 of the 4 candidates it judged have no gap_status; they {policy} "
+                    f"(missing: {policy})"]
+    assert result.funnel.set_index("rule").loc["gap_status_not_in", "candidates_no_data"] == 4
     assert result.rules.loc[0, "description"] == "GAP status not in [1, 2]"
+
+
+def _half_raster():
+    """A 1 km slope raster over the west 25 km of the grid parcels (x 0-25 km); the rest is off it."""
+    from affine import Affine
+
+    from siting.geo.raster import Raster
+
+    vals = np.ones((10, 25), dtype="float32")
+    return Raster(np.ma.masked_invalid(vals), Affine(1000, 0, 0, 0, -1000, 10_000), "EPSG:5070", "s")
+
+
+@pytest.mark.parametrize("policy", ["fail", "pass"])
+def test_a_raster_rule_without_data_under_some_candidates_warns_with_the_count(grid_parcels, policy):
+    rule = RasterMax(raster="s", stat="mean", value=5, missing=policy)
+    cands = candidates_from_parcels(grid_parcels)
+    with pytest.warns(SitingWarning) as caught:
+        res = screen(cands, [rule], RuleContext(rasters={"s": _half_raster()}))
+    values = res.frame["raster_max_s__value"].to_numpy(float)
+    off = int(np.isnan(values).sum())
+    assert off == 2  # the two eastern squares lie wholly off the raster
+    assert [str(w.message) for w in caught] == [
+        f"rule raster_max_s: {off} of the 5 candidates it judged have no s data (off the raster or nodata); "
+        f"they {policy} (missing: {policy})"]
+    assert res.funnel["candidates_no_data"].tolist() == [0, off]
+    assert res.frame["raster_max_s__pass"].to_numpy()[np.isnan(values)].tolist() == [policy == "pass"] * off
+
+
+def test_the_no_data_count_is_of_the_candidates_still_in(grid_parcels):
+    cands = candidates_from_parcels(grid_parcels).assign(gap_status=[3, None, 3, None, 4])
+    rules = [AgencyIn(values=["BLM", "DOD"]), GapStatusNotIn(values=[1, 2], missing="fail")]
+    with pytest.warns(SitingWarning, match=r"gap_status_not_in: 1 of the 3 candidates it judged have no gap_status"):
+        res = screen(cands, rules)
+    assert res.funnel["candidates_no_data"].tolist() == [0, 0, 1]  # the NPS one left at agency_in
+    assert res.frame["gap_status_not_in__value"].isna().sum() == 2  # the ledger holds both
+
+
+def test_partitions_warn_once_with_the_whole_count(grid_parcels):
+    """The Dask engine screens partitions quietly and warns from their merge, with the summed count."""
+    cands = candidates_from_parcels(grid_parcels)
+    rules = [RasterMax(raster="s", stat="mean", value=5)]
+    ctx = RuleContext(rasters={"s": _half_raster()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a partition that warned would fail here
+        parts = [screen(cands.iloc[:3], rules, ctx, whole=False), screen(cands.iloc[3:], rules, ctx, whole=False)]
+    with pytest.warns(SitingWarning) as caught:
+        merged = merge_screenings(parts, rules)
+    assert len(caught) == 1 and "2 of the 5 candidates it judged have no s data" in str(caught[0].message)
+    assert merged.funnel["candidates_no_data"].tolist() == [0, 2]
 
 
 def test_a_filter_that_selects_nothing_is_an_error_naming_rule_layer_and_values(tmp_path, tiny_scenario):
