@@ -151,8 +151,11 @@ def windows(transform, shape: tuple[int, int], geoms: np.ndarray):
 def centres_in(transform, geoms, ids, c0, r0, c1, r1, batch: int = 4_000_000):
     """Pixels (row, column, polygon) whose centre lies in each of the small polygons ``geoms[ids]``.
 
-    ``(c0, r0, c1, r1)``: each polygon's pixel window (:func:`windows`); the (polygon, pixel) centre tests
-    go in batches of ``batch``.
+    ``(c0, r0, c1, r1)``: each polygon's pixel window (:func:`windows`). On a grid without rotation the
+    polygons are scanned row by row (:func:`_scanned`): each edge toggles the pixels right of where it
+    crosses a row's centre line, so no centre is tested on its own; a rotated grid tests every centre of
+    the window with ``shapely.contains_xy``. Either way in batches of about ``batch`` window pixels, and
+    in order: by polygon, then row, then column.
 
     Examples
     --------
@@ -165,22 +168,66 @@ def centres_in(transform, geoms, ids, c0, r0, c1, r1, batch: int = 4_000_000):
     """
     width, height = np.clip(c1 - c0, 0, None), np.clip(r1 - r0, 0, None)
     count = width * height
-    rows, cols, groups = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    found = [(np.zeros(0, np.int64),) * 3]
     ends = np.cumsum(count)
     start = 0
-    with prepared(geoms[ids]):
+    scan = transform.b == 0 and transform.d == 0
+    with prepared(geoms[ids] if not scan else np.zeros(0, dtype=object)):
         while start < len(ids):
             stop = int(np.searchsorted(ends, ends[start] - count[start] + batch, side="right"))
-            stop = max(stop, start + 1)
-            sel = np.arange(start, stop)
-            poly = np.repeat(sel, count[sel])
-            k = np.arange(len(poly)) + (ends[start] - count[start]) - np.repeat(ends[sel] - count[sel], count[sel])
-            col = c0[poly] + k % width[poly]
-            row = r0[poly] + k // width[poly]
-            x, y = transform @ (col + 0.5, row + 0.5)
-            inside = shapely.contains_xy(geoms[ids[poly]], x, y)
-            rows.append(row[inside])
-            cols.append(col[inside])
-            groups.append(ids[poly[inside]].astype(np.int64))
-            start = stop
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(groups)
+            sel = np.arange(start, max(stop, start + 1))
+            if scan:
+                found.append(_scanned(transform, geoms[ids[sel]], c0[sel], r0[sel], width[sel], height[sel], ids[sel]))
+            else:
+                found.append(_tested(transform, geoms, ids[sel], c0[sel], r0[sel], width[sel], count[sel]))
+            start = int(sel[-1]) + 1
+    return tuple(np.concatenate([f[k] for f in found]) for k in range(3))
+
+
+def _tested(transform, geoms, ids, c0, r0, width, count):
+    """Every pixel centre of each window tested with ``contains_xy`` (the polygons prepared)."""
+    poly = np.repeat(np.arange(len(ids)), count)
+    k = np.arange(len(poly)) - np.repeat(np.cumsum(count) - count, count)
+    col = c0[poly] + k % width[poly]
+    row = r0[poly] + k // width[poly]
+    x, y = transform @ (col + 0.5, row + 0.5)
+    inside = shapely.contains_xy(geoms[ids[poly]], x, y)
+    return row[inside], col[inside], ids[poly[inside]].astype(np.int64)
+
+
+def _scanned(transform, polys, c0, r0, width, height, ids):
+    """The pixel centres inside each polygon by crossing number, one window row at a time.
+
+    Every ring edge that crosses a pixel row's centre line (half open in y, so a vertex on the line counts
+    once) toggles the pixels of that row whose centres lie right of the crossing; a running parity along
+    the row then marks the centres inside (odd). Holes and multipart polygons need nothing more.
+    """
+    parts, of_part = shapely.get_parts(polys, return_index=True)
+    rings, of_ring = shapely.get_rings(parts, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    e = np.flatnonzero(ring[:-1] == ring[1:])  # edges: consecutive vertices of one ring
+    poly = of_part[of_ring[ring[e]]]
+    inv = ~transform
+    ca, ra = inv @ (xy[e, 0], xy[e, 1])  # edge ends in fractional pixel coordinates
+    cb, rb = inv @ (xy[e + 1, 0], xy[e + 1, 1])
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    first = np.maximum(np.ceil(lo - 0.5), r0[poly]).astype(np.int64)  # rows whose centre r + 0.5 is in [lo, hi)
+    last = np.minimum(np.ceil(hi - 0.5) - 1, r0[poly] + height[poly] - 1).astype(np.int64)
+    n = np.clip(last - first + 1, 0, None)
+    edge = np.repeat(np.arange(len(e)), n)
+    row = first[edge] + np.arange(len(edge)) - np.repeat(np.cumsum(n) - n, n)
+    k = poly[edge]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = ca[edge] + (row + 0.5 - ra[edge]) * (cb[edge] - ca[edge]) / (rb[edge] - ra[edge])
+    wide = int(width.max()) + 1 if len(width) else 1
+    right = np.clip(np.floor(cross - 0.5).astype(np.int64) + 1 - c0[k], 0, wide - 1)  # first centre right of it
+    line = np.r_[0, np.cumsum(height)[:-1]][k] + row - r0[k]  # the (polygon, row) line of the batch
+    lines = int(height.sum())
+    toggles = np.bincount(line * wide + right, minlength=lines * wide).astype(np.int8).reshape(lines, wide)
+    inside = (np.cumsum(toggles, axis=1, dtype=np.int8) & 1).astype(bool)  # parity survives int8 wrapping
+    inside[:, :-1] &= np.arange(wide - 1) < np.repeat(width, height)[:, None]
+    inside[:, -1] = False
+    line, col = np.nonzero(inside)
+    owner = np.repeat(np.arange(len(ids)), height)[line]
+    rows = r0[owner] + line - np.r_[0, np.cumsum(height)[:-1]][owner]
+    return rows, c0[owner] + col, ids[owner].astype(np.int64)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from affine import Affine
 from rasterio.transform import from_origin
 from shapely import box
 
@@ -92,3 +93,69 @@ def test_zonal_stats_in_batches_equals_one_batch(monkeypatch):
     monkeypatch.setattr(raster_mod, "PIXEL_BATCH", 37)  # many batches, edges inside polygons' windows
     batched = raster_mod.zonal_stats(r, cells, ["mean", "count"])
     pd.testing.assert_frame_equal(whole, batched)
+
+
+def _odd_polygons(n: int, seed: int = 1) -> np.ndarray:
+    """Stars of 3-40 vertices, every third with a hole, every fifth with a second part."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        cx, cy = rng.uniform(0, 5000, 2)
+        k = rng.integers(3, 40)
+        ang, rad = np.sort(rng.uniform(0, 2 * np.pi, k)), rng.uniform(50, 400, k)
+        p = shapely.make_valid(shapely.Polygon(np.c_[cx + rad * np.cos(ang), cy + rad * np.sin(ang)]))
+        if i % 3 == 0:
+            p = p.difference(shapely.Point(cx, cy).buffer(40))
+        if i % 5 == 0:
+            p = p.union(box(cx + 500, cy, cx + 600, cy + 90))
+        out.append(p)
+    return np.array(out, dtype=object)
+
+
+@pytest.mark.parametrize("transform", [Affine(30, 0, -100, 0, -30, 5600), Affine(30, 0, -100, 0, 30, -500),
+                                       Affine(-30, 0, 5600, 0, -30, 5600), Affine(17.3, 0, 3.1, 0, -23.9, 5507.7)])
+def test_scanned_pixel_centres_are_those_contains_xy_finds(transform):
+    """Row scanning gives every pixel whose centre lies in the polygon (holes, several parts), in order."""
+    from siting.geo import pixels as px
+
+    geoms = _odd_polygons(600)
+    ids = np.arange(len(geoms))
+    win = px.windows(transform, (300, 300), geoms)
+    got = px.centres_in(transform, geoms, ids, *win, batch=5_000)
+    want = _every_centre(transform, geoms, win)
+    assert len(want[0]) > 10_000
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b)
+
+
+def _every_centre(transform, geoms, win):
+    """The oracle: each polygon's window, every centre tested on its own (row, column, polygon)."""
+    rows, cols, poly = [], [], []
+    for i, (g, c0, r0, c1, r1) in enumerate(zip(geoms, *win, strict=True)):
+        r, c = (a.ravel() for a in np.mgrid[r0:r1, c0:c1])
+        ok = shapely.contains_xy(g, *(transform @ (c + 0.5, r + 0.5)))
+        rows.append(r[ok]), cols.append(c[ok]), poly.append(np.full(ok.sum(), i))
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(poly)
+
+
+def test_a_centre_on_an_edge_two_cells_share_belongs_to_one_of_them():
+    """Squares whose edges run through pixel centres: every centre is counted once (none twice or lost)."""
+    from siting.geo import pixels as px
+
+    xs = np.arange(10) * 180 + 45
+    geoms = np.array([box(x, y, x + 180, y + 180) for x in xs for y in xs], dtype=object)
+    transform = Affine(90, 0, 0, 0, -90, 2000)
+    rows, cols, _ = px.centres_in(transform, geoms, np.arange(len(geoms)), *px.windows(transform, (40, 40), geoms))
+    _, times = np.unique(np.c_[rows, cols], axis=0, return_counts=True)
+    assert len(times) == 20 * 20 and times.max() == 1  # the 20 x 20 centres in or on the tiles' union
+
+
+def test_a_rotated_grid_tests_each_centre():
+    from siting.geo import pixels as px
+
+    geoms = _odd_polygons(50)
+    transform = Affine(30, 2, -100, 1, -30, 5600)
+    win = px.windows(transform, (300, 300), geoms)
+    rows, cols, poly = px.centres_in(transform, geoms, np.arange(len(geoms)), *win)
+    x, y = transform @ (cols + 0.5, rows + 0.5)
+    assert len(rows) > 1000 and shapely.contains_xy(geoms[poly], x, y).all()
