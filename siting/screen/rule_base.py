@@ -173,10 +173,20 @@ class BaseRule(BaseModel):
         oc.passed = passed | kept
         if oc.geoms is not None:
             oc.geoms = np.where(kept, np.asarray(before, dtype=object), oc.geoms)
+        again = self.measure_land(frame[kept & cut], np.asarray(before, dtype=object)[kept & cut], ctx) \
+            if (kept & cut).any() else None
+        if again is not None:  # the value describes the land kept whole, not the land the cut would have left
+            oc.value = np.array(oc.value, dtype=float)
+            oc.value[kept & cut] = again
         if oc.removed_acres is not None:
             oc.removed_acres = np.where(kept, 0.0, oc.removed_acres)
         oc.override = reason
         return oc
+
+    def measure_land(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> np.ndarray | None:
+        """The value of land this rule would cut but an ``include`` keeps whole (``geoms``), for the ledger;
+        None where the rule cuts no land (its value stands)."""
+        return None
 
     def stage_in(self, method: str) -> str:
         """The stage this rule runs at when candidates are made by ``method`` (``parts``, ``grid``, ``pack``)."""

@@ -115,6 +115,12 @@ def _land_outcome(geoms, new, feats, crs, ctx: RuleContext, op: str, threshold: 
     return Outcome(d, decide(left), op, threshold, measure, kept, before - after)
 
 
+def _distance_to_layer(rule, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    """The distance on the ground from each of ``geoms`` to the rule's (filtered) layer."""
+    feats = np.asarray(ctx.layer(rule.layer, rule.where).geometry.values, dtype=object)
+    return spatial.nearest_distance(geoms, feats, reuse=ctx.reuse, crs=frame.crs)
+
+
 class _FieldRule(BaseRule):
     """A parcel field in (or not in) a list of values; NA passes or fails as ``missing`` says, and by
     default fails ``..._in`` and passes ``..._not_in`` (a parcel field NA everywhere is an error unless
@@ -297,6 +303,10 @@ class Outside(BaseRule):
         return _land_outcome(geoms, new, feats, frame.crs, ctx, ">=", self.buffer_m,
                              f"distance to {self.layer} (m)", lambda left: left)
 
+    def measure_land(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> np.ndarray:
+        """The distance on the ground from land kept whole to the (filtered) layer."""
+        return _distance_to_layer(self, frame, geoms, ctx)
+
     def failure_layer(self, label: str, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                       max_candidates: int = 5000) -> tuple[str, gpd.GeoDataFrame] | None:
         """The excluded zones: the layer's (filtered) features near the candidates, plus the buffer."""
@@ -422,6 +432,11 @@ class Within(_DistanceRule):
             return _land_outcome(geoms, new, feats, frame.crs, ctx, "<=", self.distance_m, measure, lambda ok: ok)
         d = farthest_distance(np.asarray(geoms, dtype=object), feats, frame.crs)
         return Outcome(d, self.decide(d), "<=", self.distance_m, f"farthest {measure}")
+
+    def measure_land(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> np.ndarray | None:
+        """On parcel land: the distance on the ground from land kept whole to the layer (as the rule measures
+        land it clips); on sites, None (nothing is cut)."""
+        return _distance_to_layer(self, frame, geoms, ctx) if self._clip else None
 
 
 class Beyond(_DistanceRule):

@@ -104,3 +104,30 @@ def test_an_unknown_parcel_id_stops_the_run(tiny_scenario):
     d = _scenario(tiny_scenario, {"rule": "exclude", "parcels": ["no-such-parcel"], "reason": "typo check"})
     with pytest.raises(ScenarioError, match="no parcel has parcel_id no-such-parcel"):
         siting.run(d, progress=False)
+
+
+def test_an_include_on_a_cutting_rule_records_the_distance_of_the_land_it_keeps_whole():
+    """An ``outside`` rule would cut the land near the town; the include keeps it whole, so the ledger gives
+    the kept land's distance to the town on the ground, not that of the land the cut would have left."""
+    from oracle import agrees, ground_distance
+
+    from siting.screen.constraints import screen
+    from siting.screen.overrides import Include
+    from siting.screen.rule_base import RuleContext
+    from siting.screen.rules import Outside
+
+    x0, y0 = -1_700_000.0, 2_000_000.0
+    cands = gpd.GeoDataFrame({"candidate_id": ["kept", "cut"], "parcel_id": ["1", "2"]},
+                             geometry=[shapely.box(x0, y0, x0 + 4_000, y0 + 4_000),
+                                       shapely.box(x0 + 10_000, y0, x0 + 14_000, y0 + 4_000)], crs=5070)
+    towns = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[shapely.Point(x0 + 4_300, y0 + 2_000),
+                                                             shapely.Point(x0 + 14_300, y0 + 2_000)], crs=5070)
+    keep = Include(parcels=["1"], rules=["outside_towns"], reason="waiver")
+    res = screen(cands, [Outside(layer="towns", buffer_m=1_000).with_includes([keep])], RuleContext({"towns": towns}))
+    frame = res.frame.set_index("candidate_id")
+    assert frame.loc["kept", "geometry"].equals(cands.geometry.iloc[0])  # whole
+    assert frame.loc["cut", "outside_towns__removed_acres"] > 0
+    kept_d = frame.loc["kept", "outside_towns__value"]
+    assert agrees(kept_d, ground_distance(cands.geometry.iloc[0], towns.geometry.iloc[0], "EPSG:5070"))
+    assert kept_d < 1_000 <= frame.loc["cut", "outside_towns__value"]  # the cut one: from the land left
+    assert frame.loc["kept", "outside_towns__pass"] and frame.loc["kept", "overrides"] == "include: waiver"
