@@ -13,6 +13,8 @@ Examples
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -172,7 +174,7 @@ def centres_in(transform, geoms, ids, c0, r0, c1, r1, batch: int = 4_000_000):
     ends = np.cumsum(count)
     start = 0
     scan = transform.b == 0 and transform.d == 0
-    with prepared(geoms[ids] if not scan else np.zeros(0, dtype=object)):
+    with nullcontext() if scan else prepared(geoms[ids]):
         while start < len(ids):
             stop = int(np.searchsorted(ends, ends[start] - count[start] + batch, side="right"))
             sel = np.arange(start, max(stop, start + 1))
@@ -221,7 +223,8 @@ def _scanned(transform, polys, c0, r0, width, height, ids):
         cross = ca[edge] + (row + 0.5 - ra[edge]) * (cb[edge] - ca[edge]) / (rb[edge] - ra[edge])
     wide = int(width.max()) + 1 if len(width) else 1
     right = np.clip(np.floor(cross - 0.5).astype(np.int64) + 1 - c0[k], 0, wide - 1)  # first centre right of it
-    line = np.r_[0, np.cumsum(height)[:-1]][k] + row - r0[k]  # the (polygon, row) line of the batch
+    line0 = np.cumsum(height) - height  # each polygon's first line: its window's rows, one line each
+    line = line0[k] + row - r0[k]
     lines = int(height.sum())
     toggles = np.bincount(line * wide + right, minlength=lines * wide).astype(np.int8).reshape(lines, wide)
     inside = (np.cumsum(toggles, axis=1, dtype=np.int8) & 1).astype(bool)  # parity survives int8 wrapping
@@ -229,5 +232,5 @@ def _scanned(transform, polys, c0, r0, width, height, ids):
     inside[:, -1] = False
     line, col = np.nonzero(inside)
     owner = np.repeat(np.arange(len(ids)), height)[line]
-    rows = r0[owner] + line - np.r_[0, np.cumsum(height)[:-1]][owner]
+    rows = r0[owner] + line - line0[owner]
     return rows, c0[owner] + col, ids[owner].astype(np.int64)

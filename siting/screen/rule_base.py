@@ -173,11 +173,11 @@ class BaseRule(BaseModel):
         oc.passed = passed | kept
         if oc.geoms is not None:
             oc.geoms = np.where(kept, np.asarray(before, dtype=object), oc.geoms)
-        again = self.measure_land(frame[kept & cut], np.asarray(before, dtype=object)[kept & cut], ctx) \
-            if (kept & cut).any() else None
+        whole = kept & cut
+        again = self.measure_land(frame[whole], np.asarray(before, dtype=object)[whole], ctx) if whole.any() else None
         if again is not None:  # the value describes the land kept whole, not the land the cut would have left
             oc.value = np.array(oc.value, dtype=float)
-            oc.value[kept & cut] = again
+            oc.value[whole] = again
         if oc.removed_acres is not None:
             oc.removed_acres = np.where(kept, 0.0, oc.removed_acres)
         oc.override = reason
