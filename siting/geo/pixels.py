@@ -157,8 +157,8 @@ def centres_in(transform, geoms, ids, c0, r0, c1, r1, batch: int = 4_000_000):
     polygons are scanned row by row (:func:`_scanned`): each edge toggles the pixels right of where it
     crosses a row's centre line, so no centre is tested on its own; a rotated grid tests every centre of
     the window with ``shapely.contains_xy``. Either way in batches of about ``batch`` window pixels, and
-    in order: by polygon, then row, then column. Only polygonal parts hold centres: a line or point part of
-    a collection holds none, even a centre it passes through exactly.
+    in order: by polygon, then row, then column. The row scan counts polygonal parts only: a line or point
+    part of a collection holds no centre, even one it passes through exactly.
 
     Examples
     --------
