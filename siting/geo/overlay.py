@@ -65,7 +65,8 @@ def overlay_values(geoms: np.ndarray, features: np.ndarray, values: np.ndarray, 
     """The attribute ``values`` of the ``features`` overlapping each geometry, summarised by ``how``.
 
     ``area_weighted``: the mean of the values weighted by the area each feature covers (numbers);
-    ``majority``: the value covering the most area (any type; ties go to the first feature);
+    ``majority``: the value covering the most area (any type; values covering equal areas, to a square
+    micrometre, go to the least value in text order, so the answer does not depend on the features' order);
     ``max``: the largest value among the features that cover some area. Features with a missing value are
     left out; a geometry no feature covers gets NaN (None for ``majority``). ``layer`` and ``field`` name
     the values in errors.
@@ -82,7 +83,8 @@ def overlay_values(geoms: np.ndarray, features: np.ndarray, values: np.ndarray, 
     pairs = pd.DataFrame({"s": s, "value": column.to_numpy()[f], "area": area})
     if how == "majority":
         best = pairs.groupby(["s", "value"], sort=False)["area"].sum().reset_index()
-        best = best.sort_values("area", ascending=False, kind="stable").drop_duplicates("s")
+        best = best.assign(area=best["area"].round(6), text=best["value"].astype(str))
+        best = best.sort_values(["area", "text"], ascending=[False, True], kind="stable").drop_duplicates("s")
         return _spread(best.set_index("s")["value"], len(geoms), None)
     try:
         pairs["value"] = pairs["value"].astype(float)

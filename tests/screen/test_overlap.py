@@ -143,3 +143,15 @@ def test_the_overlay_factor_reaches_the_sites_and_their_breakdown(with_overlaps)
     expected = west * 1.0 + (1 - west) * 4.0  # every site lies inside the two basins
     assert np.allclose(s["water_value"], expected) and np.allclose(s["water_share"], 1.0)
     assert "water" in set(result.explain(s["site_id"].iloc[0])["name"])
+
+
+@pytest.mark.parametrize("order", [[0, 1], [1, 0]])
+def test_overlay_majority_tie_goes_to_the_least_value_whatever_the_features_order(order):
+    """A site split exactly in half by two plans: the same value whichever feature comes first."""
+    site = box(X, Y, X + 2_000, Y + 2_000)
+    plans = gpd.GeoDataFrame({"alloc": ["open", "closed"]}, crs=5070,
+                             geometry=[box(X, Y, X + 1_000, Y + 2_000), box(X + 1_000, Y, X + 2_000, Y + 2_000)])
+    f = make_factor({"name": "plan", "overlay": "plans", "field": "alloc", "how": "majority",
+                     "transform": {"categorical": {"map": {"open": 1, "closed": 0}}}})
+    raw = f.compute(_sites(site), {"plans": plans.iloc[order]}, {})["plan_value"]
+    assert raw.tolist() == ["closed"]
