@@ -104,7 +104,16 @@ class BaseRule(BaseModel):
         return self.describe() + (f" [applies where {self.applies_to}]" if self.applies_to else "")
 
     def no_data(self) -> str:
-        """What a candidate the rule has no data for lacks, and how it is then decided (the warning's words)."""
+        """What a candidate the rule has no data for lacks, and how it is then decided (the warning's words).
+
+        Examples
+        --------
+        >>> from siting.screen.rules import GapStatusNotIn, RasterMax
+        >>> GapStatusNotIn(values=[1, 2]).no_data()
+        'no gap_status; they pass (set missing: pass|fail to decide)'
+        >>> RasterMax(raster="slope", value=5).no_data()
+        'no slope data (off the raster or nodata); they fail (missing: fail)'
+        """
         return "no data to judge"
 
     def label(self) -> str:
@@ -185,7 +194,19 @@ class BaseRule(BaseModel):
 
     def measure_land(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> np.ndarray | None:
         """The value of land this rule would cut but an ``include`` keeps whole (``geoms``), for the ledger;
-        None where the rule cuts no land (its value stands)."""
+        None where the rule cuts no land (its value stands).
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import Point, box
+        >>> from siting.screen.rules import MinArea, Outside
+        >>> land = gpd.GeoDataFrame(geometry=[box(-1_700_000, 2_000_000, -1_699_000, 2_001_000)], crs=5070)
+        >>> ctx = RuleContext({"towns": gpd.GeoDataFrame(geometry=[Point(-1_698_500, 2_000_500)], crs=5070)})
+        >>> d = Outside(layer="towns", buffer_m=1_000).measure_land(land, land.geometry.values, ctx)
+        >>> 490 < float(d[0]) < 510, MinArea(acres=1).measure_land(land, land.geometry.values, ctx)  # 500 m on the map
+        (True, None)
+        """
         return None
 
     def stage_in(self, method: str) -> str:
