@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +14,15 @@ import yaml
 from browser import chromium_available
 from paths import DEMO, SAMPLE, realdata_dir
 from shapely import LineString, Point, box
+
+
+@pytest.fixture(autouse=True)
+def _warning_filters_left_as_found():
+    """Fail a test whose code leaves the session's warning filters changed (a leaked "ignore" would
+    silence every later warning a notebook user should see)."""
+    before = list(warnings.filters)
+    yield
+    assert warnings.filters == before, "the code under test left the process's warning filters changed"
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,12 @@ from siting.core.errors import InputFileError, RasterError
 from siting.geo import pixels as px
 from siting.io.crs import resolve_crs
 from siting.io.virtual import check_local
+
+#: One ``rasterize`` at a time. rasterio's in-memory dataset silences a warning with
+#: ``warnings.catch_warnings``, which is not thread-safe: two threads entering it together can leave an
+#: "ignore every warning" filter behind for the rest of the session (and let the warning through as an
+#: error under ``-W error``). The burn holds the GIL anyway, so the lock costs no parallelism.
+_RASTERIZE = threading.Lock()
 
 __all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "derive_layer", "load_raster", "pixel_index",
            "slope_of", "slope_percent", "zonal_stats"]
@@ -351,8 +358,9 @@ def _burn(raster, geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.nd
     rows, cols, groups = [], [], []
     for c in range(int(colour.max()) + 1):  # one pass per group of non-overlapping polygons
         sel = ids[colour == c]
-        burned = rasterize(zip(geoms[sel], (sel + 1).tolist(), strict=True), out_shape=(row1 - row0, col1 - col0),
-                           transform=transform, fill=0, dtype="int32")
+        with _RASTERIZE:
+            burned = rasterize(zip(geoms[sel], (sel + 1).tolist(), strict=True),
+                               out_shape=(row1 - row0, col1 - col0), transform=transform, fill=0, dtype="int32")
         r, k = np.nonzero(burned)
         rows.append(r + row0)
         cols.append(k + col0)

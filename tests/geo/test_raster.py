@@ -159,3 +159,26 @@ def test_a_rotated_grid_tests_each_centre():
     rows, cols, poly = px.centres_in(transform, geoms, np.arange(len(geoms)), *win)
     x, y = transform @ (cols + 0.5, rows + 0.5)
     assert len(rows) > 1000 and shapely.contains_xy(geoms[poly], x, y).all()
+
+
+def test_polygons_burnt_on_threads_leave_the_sessions_warning_filters_as_they_were():
+    # rasterio's in-memory dataset hides a warning with warnings.catch_warnings, which is not
+    # thread-safe: unguarded, concurrent burns let it out and can leave "ignore all" behind
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from siting.geo.raster import SMALL_WINDOW_PX, Raster, pixel_index
+
+    side = int(np.sqrt(SMALL_WINDOW_PX)) + 20  # a window too large for the row scan: burnt
+    grid = Raster(np.ma.masked_invalid(np.zeros((side + 10, side + 10))), Affine(1, 0, 0, 0, -1, side + 10),
+                  "EPSG:5070", "r")
+    big = np.array([box(2, 2, side, side)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning)  # rasterio 1.4 with affine 3
+        before = list(warnings.filters)
+        with ThreadPoolExecutor(8) as pool:
+            counts = list(pool.map(lambda _: len(pixel_index(grid, big)[0]), range(3_000)))
+        after = list(warnings.filters)
+    assert after == before
+    assert set(counts) == {(side - 2) ** 2}
