@@ -48,7 +48,7 @@ from siting.core.errors import RasterError, ScenarioError, SitingWarning
 from siting.geo.overlay import covered_fraction, overlay_values, require_polygons
 from siting.geo.proximity import Reuse
 from siting.io import minerals
-from siting.score import readiness, transforms
+from siting.score import measures, readiness, transforms
 from siting.score.measures import attribute, count_within, filter_features, nearest_feature, raster_stat
 from siting.score.readiness import PermittingSpec
 from siting.screen import where as where_mod
@@ -196,6 +196,11 @@ class _LayerFactor(BaseFactor):
 
     def filters(self) -> list[tuple[str, str]]:
         return [(self.target, self.where)] if self.where and self.target else []
+
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
+        return super().check(layers, rasters) + (measures.selection_problems(
+            f"factor {self.name!r}", self.target, layers.get(self.target, []), where_expr=self.where,
+            commodities=self.commodities, critical_only=self.critical_only) if self.target else [])
 
     def _features(self, layers) -> gpd.GeoDataFrame:
         return filter_features(layers[self.target], where_expr=self.where, commodities=self.commodities,
@@ -347,6 +352,11 @@ class Feedstock(BaseFactor):
 
     def layers_used(self) -> list[str]:
         return [self.feedstock]
+
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
+        return super().check(layers, rasters) + measures.selection_problems(
+            f"factor {self.name!r}", self.feedstock, layers.get(self.feedstock, []), commodities=self.commodities,
+            needs=("commodities", "dev_status"))
 
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:

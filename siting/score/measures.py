@@ -4,6 +4,7 @@ Distances and radii are geodesic metres on the working CRS's ellipsoid (:mod:`si
 
 * :func:`distance_to` - exact distance (m) to the nearest feature of a layer,
   optionally filtered (``where``) and, for deposits, by commodity;
+* :func:`selection_problems` - why a factor's selection of a layer's features cannot be made;
 * :func:`nearest_feature` - that distance and the nearest feature's name;
 * :func:`count_within` - number of features within a radius (deposits by
   commodity or group);
@@ -39,7 +40,8 @@ from siting.io.crs import require_same_crs
 from siting.schema import ID_COLUMN
 from siting.screen import where
 
-__all__ = ["attribute", "count_within", "distance_to", "filter_features", "nearest_feature", "raster_stat"]
+__all__ = ["attribute", "count_within", "distance_to", "filter_features", "nearest_feature", "raster_stat",
+           "selection_problems"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,48 @@ def filter_features(features: gpd.GeoDataFrame, *, where_expr: str | None = None
     if critical_only:
         keep &= features["critical"].fillna(False).to_numpy(dtype=bool)
     return features[keep]
+
+
+def selection_problems(who: str, layer: str, frames, *, where_expr: str | None = None, commodities=None,
+                       critical_only: bool = False, needs: tuple[str, ...] = ()) -> list[str]:
+    """Why a selection of ``layer``'s loaded ``frames`` by commodity (and ``critical_only``) cannot be made:
+    fields the layer lacks (``commodities``, ``critical`` and any ``needs``), or nothing selected.
+
+    A selection of no deposit would give every site the same count (0) or no distance at all: a factor
+    that scores without measuring anything. ``where_expr`` alone is checked by
+    :func:`siting.screen.where.filter_problems`; here it narrows the features the commodities are looked
+    for in.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"commodities": ["gold;silver", "gold"]})
+    >>> print(*selection_problems("factor 'feed'", "deposits", [d], commodities=["helium"]))
+    factor 'feed': commodities helium select none of the 2 features of layer deposits (commodities there: gold,
+    silver); choose commodities the layer holds
+    >>> selection_problems("factor 'feed'", "deposits", [d], commodities=["Au"])
+    []
+    """
+    fields = list(needs) + (["commodities"] if commodities else []) + (["critical"] if critical_only else [])
+    lacking = [f"{who} reads the field {f!r}, which layer {layer} does not have; fields: "
+               f"{', '.join(str(c) for c in frame.columns if c != 'geometry')}"
+               for frame in frames for f in dict.fromkeys(fields) if f not in frame.columns]
+    if lacking or not (commodities or critical_only) or not frames:
+        return lacking
+    wanted = where.fields_used(where_expr) if where_expr else set()
+    usable = [f for f in frames if wanted <= set(f.columns)]  # a filter on a missing field is said elsewhere
+    def count(**selection) -> int:
+        return sum(len(filter_features(f, where_expr=where_expr, layer=layer, **selection)) for f in usable)
+
+    if not usable or not count() or count(commodities=commodities, critical_only=critical_only):
+        return []  # (a filter that selects nothing is said by filter_problems)
+    held = pd.concat([f["commodities"] for f in usable if "commodities" in f.columns] or [pd.Series(dtype=str)])
+    held = held.fillna("").astype(str).str.split(";").explode()
+    there = ", ".join(held[held != ""].value_counts().index[:8]) or "none"
+    what = " and ".join(([f"commodities {', '.join(commodities)}"] if commodities else [])
+                        + (["critical only"] if critical_only else []))
+    return [f"{who}: {what} select none of the {sum(map(len, usable)):,} features of layer {layer}"
+            f"{f' where {where_expr!r}' if where_expr else ''} (commodities there: {there}); "
+            "choose commodities the layer holds"]
 
 
 def _geoms(frame: gpd.GeoDataFrame) -> np.ndarray:

@@ -117,7 +117,8 @@ def feedstock(sites: gpd.GeoDataFrame, deposits: gpd.GeoDataFrame, *, name: str,
     for c in ordered:
         sub = deps[minerals.has_any(deps["commodities"], [c])]
         d, idx = spatial.nearest(_geoms(sites), _geoms(sub), reuse=reuse, crs=sites.crs)
-        names = sub["name"].fillna(sub.get("deposit_id", pd.Series("", index=sub.index))).astype(str).to_numpy()
+        names = sub.get("name", pd.Series(None, index=sub.index, dtype=object)).fillna(
+            sub.get("deposit_id", pd.Series("", index=sub.index))).astype(str).to_numpy()
         label = pd.Series(names[np.maximum(idx, 0)], index=sites.index) + " (" + \
             pd.Series(np.round(d / 1000, 1), index=sites.index).astype(str) + " km)"
         out[f"{name}_nearest_{_slug(c)}"] = label.where(idx >= 0, None)

@@ -129,3 +129,36 @@ def test_a_rule_on_a_field_the_layer_lacks_fails_the_run_too(tiny_scenario):
     with pytest.raises(ScenarioError, match=r"rule within_substations filters substations on kv, which layer "
                                             r"substations does not have"):
         siting.run(d, progress=False)
+
+
+def _problems(d) -> tuple[list[str], list[str]]:
+    """What ``siting validate`` reports as errors for the scenario ``d``, and what ``siting.run`` refuses."""
+    from siting.core.checks import check_scenario
+
+    report = check_scenario(copy.deepcopy(d))
+    with pytest.raises(ScenarioError, match="cannot be judged on its data") as refused:
+        siting.run(copy.deepcopy(d), progress=False)
+    return str(refused.value).splitlines()[1:], [e.message for e in report.errors]
+
+
+def test_commodities_that_select_no_deposit_are_an_error_naming_factor_layer_and_what_it_holds(tiny_scenario):
+    d = copy.deepcopy(tiny_scenario)
+    feed = next(f for f in d["factors"] if "feedstock" in f)
+    feed["commodities"] = ["helium"]  # a critical mineral no deposit of the demo's MRDS file holds
+    d["factors"].append({"name": "helium_mine", "distance_to": "deposits", "commodities": ["helium"],
+                         "critical_only": True})
+    said, errors = _problems(d)
+    for who, what in ((feed["name"], "commodities helium"), ("helium_mine", "commodities helium and critical only")):
+        expected = f"factor '{who}': {what} select none of the 510 features of layer deposits (commodities there: "
+        assert any(expected in m for m in said), said
+        assert any(expected in e for e in errors), errors
+    assert all("gold" in m for m in said)  # the commodities the layer does hold
+
+
+def test_a_feedstock_layer_without_commodities_or_development_status_is_an_error_not_a_key_error(tiny_scenario):
+    d = copy.deepcopy(tiny_scenario)
+    next(f for f in d["factors"] if "feedstock" in f).update(feedstock="towns", commodities=None)
+    said, errors = _problems(d)
+    for field in ("commodities", "dev_status"):
+        expected = f"factor 'feedstock' reads the field '{field}', which layer towns does not have; fields: "
+        assert any(expected in m for m in said) and any(expected in e for e in errors)
