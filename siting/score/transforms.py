@@ -50,7 +50,7 @@ def _finish(score: np.ndarray) -> np.ndarray:
 
 def _linear(x, best: float, worst: float):
     if best == worst:
-        raise ValueError("linear transform needs best != worst")
+        raise ValueError(f"linear transform needs best != worst (both {best:g})")
     return _finish((_num(x) - worst) / (best - worst))
 
 
@@ -67,6 +67,8 @@ def _log(x, best: float | None = None, worst: float | None = None, direction: st
     v = np.log1p(np.clip(_num(x), 0, None))
     if best is None or worst is None:
         return _minmax(v, direction)
+    if best == worst:
+        raise ValueError(f"log transform needs best != worst (both {best:g})")
     return _linear(v, np.log1p(best), np.log1p(worst))
 
 

@@ -45,6 +45,15 @@ def test_transforms(spec, x, expected):
     assert transforms.apply(spec, np.array(x, float)).tolist() == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("kind", ["linear", "log"])
+def test_a_transform_with_best_equal_to_worst_is_an_error_naming_its_kind(kind):
+    from siting.core.errors import ScenarioError
+    from siting.score.factors import make_factor
+
+    with pytest.raises(ScenarioError, match=rf"factor 'x': .*{kind} transform needs best != worst \(both 5\)"):
+        make_factor({"name": "x", "distance_to": "subs", "transform": {kind: {"best": 5, "worst": 5}}})
+
+
 def test_transform_output_in_unit_interval(rng):
     x = rng.normal(0, 1e4, 1000)
     for spec in ({"linear": {"best": -5, "worst": 5}}, {"sigmoid": {"mid": 0, "scale": 3}},
