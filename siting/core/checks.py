@@ -116,6 +116,9 @@ def _summarise(loaded, name, spec_path, report: CheckReport) -> None:
             rows = loaded.rejects.loc[loaded.rejects["reason"] == reason, "src_row"].head(3).tolist()
             report.add("warning", name, spec_path, f"{n:,} feature(s) will be rejected: {reason} "
                        f"(rows {', '.join(map(str, rows))})")
+    if r.kept + r.repaired == 0:  # as the run's layer warning says
+        report.add("warning", name, spec_path, "no feature left: the layer is empty"
+                   + (f" (all {r.read:,} rejected)" if r.read else ""))
     report.layers.setdefault(name, {"source": r.source, "read": 0, "kept": 0, "repaired": 0, "rejected": 0})
     for k in ("read", "kept", "repaired", "rejected"):
         report.layers[name][k] += getattr(r, k)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from paths import DEMO, ROOT
+from paths import DEMO, ROOT, SAMPLE
 
 
 def siting(*args, cwd=ROOT):
@@ -136,3 +136,18 @@ def test_validate_reports_every_problem_of_every_layer_at_once(tmp_path):
     assert "has no CRS" in out and "duplicate parcel_id" in out  # two problems in one layer
     assert "sentinel -999999 in MAX_VOLT" in out and "file not found" in out
     assert "filters subs on kv" in out and "Traceback" not in out
+
+
+def test_validate_warns_of_an_empty_layer_as_the_run_does(tmp_path, tiny_yaml):
+    import geopandas as gpd
+    import pyogrio
+    import yaml
+
+    empty = gpd.read_file(SAMPLE / "wilderness.shp").iloc[:0]  # the right schema, no feature
+    pyogrio.write_dataframe(empty, tmp_path / "wilderness.gpkg")
+    d = yaml.safe_load(tiny_yaml.read_text())
+    d["layers"]["wilderness"] = {"path": str(tmp_path / "wilderness.gpkg")}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    r = siting("validate", tmp_path / "s.yaml")
+    assert r.returncode == 0  # a warning: an outside rule on no feature keeps all land, and says so
+    assert "WARNING wilderness: no feature left: the layer is empty" in r.stdout + r.stderr
