@@ -173,8 +173,7 @@ def _fields(frame: pd.DataFrame) -> str:
 
 def _lacking(factor: str, field: str, layer: str, layers: Mapping[str, Sequence[pd.DataFrame]]) -> list[str]:
     """A problem for each loaded frame of ``layer`` without the ``field`` a factor reads."""
-    return [f"factor {factor!r} reads the field {field!r}, which layer {layer!r} does not have; fields: "
-            f"{_fields(frame)}" for frame in layers.get(layer, []) if field not in frame.columns]
+    return measures.selection_problems(f"factor {factor!r}", layer, layers.get(layer, []), needs=(field,))
 
 
 class _LayerFactor(BaseFactor):

@@ -93,13 +93,14 @@ def selection_problems(who: str, layer: str, frames, *, where_expr: str | None =
     []
     """
     fields = list(needs) + (["commodities"] if commodities else []) + (["critical"] if critical_only else [])
-    lacking = [f"{who} reads the field {f!r}, which layer {layer} does not have; fields: "
+    lacking = [f"{who} reads the field {f!r}, which layer {layer!r} does not have; fields: "
                f"{', '.join(str(c) for c in frame.columns if c != 'geometry')}"
                for frame in frames for f in dict.fromkeys(fields) if f not in frame.columns]
     if lacking or not (commodities or critical_only) or not frames:
         return lacking
     wanted = where.fields_used(where_expr) if where_expr else set()
     usable = [f for f in frames if wanted <= set(f.columns)]  # a filter on a missing field is said elsewhere
+
     def count(**selection) -> int:
         return sum(len(filter_features(f, where_expr=where_expr, layer=layer, **selection)) for f in usable)
 

@@ -160,5 +160,5 @@ def test_a_feedstock_layer_without_commodities_or_development_status_is_an_error
     next(f for f in d["factors"] if "feedstock" in f).update(feedstock="towns", commodities=None)
     said, errors = _problems(d)
     for field in ("commodities", "dev_status"):
-        expected = f"factor 'feedstock' reads the field '{field}', which layer towns does not have; fields: "
+        expected = f"factor 'feedstock' reads the field '{field}', which layer 'towns' does not have; fields: "
         assert any(expected in m for m in said) and any(expected in e for e in errors)
