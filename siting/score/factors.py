@@ -172,8 +172,13 @@ def _fields(frame: pd.DataFrame) -> str:
 
 
 def _lacking(factor: str, field: str, layer: str, layers: Mapping[str, Sequence[pd.DataFrame]]) -> list[str]:
-    """A problem for each loaded frame of ``layer`` without the ``field`` a factor reads."""
-    return measures.selection_problems(f"factor {factor!r}", layer, layers.get(layer, []), needs=(field,))
+    """A problem for each loaded frame of ``layer`` without the ``field`` a factor reads, or with it NA on every
+    feature (every site would score the same 0: a factor that measures nothing)."""
+    frames = layers.get(layer, [])
+    return measures.selection_problems(f"factor {factor!r}", layer, frames, needs=(field,)) + [
+        f"factor {factor!r} reads {field!r}, which is missing (NA) on every one of the {len(f):,} features of "
+        f"layer {layer!r}: the data cannot score it; choose another field or remove the factor"
+        for f in frames if field in f.columns and len(f) and f[field].isna().all()]
 
 
 class _LayerFactor(BaseFactor):

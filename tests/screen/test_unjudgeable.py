@@ -31,10 +31,10 @@ def _no_gap_parcels(tmp_path):
     return path
 
 
-def _scenario(tmp_path, constraints, name="s.yaml"):
+def _scenario(tmp_path, constraints, name="s.yaml", factors=()):
     d = {"version": 1, "name": "t", "layers": {"parcels": {"path": str(_no_gap_parcels(tmp_path)),
                                                             "source": "padus"}},
-         "constraints": constraints}
+         "constraints": constraints, "factors": list(factors)}
     path = tmp_path / name
     path.write_text(yaml.safe_dump(d))
     return path
@@ -47,6 +47,16 @@ def test_a_gap_rule_on_data_without_gap_status_is_an_error_in_run_and_validate(t
         siting.run(path, progress=False)
     r = cli("validate", path)
     assert r.returncode == 1 and "missing (NA) on every one of the 4 parcels" in r.stdout + r.stderr
+
+
+def test_an_attribute_factor_on_a_field_na_on_every_parcel_is_an_error_in_run_and_validate(tmp_path):
+    path = _scenario(tmp_path, [], factors=[{"name": "gap", "attribute": "gap_status",
+                                             "transform": {"categorical": {"map": {"3": 1, "4": 0.5}}}}])
+    said = r"factor 'gap' reads 'gap_status', which is missing \(NA\) on every one of the 4 features of layer 'parcels'"
+    with pytest.raises(ScenarioError, match=said):
+        siting.run(path, progress=False)
+    r = cli("validate", path)
+    assert r.returncode == 1 and "is missing (NA) on every one of the 4 features" in r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("policy, sites", [("pass", 4), ("fail", 0)])
