@@ -35,7 +35,6 @@ True
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -44,7 +43,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
-from siting.core.errors import RasterError, ScenarioError, SitingWarning
+from siting.core.errors import RasterError, ScenarioError
 from siting.geo.overlay import covered_fraction, overlay_values, require_polygons
 from siting.geo.proximity import Reuse
 from siting.io import minerals
@@ -171,16 +170,6 @@ def _fields(frame: pd.DataFrame) -> str:
     return ", ".join(c for c in frame.columns if c != "geometry")
 
 
-def _lacking(factor: str, field: str, layer: str, layers: Mapping[str, Sequence[pd.DataFrame]]) -> list[str]:
-    """A problem for each loaded frame of ``layer`` without the ``field`` a factor reads, or with it NA on every
-    feature (every site would score the same 0: a factor that measures nothing)."""
-    frames = layers.get(layer, [])
-    return measures.selection_problems(f"factor {factor!r}", layer, frames, needs=(field,)) + [
-        f"factor {factor!r} reads {field!r}, which is missing (NA) on every one of the {len(f):,} features of "
-        f"layer {layer!r}: the data cannot score it; choose another field or remove the factor"
-        for f in frames if field in f.columns and len(f) and f[field].isna().all()]
-
-
 class _LayerFactor(BaseFactor):
     """A factor on the features of one layer, optionally filtered and (deposits) selected by commodity."""
 
@@ -301,15 +290,10 @@ class RasterFactor(BaseFactor):
         siting.core.errors.RasterError: factor 'terrain': raster 'slope' has no data under any of the 1 sites \
 (every pixel there is nodata); check the file's extent and its nodata value, or drop the factor
         """
-        vals = raw[self.raw_column]
-        missing = int(vals.isna().sum())
-        if missing and missing == len(vals):  # nothing to score on
-            raise RasterError(f"factor {self.name!r}: raster {self.raster!r} has no data under any of the "
-                              f"{len(vals):,} sites (every pixel there is nodata); check the file's extent and "
-                              "its nodata value, or drop the factor")
-        if missing:
-            warnings.warn(f"factor {self.name!r}: {missing:,} of {len(vals):,} site(s) have no {self.raster!r} "
-                          "data under them; they score 0 on it", SitingWarning, stacklevel=2)
+        measures.judge_missing(f"factor {self.name!r}", raw[self.raw_column], RasterError,
+                               f"raster {self.raster!r} has no data under any of the {{n:,}} sites (every pixel "
+                               "there is nodata); check the file's extent and its nodata value, or drop the factor",
+                               f"have no {self.raster!r} data under them")
 
 
 class AttributeFactor(BaseFactor):
@@ -329,11 +313,17 @@ class AttributeFactor(BaseFactor):
         return [self.attribute]
 
     def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
-        return super().check(layers, rasters) + _lacking(self.name, self.attribute, "parcels", layers)
+        return super().check(layers, rasters) + measures.field_problems(
+            f"factor {self.name!r}", self.attribute, "parcels", layers)
 
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
         return pd.DataFrame({self.raw_column: attribute(candidates, self.attribute)})
+
+    def judge(self, raw: pd.DataFrame) -> None:
+        measures.judge_missing(f"factor {self.name!r}", raw[self.raw_column], ScenarioError,
+                               f"{self.attribute} is missing (NA) on every one of the {{n:,}} sites; choose another "
+                               "field or remove the factor", f"have no {self.attribute} value")
 
 
 class Feedstock(BaseFactor):
@@ -431,7 +421,8 @@ class Overlay(BaseFactor):
         return f"{self.how.replace('_', '-')} {self.field} of the {self.overlay} polygons over the site"
 
     def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[str]:
-        return super().check(layers, rasters) + _lacking(self.name, self.field, self.overlay, layers)
+        return super().check(layers, rasters) + measures.field_problems(
+            f"factor {self.name!r}", self.field, self.overlay, layers)
 
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
@@ -450,6 +441,12 @@ class Overlay(BaseFactor):
         out = numeric.to_numpy() if numeric.isna().sum() == pd.isna(value).sum() else value
         return pd.DataFrame({self.raw_column: out, f"{self.name}_share": covered_fraction(geoms, polys)},
                             index=candidates.index)
+
+    def judge(self, raw: pd.DataFrame) -> None:
+        measures.judge_missing(f"factor {self.name!r}", raw[self.raw_column], ScenarioError,
+                               f"none of the {{n:,}} sites overlaps a feature of layer {self.overlay!r} with a "
+                               f"{self.field} value; check the layer's extent and CRS, or drop the factor",
+                               f"overlap no feature of layer {self.overlay!r} with a {self.field} value")
 
 
 #: The registry: scenario key -> factor class.

@@ -4,7 +4,8 @@ Distances and radii are geodesic metres on the working CRS's ellipsoid (:mod:`si
 
 * :func:`distance_to` - exact distance (m) to the nearest feature of a layer,
   optionally filtered (``where``) and, for deposits, by commodity;
-* :func:`selection_problems` - why a factor's selection of a layer's features cannot be made;
+* :func:`selection_problems`, :func:`field_problems` - why a factor's selection of a layer's features, or a
+  field it reads, cannot judge it; :func:`judge_missing` - the error or warning for sites without a value;
 * :func:`nearest_feature` - that distance and the nearest feature's name;
 * :func:`count_within` - number of features within a radius (deposits by
   commodity or group);
@@ -27,12 +28,13 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.core.errors import ScenarioError
+from siting.core.errors import ScenarioError, SitingWarning
 from siting.geo import spatial
 from siting.geo.proximity import Reuse
 from siting.io import minerals
@@ -40,8 +42,8 @@ from siting.io.crs import require_same_crs
 from siting.schema import ID_COLUMN
 from siting.screen import where
 
-__all__ = ["attribute", "count_within", "distance_to", "filter_features", "nearest_feature", "raster_stat",
-           "selection_problems"]
+__all__ = ["attribute", "count_within", "distance_to", "field_problems", "filter_features", "judge_missing",
+           "nearest_feature", "raster_stat", "selection_problems"]
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,51 @@ def selection_problems(who: str, layer: str, frames, *, where_expr: str | None =
     return [f"{who}: {what} select none of the {sum(map(len, usable)):,} features of layer {layer}"
             f"{f' where {where_expr!r}' if where_expr else ''} (commodities there: {there}); "
             "choose commodities the layer holds"]
+
+
+def field_problems(who: str, field: str, layer: str, layers) -> list[str]:
+    """A problem for each loaded frame of ``layer`` (``layers`` maps names to frames) without the ``field``
+    ``who`` reads, or with it NA on every feature (every site would score the same 0: a factor that measures
+    nothing).
+
+    Examples
+    --------
+    >>> frames = {"parcels": [pd.DataFrame({"gap_status": [None, None]})]}
+    >>> print(*field_problems("factor 'gap'", "gap_status", "parcels", frames))
+    factor 'gap' reads 'gap_status', which is missing (NA) on every one of the 2 features of layer 'parcels': the
+    data cannot score it; choose another field or remove the factor
+    """
+    frames = layers.get(layer, [])
+    return selection_problems(who, layer, frames, needs=(field,)) + [
+        f"{who} reads {field!r}, which is missing (NA) on every one of the {len(f):,} features of layer {layer!r}: "
+        "the data cannot score it; choose another field or remove the factor"
+        for f in frames if field in f.columns and len(f) and f[field].isna().all()]
+
+
+def judge_missing(who: str, values: pd.Series, error: type[Exception], none: str, some: str) -> None:
+    """Raise ``error`` (``who``: ``none``, formatted with the site count ``n``) when no site has a value; warn
+    (a :class:`~siting.core.errors.SitingWarning`) with the count of those without (``some``: what they lack):
+    they score 0 on the factor.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     judge_missing("factor 'gap'", pd.Series([3.0, None]), ValueError, "no value in {n} sites", "have no gap")
+    >>> print(caught[0].message)
+    factor 'gap': 1 of 2 site(s) have no gap; they score 0 on it
+    >>> judge_missing("factor 'gap'", pd.Series([None]), ValueError, "no value in {n} sites", "have no gap")
+    Traceback (most recent call last):
+    ...
+    ValueError: factor 'gap': no value in 1 sites
+    """
+    missing = int(values.isna().sum())
+    if missing and missing == len(values):  # nothing to score on
+        raise error(f"{who}: {none.format(n=len(values))}")
+    if missing:
+        warnings.warn(f"{who}: {missing:,} of {len(values):,} site(s) {some}; they score 0 on it", SitingWarning,
+                      stacklevel=3)
 
 
 def _geoms(frame: gpd.GeoDataFrame) -> np.ndarray:

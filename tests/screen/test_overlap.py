@@ -155,3 +155,28 @@ def test_overlay_majority_tie_goes_to_the_least_value_whatever_the_features_orde
                      "transform": {"categorical": {"map": {"open": 1, "closed": 0}}}})
     raw = f.compute(_sites(site), {"plans": plans.iloc[order]}, {})["plan_value"]
     assert raw.tolist() == ["closed"]
+
+
+def test_sites_outside_every_overlay_feature_are_counted_and_none_inside_is_an_error():
+    from siting.core.errors import SitingWarning
+
+    inside, outside = box(X, Y, X + 1_000, Y + 1_000), box(X + 50_000, Y, X + 51_000, Y + 1_000)
+    sheds = gpd.GeoDataFrame({"stress": [2.0]}, geometry=[box(X - 10, Y - 10, X + 2_000, Y + 2_000)], crs=5070)
+    f = make_factor({"name": "water", "overlay": "sheds", "field": "stress"})
+    raw = f.compute(_sites(inside, outside), {"sheds": sheds}, {})
+    with pytest.warns(SitingWarning, match=r"factor 'water': 1 of 2 site\(s\) overlap no feature of layer 'sheds' "
+                                           r"with a stress value; they score 0 on it"):
+        f.judge(raw)
+    assert f.score(raw["water_value"])[1] == 0
+    raw = f.compute(_sites(outside, outside), {"sheds": sheds}, {})
+    with pytest.raises(ScenarioError, match=r"factor 'water': none of the 2 sites overlaps a feature of layer 'sheds'"):
+        f.judge(raw)
+
+
+def test_an_attribute_factor_counts_the_sites_without_a_value():
+    from siting.core.errors import SitingWarning
+
+    f = make_factor({"name": "gap", "attribute": "gap_status", "transform": {"categorical": {"map": {"3": 1}}}})
+    sites = gpd.GeoDataFrame({"gap_status": [3, None, None]}, geometry=[None] * 3, crs=5070)
+    with pytest.warns(SitingWarning, match=r"factor 'gap': 2 of 3 site\(s\) have no gap_status value"):
+        f.judge(f.compute(sites, {}, {}))
