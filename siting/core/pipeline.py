@@ -115,8 +115,10 @@ def _warn_far_layers(layers: dict, margin_m: float = 200_000.0) -> None:
             continue
         near = frame.cx[minx - margin_m:maxx + margin_m, miny - margin_m:maxy + margin_m]
         if not len(near):
-            log.warning("layer %r: none of its %d features lies within %.0f km of the parcels; check its "
-                        "CRS and that it is the right file", name, len(frame), margin_m / 1000)
+            said = (f"layer {name!r}: none of its {len(frame):,} features lies within {margin_m / 1000:.0f} km "
+                    "of the parcels; check its CRS and that it is the right file")
+            log.warning(said)
+            warnings.warn(said, SitingWarning, stacklevel=4)
 
 
 def _name_installations(frame: gpd.GeoDataFrame, layers: dict, loaded: dict) -> gpd.GeoDataFrame:

@@ -449,3 +449,20 @@ def test_run_report_lists_every_repair_and_rejection(demo_out, demo_result):
     assert sum(i["count"] for i in run["repairs"]) == sum(
         i["count"] for reps in demo_result.reports.values() for r in reps for i in r.issues)
     assert pd.read_csv(demo_out / "rejects.csv")["reason"].tolist() == demo_result.rejects["reason"].tolist()
+
+
+def test_a_layer_with_no_feature_near_the_parcels_gives_a_warning_a_notebook_shows(tmp_path, tiny_scenario):
+    import copy
+
+    from paths import SAMPLE
+
+    from siting.core.errors import SitingWarning
+
+    towns = gpd.read_file(SAMPLE / "infrastructure.gpkg", layer="towns").to_crs(4326)
+    towns = towns.set_geometry(shapely.transform(towns.geometry.values, lambda xy: xy + np.array([9.0, 0])))  # east
+    pyogrio.write_dataframe(towns, tmp_path / "towns.gpkg")
+    d = copy.deepcopy(tiny_scenario)
+    d["layers"]["towns"] = {"path": str(tmp_path / "towns.gpkg"), "kind": "town"}
+    with pytest.warns(SitingWarning, match=rf"layer 'towns': none of its {len(towns)} features lies within 200 km "
+                                           "of the parcels; check its CRS"):
+        siting.run(d, progress=False)
