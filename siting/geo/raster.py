@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +36,15 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import from_bounds
 
 from siting.core import settings
-from siting.core.errors import InputFileError, RasterError
+from siting.core.errors import InputFileError, RasterError, SitingWarning
 from siting.geo import pixels as px
 from siting.io.crs import resolve_crs
 from siting.io.virtual import check_local
+
+#: Metres per declared vertical unit of an elevation band (GDAL's unit type, lower case).
+VERTICAL_UNITS = {"m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters": 1.0, "ft": 0.3048, "foot": 0.3048,
+                  "feet": 0.3048, "international foot": 0.3048, "us survey foot": 1200 / 3937, "us-ft": 1200 / 3937,
+                  "ftus": 1200 / 3937}
 
 #: One ``rasterize`` at a time. rasterio's in-memory dataset silences a warning with
 #: ``warnings.catch_warnings``, which is not thread-safe: two threads entering it together can leave an
@@ -46,8 +52,8 @@ from siting.io.virtual import check_local
 #: error under ``-W error``). The burn holds the GIL anyway, so the lock costs no parallelism.
 _RASTERIZE = threading.Lock()
 
-__all__ = ["DERIVATIONS", "STATS", "Raster", "check_raster", "derive_layer", "load_raster", "pixel_index",
-           "slope_of", "slope_percent", "zonal_stats"]
+__all__ = ["DERIVATIONS", "STATS", "VERTICAL_UNITS", "Raster", "check_raster", "derive_layer", "load_raster",
+           "pixel_index", "slope_of", "slope_percent", "value_encoding", "zonal_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +161,7 @@ def load_raster(
     derive : {"slope_percent", "slope_degrees"}, optional
         Compute slope from an elevation raster.
     z_factor : float
-        Multiplies the values first (0.3048 for a DEM in feet).
+        Multiplies the values (0.3048 for a DEM in feet that does not say so; see :func:`value_encoding`).
     crs : CRS-like, optional
         CRS to assume when the file has none.
     resolution : float, optional
@@ -188,7 +194,8 @@ def load_raster(
             raise RasterError(
                 f"raster {name!r} ({path}, CRS {src_crs}) does not overlap the study area "
                 f"(bounds {aoi_bounds} in {wcrs.to_string()}); check both CRSs")
-        grid = _on_grid(ds, win, src_crs, wcrs, resolution, name=name, z_factor=z_factor, derive=derive,
+        scale, offset = value_encoding(ds, name, derive, z_factor)
+        grid = _on_grid(ds, win, src_crs, wcrs, resolution, name=name, z_factor=scale, offset=offset, derive=derive,
                         units={"slope_percent": "percent", "slope_degrees": "degrees"}.get(derive or "", ""))
         nodata = f"nodata value {ds.nodata:g}" if ds.nodata is not None else "its mask"
     if grid.width * grid.height > settings.RASTER_IN_MEMORY_PX:
@@ -202,6 +209,42 @@ def load_raster(
     log.info("raster %r: %d x %d px at %.0f m in %s", name, grid.width, grid.height, grid.resolution,
              wcrs.to_string())
     return raster
+
+
+def value_encoding(ds, name: str, derive: str | None, z_factor: float = 1.0) -> tuple[float, float]:
+    """The multiplier and offset that turn band 1's stored values into the values measured.
+
+    First the band's scale and offset (GDAL's encoding: ``stored * scale + offset``, which rasterio does not
+    apply); then, for a slope, the band's declared vertical unit in metres (:data:`VERTICAL_UNITS`: feet are
+    converted, with a :class:`~siting.core.errors.SitingWarning`) unless the scenario gives its own
+    ``z_factor``; then ``z_factor``. A raster read as is (not derived) keeps the band's unit.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/dm.tif"
+    >>> with rasterio.open(path, "w", driver="GTiff", width=1, height=1, count=1, dtype="int16", crs="EPSG:5070",
+    ...                    transform=Affine(90, 0, 0, 0, -90, 0)) as ds:
+    ...     ds.scales, ds.offsets = (0.1,), (1000.0,)  # decimetres above 1,000 m
+    >>> with rasterio.open(path) as ds:
+    ...     value_encoding(ds, "dem", None)
+    (0.1, 1000.0)
+    """
+    scale, offset = float(ds.scales[0]), float(ds.offsets[0])
+    unit = (ds.units[0] or "").strip().lower()
+    to_metres = 1.0
+    if derive and z_factor == 1.0 and unit:
+        to_metres = VERTICAL_UNITS.get(unit, 1.0)
+        if unit not in VERTICAL_UNITS:
+            log.warning("raster %r: band unit %r is not a length siting knows; values taken as metres", name, unit)
+        elif to_metres != 1.0:
+            warnings.warn(f"raster {name!r}: the band's values are in {unit!r}; multiplied by {to_metres:.6g} to "
+                          "metres for the slope (set the raster's z_factor to choose otherwise)", SitingWarning,
+                          stacklevel=3)
+    if (scale, offset) != (1.0, 0.0):
+        log.info("raster %r: stored values x %g + %g (the band's scale and offset)", name, scale, offset)
+    k = to_metres * z_factor
+    return scale * k, offset * k
 
 
 def _grid(src_crs, dst_crs, transform, w, h, resolution):

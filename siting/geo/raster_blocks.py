@@ -68,8 +68,8 @@ class RasterOnDisk:
         The working grid's size in pixels.
     name : str
     units : str
-    z_factor : float
-        Multiplies the values first.
+    z_factor, offset : float
+        The values read are ``stored * z_factor + offset`` (see :func:`siting.geo.raster.value_encoding`).
     derive : str or None
         ``"slope_percent"`` or ``"slope_degrees"`` (see :data:`siting.geo.raster.DERIVATIONS`).
     src_window : rasterio.windows.Window or None
@@ -92,6 +92,7 @@ class RasterOnDisk:
     units: str = ""
     z_factor: float = 1.0
     derive: str | None = None
+    offset: float = 0.0
     src_window: Window | None = None
 
     @property
@@ -140,10 +141,12 @@ class RasterOnDisk:
             yield ds
 
     def _scaled(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
-        """:meth:`_values` times ``z_factor`` (in float32), NaN where not finite."""
+        """:meth:`_values` times ``z_factor`` plus ``offset`` (in float32), NaN where not finite."""
         values = self._values(ds, c0, r0, c1, r1)
         if self.z_factor != 1:
             values *= np.float32(self.z_factor)
+        if self.offset:
+            values += np.float32(self.offset)
         values[~np.isfinite(values)] = np.nan
         return values
 

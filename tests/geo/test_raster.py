@@ -182,3 +182,37 @@ def test_polygons_burnt_on_threads_leave_the_sessions_warning_filters_as_they_we
         after = list(warnings.filters)
     assert after == before
     assert set(counts) == {(side - 2) ** 2}
+
+
+def _plane(path, rise_per_px, dtype="int16", **band):
+    """A 40 x 30 DEM in EPSG:5070 rising ``rise_per_px`` stored units per 100 m pixel eastwards, with the band's
+    ``scales``, ``offsets`` or ``units`` set as given."""
+    z = (np.arange(40)[None, :] * rise_per_px).repeat(30, 0).astype(dtype)
+    with rasterio.open(path, "w", driver="GTiff", width=40, height=30, count=1, dtype=dtype, crs="EPSG:5070",
+                       transform=from_origin(-1_500_000, 2_000_000, 100, 100), nodata=-32768) as ds:
+        ds.write(z, 1)
+        for key, value in band.items():
+            setattr(ds, key, value)
+    return path
+
+
+def test_a_band_scale_and_offset_are_applied_before_measuring(tmp_path):
+    # decimetres above 1,000 m: 50 stored units a pixel are 5 m per 100 m, a 5 % slope (50 % if the scale were lost)
+    p = _plane(tmp_path / "dm.tif", 50, scales=(0.1,), offsets=(1000.0,))
+    slope = load_raster(p, working_crs="EPSG:5070", derive="slope_percent")
+    assert np.allclose(slope.values.compressed(), 5.0, atol=1e-3)
+    elevation = load_raster(p, working_crs="EPSG:5070")
+    assert np.allclose(elevation.values[0, :3], [1000.0, 1005.0, 1010.0])
+
+
+@pytest.mark.parametrize("unit, to_metres", [("ft", 0.3048), ("US survey foot", 1200 / 3937)])
+def test_a_dem_that_declares_feet_is_converted_for_the_slope_and_says_so(tmp_path, unit, to_metres):
+    from siting.core.errors import SitingWarning
+
+    p = _plane(tmp_path / "ft.tif", 10, units=(unit,))  # 10 ft per 100 m
+    with pytest.warns(SitingWarning, match=rf"raster 'ft': the band's values are in '{unit.lower()}'; multiplied by"):
+        slope = load_raster(p, working_crs="EPSG:5070", derive="slope_percent")
+    assert np.allclose(slope.values.compressed(), 10 * to_metres, atol=1e-4)
+    given = load_raster(p, working_crs="EPSG:5070", derive="slope_percent", z_factor=0.5)  # the scenario decides
+    assert np.allclose(given.values.compressed(), 5.0, atol=1e-4)
+    assert load_raster(p, working_crs="EPSG:5070").values[0, 1] == 10  # read as is: the file's own unit
