@@ -100,7 +100,8 @@ class RasterSpec(BaseModel):
     model_config = _STRICT
     path: str
     derive: Literal["slope_percent", "slope_degrees"] | None = None
-    z_factor: float = Field(1.0, gt=0)
+    z_factor: float = Field(1.0, gt=0, description="Multiplies the values (after the band's own scale and offset): "
+                            "0.3048 for a DEM in feet that does not declare its unit; one that does is converted")
     crs: str | int | None = None
     resolution_m: float | None = Field(None, gt=0)
     allow_network: bool = Field(False, description="Let a .vrt (or the path) read remote sources.")
