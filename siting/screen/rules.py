@@ -288,6 +288,17 @@ class Outside(BaseRule):
         filt = f" where {self.where}" if self.where else ""
         return f"outside {self.layer}{filt} + {self.buffer_m:g} m"
 
+    def check(self, layers: Mapping[str, Sequence[pd.DataFrame]], rasters: Collection[str]) -> list[tuple[str, str]]:
+        """:meth:`BaseRule.check`, and a point layer without a buffer (it would remove nothing an analyst means)."""
+        problems = super().check(layers, rasters)
+        kinds = [shapely.get_type_id(np.asarray(f["geometry"].values)) for f in layers.get(self.layer, [])
+                 if "geometry" in f and len(f)]
+        if self.buffer_m == 0 and any(np.isin(k, (0, 4)).all() for k in kinds):
+            problems.append((self.layer, f"rule {self.label()}: layer {self.layer!r} holds points, and without "
+                                         "`buffer_m` the rule removes only a 0.5 m disc around each; give `buffer_m` "
+                                         "(the distance to keep away)"))
+        return problems
+
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         """Remove the layer plus ``buffer_m`` on the ground (never less; see :func:`siting.geo.geodesy.buffer_radius`);
         the value is the distance from the land left (or, where none is left, the candidate) to the layer."""

@@ -172,3 +172,15 @@ def test_a_feedstock_layer_without_commodities_or_development_status_is_an_error
     for field in ("commodities", "dev_status"):
         expected = f"factor 'feedstock' reads the field '{field}', which layer 'towns' does not have; fields: "
         assert any(expected in m for m in said) and any(expected in e for e in errors)
+
+
+def test_outside_a_point_layer_without_a_buffer_is_an_error_saying_to_give_one(tiny_scenario):
+    d = copy.deepcopy(tiny_scenario)
+    d["constraints"] = [*d["constraints"], {"rule": "outside", "layer": "deposits"}]  # buffer_m forgotten
+    said, errors = _problems(d)
+    expected = "rule outside_deposits: layer 'deposits' holds points, and without `buffer_m` the rule removes only"
+    assert any(expected in m for m in said) and any(expected in e for e in errors)
+    d["constraints"][-1]["buffer_m"] = 500
+    from siting.core.checks import check_scenario
+
+    assert not check_scenario(copy.deepcopy(d)).errors
