@@ -235,11 +235,11 @@ def value_encoding(ds, name: str, derive: str | None, z_factor: float = 1.0) -> 
     to_metres = 1.0
     if derive and z_factor == 1.0 and unit:
         to_metres = VERTICAL_UNITS.get(unit, 1.0)
-        if unit not in VERTICAL_UNITS:
-            log.warning("raster %r: band unit %r is not a length siting knows; values taken as metres", name, unit)
-        elif to_metres != 1.0:
-            warnings.warn(f"raster {name!r}: the band's values are in {unit!r}; multiplied by {to_metres:.6g} to "
-                          "metres for the slope (set the raster's z_factor to choose otherwise)", SitingWarning,
+        said = (f"the band's values are in {unit!r}; multiplied by {to_metres:.6g} to metres for the slope"
+                if unit in VERTICAL_UNITS else f"the band's unit {unit!r} is not a length siting knows; its values "
+                "are taken as metres for the slope")
+        if to_metres != 1.0 or unit not in VERTICAL_UNITS:
+            warnings.warn(f"raster {name!r}: {said} (set the raster's z_factor to choose otherwise)", SitingWarning,
                           stacklevel=3)
     if (scale, offset) != (1.0, 0.0):
         log.info("raster %r: stored values x %g + %g (the band's scale and offset)", name, scale, offset)

@@ -216,3 +216,12 @@ def test_a_dem_that_declares_feet_is_converted_for_the_slope_and_says_so(tmp_pat
     given = load_raster(p, working_crs="EPSG:5070", derive="slope_percent", z_factor=0.5)  # the scenario decides
     assert np.allclose(given.values.compressed(), 5.0, atol=1e-4)
     assert load_raster(p, working_crs="EPSG:5070").values[0, 1] == 10  # read as is: the file's own unit
+
+
+def test_a_dem_with_a_unit_siting_does_not_know_warns_and_is_taken_as_metres(tmp_path):
+    from siting.core.errors import SitingWarning
+
+    p = _plane(tmp_path / "odd.tif", 10, units=("furlong",))
+    with pytest.warns(SitingWarning, match=r"raster 'odd': the band's unit 'furlong' is not a length siting knows"):
+        slope = load_raster(p, working_crs="EPSG:5070", derive="slope_percent")
+    assert np.allclose(slope.values.compressed(), 10.0, atol=1e-4)
