@@ -180,7 +180,7 @@ class TierSpec(BaseModel):
     """Tiers by score thresholds (default 0.7 / 0.4) or quantiles."""
 
     model_config = _STRICT
-    thresholds: list[float] | None = None
+    thresholds: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(None, description="Scores run from 0 to 1")
     quantiles: list[Annotated[float, Field(gt=0, lt=1)]] | None = None
     labels: list[str] | None = None
 
@@ -219,7 +219,8 @@ class AnalysisSpec(BaseModel):
 
     model_config = _STRICT
     sensitivity: SensitivitySpec | None = None
-    weight_sweeps: list[float] | None = Field(None, description="Weight multipliers, e.g. [0, 0.5, 1, 1.5, 2]")
+    weight_sweeps: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, description="Weight multipliers, e.g. [0, 0.5, 1, 1.5, 2]")
     near_misses: bool = True
     relaxation: list[RelaxationSpec] = []
 

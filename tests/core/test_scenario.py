@@ -97,3 +97,10 @@ def test_demo_scenario_is_valid():
 
     sc = load_scenario(DEMO)
     assert sc.name == "nevada-demo" and "parcels" in sc.layers and sc.factors
+
+
+def test_tier_thresholds_outside_the_score_range_and_negative_weight_sweeps_are_refused():
+    tiers = _msg({**BASE, "scoring": {"tiers": {"thresholds": [1.5, 0.5]}}})
+    assert "scoring.tiers.thresholds[0]" in tiers and "less than or equal to 1" in tiers
+    sweeps = _msg({**BASE, "analysis": {"weight_sweeps": [-1, 0, 1]}})
+    assert "analysis.weight_sweeps[0]" in sweeps and "greater than or equal to 0" in sweeps
