@@ -214,6 +214,15 @@ class RelaxationSpec(BaseModel):
     values: list[float] = Field(min_length=1, max_length=200)
 
 
+def _refused(rule, value: float) -> str:
+    """Why ``rule`` relaxed to ``value`` would be invalid (e.g. a negative distance), or ''."""
+    try:
+        rule.relax(value)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        return "; ".join(e["msg"] for e in exc.errors()) if hasattr(exc, "errors") else str(exc)
+    return ""
+
+
 class AnalysisSpec(BaseModel):
     """Analyses written with the outputs: sensitivity, one-at-a-time sweeps, near misses, relaxation."""
 
@@ -333,6 +342,9 @@ class Scenario(BaseModel):
                                 f"({', '.join(rules) or 'none'})")
             elif rule.parameter is None:
                 problems.append(f"analysis.relaxation[{i}].rule: {spec.rule!r} has no numeric threshold to relax")
+            else:
+                problems += [f"analysis.relaxation[{i}].values[{j}]: {v:g} is not a {rule.parameter} the rule "
+                             f"takes ({why})" for j, v in enumerate(spec.values) if (why := _refused(rule, v))]
         problems += [f"constraints[{i}].rules: {n!r} is not one of the rules ({', '.join(rules)})"
                      for i, r in enumerate(self.constraints) for n in (getattr(r, "rules", None) or [])
                      if n not in rules and not n.startswith("inside_")]

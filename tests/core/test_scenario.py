@@ -104,3 +104,11 @@ def test_tier_thresholds_outside_the_score_range_and_negative_weight_sweeps_are_
     assert "scoring.tiers.thresholds[0]" in tiers and "less than or equal to 1" in tiers
     sweeps = _msg({**BASE, "analysis": {"weight_sweeps": [-1, 0, 1]}})
     assert "analysis.weight_sweeps[0]" in sweeps and "greater than or equal to 0" in sweeps
+
+
+def test_a_relaxation_value_the_rule_cannot_take_is_refused_when_the_scenario_loads():
+    d = {**BASE, "constraints": [{"rule": "within", "layer": "parcels", "distance_m": 5000}],
+         "analysis": {"relaxation": [{"rule": "within_parcels", "values": [2500, -5]}]}}
+    msg = _msg(d)  # not after a whole run, in the analysis step
+    assert "analysis.relaxation[0].values[1]: -5 is not a distance_m the rule takes" in msg
+    assert "values[0]" not in msg
