@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
@@ -41,7 +42,7 @@ import pyogrio
 import shapely
 
 from siting.core import settings
-from siting.core.errors import CRSError, InputFileError, LayerError
+from siting.core.errors import CRSError, InputFileError, LayerError, SitingWarning
 from siting.io.virtual import check_local
 
 __all__ = ["RawLayer", "points_from_table", "read_raw"]
@@ -86,6 +87,55 @@ class RawLayer:
     encoding: str | None = None
     closed_rings: np.ndarray | None = None
     mojibake: int = 0
+
+
+def read_table(path: Path, name: str, encoding: str | None = None) -> pd.DataFrame:
+    """A CSV/TSV file as text columns: the delimiter sniffed from its first lines (``,``, ``;``, tab or ``|``;
+    a tab for ``.tsv``), UTF-8 unless ``encoding`` says otherwise (a file that is not UTF-8 is read as
+    Latin-1 with a :class:`~siting.core.errors.SitingWarning`).
+
+    Raises
+    ------
+    InputFileError
+        The file is not a table pandas can parse, naming the file and the line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "d.csv"
+    >>> _ = p.write_text("name;latitude;longitude\\nMine A;38,5;-117,1\\n", encoding="utf-8")
+    >>> read_table(p, "deposits").columns.tolist()
+    ['name', 'latitude', 'longitude']
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(65_536).decode(encoding or "utf-8", errors="replace")
+    sep = "\t" if path.suffix.lower() == ".tsv" else _delimiter(head)
+    kw = dict(dtype=str, keep_default_na=False, na_values=[""], sep=sep)
+    try:
+        try:
+            return pd.read_csv(path, encoding=encoding or "utf-8", **kw)
+        except UnicodeDecodeError:
+            if encoding:
+                raise
+            table = pd.read_csv(path, encoding="latin-1", **kw)
+            said = f"layer {name!r}: {path.name} is not UTF-8; read as Latin-1 (set `encoding:` to choose)"
+            log.warning(said)
+            warnings.warn(said, SitingWarning, stacklevel=4)
+            return table
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"layer {name!r}: {path} cannot be read as a table with delimiter {sep!r}: {exc}; "
+                             "check its delimiter, quoting and `encoding:`") from exc
+
+
+def _delimiter(head: str) -> str:
+    """The delimiter of a table's first lines: the first of comma, semicolon, tab and bar that splits every full
+    line into the same number (more than one) of fields; a comma when none does."""
+    lines = [ln for ln in head.splitlines()[:50] if ln.strip()][:-1] or head.splitlines()[:1]
+    for sep in (",", ";", "\t", "|"):
+        counts = {len(next(csv.reader([ln], delimiter=sep))) for ln in lines}
+        if len(counts) == 1 and counts.pop() > 1:
+            return sep
+    return ","
 
 
 def _empty_rejects() -> pd.DataFrame:
@@ -358,15 +408,7 @@ def read_raw(src, *, name: str, layer=None, encoding: str | None = None, lat=Non
     if not path.exists():
         raise InputFileError(f"layer {name!r}: file not found: {path}")
     if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                                encoding=encoding or "utf-8", sep=sep)
-        except UnicodeDecodeError:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                                encoding="latin-1", sep=sep)
-            log.warning("layer %r: %s is not UTF-8; read as Latin-1 (set `encoding:` to choose)",
-                        name, path)
+        table = read_table(path, name, encoding)
         frame, rejects = points_from_table(table, layer=name, path=str(path), lat=lat, lon=lon)
         return RawLayer(frame, rejects, str(path), is_table=True, encoding=encoding or "utf-8")
     raw = _read_vector(path, layer, name, encoding, bbox)

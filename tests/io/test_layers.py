@@ -149,3 +149,31 @@ def test_sentinels_become_na_with_counts():
     assert np.isnan(loaded.frame["voltage_kv"].iloc[1])
     counts = {i["problem"]: i["count"] for i in loaded.report.issues}
     assert counts["sentinel -999999"] == 1
+
+
+def test_a_semicolon_csv_loads_the_same_features_as_its_comma_original(tmp_path):
+    from paths import SAMPLE
+
+    original = pd.read_csv(SAMPLE / "mrds_deposits.csv", dtype=str, keep_default_na=False)
+    original.to_csv(tmp_path / "semi.csv", sep=";", index=False)  # as a European spreadsheet saves it
+    comma, semi = load_layer(SAMPLE / "mrds_deposits.csv", name="d"), load_layer(tmp_path / "semi.csv", name="d")
+    assert semi.report.source == "mrds" and len(semi.frame) == len(comma.frame) > 500
+    assert semi.frame["deposit_id"].tolist() == comma.frame["deposit_id"].tolist()
+    assert semi.frame.geometry.geom_equals(comma.frame.geometry).all()
+
+
+def test_a_table_pandas_cannot_parse_is_an_error_naming_layer_and_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("dep_id,latitude,longitude\n1,39.5,-117.2\n2,38.0,-117.0,extra,fields\n")
+    with pytest.raises(InputFileError, match=r"layer 'd': .*bad.csv cannot be read as a table with delimiter ','"):
+        load_layer(bad, name="d")
+
+
+def test_a_csv_that_is_not_utf8_is_read_as_latin1_with_a_warning(tmp_path):
+    from siting.core.errors import SitingWarning
+
+    p = tmp_path / "latin.csv"
+    p.write_bytes("dep_id,site_name,latitude,longitude\n1,Peña Blanca,39.5,-117.2\n".encode("latin-1"))
+    with pytest.warns(SitingWarning, match=r"layer 'd': latin.csv is not UTF-8; read as Latin-1"):
+        loaded = load_layer(p, name="d")
+    assert "Peña Blanca" in loaded.frame.to_string()
