@@ -127,6 +127,14 @@ def read_table(path: Path, name: str, encoding: str | None = None) -> pd.DataFra
                              "check its delimiter, quoting and `encoding:`") from exc
 
 
+def _degrees(column: pd.Series) -> pd.Series:
+    """Numbers from a coordinate column; a decimal comma (``38,5``, as European spreadsheets write) is read as a
+    point: a coordinate has no thousands separator, so the comma is unambiguous."""
+    text = column.astype("string").str.strip()
+    comma = text.str.fullmatch(r"[+-]?\d+,\d+", na=False)
+    return pd.to_numeric(text.where(~comma, text.str.replace(",", ".", regex=False)), errors="coerce").astype(float)
+
+
 def _delimiter(head: str) -> str:
     """The delimiter of a table's first lines: the first of comma, semicolon, tab and bar that splits every full
     line into the same number (more than one) of fields; a comma when none does."""
@@ -348,8 +356,7 @@ def points_from_table(
     for col in (lat_col, lon_col):
         if col not in table.columns:
             raise LayerError(f"has no column {col!r}", layer=layer, path=path, field=col)
-    ylat = pd.to_numeric(table[lat_col], errors="coerce")
-    xlon = pd.to_numeric(table[lon_col], errors="coerce")
+    ylat, xlon = _degrees(table[lat_col]), _degrees(table[lon_col])
     _swap_check(ylat, xlon, layer, path)
     bad = ylat.isna() | xlon.isna()
     detail = table[lat_col].fillna("").astype(str) + ", " + table[lon_col].fillna("").astype(str)

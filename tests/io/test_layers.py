@@ -151,11 +151,13 @@ def test_sentinels_become_na_with_counts():
     assert counts["sentinel -999999"] == 1
 
 
-def test_a_semicolon_csv_loads_the_same_features_as_its_comma_original(tmp_path):
+def test_a_semicolon_csv_with_decimal_commas_loads_the_same_features_as_its_original(tmp_path):
     from paths import SAMPLE
 
     original = pd.read_csv(SAMPLE / "mrds_deposits.csv", dtype=str, keep_default_na=False)
-    original.to_csv(tmp_path / "semi.csv", sep=";", index=False)  # as a European spreadsheet saves it
+    for col in ("latitude", "longitude"):  # as a European spreadsheet saves it: decimal commas, ';' between fields
+        original[col] = original[col].str.replace(".", ",", regex=False)
+    original.to_csv(tmp_path / "semi.csv", sep=";", index=False)
     comma, semi = load_layer(SAMPLE / "mrds_deposits.csv", name="d"), load_layer(tmp_path / "semi.csv", name="d")
     assert semi.report.source == "mrds" and len(semi.frame) == len(comma.frame) > 500
     assert semi.frame["deposit_id"].tolist() == comma.frame["deposit_id"].tolist()
