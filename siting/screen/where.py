@@ -207,7 +207,14 @@ def evaluate(expr: str, df: pd.DataFrame, *, layer: str | None = None) -> pd.Ser
             layer=layer,
             field=missing[0],
         )
-    return pd.Series(_eval(tree.body, df), index=df.index, dtype=bool)
+    try:
+        return pd.Series(_eval(tree.body, df), index=df.index, dtype=bool)
+    except ScenarioError as exc:  # e.g. text compared with a number: say what the fields hold
+        held = "; ".join(f"{c} holds {'numbers' if pd.api.types.is_numeric_dtype(df[c]) else 'text'} such as "
+                         f"{', '.join(repr(v) for v in df[c].dropna().unique()[:3])}"
+                         for c in sorted(fields_used(expr)))
+        raise ScenarioError(f"{f'layer {layer!r}: ' if layer else ''}filter {expr!r}: {exc} ({held}); compare text "
+                            "with quoted values, numbers with numbers") from None
 
 
 def filter_problems(expr: str, frames, layer: str, who: str, *, require_some: bool = True) -> list[str]:
@@ -235,7 +242,11 @@ def filter_problems(expr: str, frames, layer: str, who: str, *, require_some: bo
                        f"fields: {fields}")
         else:
             usable.append(frame)
-    if require_some and usable and not sum(int(evaluate(expr, f, layer=layer).sum()) for f in usable):
+    try:
+        selected = sum(int(evaluate(expr, f, layer=layer).sum()) for f in usable)
+    except ScenarioError as exc:  # a comparison the data cannot make (text against a number)
+        return [*out, f"{who}: {exc}"]
+    if require_some and usable and not selected:
         shown = "; ".join(f"{c}: {', '.join(map(str, usable[0][c].dropna().unique()[:8]))}" for c in sorted(wanted))
         out.append(f"{who}: where {expr!r} selects none of the {sum(map(len, usable)):,} features of layer "
                    f"{layer} ({shown}); fix the filter")

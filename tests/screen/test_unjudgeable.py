@@ -181,3 +181,12 @@ def test_outside_a_point_layer_without_a_buffer_is_an_error_saying_to_give_one(t
     expected = "rule outside_deposits: layer 'deposits' holds points, and without `buffer_m` the rule removes only"
     assert any(expected in m for m in said) and any(expected in e for e in errors)
     assert not any("rule outside_towns" in m for m in said)  # a point layer with a buffer (3,000 m) is fine
+
+
+def test_a_filter_comparing_text_with_a_number_is_an_error_saying_what_the_field_holds(tiny_scenario):
+    d = copy.deepcopy(tiny_scenario)
+    d["factors"][0]["where"] = "status >= 5"  # substations' status is text ('IN SERVICE', ...)
+    said, errors = _problems(d)
+    expected = "factor 'power': layer 'substations': filter 'status >= 5': cannot compare values in filter"
+    assert any(expected in m and "status holds text such as" in m for m in said), said
+    assert any(expected in e for e in errors), errors
