@@ -138,6 +138,10 @@ def _value(node, df: pd.DataFrame):
     return _literal(node)
 
 
+class _UncomparableError(ScenarioError):
+    """Values of a field that a filter's comparison cannot compare (text against a number)."""
+
+
 def _compare(op, left, right) -> np.ndarray:
     if isinstance(op, ast.In | ast.NotIn):
         values = right if isinstance(right, list) else [right]
@@ -148,7 +152,7 @@ def _compare(op, left, right) -> np.ndarray:
         try:
             res = _COMPARE[type(op)](left_s, right)  # type: ignore[arg-type]
         except TypeError as exc:
-            raise ScenarioError(f"cannot compare values in filter: {exc}") from None
+            raise _UncomparableError(f"cannot compare values in filter: {exc}") from None
     out = pd.Series(res).fillna(False).to_numpy(dtype=bool, copy=True)
     if isinstance(op, ast.NotEq) and isinstance(left_s, pd.Series):
         out &= left_s.notna().to_numpy()
@@ -209,12 +213,12 @@ def evaluate(expr: str, df: pd.DataFrame, *, layer: str | None = None) -> pd.Ser
         )
     try:
         return pd.Series(_eval(tree.body, df), index=df.index, dtype=bool)
-    except ScenarioError as exc:  # e.g. text compared with a number: say what the fields hold
+    except _UncomparableError as exc:  # text compared with a number: say what the fields hold
         held = "; ".join(f"{c} holds {'numbers' if pd.api.types.is_numeric_dtype(df[c]) else 'text'} such as "
                          f"{', '.join(repr(v) for v in df[c].dropna().unique()[:3])}"
                          for c in sorted(fields_used(expr)))
-        raise ScenarioError(f"{f'layer {layer!r}: ' if layer else ''}filter {expr!r}: {exc} ({held}); compare text "
-                            "with quoted values, numbers with numbers") from None
+        raise _UncomparableError(f"{f'layer {layer!r}: ' if layer else ''}filter {expr!r}: {exc} ({held}); compare "
+                                 "text with quoted values, numbers with numbers") from None
 
 
 def filter_problems(expr: str, frames, layer: str, who: str, *, require_some: bool = True) -> list[str]:
@@ -244,7 +248,7 @@ def filter_problems(expr: str, frames, layer: str, who: str, *, require_some: bo
             usable.append(frame)
     try:
         selected = sum(int(evaluate(expr, f, layer=layer).sum()) for f in usable)
-    except ScenarioError as exc:  # a comparison the data cannot make (text against a number)
+    except _UncomparableError as exc:  # a comparison the data cannot make (text against a number)
         return [*out, f"{who}: {exc}"]
     if require_some and usable and not selected:
         shown = "; ".join(f"{c}: {', '.join(map(str, usable[0][c].dropna().unique()[:8]))}" for c in sorted(wanted))
