@@ -44,7 +44,7 @@ from siting.core.errors import GeometryError
 from siting.geo import proximity
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.outline import Outline, box_gap
-from siting.geo.parallel import each
+from siting.geo.parallel import chunked, each
 from siting.geo.pieces import Pieces, convex, layer_pieces, segment_foot
 from siting.geo.reuse import ids_of
 
@@ -351,10 +351,15 @@ def source_hulls(geoms, reuse: proximity.Reuse | None = None) -> np.ndarray:
     kept = reuse.recall("hulls", geoms) if reuse is not None else None
     if kept is not None:
         return kept[0]
+    hull = chunked(_hulls, np.asarray(geoms, dtype=object)) if len(geoms) else np.full(0, None, dtype=object)
+    return reuse.keep("hulls", geoms, (hull,))[0] if reuse is not None else hull
+
+
+def _hulls(geoms: np.ndarray) -> np.ndarray:
     hull = np.full(len(geoms), None, dtype=object)
     bent = np.flatnonzero(~convex(geoms) & (shapely.get_type_id(geoms) != 0))
     hull[bent] = shapely.convex_hull(geoms[bent])
-    return reuse.keep("hulls", geoms, (hull,))[0] if reuse is not None else hull
+    return hull
 
 
 def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
@@ -417,9 +422,10 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
                  weights: np.ndarray | None = None, *, reuse: proximity.Reuse | None = None) -> np.ndarray:
     """Count (or sum ``weights`` of) the ``points`` within ``radius`` metres of each source on the ellipsoid.
 
-    Each (source, point) pair whose anchors are within ``radius * s_max`` plus the source's reach is listed
+    Each (source, point) pair whose anchors are within ``radius * s_max`` plus the source's reach is found
     once, in Z-order batches of about :data:`COUNT_PAIRS` pairs: a point within ``radius * s_min`` plus the
-    source's inradius of its anchor is certainly in; any other gets its planar distance to the source,
+    source's inradius of its anchor is certainly in, and only counted (:func:`~siting.geo.proximity.ball_split`);
+    any other is listed and gets its planar distance to the source,
     in within ``radius * s_min``, out beyond ``radius * s_max`` and measured on the ellipsoid
     (:func:`pair_distance`) between. Weights are summed as whole counts per weight value times the value,
     so a count does not depend on the order of the points.
@@ -441,8 +447,7 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
     ax, ay, rho = proximity.anchors(sources, reuse=reuse)
     s_min, s_max = ground.local_scales(ax, ay, rho + 1.05 * radius)
     order = np.argsort(morton(ax, ay), kind="stable")  # compact batches
-    pxy = shapely.get_coordinates(points)
-    tree = cKDTree(pxy)
+    tree = cKDTree(shapely.get_coordinates(points))
     reach = radius * s_max[order] + rho[order]
     found = tree.query_ball_point(np.column_stack([ax[order], ay[order]]), reach, return_length=True,
                                   workers=settings.THREADS)
@@ -452,13 +457,12 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
 
     def batch(bounds: tuple[int, int]) -> None:  # each batch its own sources: threads never share a row
         rows = order[bounds[0]:bounds[1]]
-        local, p = proximity.ball_pairs(tree, np.column_stack([ax[rows], ay[rows]]), reach[bounds[0]:bounds[1]])
-        s = rows[local]
-        inside = np.hypot(pxy[p, 0] - ax[s], pxy[p, 1] - ay[s]) <= sure[s]
-        inside[~inside] = _within_on_ground(sources, points, s[~inside], p[~inside], radius, s_min, s_max,
-                                            ground, hulls)
-        counts = np.bincount(local[inside] * len(values) + cls[p[inside]], minlength=len(rows) * len(values))
-        out[rows] = (counts.reshape(len(rows), len(values)) * values).sum(axis=1)
+        counts, local, p = proximity.ball_split(tree, np.column_stack([ax[rows], ay[rows]]),
+                                                reach[bounds[0]:bounds[1]], sure[rows], cls, len(values))
+        inside = _within_on_ground(sources, points, rows[local], p, radius, s_min, s_max, ground, hulls)
+        counts += np.bincount(local[inside] * len(values) + cls[p[inside]],
+                              minlength=counts.size).reshape(counts.shape)
+        out[rows] = (counts * values).sum(axis=1)
 
     each(batch, list(zip(starts, np.r_[starts[1:], len(order)], strict=True)))
     return out

@@ -145,6 +145,25 @@ def test_ball_pairs_are_every_pair_within_each_querys_radius_and_beyond_its_inne
     assert sorted(zip(s.tolist(), p.tolist(), strict=True)) == sorted(map(tuple, want.tolist()))
 
 
+def test_ball_split_counts_the_sure_points_per_class_and_lists_the_rest():
+    """Against a brute-force listing: points within ``sure`` counted by class, those between listed once."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(12)
+    pts, queries = rng.uniform(0, 10_000, (3_000, 2)), rng.uniform(0, 10_000, (400, 2))
+    radius = np.exp(rng.uniform(np.log(20), np.log(3_000), len(queries)))
+    sure = radius * rng.uniform(0, 1.0, len(queries))
+    classes = rng.integers(0, 3, len(pts))
+    counts, s, p = proximity.ball_split(cKDTree(pts), queries, radius, sure, classes, 3)
+    d = np.linalg.norm(queries[:, None] - pts[None], axis=2)
+    inside = d <= sure[:, None]
+    want = np.stack([(inside & (classes == c)[None]).sum(axis=1) for c in range(3)], axis=1)
+    np.testing.assert_array_equal(counts, want)
+    between = np.argwhere(~inside & (d <= radius[:, None]))
+    assert counts.sum() > 10_000 and len(between) > 1_000
+    assert sorted(zip(s.tolist(), p.tolist(), strict=True)) == sorted(map(tuple, between.tolist()))
+
+
 def test_ball_pairs_refuses_a_nan_radius_rather_than_finding_nothing():
     from scipy.spatial import cKDTree
 
