@@ -36,6 +36,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from siting.core import settings
 from siting.core.errors import MissingDependencyError, ScenarioError
@@ -48,7 +49,8 @@ from siting.screen.constraints import Screening, screen, warn_screening
 from siting.screen.ledger import joined
 from siting.screen.rule_base import BaseRule, RuleContext
 
-__all__ = ["ENGINES", "DaskEngine", "LocalEngine", "compute_factors", "make_engine", "merge_screenings"]
+__all__ = ["ENGINES", "DaskEngine", "LocalEngine", "compute_factors", "heaviest_first", "make_engine",
+           "merge_screenings"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,9 @@ def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], laye
     """Every factor's raw columns for ``sites`` (on its index).
 
     The factors share the sites' anchors, and the distances a rule of the run already measured
-    when ``reuse`` is the run's :class:`~siting.geo.proximity.Reuse`.
+    when ``reuse`` is the run's :class:`~siting.geo.proximity.Reuse`. They run heaviest first (the
+    most vertices in the layers they read, :func:`heaviest_first`): the search index of a big layer is
+    built while the least is held; the columns come in the factors' own order.
 
     Examples
     --------
@@ -79,17 +83,40 @@ def compute_factors(sites: gpd.GeoDataFrame, factors: Sequence[BaseFactor], laye
     if not factors:
         return pd.DataFrame(index=sites.index)
     reuse = reuse if reuse is not None else proximity.Reuse()
-    columns, asked = [], {}  # key -> the layers of the factor that kept an answer under it
-    for k, f in enumerate(factors):
-        kept = reuse.keys()
-        columns.append(f.compute(sites, layers, rasters, reuse=reuse))
+    order = heaviest_first(factors, layers)
+    columns: dict[int, pd.DataFrame] = {}
+    asked: dict = {}  # key -> the layers of the factor that kept an answer under it
+    for k, at in enumerate(order):
+        f, kept = factors[at], reuse.keys()
+        columns[at] = f.compute(sites, layers, rasters, reuse=reuse)
         asked.update(dict.fromkeys(reuse.keys() - kept - SHARED_KEYS, frozenset(f.layers_used())))
-        later = {name for g in factors[k + 1:] for name in g.layers_used()}
+        later = {name for g in order[k + 1:] for name in factors[g].layers_used()}
         done = {key for key, used in asked.items() if not used & later}  # about layers no later factor reads
         reuse.forget(done)
         asked = {key: used for key, used in asked.items() if key not in done}
         release_memory()  # the factor's temporaries go back to the system before the next one
-    return pd.concat(columns, axis=1)
+    return pd.concat([columns[at] for at in range(len(factors))], axis=1)
+
+
+def heaviest_first(factors: Sequence[BaseFactor], layers: dict) -> list[int]:
+    """Positions of ``factors`` by the vertices of the layers each reads, most first (ties in their order).
+
+    Examples
+    --------
+    >>> from shapely import LineString, Point
+    >>> from siting.score.factors import make_factor
+    >>> layers = {"towns": gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=5070),
+    ...           "rail": gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 0), (2, 0)])], crs=5070)}
+    >>> heaviest_first([make_factor({"name": "town", "distance_to": "towns"}),
+    ...                 make_factor({"name": "rail", "distance_to": "rail"})], layers)
+    [1, 0]
+    """
+    def weight(f: BaseFactor) -> int:
+        frames = [layers[name] for name in f.layers_used() if isinstance(layers.get(name), gpd.GeoDataFrame)]
+        return sum(int(shapely.get_num_coordinates(frame.geometry.array).sum()) for frame in frames)
+
+    weights = [weight(f) for f in factors]
+    return sorted(range(len(factors)), key=lambda i: -weights[i])
 
 
 class LocalEngine:

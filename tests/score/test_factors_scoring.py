@@ -135,3 +135,29 @@ def test_factors_forget_the_answers_no_later_factor_reads():
     assert len(nearest) == 2  # roads once (the third factor recalled it), rail once
     assert reuse.keys() <= {"anchors", "hulls"}  # after the last factor on each layer, its answers went
     np.testing.assert_array_equal(out["road_m"], out["road_again_m"])
+
+
+def test_factors_run_heaviest_layer_first_and_give_their_columns_in_the_scenarios_order():
+    # the factor on the layer with the most vertices runs first (its index is built while the least is held);
+    # the columns and values are those of each factor computed alone
+    from shapely import LineString, box
+
+    from siting.core.engine import compute_factors
+    from siting.score.factors import make_factor
+
+    sites = gpd.GeoDataFrame(geometry=[box(-1_700_000 + 3_000 * i, 2_000_000, -1_699_000 + 3_000 * i, 2_001_000)
+                                       for i in range(4)], crs=5070)
+    rail = LineString([(-1_720_000 + 100 * k, 2_020_000 + (k % 7) * 50) for k in range(400)])
+    layers = {"towns": gpd.GeoDataFrame(geometry=[Point(-1_690_000, 2_010_000)], crs=5070),
+              "rail": gpd.GeoDataFrame(geometry=[rail], crs=5070)}
+    specs = [{"name": "town", "distance_to": "towns"}, {"name": "rail", "distance_to": "rail"}]
+    factors = [make_factor(spec) for spec in specs]
+    ran = []
+    for f in factors:
+        measure = f.measure
+        object.__setattr__(f, "measure", lambda *a, _m=measure, _n=f.name, **k: ran.append(_n) or _m(*a, **k))
+    out = compute_factors(sites, factors, layers, {})
+    assert ran == ["rail", "town"]
+    assert [c for c in out.columns if c.endswith("_m")] == ["town_m", "rail_m"]
+    alone = [compute_factors(sites, [make_factor(spec)], layers, {}) for spec in specs]
+    pd.testing.assert_frame_equal(out, pd.concat(alone, axis=1))
