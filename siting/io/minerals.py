@@ -305,11 +305,14 @@ def has_any(commodities: pd.Series, selection: Iterable[str]) -> np.ndarray:
     --------
     >>> has_any(pd.Series(["tungsten;gold", "gold", None]), ["china_export_controls"]).tolist()
     [True, False, False]
+    >>> has_any(pd.Series(["gold", "tungsten"], index=[7, 7]), ["tungsten"]).tolist()  # by position, not label
+    [False, True]
     """
     wanted = expand(selection)
-    exploded = commodities.fillna("").astype(str).str.split(";").explode()
+    text = pd.Series(commodities.to_numpy(), dtype=object).fillna("").astype(str)  # positions: labels may repeat
+    exploded = text.str.split(";").explode()
     hit = exploded.isin(wanted).groupby(level=0).any()
-    return hit.reindex(commodities.index, fill_value=False).to_numpy(dtype=bool)
+    return hit.reindex(range(len(text)), fill_value=False).to_numpy(dtype=bool)
 
 
 def is_critical(names: Iterable[str], year: int = 2025) -> bool:

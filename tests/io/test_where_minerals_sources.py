@@ -55,6 +55,18 @@ def test_parse_commodities(text, expected):
     assert minerals.parse_commodities(text) == expected
 
 
+def test_a_commodity_selection_goes_by_row_not_by_index_label():
+    # two layers joined with pd.concat keep their indexes: rows 0 of each share the label 0, and a gold row must
+    # not be selected because a tungsten row has its label
+    a = pd.DataFrame({"commodities": ["gold", "silver"]})
+    b = pd.DataFrame({"commodities": ["tungsten", "gold;tungsten"]})
+    joined = pd.concat([a, b])
+    assert joined.index.tolist() == [0, 1, 0, 1]
+    picked = minerals.has_any(joined["commodities"], ["tungsten"])
+    assert picked.tolist() == [False, False, True, True]
+    assert picked.tolist() == minerals.has_any(joined["commodities"].reset_index(drop=True), ["tungsten"]).tolist()
+
+
 def test_unknown_commodity_in_selection_is_an_error():
     with pytest.raises(ScenarioError, match="unknown"):
         minerals.expand(["unobtainium"])
