@@ -128,6 +128,10 @@ def validate(spec) -> dict:
     --------
     >>> validate({"linear": {"best": 0, "worst": 1}})
     {'linear': {'best': 0, 'worst': 1}}
+    >>> validate({"linear": {"best": 0, "worst": float("nan")}})
+    Traceback (most recent call last):
+    ...
+    ValueError: transform linear: worst holds nan; give finite numbers (a NaN or infinite bound would score every site 0)
     >>> validate({"cubic": {}})
     Traceback (most recent call last):
     ...
@@ -141,12 +145,25 @@ def validate(spec) -> dict:
     if name not in TRANSFORMS:
         raise ValueError(f"unknown transform {name!r}; use one of {', '.join(TRANSFORMS)}")
     params = dict(params or {})
+    for key, value in params.items():
+        if _not_finite(value):
+            raise ValueError(f"transform {name}: {key} holds {value!r}; give finite numbers (a NaN or infinite bound "
+                             "would score every site 0)")
     try:
         TRANSFORMS[name](np.array([0.0, 1.0], dtype=object) if name == "categorical"
                          else np.array([0.0, 1.0]), **params)
     except TypeError as exc:
         raise ValueError(f"transform {name}: {exc}") from None
     return {name: params}
+
+
+def _not_finite(value) -> bool:
+    """Whether a parameter (a number, or a list or mapping of them) holds a NaN or an infinity."""
+    if isinstance(value, Mapping):
+        return any(_not_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_not_finite(v) for v in value)
+    return isinstance(value, float) and not np.isfinite(value)
 
 
 def apply(spec, values) -> np.ndarray:

@@ -161,3 +161,17 @@ def test_factors_run_heaviest_layer_first_and_give_their_columns_in_the_scenario
     assert [c for c in out.columns if c.endswith("_m")] == ["town_m", "rail_m"]
     alone = [compute_factors(sites, [make_factor(spec)], layers, {}) for spec in specs]
     pd.testing.assert_frame_equal(out, pd.concat(alone, axis=1))
+
+
+@pytest.mark.parametrize("transform", [{"linear": {"best": 0, "worst": float("nan")}},
+                                       {"log": {"best": float("inf"), "worst": 0}},
+                                       {"step": {"thresholds": [1, 2], "scores": [1, float("nan"), 0]}},
+                                       {"categorical": {"map": {"BLM": float("nan")}}}])
+def test_a_factor_made_in_python_refuses_a_transform_number_that_is_not_finite(transform):
+    # a scenario file's .nan is refused when read; make_factor, the API's way in, took it and scored every site 0
+    from siting.core.errors import ScenarioError
+    from siting.score.factors import make_factor
+
+    name = next(iter(transform))
+    with pytest.raises(ScenarioError, match=rf"factor 'x': .*transform {name}: \w+ holds .*give finite numbers"):
+        make_factor({"name": "x", "distance_to": "roads", "transform": transform})
