@@ -491,7 +491,7 @@ def _ball_groups(tree: cKDTree, xy: np.ndarray, radius):
     xy = np.asarray(xy, dtype=float)
     radius = np.broadcast_to(np.asarray(radius, float), len(xy))
     if np.isnan(radius).any():  # a NaN radius would find nothing, silently
-        raise ValueError(f"ball_pairs: {int(np.isnan(radius).sum()):,} queries have a NaN radius")
+        raise ValueError(f"ball query: {int(np.isnan(radius).sum()):,} queries have a NaN radius")
     live = np.flatnonzero(radius >= 0)
     group = np.floor(np.log(np.clip(radius[live], 1e-9, 1e300)) / np.log(RADIUS_SPREAD)).astype(np.int64)
     for g in np.unique(group):
