@@ -131,7 +131,7 @@ def validate(spec) -> dict:
     >>> validate({"linear": {"best": 0, "worst": float("nan")}})
     Traceback (most recent call last):
     ...
-    ValueError: transform linear: worst holds nan; give finite numbers (a NaN or infinite bound would score every site 0)
+    ValueError: transform linear: worst holds nan; give finite numbers (a NaN or infinite bound would ...)
     >>> validate({"cubic": {}})
     Traceback (most recent call last):
     ...
