@@ -279,15 +279,27 @@ def warn_screening(funnel: pd.DataFrame, rules: Sequence[BaseRule], labels: list
 
 
 def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
-    """Log a warning naming the rule that removed the last candidates, when none are left."""
+    """Say (a :class:`SitingWarning` a notebook shows, and the log) which rule removed the last candidates,
+    when none are left.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> funnel = pd.DataFrame({"rule": ["min_area"], "description": ["area >= 640 acres"],
+    ...                        "candidates_removed": [3], "candidates_out": [0]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_empty(funnel, [], ["min_area"], 3)
+    >>> print(caught[0].message)
+    all 3 candidates were excluded; rule 'min_area' (area >= 640 acres) removed the last 3; relax it or check its layer
+    """
     if n == 0 or funnel["candidates_out"].iloc[-1] > 0:
         return
-    removing = funnel[funnel["candidates_removed"] > 0]
-    last = removing.iloc[-1]
-    log.warning(
-        "all %d candidates were excluded; rule %r (%s) removed the last %d; relax it or check "
-        "its layer", n, last["rule"], last["description"], last["candidates_removed"],
-    )
+    last = funnel[funnel["candidates_removed"] > 0].iloc[-1]
+    said = (f"all {n:,} candidates were excluded; rule {last['rule']!r} ({last['description']}) removed the last "
+            f"{last['candidates_removed']:,}; relax it or check its layer")
+    log.warning(said)
+    warnings.warn(said, SitingWarning, stacklevel=3)
 
 
 def _override_notes(outcomes, index) -> np.ndarray:

@@ -10,7 +10,8 @@ The result is one :class:`~siting.screen.constraints.Screening` like the single-
 holds the parcels the land rules rejected (with their reasons) and every generated candidate; a
 candidate inherits the land-rule ledger of its parcel, so ``explain`` shows every rule. The funnel
 has a ``stage`` column (``land``, ``generate``, ``site``) and balances acres across all of them:
-the generate row removes the land between footprints (or cell slivers) that no candidate uses.
+the generate row removes the land between footprints (or cell slivers) that no candidate uses, and
+counts as removed the parcel units that gave no candidate.
 
 Examples
 --------
@@ -40,7 +41,7 @@ import shapely
 from siting.core import settings
 from siting.io.compact import concat, repeated_text
 from siting.screen import ledger as long_ledger
-from siting.screen.constraints import Screening, screen
+from siting.screen.constraints import Screening, screen, warn_if_empty
 from siting.screen.rules import RuleContext
 
 __all__ = ["Generator", "screen_staged"]
@@ -130,7 +131,9 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     n_made, made = len(made), made[["candidate_id", "unit_id"]]  # the generated cells are in `frame` now:
     site.frame = site.frame.iloc[:0]  # drop the other copies (a national grid's: a GB)
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
-    funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), land_acres)
+    funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), made["unit_id"].nunique(), land_acres)
+    if ok.any() and not n_made:  # the land left some, the generator made none: no stage's screening said so
+        warn_if_empty(funnel, rules, list(funnel["rule"]), len(units))
     ledger = long_ledger.staged(land.long_ledger, site.long_ledger, land.frame.loc[~ok, "candidate_id"], made)
     rules_table = pd.concat([land.rules, site.rules], ignore_index=True)
     log.info("staged screening: %d of %d parcel units eligible, %d candidates generated, %d pass the site rules",
@@ -149,13 +152,15 @@ def _notes(site: pd.DataFrame, land_notes: pd.Series) -> np.ndarray:
     return np.where(both, land + "; " + own, np.where(land != "", land, own))
 
 
-def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_in: int,
+def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_in: int, units_used: int,
             acres_in: float) -> pd.DataFrame:
+    """The land stage's rows, the generator's (parcel units in; those that gave no candidate removed; the
+    candidates made out), then the site stage's."""
     land = land.assign(stage=np.where(land["rule"] == "input", "input", "land"))
     first = site.iloc[0]  # the site screening's own input row: the generated candidates
     gen = pd.DataFrame([{
         "rule": generator.method, "description": generator.describe(), "stage": "generate",
-        "candidates_in": units_in, "candidates_removed": 0, "candidates_overridden": 0,
+        "candidates_in": units_in, "candidates_removed": units_in - units_used, "candidates_overridden": 0,
         "candidates_no_data": 0, "candidates_out": int(first["candidates_out"]),
         "acres_in": acres_in, "acres_removed": acres_in - float(first["acres_out"]),
         "acres_out": float(first["acres_out"])}])

@@ -65,9 +65,12 @@ def test_missing_policy_decides_and_is_stated(tmp_path, policy, sites):
     with pytest.warns(SitingWarning) as caught:
         result = siting.run(path, progress=False)
     assert len(result.sites) == sites
-    said = [str(w.message) for w in caught if "gap_status_not_in" in str(w.message)]
+    said = [str(w.message) for w in caught if str(w.message).startswith("rule gap_status_not_in")]
     assert said == [f"rule gap_status_not_in: 4 of the 4 candidates it judged have no gap_status; they {policy} "
                     f"(missing: {policy})"]
+    emptied = [str(w.message) for w in caught if "candidates were excluded" in str(w.message)]
+    assert emptied == ([] if sites else ["all 4 candidates were excluded; rule 'gap_status_not_in' (GAP status not in "
+                                         "[1, 2]) removed the last 4; relax it or check its layer"])
     assert result.funnel.set_index("rule").loc["gap_status_not_in", "candidates_no_data"] == 4
     assert result.rules.loc[0, "description"] == "GAP status not in [1, 2]"
 
