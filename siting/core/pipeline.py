@@ -161,7 +161,7 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
             for name, spec in sc.rasters.items()}
 
 
-def _screener(sc: Scenario, rasters: dict, screen_fn=screen, layers: dict | None = None):
+def _screener(sc: Scenario, rasters: dict, screen_fn=screen, layers: dict | None = None, *, whole: bool = True):
     """The two-stage screening with the candidate method's generator (parcels: their connected parts)."""
     c = sc.candidates
     if c.method == "parcels":  # each connected part of a parcel's eligible land is a candidate
@@ -170,7 +170,7 @@ def _screener(sc: Scenario, rasters: dict, screen_fn=screen, layers: dict | None
         generator = Generator(c.method, _generator_options(sc, rasters, layers))
 
     def staged(candidates, rules, ctx):
-        return screen_staged(candidates, rules, ctx, generator=generator, screen=screen_fn)
+        return screen_staged(candidates, rules, ctx, generator=generator, screen=screen_fn, whole=whole)
 
     return staged
 
@@ -390,7 +390,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
             "weights": {**note, "weights": {k: float(v) for k, v in weights.items()}}}
     if screening.generation:
         meta["packing"] = screening.generation
-    local = _screener(sc, rasters, partial(screen, whole=False), layers)  # analyses re-screen locally, quietly
+    local = _screener(sc, rasters, partial(screen, whole=False), layers, whole=False)  # analyses: quietly
 
     def rescreen(label: str, value: float) -> pd.DataFrame:
         changed = [r.relax(value).model_copy(update={"id": label}) if lab == label else r

@@ -96,7 +96,7 @@ class Generator:
 
 
 def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None, *,
-                  generator: Generator, screen=screen) -> Screening:
+                  generator: Generator, screen=screen, whole: bool = True) -> Screening:
     """Land rules on ``units`` (parcels), candidates from the eligible land, site rules on them.
 
     Parameters
@@ -110,6 +110,9 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
         Makes the candidates from the eligible land.
     screen : callable
         Screens one stage (:func:`siting.screen.constraints.screen`, or an engine's ``screen``).
+    whole : bool, default True
+        Whether these are the whole run's candidates: then a generator that makes none on the land left is
+        said in a :class:`~siting.core.errors.SitingWarning` (an analysis's re-screening stays quiet).
 
     Returns
     -------
@@ -132,7 +135,7 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     site.frame = site.frame.iloc[:0]  # drop the other copies (a national grid's: a GB)
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
     funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), made["unit_id"].nunique(), land_acres)
-    if ok.any() and not n_made:  # the land left some, the generator made none: no stage's screening said so
+    if whole and ok.any() and not n_made:  # the land left some, the generator made none: no stage said so
         warn_if_empty(funnel, rules, list(funnel["rule"]), len(units))
     ledger = long_ledger.staged(land.long_ledger, site.long_ledger, land.frame.loc[~ok, "candidate_id"], made)
     rules_table = pd.concat([land.rules, site.rules], ignore_index=True)

@@ -284,3 +284,17 @@ def test_a_run_that_excludes_every_candidate_says_so_in_a_warning_a_notebook_sho
     if change["rule"] == "within":  # the outputs of an empty run are written
         result.save(tmp_path / "out")
         assert len(gpd.read_file(tmp_path / "out" / "siting.gpkg", layer="sites")) == 0
+
+
+def test_an_analysis_that_empties_the_run_stays_quiet(tiny_scenario):
+    # relaxation re-screens the candidates at each value; a value at which no candidate is left is a point of the
+    # curve, not a run that excluded everything
+    d = {**copy.deepcopy(tiny_scenario),
+         "analysis": {"relaxation": [{"rule": "within_substations", "values": [1, 50_000]}]}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = siting.run(d, progress=False)
+    assert len(result.sites) > 0
+    curve = result.analysis["relaxation"]["within_substations"]
+    assert curve["sites"].tolist()[0] == 0  # at 1 m the generator made no candidate
+    assert not [w for w in caught if "candidates were excluded" in str(w.message)]
