@@ -29,11 +29,41 @@ from siting.core.errors import SitingError, SitingWarning
 log = logging.getLogger("siting")
 
 
+class _Said(logging.Filter):
+    """Remembers the messages the handler wrote, so a warning that repeats one is not written again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.messages.add(record.getMessage())
+        return True
+
+
+def _show_warnings_as_lines(said: _Said) -> None:
+    """Show a :class:`SitingWarning` as one ``WARNING siting: ...`` line (no file name or source line, which
+    mean nothing to a command-line user), and not at all when the log already said the same."""
+    default = getattr(warnings.showwarning, "shown_by", warnings.showwarning)  # once, however many commands run
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, SitingWarning):
+            return default(message, category, filename, lineno, file, line)
+        if str(message) not in said.messages:
+            log.warning("%s", message)
+
+    show.shown_by = default  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
 def _setup_logging(verbose: int, quiet: int) -> None:
     level = logging.WARNING + 10 * (quiet - verbose)
     level = max(logging.DEBUG, min(logging.CRITICAL, level))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    said = _Said()
+    handler.addFilter(said)
+    _show_warnings_as_lines(said)
     root = logging.getLogger("siting")
     root.handlers = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
     root.setLevel(level)

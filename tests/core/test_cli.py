@@ -151,3 +151,21 @@ def test_validate_warns_of_an_empty_layer_as_the_run_does(tmp_path, tiny_yaml):
     r = siting("validate", tmp_path / "s.yaml")
     assert r.returncode == 0  # a warning: an outside rule on no feature keeps all land, and says so
     assert "WARNING wilderness: no feature left: the layer is empty" in r.stdout + r.stderr
+
+
+def test_a_warning_is_one_line_and_said_once(tmp_path, tiny_yaml):
+    # Python's own display of a SitingWarning added the library's file name and a line of its source; the
+    # warnings the log had already written were written twice
+    import yaml
+
+    d = yaml.safe_load(tiny_yaml.read_text())
+    d["analysis"] = {}
+    for rule in d["constraints"]:
+        if rule["rule"] == "within":
+            rule["distance_m"] = 1
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    r = siting("run", tmp_path / "s.yaml", "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("candidates were excluded; rule 'parts'") == 1
+    assert "SitingWarning" not in r.stderr and ".py:" not in r.stderr
+    assert "WARNING siting: layer 'deposits' (mrds_deposits.csv, 512 read): 2 rejected" in r.stderr
