@@ -169,3 +169,6 @@ def test_a_warning_is_one_line_and_said_once(tmp_path, tiny_yaml):
     assert r.stderr.count("candidates were excluded; rule 'parts'") == 1
     assert "SitingWarning" not in r.stderr and ".py:" not in r.stderr
     assert "WARNING siting: layer 'deposits' (mrds_deposits.csv, 512 read): 2 rejected" in r.stderr
+    import geopandas as gpd  # an empty run's outputs are written
+
+    assert len(gpd.read_file(tmp_path / "out" / "siting.gpkg", layer="sites")) == 0
