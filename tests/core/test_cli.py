@@ -153,6 +153,7 @@ def test_validate_warns_of_an_empty_layer_as_the_run_does(tmp_path, tiny_yaml):
     assert "WARNING wilderness: no feature left: the layer is empty" in r.stdout + r.stderr
 
 
+@pytest.mark.slow  # a subprocess run (about 12 s)
 def test_a_warning_is_one_line_and_said_once(tmp_path, tiny_yaml):
     # Python's own display of a SitingWarning added the library's file name and a line of its source; the
     # warnings the log had already written were written twice

@@ -282,6 +282,7 @@ def test_a_run_that_excludes_every_candidate_says_so_in_a_warning_a_notebook_sho
     assert len(result.sites) == 0  # (tests/core/test_cli.py: the empty outputs are written)
 
 
+@pytest.mark.slow  # a run with a relaxation (about 9 s)
 def test_an_analysis_that_empties_the_run_stays_quiet(tiny_scenario):
     # relaxation re-screens the candidates at each value; a value at which no candidate is left is a point of the
     # curve, not a run that excluded everything
