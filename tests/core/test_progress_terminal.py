@@ -52,7 +52,7 @@ def test_a_terminal_run_draws_a_bar_and_a_line_per_step(tiny_yaml, tmp_path, col
 def test_quiet_draws_nothing(tiny_yaml, tmp_path):
     text = _in_pty(["-q", "run", str(tiny_yaml), "--out", str(tmp_path / "out")], 100)
     assert "%|" not in text and "siting: load layers" not in text
-    assert "SitingWarning" not in text and "sites covering" in text  # errors only, and the result's line
+    assert "2 rejected" not in text and "sites covering" in text  # errors only (no warning), and the result's line
 
 
 def test_without_a_terminal_each_step_is_one_log_line(tiny_yaml, tmp_path):
@@ -63,4 +63,5 @@ def test_without_a_terminal_each_step_is_one_log_line(tiny_yaml, tmp_path):
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("INFO siting.steps: ")]
     assert [ln.split(": ")[1] for ln in lines] == list(STEPS)  # one line per step, in order
     assert "%|" not in r.stderr  # and no bar in a log file
-    assert "SitingWarning" in r.stderr  # repairs and rejections are still told without -q
+    # repairs and rejections are still told without -q (one line each: tests/core/test_cli.py)
+    assert "WARNING siting: layer 'deposits' (mrds_deposits.csv, 512 read): 2 rejected" in r.stderr
