@@ -234,6 +234,9 @@ def filter_problems(expr: str, frames, layer: str, who: str, *, require_some: bo
     >>> print(*filter_problems("agency == 'USFWS'", [frame], "parcels", "rule outside_parcels"))
     rule outside_parcels: where "agency == 'USFWS'" selects none of the 2 features of layer parcels (agency: FWS,
     BLM); fix the filter
+    >>> print(*filter_problems("agency == 'fws'", [frame], "parcels", "rule outside_parcels"))
+    rule outside_parcels: where "agency == 'fws'" selects none of the 2 features of layer parcels (agency: FWS,
+    BLM); 'fws' is written 'FWS' there (text is compared exactly); fix the filter
     >>> filter_problems("kv > 1", [frame], "parcels", "factor 'power'")
     ["factor 'power' filters parcels on kv, which layer parcels does not have; fields: agency"]
     """
@@ -253,5 +256,16 @@ def filter_problems(expr: str, frames, layer: str, who: str, *, require_some: bo
     if require_some and usable and not selected:
         shown = "; ".join(f"{c}: {', '.join(map(str, usable[0][c].dropna().unique()[:8]))}" for c in sorted(wanted))
         out.append(f"{who}: where {expr!r} selects none of the {sum(map(len, usable)):,} features of layer "
-                   f"{layer} ({shown}); fix the filter")
+                   f"{layer} ({shown}){_case_hint(expr, usable)}; fix the filter")
     return out
+
+
+def _case_hint(expr: str, frames) -> str:
+    """``; 'fws' is written 'FWS' there`` for the text of ``expr`` the layer holds in another case (comparisons
+    are exact, as in SQL and pandas), else nothing."""
+    texts = {n.value for n in ast.walk(_parse(expr)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    held = {str(v) for f in frames for c in sorted(fields_used(expr)) for v in f[c].dropna().unique()}
+    folded = {v.casefold(): v for v in sorted(held)}
+    pairs = [f"{t!r} is written {folded[t.casefold()]!r} there" for t in sorted(texts)
+             if t not in held and t.casefold() in folded]
+    return f"; {', '.join(pairs)} (text is compared exactly)" if pairs else ""

@@ -7,6 +7,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import yaml
@@ -134,6 +135,19 @@ def test_a_filter_that_selects_nothing_is_an_error_naming_rule_layer_and_values(
     d["factors"][0]["where"] = "voltage_kv >= 5000"
     with pytest.raises(ScenarioError, match=r"factor 'power': where 'voltage_kv >= 5000' selects none"):
         siting.run(d, progress=False)
+
+
+def test_a_filter_that_selects_nothing_because_of_case_says_how_the_layer_writes_it():
+    # text is compared exactly (as in SQL and pandas); 'fws' against 'FWS' selected nothing with no word on why
+    from siting.screen.where import filter_problems
+
+    frame = pd.DataFrame({"agency": ["FWS", "BLM", "NPS"], "status": ["IN SERVICE", "PROPOSED", None]})
+    said = filter_problems("agency in ['fws', 'Nps'] and status == 'in service'", [frame], "parcels", "rule r")
+    assert len(said) == 1
+    assert ("'Nps' is written 'NPS' there, 'fws' is written 'FWS' there, 'in service' is written 'IN SERVICE' "
+            "there (text is compared exactly)") in said[0]
+    assert "written" not in filter_problems("agency == 'USFWS'", [frame], "parcels", "rule r")[0]  # no such text
+    assert filter_problems("agency == 'FWS'", [frame], "parcels", "rule r") == []  # the exact text selects
 
 
 def test_a_rule_on_a_field_the_layer_lacks_fails_the_run_too(tiny_scenario):
