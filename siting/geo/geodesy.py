@@ -42,6 +42,7 @@ from shapely import STRtree
 from siting.core import settings
 from siting.core.errors import GeometryError
 from siting.geo import proximity
+from siting.geo.balls import ball_pairs, ball_split
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.outline import Outline, box_gap
 from siting.geo.parallel import chunked, each
@@ -281,7 +282,7 @@ def _chord_pairs(tree: cKDTree, xyz, chord, near_t, bound) -> tuple[np.ndarray, 
     hit[full] = False
     s, t = np.repeat(np.arange(n), k)[hit.ravel()], near_t[hit]
     if len(full):
-        fs, ft = proximity.ball_pairs(tree, xyz[full], bound[full])
+        fs, ft = ball_pairs(tree, xyz[full], bound[full])
         s, t = np.concatenate([s, full[fs]]), np.concatenate([t, ft])
     return s, t
 
@@ -424,7 +425,7 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
 
     Each (source, point) pair whose anchors are within ``radius * s_max`` plus the source's reach is found
     once, in Z-order batches of about :data:`COUNT_PAIRS` pairs: a point within ``radius * s_min`` plus the
-    source's inradius of its anchor is certainly in, and only counted (:func:`~siting.geo.proximity.ball_split`);
+    source's inradius of its anchor is certainly in, and only counted (:func:`~siting.geo.balls.ball_split`);
     any other is listed and gets its planar distance to the source,
     in within ``radius * s_min``, out beyond ``radius * s_max`` and measured on the ellipsoid
     (:func:`pair_distance`) between. Weights are summed as whole counts per weight value times the value,
@@ -457,7 +458,7 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
 
     def batch(bounds: tuple[int, int]) -> None:  # each batch its own sources: threads never share a row
         rows = order[bounds[0]:bounds[1]]
-        counts, local, p = proximity.ball_split(tree, np.column_stack([ax[rows], ay[rows]]),
+        counts, local, p = ball_split(tree, np.column_stack([ax[rows], ay[rows]]),
                                                 reach[bounds[0]:bounds[1]], sure[rows], cls, len(values))
         inside = _within_on_ground(sources, points, rows[local], p, radius, s_min, s_max, ground, hulls)
         counts += np.bincount(local[inside] * len(values) + cls[p[inside]],

@@ -46,12 +46,12 @@ from scipy.spatial import cKDTree
 from shapely import STRtree
 
 from siting.core import settings
-from siting.geo.balls import ball_pairs, ball_split
+from siting.geo.balls import ball_pairs
 from siting.geo.parallel import chunked, map_pieces
 from siting.geo.pieces import segment_foot
 from siting.geo.reuse import Reuse, ids_of
 
-__all__ = ["Reuse", "anchors", "ball_pairs", "ball_split", "count_within", "inradius", "nearest", "segment_distance"]
+__all__ = ["Reuse", "anchors", "ball_pairs", "count_within", "inradius", "nearest", "segment_distance"]
 
 #: Nearest vertices asked of the KD-tree per source.
 K_NEAREST = 8

@@ -275,10 +275,10 @@ def warn_screening(funnel: pd.DataFrame, rules: Sequence[BaseRule], labels: list
     for row in funnel[funnel["candidates_no_data"] > 0].itertuples():
         warnings.warn(f"rule {row.rule}: {row.candidates_no_data:,} of the {row.candidates_in:,} candidates it "
                       f"judged have {by_label[row.rule].no_data()}", SitingWarning, stacklevel=2)
-    warn_if_empty(funnel, rules, labels, n)
+    warn_if_empty(funnel, n)
 
 
-def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
+def warn_if_empty(funnel: pd.DataFrame, n: int) -> None:
     """Say (a :class:`SitingWarning` a notebook shows, and the log) which rule removed the last candidates,
     when none are left.
 
@@ -289,7 +289,7 @@ def warn_if_empty(funnel: pd.DataFrame, rules, labels, n: int) -> None:
     ...                        "candidates_removed": [3], "candidates_out": [0]})
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     warn_if_empty(funnel, [], ["min_area"], 3)
+    ...     warn_if_empty(funnel, 3)
     >>> print(caught[0].message)
     all 3 candidates were excluded; rule 'min_area' (area >= 640 acres) removed the last 3; relax it or check its layer
     """

@@ -136,7 +136,7 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
     funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), made["unit_id"].nunique(), land_acres)
     if whole and ok.any() and not n_made:  # the land left some, the generator made none: no stage said so
-        warn_if_empty(funnel, rules, list(funnel["rule"]), len(units))
+        warn_if_empty(funnel, len(units))
     ledger = long_ledger.staged(land.long_ledger, site.long_ledger, land.frame.loc[~ok, "candidate_id"], made)
     rules_table = pd.concat([land.rules, site.rules], ignore_index=True)
     log.info("staged screening: %d of %d parcel units eligible, %d candidates generated, %d pass the site rules",

@@ -154,7 +154,9 @@ def test_ball_split_counts_the_sure_points_per_class_and_lists_the_rest():
     radius = np.exp(rng.uniform(np.log(20), np.log(3_000), len(queries)))
     sure = radius * rng.uniform(0, 1.0, len(queries))
     classes = rng.integers(0, 3, len(pts))
-    counts, s, p = proximity.ball_split(cKDTree(pts), queries, radius, sure, classes, 3)
+    from siting.geo.balls import ball_split
+
+    counts, s, p = ball_split(cKDTree(pts), queries, radius, sure, classes, 3)
     d = np.linalg.norm(queries[:, None] - pts[None], axis=2)
     inside = d <= sure[:, None]
     want = np.stack([(inside & (classes == c)[None]).sum(axis=1) for c in range(3)], axis=1)
