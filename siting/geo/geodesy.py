@@ -41,7 +41,7 @@ from shapely import STRtree
 
 from siting.core import settings
 from siting.core.errors import GeometryError
-from siting.geo import proximity
+from siting.geo import kernels, proximity
 from siting.geo.balls import ball_pairs, ball_split
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.outline import Outline, box_gap
@@ -245,12 +245,14 @@ def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) 
         chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near_t[:, 0]
         anchor = (ax[rows], ay[rows], rho[rows])
-        opening = _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx, anchor)
+        outline = Outline(src) if cut.ends is not None else None  # measured as coordinates (both passes)
+        opening = _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx, anchor,
+                                 outline)
         s_max = _reach_scale(ground, ax[rows], ay[rows], rho[rows], g[rows])
         radius = rho[rows] * s_max  # the source's ground radius about its anchor
         s, t = _chord_pairs(tree, xyz, chord, near_t, g[rows] + radius + half.max())
         near = (np.linalg.norm(xyz[s] - tree.data[t], axis=1) <= g[rows][s] + radius[s] + half[t]) & (t != first[s])
-        rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx, anchor)
+        rivals = _measure_pairs(src, cut, ground, rows, s[near], t[near], g[rows] * s_max, g, idx, anchor, outline)
         s, t, planar = (np.concatenate(v) for v in zip(opening, rivals, strict=True))
         better = _concave_side(src, s, lambda i: cut.take(t[i]), planar, g[rows][s], ground, s_max[s],
                                hulls[rows])
@@ -287,10 +289,10 @@ def _chord_pairs(tree: cKDTree, xyz, chord, near_t, bound) -> tuple[np.ndarray, 
     return s, t
 
 
-def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx, anchor) -> tuple[np.ndarray, ...]:
+def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx, anchor, outline) -> tuple[np.ndarray, ...]:
     """Measure the (source, piece) pairs within ``reach`` on the map; keep (in place) each source's
     nearest where it is nearer than ``g``. Returns the measured pairs and their planar distances."""
-    s, t, xy = _nearest_pairs(src, cut, s, t, np.broadcast_to(reach, len(src)), anchor)
+    s, t, xy = _nearest_pairs(src, cut, s, t, np.broadcast_to(reach, len(src)), anchor, outline)
     if len(s):
         _keep_nearest(rows, s, cut.owner[t], ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), g, idx)
     return s, t, np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
@@ -376,12 +378,13 @@ def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
     return best
 
 
-def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor, outline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pairs whose pieces lie within ``reach`` on the map, with their nearest points (x0, y0, x1, y1).
 
     Pairs are ruled out cheaply before GEOS measures them: by their boxes' gap and, for point and segment
     pieces, by the piece's distance from the source's anchor less the source's reach ``rho`` (``anchor``:
-    x, y, rho per source); both are never more than the shapes' distance."""
+    x, y, rho per source); both are never more than the shapes' distance. ``outline``: the sources' outlines
+    (:class:`~siting.geo.outline.Outline`), or None with polygon pieces."""
     if cut.ends is not None and (shapely.get_type_id(src) == 0).all():  # points to segments, in numpy
         p = shapely.get_coordinates(src)[s]
         e = cut.ends[t]
@@ -395,28 +398,32 @@ def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor) -> tuple[np.ndarray, n
             e = cut.ends[t]
             near = proximity.segment_distance(ax[s], ay[s], e[:, 0], e[:, 1], e[:, 2], e[:, 3]) - rho[s] <= reach[s]
             s, t = s[near], t[near]
-        s, t, xy = _shortest(src, cut, s, t, reach)
+        s, t, xy = _shortest(src, cut, s, t, reach, outline)
     close = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]) <= reach[s]
     return s[close], t[close], xy[close]
 
 
-def _shortest(src, cut: Pieces, s, t, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest points of the pairs: GEOS for small sources, chunks of the outline in numpy for lines and
-    polygons with more than :data:`BIG_SOURCE` vertices against point and segment pieces (GEOS visits every vertex of
-    them for every pair). Pairs of a big source with no segment within ``reach`` are left out. The sources
-    touch none of the targets (:func:`nearest` sets those to 0 first), so their nearest points to a piece of
-    a target lie on their outline."""
+def _shortest(src, cut: Pieces, s, t, reach, outline: Outline | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest points of the pairs. Against point and segment pieces, the sources' outlines are measured as
+    coordinates: every segment of a small source by a compiled loop (:func:`siting.geo.kernels.outline_nearest`),
+    chunks of the outline for lines and polygons with more than :data:`BIG_SOURCE` vertices (GEOS would
+    visit every vertex of them for every pair; :mod:`siting.geo.outline`), and pairs of a big source with no
+    segment within ``reach`` are left out. GEOS measures the rest (polygon pieces, point sources). The sources
+    touch none of the targets (:func:`nearest` sets those to 0 first), so their nearest points to a piece of a
+    target lie on their outline. ``outline`` is that of every source in ``src`` (None with polygon pieces)."""
     linear = np.isin(shapely.get_type_id(src), [1, 2, 3, 5, 6])  # all their points on lines or rings
-    big = linear & (shapely.get_num_coordinates(src) > BIG_SOURCE)
-    if cut.ends is None or not big.any():
+    if cut.ends is None or outline is None or not linear.any():
         return s, t, shapely.get_coordinates(shapely.shortest_line(src[s], cut.take(t))).reshape(len(s), 4)
-    small = ~big[s]
-    xy_small = shapely.get_coordinates(shapely.shortest_line(src[s[small]], cut.take(t[small]))).reshape(-1, 4)
-    pair = np.flatnonzero(~small)
-    used, of = np.unique(s[pair], return_inverse=True)
-    row, xy_big = Outline(src[used]).pairs(of, cut.ends[t[pair]], reach[s[pair]], nearest=True)
-    keep = np.r_[np.flatnonzero(small), pair[row]]
-    return s[keep], t[keep], np.vstack([xy_small, xy_big])
+    geos = np.flatnonzero(~linear[s])
+    pair = np.flatnonzero(linear[s])
+    of = s[pair]
+    big = outline.n_segs[of] > BIG_SOURCE
+    ends = cut.ends[t[pair]]
+    xy_small = kernels.outline_nearest(outline.segs, outline.first_seg, outline.n_segs, of[~big], ends[~big])
+    row, xy_big = outline.pairs(of[big], ends[big], reach[of[big]], nearest=True)
+    xy_geos = shapely.get_coordinates(shapely.shortest_line(src[s[geos]], cut.take(t[geos]))).reshape(-1, 4)
+    keep = np.r_[geos, pair[~big], pair[big][row]]
+    return s[keep], t[keep], np.vstack([xy_geos, xy_small, xy_big])
 
 
 def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground: Ground,

@@ -109,16 +109,37 @@ class Outline:
     >>> out = Outline(np.array([box(0, 0, 1, 1), box(5, 5, 6, 6)]))
     >>> out.segs.shape, out.chunks.owner.tolist()   # 4 segments each, one chunk each
     ((8, 4), [0, 1])
+    >>> out.first_seg.tolist(), out.n_segs.tolist()
+    ([0, 4], [4, 4])
     """
 
     def __init__(self, sources: np.ndarray):
         x1, y1, x2, y2, of = outline_segments(np.asarray(sources, dtype=object))
         order = np.argsort(of, kind="stable")  # each source's segments together, in ring order
-        self.segs, of = np.column_stack([x1, y1, x2, y2])[order], of[order]
-        self.chunks = _runs(of, seg_box(self.segs), CHUNK)
-        self.groups = _runs(self.chunks.owner, self.chunks.box, CHUNK)
-        n = np.bincount(self.groups.owner, minlength=len(sources))
-        self.first_group, self.n_groups = np.r_[0, np.cumsum(n)[:-1]], n
+        self.segs, self._of = np.column_stack([x1, y1, x2, y2])[order], of[order]
+        #: Per source: how many segments it has and the first of them in :attr:`segs`.
+        self.n_segs = np.bincount(self._of, minlength=len(sources))
+        self.first_seg = np.cumsum(self.n_segs) - self.n_segs
+
+    @cached_property
+    def chunks(self) -> _Runs:
+        """Runs of :data:`CHUNK` consecutive segments of one source, with their boxes."""
+        return _runs(self._of, seg_box(self.segs), CHUNK)
+
+    @cached_property
+    def groups(self) -> _Runs:
+        """Runs of :data:`CHUNK` chunks of one source, with their boxes."""
+        return _runs(self.chunks.owner, self.chunks.box, CHUNK)
+
+    @cached_property
+    def first_group(self) -> np.ndarray:
+        """Per source: its first group."""
+        return np.cumsum(self.n_groups) - self.n_groups
+
+    @cached_property
+    def n_groups(self) -> np.ndarray:
+        """Per source: how many groups it has."""
+        return np.bincount(self.groups.owner, minlength=len(self.n_segs))
 
     def pairs(self, src: np.ndarray, ends: np.ndarray, reach: np.ndarray, *,
               nearest: bool = False) -> tuple[np.ndarray, np.ndarray]:
