@@ -41,7 +41,7 @@ from shapely import STRtree
 
 from siting.core import settings
 from siting.core.errors import GeometryError
-from siting.geo import kernels, proximity
+from siting.geo import proximity
 from siting.geo.balls import ball_pairs, ball_split
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.outline import Outline, box_gap
@@ -60,8 +60,6 @@ CHORD_K = 8
 PAIR_BATCH = 10_000
 #: (source, point) pairs :func:`count_within` lists at once (bounds its memory: about 40 bytes a pair).
 COUNT_PAIRS = 2_000_000
-#: Sources with more vertices than this are measured chunk by chunk in numpy (:mod:`siting.geo.outline`).
-BIG_SOURCE = 64
 
 
 def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndarray | None = None) -> np.ndarray:
@@ -404,26 +402,20 @@ def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor, outline) -> tuple[np.n
 
 
 def _shortest(src, cut: Pieces, s, t, reach, outline: Outline | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest points of the pairs. Against point and segment pieces, the sources' outlines are measured as
-    coordinates: every segment of a small source by a compiled loop (:func:`siting.geo.kernels.outline_nearest`),
-    chunks of the outline for lines and polygons with more than :data:`BIG_SOURCE` vertices (GEOS would
-    visit every vertex of them for every pair; :mod:`siting.geo.outline`), and pairs of a big source with no
-    segment within ``reach`` are left out. GEOS measures the rest (polygon pieces, point sources). The sources
-    touch none of the targets (:func:`nearest` sets those to 0 first), so their nearest points to a piece of a
-    target lie on their outline. ``outline`` is that of every source in ``src`` (None with polygon pieces)."""
+    """Nearest points of the pairs whose pieces come within ``reach`` of their source (others are left out).
+    Against point and segment pieces, lines and polygons are measured from their outline's coordinates
+    (``outline``: that of every source in ``src``; :meth:`~siting.geo.outline.Outline.nearest`); GEOS measures
+    the rest (polygon pieces, point sources, collections). The sources touch none of the targets
+    (:func:`nearest` sets those to 0 first), so their nearest points to a piece of a target lie on their
+    outline."""
     linear = np.isin(shapely.get_type_id(src), [1, 2, 3, 5, 6])  # all their points on lines or rings
     if cut.ends is None or outline is None or not linear.any():
         return s, t, shapely.get_coordinates(shapely.shortest_line(src[s], cut.take(t))).reshape(len(s), 4)
-    geos = np.flatnonzero(~linear[s])
-    pair = np.flatnonzero(linear[s])
-    of = s[pair]
-    big = outline.n_segs[of] > BIG_SOURCE
-    ends = cut.ends[t[pair]]
-    xy_small = kernels.outline_nearest(outline.segs, outline.first_seg, outline.n_segs, of[~big], ends[~big])
-    row, xy_big = outline.pairs(of[big], ends[big], reach[of[big]], nearest=True)
+    geos, pair = np.flatnonzero(~linear[s]), np.flatnonzero(linear[s])
+    row, xy = outline.nearest(s[pair], cut.ends[t[pair]], reach[s[pair]])
     xy_geos = shapely.get_coordinates(shapely.shortest_line(src[s[geos]], cut.take(t[geos]))).reshape(-1, 4)
-    keep = np.r_[geos, pair[~big], pair[big][row]]
-    return s[keep], t[keep], np.vstack([xy_geos, xy_small, xy_big])
+    keep = np.r_[geos, pair[row]]
+    return s[keep], t[keep], np.vstack([xy_geos, xy])
 
 
 def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground: Ground,

@@ -13,8 +13,9 @@ Examples
 --------
 >>> import numpy as np
 >>> segs = np.array([[0.0, 0, 10, 0], [10, 0, 10, 10], [10, 10, 0, 10], [0, 10, 0, 0]])  # a square's outline
->>> xy = outline_nearest(segs, np.array([0]), np.array([4]), np.array([0]), np.array([[13.0, 5, 13, 9]]))
->>> xy.tolist()
+>>> runs = (np.array([0]), np.array([4]), np.array([[0.0, 0, 10, 10]]))   # one chunk in one group
+>>> nearest_on_outline(segs, runs, runs, np.array([0]), np.array([1]), np.array([0]),
+...                    np.array([[13.0, 5, 13, 9]]), np.array([np.inf])).tolist()
 [[10.0, 5.0, 13.0, 5.0]]
 """
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["outline_nearest"]
+__all__ = ["nearest_on_outline"]
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -36,64 +37,93 @@ def _foot(px, py, x0, y0, x1, y1):  # pragma: no cover - compiled
     return fx, fy, (fx - px) ** 2 + (fy - py) ** 2
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _gap2(box, k, lox, loy, hix, hiy):  # pragma: no cover - compiled
+    """Squared distance between box ``k`` (rows ``minx, miny, maxx, maxy``) and another box."""
+    gx = max(0.0, box[k, 0] - hix, lox - box[k, 2])
+    gy = max(0.0, box[k, 1] - hiy, loy - box[k, 3])
+    return gx * gx + gy * gy
+
+
 @numba.njit(nogil=True, cache=True)
-def _outline_nearest(segs, first, count, s, ends, out):  # pragma: no cover - compiled
+def _nearest_on_outline(segs, chunk_start, chunk_size, chunk_box, group_start, group_size, group_box,
+                        first_group, n_groups, s, ends, limit, out):  # pragma: no cover - compiled
     for i in range(len(s)):
         bx0, by0, bx1, by1 = ends[i, 0], ends[i, 1], ends[i, 2], ends[i, 3]
         lox, hix, loy, hiy = min(bx0, bx1), max(bx0, bx1), min(by0, by1), max(by0, by1)
-        best = np.inf
-        for j in range(first[s[i]], first[s[i]] + count[s[i]]):
-            ax0, ay0, ax1, ay1 = segs[j, 0], segs[j, 1], segs[j, 2], segs[j, 3]
-            gx = max(0.0, min(ax0, ax1) - hix, lox - max(ax0, ax1))
-            gy = max(0.0, min(ay0, ay1) - hiy, loy - max(ay0, ay1))
-            if gx * gx + gy * gy >= best:  # the boxes are already farther apart than the best pair
+        best, found = (limit[i] * (1.0 + 1e-9)) ** 2, False  # a pair at the limit is kept despite rounding
+        for g in range(first_group[s[i]], first_group[s[i]] + n_groups[s[i]]):
+            if _gap2(group_box, g, lox, loy, hix, hiy) > best:
                 continue
-            fx, fy, d = _foot(ax0, ay0, bx0, by0, bx1, by1)
-            if d < best:
-                best, out[i, 0], out[i, 1], out[i, 2], out[i, 3] = d, ax0, ay0, fx, fy
-            fx, fy, d = _foot(ax1, ay1, bx0, by0, bx1, by1)
-            if d < best:
-                best, out[i, 0], out[i, 1], out[i, 2], out[i, 3] = d, ax1, ay1, fx, fy
-            fx, fy, d = _foot(bx0, by0, ax0, ay0, ax1, ay1)
-            if d < best:
-                best, out[i, 0], out[i, 1], out[i, 2], out[i, 3] = d, fx, fy, bx0, by0
-            fx, fy, d = _foot(bx1, by1, ax0, ay0, ax1, ay1)
-            if d < best:
-                best, out[i, 0], out[i, 1], out[i, 2], out[i, 3] = d, fx, fy, bx1, by1
+            for c in range(group_start[g], group_start[g] + group_size[g]):
+                if _gap2(chunk_box, c, lox, loy, hix, hiy) > best:
+                    continue
+                for j in range(chunk_start[c], chunk_start[c] + chunk_size[c]):
+                    ax0, ay0, ax1, ay1 = segs[j, 0], segs[j, 1], segs[j, 2], segs[j, 3]
+                    gx = max(0.0, min(ax0, ax1) - hix, lox - max(ax0, ax1))
+                    gy = max(0.0, min(ay0, ay1) - hiy, loy - max(ay0, ay1))
+                    if gx * gx + gy * gy > best:
+                        continue
+                    for k in range(4):  # each end of one segment and its foot on the other
+                        if k < 2:
+                            px, py = (ax0, ay0) if k == 0 else (ax1, ay1)
+                            fx, fy, d = _foot(px, py, bx0, by0, bx1, by1)
+                        else:
+                            px, py = (bx0, by0) if k == 2 else (bx1, by1)
+                            fx, fy, d = _foot(px, py, ax0, ay0, ax1, ay1)
+                        if d < best or (d == best and not found):
+                            best, found = d, True
+                            if k < 2:
+                                out[i, 0], out[i, 1], out[i, 2], out[i, 3] = px, py, fx, fy
+                            else:
+                                out[i, 0], out[i, 1], out[i, 2], out[i, 3] = fx, fy, px, py
 
 
-def outline_nearest(segs: np.ndarray, first: np.ndarray, count: np.ndarray, s: np.ndarray,
-                    ends: np.ndarray) -> np.ndarray:
-    """Nearest points ``(x0, y0, x1, y1)`` between the outline of source ``s[i]`` and the piece ``ends[i]``.
+def nearest_on_outline(segs: np.ndarray, chunks: tuple[np.ndarray, ...], groups: tuple[np.ndarray, ...],
+                       first_group: np.ndarray, n_groups: np.ndarray, s: np.ndarray, ends: np.ndarray,
+                       limit: np.ndarray) -> np.ndarray:
+    """Nearest points ``(x0, y0, x1, y1)`` between the outline of source ``s[i]`` and the piece ``ends[i]``,
+    where they are within ``limit[i]`` (NaN where not; a pair at the limit is kept, to 1e-9 of it).
+
+    The outline is given as segments in runs (chunks) and runs of chunks (groups), each with its box
+    (:class:`siting.geo.outline.Outline`); a group, chunk or segment whose box is farther from the piece's
+    box than the best pair found so far is skipped, so a parcel of thousands of vertices costs a few
+    chunks per piece once ``limit`` is near the answer.
 
     Parameters
     ----------
     segs : ndarray, shape (m, 4)
-        Every source's outline segments (rows ``x0, y0, x1, y1``), each source's together.
-    first, count : ndarray of int
-        Per source: its first row of ``segs`` and how many.
+        Outline segments (rows ``x0, y0, x1, y1``), each source's together, in ring order.
+    chunks, groups : tuple of ndarray
+        ``(start, size, box)`` of each run of segments, and of each run of chunks.
+    first_group, n_groups : ndarray of int
+        Per source: its first group and how many.
     s : ndarray of int
         The source of each pair.
     ends : ndarray, shape (n, 4)
         The piece of each pair: a segment, or a point given twice.
+    limit : ndarray
+        Per pair, a distance no less than the answer where one is wanted (``inf`` for any).
 
     Returns
     -------
     ndarray, shape (n, 4)
-        The source's point, then the piece's; NaN for a source without segments. For a source that does
-        not touch the piece this is ``shapely.shortest_line``'s answer (up to which of several equally near
-        pairs is chosen): segments that do not cross come nearest at an end of one of them.
+        The source's point, then the piece's. For a source that does not touch the piece this is
+        ``shapely.shortest_line``'s answer (up to which of several equally near pairs is chosen):
+        segments that do not cross come nearest at an end of one of them.
 
     Examples
     --------
     >>> segs = np.array([[0.0, 0, 4, 0]])
-    >>> outline_nearest(segs, np.array([0]), np.array([1]), np.array([0, 0]),
-    ...                 np.array([[2.0, 1, 3, 5], [6.0, 0, 6, 0]])).tolist()
-    [[2.0, 0.0, 2.0, 1.0], [4.0, 0.0, 6.0, 0.0]]
+    >>> runs = (np.array([0]), np.array([1]), np.array([[0.0, 0, 4, 0]]))   # one chunk, one group
+    >>> nearest_on_outline(segs, runs, runs, np.array([0]), np.array([1]), np.array([0, 0]),
+    ...                    np.array([[2.0, 1, 3, 5], [6.0, 0, 6, 0]]), np.array([np.inf, 1.0])).tolist()
+    [[2.0, 0.0, 2.0, 1.0], [nan, nan, nan, nan]]
     """
     out = np.full((len(s), 4), np.nan)
     if len(s):
-        _outline_nearest(np.ascontiguousarray(segs, dtype=np.float64), np.asarray(first, np.int64),
-                         np.asarray(count, np.int64), np.asarray(s, np.int64),
-                         np.ascontiguousarray(ends, dtype=np.float64), out)
+        i64, f64 = (lambda a: np.ascontiguousarray(a, np.int64)), (lambda a: np.ascontiguousarray(a, np.float64))
+        _nearest_on_outline(f64(segs), i64(chunks[0]), i64(chunks[1]), f64(chunks[2]), i64(groups[0]),
+                            i64(groups[1]), f64(groups[2]), i64(first_group), i64(n_groups), i64(s), f64(ends),
+                            f64(limit), out)
     return out

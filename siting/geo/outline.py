@@ -1,14 +1,15 @@
-"""Nearest points between big outlines and simple pieces, in numpy, chunk by chunk.
+"""Outlines as coordinates: nearest points between them and simple pieces, chunk by chunk.
 
 A real parcel can have tens of thousands of vertices. GEOS measures a polygon against a segment by
 visiting every vertex, so a parcel asked against hundreds of nearby pieces costs vertices x pieces.
-:class:`Outline` cuts each source's outline (lines and polygon rings) into runs of :data:`CHUNK`
-consecutive segments, and the chunks into groups of :data:`CHUNK` chunks, each with its bounding box.
-A (source, piece) pair visits the source's groups, then the chunks of the groups whose box comes
-within reach of the piece, then the segments of the chunks that do, measured in numpy. For the
-nearest points the reach is first cut to the distance from the piece to the source's nearest chunk
-vertex (a KD-tree with the sources set apart in a third dimension), an upper bound of the answer, so
-few chunks are visited whatever the reach.
+:class:`Outline` reads each source's outline (lines and polygon rings) as segments, in runs of
+:data:`CHUNK` consecutive segments (chunks) and runs of :data:`CHUNK` chunks (groups), each with its
+bounding box. :meth:`Outline.nearest` visits, for each (source, piece) pair, the groups, chunks and
+segments whose boxes come nearer the piece than the best pair found so far, in a compiled loop
+(:mod:`siting.geo.kernels`); for a big source the search starts from the distance between the piece and
+the source's chunk vertex nearest it (a KD-tree with the sources set apart in a third dimension), an upper
+bound of the answer, so few chunks are visited. :meth:`Outline.pairs` lists every segment within a reach,
+in numpy.
 
 For a source that does not touch the piece the nearest points lie on its outline, so the answer is the
 same as ``shapely.shortest_line`` (up to which of several equally near pairs of points is chosen).
@@ -18,7 +19,7 @@ Examples
 >>> import numpy as np
 >>> from shapely import box
 >>> out = Outline(np.array([box(0, 0, 10, 10)]))
->>> row, xy = out.pairs(np.array([0]), np.array([[13.0, 5.0, 13.0, 5.0]]), np.array([np.inf]), nearest=True)
+>>> row, xy = out.nearest(np.array([0]), np.array([[13.0, 5.0, 13.0, 5.0]]), np.array([np.inf]))
 >>> row.tolist(), xy.tolist()
 ([0], [[10.0, 5.0, 13.0, 5.0]])
 """
@@ -31,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.spatial import cKDTree
 
+from siting.geo import kernels
 from siting.geo.pieces import nearest_between_segments, outline_segments, segment_gap
 from siting.geo.proximity import segment_distance
 
@@ -40,6 +42,8 @@ __all__ = ["CHUNK", "Outline", "box_gap", "seg_box"]
 CHUNK = 16
 #: (pair, group) rows looked at at once (bounds memory).
 ROW_BATCH = 1_000_000
+#: Sources with more segments than this start their nearest search from an upper bound (:meth:`Outline._upper`).
+BIG = 64
 #: Height (map units) between sources in the KD-tree of chunk vertices: more than any distance on a map.
 SOURCE_GAP = 1e9
 
@@ -141,23 +145,51 @@ class Outline:
         """Per source: how many groups it has."""
         return np.bincount(self.groups.owner, minlength=len(self.n_segs))
 
-    def pairs(self, src: np.ndarray, ends: np.ndarray, reach: np.ndarray, *,
-              nearest: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest points ``(x0, y0, x1, y1)`` between outline segments of ``src[i]`` and the piece ``ends[i]``
-        (a segment; a point twice) within ``reach[i]`` on the map, as (pair row, xy).
+    def nearest(self, src: np.ndarray, ends: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest points ``(x0, y0, x1, y1)`` between the outline of ``src[i]`` and the piece ``ends[i]`` (a
+        segment; a point twice), for the pairs that come within ``reach[i]`` (which may be infinite), as
+        (pair row, xy). A compiled loop (:func:`siting.geo.kernels.nearest_on_outline`) visits the groups,
+        chunks and segments whose boxes come nearer than the best pair so far; for sources with more than
+        :data:`BIG` segments the search starts from an upper bound of the answer (:meth:`_upper`).
 
-        With ``nearest``, one row per pair: its nearest segment (pairs with none within reach are left out);
-        ``reach`` may then be infinite. Without it, every segment within ``reach`` (which must be finite).
+        Examples
+        --------
+        >>> from shapely import box
+        >>> row, xy = Outline(np.array([box(0, 0, 10, 10)])).nearest(
+        ...     np.array([0, 0]), np.array([[13.0, 5, 13, 5], [30.0, 5, 30, 5]]), np.array([5.0, 5.0]))
+        >>> row.tolist(), xy.tolist()   # the second piece is 20 away: beyond reach
+        ([0], [[10.0, 5.0, 13.0, 5.0]])
+        """
+        limit = np.asarray(reach, float).copy()
+        big = np.flatnonzero(self.n_segs[src] > BIG)
+        limit[big] = np.minimum(limit[big], self._upper(src[big], ends[big]))
+        c, g = self.chunks, self.groups
+        xy = kernels.nearest_on_outline(self.segs, (c.start, c.size, c.box), (g.start, g.size, g.box),
+                                        self.first_group, self.n_groups, src, ends, limit)
+        row = np.flatnonzero(~np.isnan(xy[:, 0]))
+        return row, xy[row]
+
+    def pairs(self, src: np.ndarray, ends: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest points ``(x0, y0, x1, y1)`` between every outline segment of ``src[i]`` within ``reach[i]``
+        (finite) of the piece ``ends[i]`` (a segment; a point twice) and that piece, as (pair row, xy).
+
+        Examples
+        --------
+        >>> from shapely import box
+        >>> row, xy = Outline(np.array([box(0, 0, 10, 10)])).pairs(np.array([0]), np.array([[13.0, 5, 13, 5]]),
+        ...                                                         np.array([4.0]))
+        >>> row.tolist(), xy.tolist()   # the right side only: the top and bottom are 5.8 away
+        ([0], [[10.0, 5.0, 13.0, 5.0]])
         """
         rows, xys = [np.zeros(0, np.int64)], [np.empty((0, 4))]
-        if not nearest and not np.isfinite(reach).all():
+        if not np.isfinite(reach).all():
             raise ValueError("Outline.pairs: every segment within an infinite reach is not a bounded question")
         if not len(src):
             return rows[0], xys[0]
         cost = np.cumsum(self.n_groups[src])
         cuts = np.searchsorted(cost, np.arange(ROW_BATCH, cost[-1], ROW_BATCH))
         for part in np.array_split(np.arange(len(src)), cuts):
-            row, xy = self._batch(src[part], ends[part], reach[part], nearest)
+            row, xy = self._batch(src[part], ends[part], reach[part])
             rows.append(part[row])
             xys.append(xy)
         return np.concatenate(rows), np.concatenate(xys)
@@ -179,20 +211,14 @@ class Outline:
         gap = segment_distance(v[:, 0], v[:, 1], ends[:, 0], ends[:, 1], ends[:, 2], ends[:, 3])
         return np.where(d < SOURCE_GAP / 2, gap, np.inf)
 
-    def _batch(self, src, ends, reach, nearest) -> tuple[np.ndarray, np.ndarray]:
-        """(pair, nearest points) of one batch of pairs: the source's groups, then chunks, within the limit
-        (the reach; in ``nearest`` mode the upper bound if that is less), then their segments."""
-        limit = np.minimum(reach, self._upper(src, ends)) if nearest else reach
+    def _batch(self, src, ends, reach) -> tuple[np.ndarray, np.ndarray]:
+        """(pair, nearest points) of one batch of pairs: the source's groups, then chunks, within reach, then
+        their segments."""
         piece_box = seg_box(ends)
         row, node = _expand(np.arange(len(src)), self.first_group[src], self.n_groups[src])
         for level in (self.groups, self.chunks):  # groups to their chunks, chunks to their segments
-            near = box_gap(level.box[node], piece_box[row]) <= limit[row]
+            near = box_gap(level.box[node], piece_box[row]) <= reach[row]
             row, node = _expand(row[near], level.start[node[near]], level.size[node[near]])
-        d = segment_gap(self.segs[node], ends[row])
-        close = d <= reach[row]
-        row, seg, d = row[close], node[close], d[close]
-        if nearest:
-            order = np.lexsort((d, row))
-            keep = order[np.r_[True, row[order][1:] != row[order][:-1]]] if len(order) else order
-            row, seg = row[keep], seg[keep]
+        close = segment_gap(self.segs[node], ends[row]) <= reach[row]
+        row, seg = row[close], node[close]
         return row, nearest_between_segments(self.segs[seg], ends[row])

@@ -1,4 +1,5 @@
-"""The compiled pair loops give GEOS's answers (siting.geo.kernels), on every kind of outline."""
+"""The compiled nearest-points loop gives GEOS's answers (siting.geo.kernels through Outline.nearest), on every
+kind of outline, small and big."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import pytest
 import shapely
 from shapely import LineString, MultiLineString, MultiPolygon, Polygon, box
 
-from siting.geo.kernels import outline_nearest
-from siting.geo.outline import Outline
+from siting.geo.outline import BIG, Outline
 from siting.geo.pieces import outline_segments
 
 
 def _sources(rng):
-    """Small sources of every outline kind: hole-free and holed polygons, multipolygons, lines, rings."""
-    c = rng.uniform(0, 50_000, (6, 2))
+    """Sources of every outline kind: hole-free and holed polygons, multipolygons, lines, rings, and a
+    polygon with more than BIG vertices (its search starts from an upper bound)."""
+    c = rng.uniform(0, 50_000, (7, 2))
     holed = Polygon(box(*c[1], *(c[1] + 4_000)).exterior.coords,
                     [box(*(c[1] + 1_000), *(c[1] + 3_000)).exterior.coords])
+    t = np.linspace(0, 2 * np.pi, 4 * BIG, endpoint=False)
+    star = Polygon(c[6] + np.column_stack([np.cos(t), np.sin(t)]) * (3_000 + 1_500 * np.sin(7 * t))[:, None])
     return np.array([
         shapely.buffer(shapely.points(c[0]), 1_500, quad_segs=3),
         holed,
@@ -24,34 +27,52 @@ def _sources(rng):
         LineString([c[3], c[3] + [2_000, 500], c[3] + [2_500, 3_000]]),
         MultiLineString([[c[4], c[4] + [800, 0]], [c[4] + [0, 900], c[4] + [700, 1_600]]]),
         shapely.linearrings([c[5], c[5] + [1_000, 0], c[5] + [0, 1_000]]),
+        star,
     ])
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_outline_nearest_is_geos_shortest_line_for_pieces_that_do_not_touch(seed):
-    rng = np.random.default_rng(seed)
-    src = _sources(rng)
-    xy = rng.uniform(-5_000, 55_000, (3_000, 2))
-    step = rng.uniform(-2_000, 2_000, (3_000, 2)) * (rng.random((3_000, 1)) < 0.6)  # points and segments
+def _pairs(rng, src, n=3_000):
+    """(source, piece) pairs that do not touch, as the searches measure them: half points, half segments."""
+    xy = rng.uniform(-5_000, 55_000, (n, 2))
+    step = rng.uniform(-2_000, 2_000, (n, 2)) * (rng.random((n, 1)) < 0.6)
     ends = np.column_stack([xy, xy + step])
-    s = rng.integers(0, len(src), len(ends))
+    s = rng.integers(0, len(src), n)
     pieces = shapely.linestrings(ends.reshape(-1, 2, 2))
     pieces[np.all(step == 0, axis=1)] = shapely.points(xy[np.all(step == 0, axis=1)])
-    clear = ~shapely.intersects(src[s], pieces)  # the searches measure only pairs that do not touch
-    s, ends, pieces = s[clear], ends[clear], pieces[clear]
-    out = Outline(src)
-    got = outline_nearest(out.segs, out.first_seg, out.n_segs, s, ends)
+    clear = ~shapely.intersects(src[s], pieces)
+    return s[clear], ends[clear], pieces[clear]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_nearest_is_geos_shortest_line_for_pieces_that_do_not_touch(seed):
+    rng = np.random.default_rng(seed)
+    src = _sources(rng)
+    s, ends, pieces = _pairs(rng, src)
+    row, got = Outline(src).nearest(s, ends, np.full(len(s), np.inf))
+    assert row.tolist() == list(range(len(s)))  # every pair answered once
     mine = np.hypot(got[:, 2] - got[:, 0], got[:, 3] - got[:, 1])
     np.testing.assert_allclose(mine, shapely.distance(src[s], pieces), rtol=1e-12, atol=1e-6)
     assert shapely.dwithin(shapely.points(got[:, :2]), src[s], 1e-6).all()  # the points are the shapes'
     assert shapely.dwithin(shapely.points(got[:, 2:]), pieces, 1e-6).all()
 
 
-def test_outline_nearest_without_segments_or_pairs():
+def test_nearest_leaves_out_pairs_beyond_reach_and_keeps_those_at_it():
+    rng = np.random.default_rng(11)
+    src = _sources(rng)
+    s, ends, pieces = _pairs(rng, src)
+    truth = shapely.distance(src[s], pieces)
+    reach = np.where(rng.random(len(s)) < 0.5, truth, truth * rng.uniform(0.2, 0.99, len(s)))  # at it, or short
+    row, got = Outline(src).nearest(s, ends, reach)
+    assert row.tolist() == np.flatnonzero(reach == truth).tolist()
+    np.testing.assert_allclose(np.hypot(got[:, 2] - got[:, 0], got[:, 3] - got[:, 1]), truth[row], rtol=1e-12)
+
+
+def test_nearest_without_segments_or_pairs():
     out = Outline(np.array([shapely.Point(0, 0), box(0, 0, 1, 1)]))
-    got = outline_nearest(out.segs, out.first_seg, out.n_segs, np.array([0, 1]), np.array([[5.0, 0, 5, 0]] * 2))
-    assert np.isnan(got[0]).all() and got[1].tolist() == [1.0, 0.0, 5.0, 0.0]  # a point has no outline
-    assert outline_nearest(out.segs, out.first_seg, out.n_segs, np.zeros(0, int), np.empty((0, 4))).shape == (0, 4)
+    row, got = out.nearest(np.array([0, 1]), np.array([[5.0, 0, 5, 0]] * 2), np.full(2, np.inf))
+    assert row.tolist() == [1] and got.tolist() == [[1.0, 0.0, 5.0, 0.0]]  # a point has no outline
+    row, got = out.nearest(np.zeros(0, int), np.empty((0, 4)), np.zeros(0))
+    assert len(row) == 0 and got.shape == (0, 4)
 
 
 def test_outline_segments_reads_plain_shapes_whole_and_takes_the_others_apart():

@@ -40,7 +40,7 @@ def test_nearest_chunks_match_geos(seed):
     s = rng.integers(0, len(src), len(ends))
     clear = ~shapely.intersects(src[s], pieces)  # outside the source: its outline holds the nearest points
     s, ends, pieces = s[clear], ends[clear], pieces[clear]
-    row, xy = Outline(src).pairs(s, ends, np.full(len(s), np.inf), nearest=True)
+    row, xy = Outline(src).nearest(s, ends, np.full(len(s), np.inf))
     assert row.tolist() == list(range(len(s)))  # every pair answered once
     mine = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
     np.testing.assert_allclose(mine, shapely.distance(src[s], pieces), rtol=1e-12, atol=1e-6)
