@@ -379,7 +379,7 @@ def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
 def _nearest_pairs(src, cut: Pieces, s, t, reach, anchor, outline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pairs whose pieces lie within ``reach`` on the map, with their nearest points (x0, y0, x1, y1).
 
-    Pairs are ruled out cheaply before GEOS measures them: by their boxes' gap and, for point and segment
+    Pairs are ruled out cheaply before they are measured: by their boxes' gap and, for point and segment
     pieces, by the piece's distance from the source's anchor less the source's reach ``rho`` (``anchor``:
     x, y, rho per source); both are never more than the shapes' distance. ``outline``: the sources' outlines
     (:class:`~siting.geo.outline.Outline`), or None with polygon pieces."""

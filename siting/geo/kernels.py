@@ -1,13 +1,13 @@
 """Compiled loops (numba) for the pair measurements GEOS makes one Python-visible call at a time.
 
 The nearest searches on the ground measure millions of (site, piece) pairs: a site's outline (a few
-to a few dozen segments) against one point or straight segment of a target layer. GEOS answers each
+to thousands of segments) against one point or straight segment of a target layer. GEOS answers each
 pair in about 2 us, most of it making the piece's geometry and crossing into GEOS; the same loop over
-plain coordinate arrays, compiled, takes about 0.17 us and releases the GIL, so the batches of
-:func:`siting.geo.parallel.each` run on every core.
+plain coordinate arrays, compiled, takes about 0.17 us for a small outline (measured on 2.4 M real
+pairs) and releases the GIL, so the batches of :func:`siting.geo.parallel.each` run on every core.
 
 Each kernel is compiled on first use and cached beside this file (``cache=True``): the first run on a
-machine pays about a second per kernel.
+machine pays a few seconds.
 
 Examples
 --------
