@@ -243,7 +243,8 @@ def _closer_on_ground(sources, index: TargetIndex, ground, live, g, idx, reuse) 
         chord, near_t = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near_t[:, 0]
         anchor = (ax[rows], ay[rows], rho[rows])
-        outline = Outline(src) if cut.ends is not None else None  # measured as coordinates (both passes)
+        lines = cut.ends is not None and bool((shapely.get_type_id(src) != 0).any())
+        outline = Outline(src) if lines else None  # outlines measured as coordinates, in both passes
         opening = _measure_pairs(src, cut, ground, rows, np.arange(len(rows)), first, np.inf, g, idx, anchor,
                                  outline)
         s_max = _reach_scale(ground, ax[rows], ay[rows], rho[rows], g[rows])
