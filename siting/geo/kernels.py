@@ -6,8 +6,9 @@ pair in about 2 us, most of it making the piece's geometry and crossing into GEO
 plain coordinate arrays, compiled, takes about 0.17 us for a small outline (measured on 2.4 M real
 pairs) and releases the GIL, so the batches of :func:`siting.geo.parallel.each` run on every core.
 
-Each kernel is compiled on first use and cached beside this file (``cache=True``): the first run on a
-machine pays a few seconds.
+Each kernel is compiled on first use and cached beside this file, or in the user's cache folder where
+this folder is read-only (``cache=True``): the first run on a machine pays a few seconds. Where neither
+can be written (set ``NUMBA_CACHE_DIR`` to a writable folder), the kernels are compiled in every process.
 
 Examples
 --------
@@ -21,13 +22,29 @@ Examples
 
 from __future__ import annotations
 
+import logging
+
 import numba
 import numpy as np
 
 __all__ = ["nearest_on_outline"]
 
+log = logging.getLogger(__name__)
 
-@numba.njit(nogil=True, cache=True, inline="always")
+
+def _jit(**options):
+    """``numba.njit(nogil=True, cache=True, **options)``, without the cache where numba finds no writable
+    folder for it (a read-only install and home): compiled in every process then, not refused."""
+    def wrap(func):
+        try:
+            return numba.njit(nogil=True, cache=True, **options)(func)
+        except RuntimeError as exc:  # numba: "cannot cache function ...: no locator available"
+            log.info("siting kernels compiled without a cache (%s); set NUMBA_CACHE_DIR to keep them", exc)
+            return numba.njit(nogil=True, **options)(func)
+    return wrap
+
+
+@_jit(inline="always")
 def _foot(px, py, x0, y0, x1, y1):  # pragma: no cover - compiled
     """The point of segment (x0, y0)-(x1, y1) nearest to (px, py), and its squared distance."""
     dx, dy = x1 - x0, y1 - y0
@@ -37,7 +54,7 @@ def _foot(px, py, x0, y0, x1, y1):  # pragma: no cover - compiled
     return fx, fy, (fx - px) ** 2 + (fy - py) ** 2
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
+@_jit(inline="always")
 def _gap2(box, k, lox, loy, hix, hiy):  # pragma: no cover - compiled
     """Squared distance between box ``k`` (rows ``minx, miny, maxx, maxy``) and another box."""
     gx = max(0.0, box[k, 0] - hix, lox - box[k, 2])
@@ -45,7 +62,7 @@ def _gap2(box, k, lox, loy, hix, hiy):  # pragma: no cover - compiled
     return gx * gx + gy * gy
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit()
 def _nearest_on_outline(segs, chunk_start, chunk_size, chunk_box, group_start, group_size, group_box,
                         first_group, n_groups, s, ends, limit, out):  # pragma: no cover - compiled
     for i in range(len(s)):

@@ -168,3 +168,31 @@ def test_outline_segments_reads_plain_shapes_whole_and_takes_the_others_apart():
         truth = np.concatenate([np.column_stack([c[:-1], c[1:]]) for c in map(shapely.get_coordinates, lines)])
         np.testing.assert_array_equal(np.column_stack([x1, y1, x2, y2])[of == i], truth)
     assert not np.isin(of, [len(src) - 2, len(src) - 1]).any()  # a missing or empty shape has no segments
+
+
+def test_kernels_compile_without_a_cache_where_no_folder_can_hold_it(monkeypatch, caplog):
+    # a read-only install and home: numba finds no cache folder and refuses cache=True; the kernels are then
+    # compiled in the process (said in the log) and give the same answers
+    import importlib
+    import logging
+
+    import numba.core.caching
+
+    from siting.geo import kernels
+
+    monkeypatch.setattr(numba.core.caching.CacheImpl, "_locator_classes", [])
+    try:
+        with caplog.at_level(logging.INFO, logger="siting.geo.kernels"):
+            fresh = importlib.reload(kernels)
+        assert "compiled without a cache" in caplog.text
+        src = _kinds(np.random.default_rng(5))
+        s, ends, pieces = _pairs(np.random.default_rng(6), src, n=300)
+        out = Outline(src)
+        c, g = out.chunks, out.groups
+        xy = fresh.nearest_on_outline(out.segs, (c.start, c.size, c.box), (g.start, g.size, g.box), out.first_group,
+                                      out.n_groups, s, ends, np.full(len(s), np.inf))
+        np.testing.assert_allclose(np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1]),
+                                   shapely.distance(src[s], pieces), rtol=1e-12, atol=1e-6)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(kernels)
