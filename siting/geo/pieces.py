@@ -239,14 +239,14 @@ def _cut_long(ends: np.ndarray, owner: np.ndarray, step: float) -> tuple[np.ndar
     return out, np.repeat(owner, count)
 
 
-def _linework(features: np.ndarray, outlines: bool) -> tuple[np.ndarray, ...]:
-    """Parts of a layer (with their feature and type) and its lines (with their feature): line parts and,
-    with ``outlines``, polygon rings."""
+def _linework(features: np.ndarray, outlines: bool, lines: bool = True) -> tuple[np.ndarray, ...]:
+    """Parts of a layer (with their feature and type) and its lines (with their feature): line parts (unless
+    ``lines`` is false) and, with ``outlines``, polygon rings."""
     features = np.asarray(features, dtype=object)
     live = np.flatnonzero(~shapely.is_missing(features) & ~shapely.is_empty(features))
     parts, part_of = shapely.get_parts(features[live], return_index=True)
     owner, kind = live[part_of], shapely.get_type_id(parts)
-    linear = np.flatnonzero((kind == 1) | (kind == 2))
+    linear = np.flatnonzero(((kind == 1) | (kind == 2)) & lines)
     lines, line_owner = parts[linear], owner[linear]
     if outlines:
         poly = np.flatnonzero(kind == 3)
@@ -255,8 +255,9 @@ def _linework(features: np.ndarray, outlines: bool) -> tuple[np.ndarray, ...]:
     return parts, owner, kind, lines, line_owner
 
 
-def outline_segments(features: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Start and end of every straight segment of each feature's lines and polygon rings, and its feature.
+def outline_segments(features: np.ndarray, *, rings_only: bool = False) -> tuple[np.ndarray, ...]:
+    """Start and end of every straight segment of each feature's lines and polygon rings (only its polygon
+    rings with ``rings_only``), and its feature.
 
     Lines and polygons without holes are read as they are (their coordinates in order are their one line or
     ring); only multi-part features and polygons with holes are taken apart into lines and rings, which makes
@@ -264,18 +265,21 @@ def outline_segments(features: np.ndarray) -> tuple[np.ndarray, ...]:
 
     Examples
     --------
-    >>> from shapely import box
+    >>> from shapely import GeometryCollection, LineString, box
     >>> x1, y1, x2, y2, of = outline_segments(np.array([box(0, 0, 1, 1), box(5, 5, 6, 6)]))
     >>> len(x1), of.tolist()
     (8, [0, 0, 0, 0, 1, 1, 1, 1])
+    >>> mixed = np.array([GeometryCollection([box(0, 0, 1, 1), LineString([(2, 2), (3, 3)])])])
+    >>> len(outline_segments(mixed)[0]), len(outline_segments(mixed, rings_only=True)[0])
+    (5, 4)
     """
     features = np.asarray(features, dtype=object)
     kind = shapely.get_type_id(features)
-    plain = (kind == 1) | (kind == 2)
+    plain = ((kind == 1) | (kind == 2)) & (not rings_only)
     plain[kind == 3] = shapely.get_num_interior_rings(features[kind == 3]) == 0
     whole, apart = np.flatnonzero(plain), np.flatnonzero(~plain)
     *ends, of = segments(features[whole])
-    *_, lines, line_owner = _linework(features[apart], outlines=True)
+    *_, lines, line_owner = _linework(features[apart], outlines=True, lines=not rings_only)
     *more, more_of = segments(lines)
     return (*(np.concatenate(v) for v in zip(ends, more, strict=True)),
             np.concatenate([whole[of], apart[line_owner[more_of]]]))

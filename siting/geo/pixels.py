@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from siting.geo.geometry import prepared
+from siting.geo.pieces import outline_segments
 
 __all__ = ["centres_in", "group_stat", "horn", "layers_without_overlap", "summarise", "windows"]
 
@@ -205,19 +206,15 @@ def _scanned(transform, polys, c0, r0, width, height, ids):
     once) toggles the pixels of that row whose centres lie right of the crossing; a running parity along
     the row then marks the centres inside (odd). Holes and multipart polygons need nothing more.
     """
-    parts, of_part = shapely.get_parts(polys, return_index=True)
-    rings, of_ring = shapely.get_rings(parts, return_index=True)
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    e = np.flatnonzero(ring[:-1] == ring[1:])  # edges: consecutive vertices of one ring
-    poly = of_part[of_ring[ring[e]]]
+    x0, y0, x1, y1, poly = outline_segments(polys, rings_only=True)  # the edges of every ring, and their polygon
     inv = ~transform
-    ca, ra = inv @ (xy[e, 0], xy[e, 1])  # edge ends in fractional pixel coordinates
-    cb, rb = inv @ (xy[e + 1, 0], xy[e + 1, 1])
+    ca, ra = inv @ (x0, y0)  # edge ends in fractional pixel coordinates
+    cb, rb = inv @ (x1, y1)
     lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
     first = np.maximum(np.ceil(lo - 0.5), r0[poly]).astype(np.int64)  # rows whose centre r + 0.5 is in [lo, hi)
     last = np.minimum(np.ceil(hi - 0.5) - 1, r0[poly] + height[poly] - 1).astype(np.int64)
     n = np.clip(last - first + 1, 0, None)
-    edge = np.repeat(np.arange(len(e)), n)
+    edge = np.repeat(np.arange(len(poly)), n)
     row = first[edge] + np.arange(len(edge)) - np.repeat(np.cumsum(n) - n, n)
     k = poly[edge]
     with np.errstate(divide="ignore", invalid="ignore"):

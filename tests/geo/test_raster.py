@@ -225,3 +225,19 @@ def test_a_dem_with_a_unit_siting_does_not_know_warns_and_is_taken_as_metres(tmp
     with pytest.warns(SitingWarning, match=r"raster 'odd': the band's unit 'furlong' is not a length siting knows"):
         slope = load_raster(p, working_crs="EPSG:5070", derive="slope_percent")
     assert np.allclose(slope.values.compressed(), 10.0, atol=1e-4)
+
+
+def test_a_line_part_of_a_collection_toggles_no_pixel_in_the_row_scan():
+    """Only polygon rings are scanned: a collection's line part, even along the pixel centres, adds or removes
+    nothing, and a holed polygon's rings are read apart (no edge joins its shell to its hole)."""
+    from shapely import GeometryCollection, LineString
+
+    from siting.geo import pixels as px
+
+    transform = Affine(10, 0, 0, 0, -10, 200)
+    holed = box(20, 20, 160, 160).difference(box(60, 60, 100, 100))
+    line = LineString([(5, 115), (35, 115), (35, 195), (35, 5)])  # along centres, across the rows and the hole
+    geoms = np.array([holed, GeometryCollection([holed, line])], dtype=object)
+    rows, cols, poly = px.centres_in(transform, geoms, np.arange(2), *px.windows(transform, (20, 20), geoms))
+    alone = np.c_[rows, cols][poly == 0]
+    assert len(alone) == 14 * 14 - 4 * 4 and np.array_equal(alone, np.c_[rows, cols][poly == 1])
