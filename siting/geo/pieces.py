@@ -239,14 +239,14 @@ def _cut_long(ends: np.ndarray, owner: np.ndarray, step: float) -> tuple[np.ndar
     return out, np.repeat(owner, count)
 
 
-def _linework(features: np.ndarray, outlines: bool, lines: bool = True) -> tuple[np.ndarray, ...]:
+def _linework(features: np.ndarray, outlines: bool, line_parts: bool = True) -> tuple[np.ndarray, ...]:
     """Parts of a layer (with their feature and type) and its lines (with their feature): line parts (unless
-    ``lines`` is false) and, with ``outlines``, polygon rings."""
+    ``line_parts`` is false) and, with ``outlines``, polygon rings."""
     features = np.asarray(features, dtype=object)
     live = np.flatnonzero(~shapely.is_missing(features) & ~shapely.is_empty(features))
     parts, part_of = shapely.get_parts(features[live], return_index=True)
     owner, kind = live[part_of], shapely.get_type_id(parts)
-    linear = np.flatnonzero(((kind == 1) | (kind == 2)) & lines)
+    linear = np.flatnonzero(((kind == 1) | (kind == 2)) & line_parts)
     lines, line_owner = parts[linear], owner[linear]
     if outlines:
         poly = np.flatnonzero(kind == 3)
@@ -279,7 +279,7 @@ def outline_segments(features: np.ndarray, *, rings_only: bool = False) -> tuple
     plain[kind == 3] = shapely.get_num_interior_rings(features[kind == 3]) == 0
     whole, apart = np.flatnonzero(plain), np.flatnonzero(~plain)
     *ends, of = segments(features[whole])
-    *_, lines, line_owner = _linework(features[apart], outlines=True, lines=not rings_only)
+    *_, lines, line_owner = _linework(features[apart], outlines=True, line_parts=not rings_only)
     *more, more_of = segments(lines)
     return (*(np.concatenate(v) for v in zip(ends, more, strict=True)),
             np.concatenate([whole[of], apart[line_owner[more_of]]]))
