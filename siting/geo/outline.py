@@ -113,17 +113,16 @@ class Outline:
     >>> out = Outline(np.array([box(0, 0, 1, 1), box(5, 5, 6, 6)]))
     >>> out.segs.shape, out.chunks.owner.tolist()   # 4 segments each, one chunk each
     ((8, 4), [0, 1])
-    >>> out.first_seg.tolist(), out.n_segs.tolist()
-    ([0, 4], [4, 4])
+    >>> out.n_segs.tolist()
+    [4, 4]
     """
 
     def __init__(self, sources: np.ndarray):
         x1, y1, x2, y2, of = outline_segments(np.asarray(sources, dtype=object))
         order = np.argsort(of, kind="stable")  # each source's segments together, in ring order
         self.segs, self._of = np.column_stack([x1, y1, x2, y2])[order], of[order]
-        #: Per source: how many segments it has and the first of them in :attr:`segs`.
+        #: Per source: how many segments it has.
         self.n_segs = np.bincount(self._of, minlength=len(sources))
-        self.first_seg = np.cumsum(self.n_segs) - self.n_segs
 
     @cached_property
     def chunks(self) -> _Runs:
