@@ -50,7 +50,7 @@ from scipy.spatial import QhullError, Voronoi, cKDTree
 from siting.core.errors import SitingWarning
 from siting.geo import geodesy, spatial
 from siting.geo.ground import morton
-from siting.geo.pieces import layer_pieces, segments
+from siting.geo.pieces import layer_pieces, outline_segments
 
 __all__ = ["TOL_M", "farthest_distance"]
 
@@ -184,18 +184,21 @@ class _Search:
     def _edges_of(self, rows: np.ndarray) -> None:
         """Vertices and edges of the footprints ``rows``: same convex piece at both ends, Lipschitz bound,
         or splitting (where it crosses between two points, else in the middle)."""
-        x1, y1, x2, y2, own = _edges(self.geoms[rows])
-        xy, vertex_of = shapely.get_coordinates(self.geoms[rows], return_index=True)
+        x1, y1, x2, y2, own, xy, vertex_of = _corners(self.geoms[rows])
         own, vertex_of = rows[own], rows[vertex_of]
+        # every corner is measured once, however many edges and footprints share it (a grid's cells do); an
+        # edge's end that is the next edge's start (along a ring or line) is not looked up again
         n = len(x1)
-        # every corner is measured once, however many edges and footprints share it (a grid's cells do)
-        pts = np.vstack([np.column_stack([x1, y1]), np.column_stack([x2, y2]), xy])
-        back, unique = _distinct(pts)
-        del pts, xy
+        follows = np.zeros(n, bool)
+        follows[:-1] = (x2[:-1] == x1[1:]) & (y2[:-1] == y1[1:]) & (own[:-1] == own[1:])
+        loose = ~follows
+        m = int(loose.sum())
+        back, unique = _distinct(np.vstack([np.column_stack([x1, y1]), np.column_stack([x2[loose], y2[loose]]), xy]))
         d_u, i_u = self.nearest(unique[:, 0], unique[:, 1])
-        d_all, i_all = d_u[back], i_u[back]
-        np.maximum.at(self.best, np.r_[own, own, vertex_of], d_all)
-        d1, i1, d2, i2 = d_all[:n], i_all[:n], d_all[n:2 * n], i_all[n:2 * n]
+        end = np.empty(n, np.intp)
+        end[follows], end[loose] = back[np.flatnonzero(follows) + 1], back[n:n + m]
+        np.maximum.at(self.best, np.r_[own, own[loose], vertex_of], d_u[back])
+        d1, i1, d2, i2 = d_u[back[:n]], i_u[back[:n]], d_u[end], i_u[end]
         for _ in range(_MAX_ROUNDS):
             length = np.hypot(x2 - x1, y2 - y1) * self.s_max[own]
             lip = (d1 + d2 + length) / 2
@@ -329,14 +332,22 @@ class _Search:
         return p, end.max(axis=1) - end.min(axis=1)
 
 
-def _edges(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Every edge of every ring and line of the footprints, with the footprint it belongs to."""
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
-    kind = shapely.get_type_id(parts)
-    poly = np.flatnonzero(kind == 3)
-    rings, ring_of = shapely.get_rings(parts[poly], return_index=True)
-    line = np.flatnonzero((kind == 1) | (kind == 2))
-    linear = np.concatenate([rings, parts[line]])
-    owner = np.concatenate([part_of[poly][ring_of], part_of[line]])
-    x1, y1, x2, y2, of = segments(linear)
-    return x1, y1, x2, y2, owner[of]
+def _corners(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every edge of every ring and line of the footprints (``x1, y1, x2, y2`` and its footprint), and the
+    coordinates of their point parts (``xy`` and its footprint): every vertex is an end of some edge or a
+    point part, so each is measured once.
+
+    Examples
+    --------
+    >>> from shapely import GeometryCollection, Point, box
+    >>> *ends, own, xy, of = _corners(np.array([box(0, 0, 1, 1), GeometryCollection([Point(5, 5), box(2, 2, 3, 3)])]))
+    >>> own.tolist(), xy.tolist(), of.tolist()
+    ([0, 0, 0, 0, 1, 1, 1, 1], [[5.0, 5.0]], [1])
+    """
+    x1, y1, x2, y2, own = outline_segments(geoms)
+    kind = shapely.get_type_id(geoms)
+    loose = np.flatnonzero(np.isin(kind, (0, 4, 7)))  # points, multipoints, collections: their point parts
+    parts, part_of = shapely.get_parts(geoms[loose], return_index=True)
+    dots = np.flatnonzero(np.isin(shapely.get_type_id(parts), (0, 4)))
+    xy, of = shapely.get_coordinates(parts[dots], return_index=True)
+    return x1, y1, x2, y2, own, xy, loose[part_of[dots][of]]

@@ -70,6 +70,19 @@ def test_line_layer_and_multipart_footprints():
         assert truth - 0.01 <= value <= truth + TOL_M
 
 
+def test_point_parts_and_holes_count_as_the_footprint_s_own_points():
+    """A footprint's point parts (a collection's, a multipoint's) are measured; a hole's ring is an outline too."""
+    sub = Point(X, Y)
+    near = box(X + 1_000, Y, X + 1_500, Y + 500)
+    far = Point(X + 9_000, Y)
+    feet = np.array([shapely.GeometryCollection([near, far]), shapely.MultiPoint([(X + 500, Y), (X + 4_000, Y)]),
+                     box(X - 3_000, Y - 3_000, X + 3_000, Y + 3_000).difference(box(X - 1, Y - 1, X + 1, Y + 1))])
+    values = farthest_distance(feet, np.array([sub]), 5070)
+    assert values[0] == pytest.approx(ground_distance(far, sub, 5070), abs=0.01)
+    assert values[1] == pytest.approx(ground_distance(Point(X + 4_000, Y), sub, 5070), abs=0.01)
+    assert values[2] == pytest.approx(_corners(feet[2], [sub]), abs=0.01)
+
+
 def test_missing_footprints_and_empty_layer():
     out = farthest_distance(np.array([None, box(0, 0, 1, 1)]), np.array([], dtype=object), 5070)
     assert np.isnan(out[0]) and np.isinf(out[1])
