@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from siting.geo.geometry import prepared
+from siting.geo.kernels import scan_centres
 from siting.geo.pieces import outline_segments
 
 __all__ = ["centres_in", "group_stat", "horn", "layers_without_overlap", "summarise", "windows"]
@@ -35,10 +36,12 @@ def horn(p: np.ndarray, dx: float, dy: float, rows=None, cols=None) -> tuple[np.
         a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
         d, f = p[1:-1, :-2], p[1:-1, 2:]
         g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
-    else:
-        a, b, c = p[rows, cols], p[rows, cols + 1], p[rows, cols + 2]
-        d, f = p[rows + 1, cols], p[rows + 1, cols + 2]
-        g, h, i = p[rows + 2, cols], p[rows + 2, cols + 1], p[rows + 2, cols + 2]
+    else:  # flat offsets and ``take``: a third of the time of nine two-axis fancy indexes
+        w, flat = p.shape[1], p.ravel()
+        top = np.asarray(rows) * w + np.asarray(cols)
+        a, b, c = flat.take(top), flat.take(top + 1), flat.take(top + 2)
+        d, f = flat.take(top + w), flat.take(top + w + 2)
+        g, h, i = flat.take(top + 2 * w), flat.take(top + 2 * w + 1), flat.take(top + 2 * w + 2)
     dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8 * dx)
     dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8 * dy)
     return dzdx, dzdy
@@ -200,35 +203,14 @@ def _tested(transform, geoms, ids, c0, r0, width, count):
 
 
 def _scanned(transform, polys, c0, r0, width, height, ids):
-    """The pixel centres inside each polygon by crossing number, one window row at a time.
-
-    Every ring edge that crosses a pixel row's centre line (half open in y, so a vertex on the line counts
-    once) toggles the pixels of that row whose centres lie right of the crossing; a running parity along
-    the row then marks the centres inside (odd). Holes and multipart polygons need nothing more.
-    """
+    """The pixel centres inside each polygon by crossing number, one window row at a time
+    (:func:`siting.geo.kernels.scan_centres`, compiled): every ring edge that crosses a pixel row's centre
+    line toggles the centres of that row right of the crossing, and a running parity marks those inside."""
     x0, y0, x1, y1, poly = outline_segments(polys, rings_only=True)  # the edges of every ring, and their polygon
+    order = np.argsort(poly, kind="stable")  # each polygon's edges together
     inv = ~transform
-    ca, ra = inv @ (x0, y0)  # edge ends in fractional pixel coordinates
-    cb, rb = inv @ (x1, y1)
-    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-    first = np.maximum(np.ceil(lo - 0.5), r0[poly]).astype(np.int64)  # rows whose centre r + 0.5 is in [lo, hi)
-    last = np.minimum(np.ceil(hi - 0.5) - 1, r0[poly] + height[poly] - 1).astype(np.int64)
-    n = np.clip(last - first + 1, 0, None)
-    edge = np.repeat(np.arange(len(poly)), n)
-    row = first[edge] + np.arange(len(edge)) - np.repeat(np.cumsum(n) - n, n)
-    k = poly[edge]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cross = ca[edge] + (row + 0.5 - ra[edge]) * (cb[edge] - ca[edge]) / (rb[edge] - ra[edge])
-    wide = int(width.max()) + 1 if len(width) else 1
-    right = np.clip(np.floor(cross - 0.5).astype(np.int64) + 1 - c0[k], 0, wide - 1)  # first centre right of it
-    line0 = np.cumsum(height) - height  # each polygon's first line: its window's rows, one line each
-    line = line0[k] + row - r0[k]
-    lines = int(height.sum())
-    toggles = np.bincount(line * wide + right, minlength=lines * wide).astype(np.int8).reshape(lines, wide)
-    inside = (np.cumsum(toggles, axis=1, dtype=np.int8) & 1).astype(bool)  # parity survives int8 wrapping
-    inside[:, :-1] &= np.arange(wide - 1) < np.repeat(width, height)[:, None]
-    inside[:, -1] = False
-    line, col = np.nonzero(inside)
-    owner = np.repeat(np.arange(len(ids)), height)[line]
-    rows = r0[owner] + line - line0[owner]
-    return rows, c0[owner] + col, ids[owner].astype(np.int64)
+    ca, ra = inv @ (x0[order], y0[order])  # edge ends in fractional pixel coordinates
+    cb, rb = inv @ (x1[order], y1[order])
+    n_edges = np.bincount(poly, minlength=len(polys))
+    rows, cols, owner = scan_centres(ca, ra, cb, rb, np.cumsum(n_edges) - n_edges, n_edges, c0, r0, width, height)
+    return rows, cols, np.asarray(ids, np.int64)[owner]
