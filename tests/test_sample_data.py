@@ -85,9 +85,10 @@ def test_the_encumbrances_demo_runs_with_every_land_status_rule_and_part_shown(t
     funnel = pd.read_csv(out / "funnel.csv").set_index("rule")
     assert funnel.loc["overlap_max_withdrawals", "candidates_overridden"] >= 1
     assert funnel.loc["exclude", "candidates_removed"] == 1
-    kept = result.sites.loc[result.sites["overrides"] != "", "site_id"].iloc[0]  # the included parcel's site
+    included = result.sites.loc[result.sites["overrides"] != ""].sort_values("rank").iloc[0]  # the included parcel's
+    kept = included["site_id"]
     top = result.sites.sort_values("rank")["site_id"].head(2).tolist()
-    pages = result.sheets(tmp_path / "sheets", top=len(result.sites), pdf=False)
+    pages = result.sheets(tmp_path / "sheets", top=max(2, int(included["rank"])), pdf=False)  # down to that site
     sheet = {p.stem: p.read_text() for p in pages}
     for name in ("overlap_max_withdrawals", "overlap_max_wsa", "within_substations_dod_doe", "permitting_withdrawn",
                  "permitting_corridor", "water_share", "legal description", "class"):
