@@ -85,7 +85,8 @@ def test_the_encumbrances_demo_runs_with_every_land_status_rule_and_part_shown(t
     funnel = pd.read_csv(out / "funnel.csv").set_index("rule")
     assert funnel.loc["overlap_max_withdrawals", "candidates_overridden"] >= 1
     assert funnel.loc["exclude", "candidates_removed"] == 1
-    included = result.sites.loc[result.sites["overrides"] != ""].sort_values("rank").iloc[0]  # the included parcel's
+    # the included parcel's best site
+    included = result.sites.loc[result.sites["overrides"] != ""].sort_values("rank").iloc[0]
     kept = included["site_id"]
     top = result.sites.sort_values("rank")["site_id"].head(2).tolist()
     pages = result.sheets(tmp_path / "sheets", top=max(2, int(included["rank"])), pdf=False)  # down to that site
