@@ -395,7 +395,7 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     def rescreen(label: str, value: float) -> pd.DataFrame:
         changed = [r.relax(value).model_copy(update={"id": label}) if lab == label else r
                    for lab, r in zip(rule_labels(rules), rules, strict=True)]
-        return local(candidates, changed, RuleContext(layers, rasters)).frame
+        return local(candidates, changed, RuleContext(layers, rasters, values=False)).frame  # decisions only
 
     result = SitingResult(scenario=sc, sites=sites, candidates=screened, funnel=screening.funnel,
                           long_ledger=screening.long_ledger, rules=screening.rules, layers=layers, rasters=rasters,

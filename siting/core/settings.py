@@ -57,6 +57,9 @@ RASTER_IN_MEMORY_PX = 25_000_000
 #: memory (1.2 GB here), which a national DEM read once fills and never gives back; each window is read
 #: once, so a small cache loses nothing.
 RASTER_CACHE_MB = 128
+#: Rasters read whole that a process keeps for runs to come (MB, :mod:`siting.geo.raster_keep`):
+#: ``SITING_RASTER_KEEP_MB``, default 512; 0 keeps none.
+RASTER_KEEP_MB = float(os.environ.get("SITING_RASTER_KEEP_MB", 512))
 #: Arrays shorter than this are not split across threads.
 THREAD_MIN_ITEMS = 20_000
 

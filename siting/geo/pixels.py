@@ -23,7 +23,7 @@ from siting.geo.geometry import prepared
 from siting.geo.kernels import scan_centres
 from siting.geo.pieces import outline_segments
 
-__all__ = ["centres_in", "group_stat", "horn", "layers_without_overlap", "summarise", "windows"]
+__all__ = ["centres_in", "group_stat", "horn", "summarise", "windows"]
 
 
 def horn(p: np.ndarray, dx: float, dy: float, rows=None, cols=None) -> tuple[np.ndarray, np.ndarray]:
@@ -94,8 +94,9 @@ def group_stat(values: np.ndarray, groups: np.ndarray, n: int, stat: str) -> np.
         s2 = np.bincount(groups, weights=values**2, minlength=n)
         var = np.divide(s2, counts, out=np.full(n, np.nan), where=has) - mean**2
         return np.sqrt(np.clip(var, 0, None))
-    q = {"min": 0.0, "max": 100.0, "median": 50.0}.get(stat)
-    q = float(stat[1:]) if q is None else q
+    if stat in ("min", "max"):  # exact either way: no sort of the values needed
+        return _group_extreme(values, groups, out, np.minimum if stat == "min" else np.maximum)
+    q = 50.0 if stat == "median" else float(stat[1:])
     order = np.lexsort((values, groups))
     sv, sg = values[order], groups[order]
     start = np.searchsorted(sg, np.arange(n))
@@ -108,32 +109,20 @@ def group_stat(values: np.ndarray, groups: np.ndarray, n: int, stat: str) -> np.
     return out
 
 
-def layers_without_overlap(geoms: np.ndarray) -> np.ndarray:
-    """Group polygons so that no two in a group overlap (greedy colouring of the overlap graph).
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> layers_without_overlap(np.array([box(0, 0, 2, 2), box(1, 1, 3, 3), box(5, 5, 6, 6)])).tolist()
-    [0, 1, 0]
-    """
-    tree = shapely.STRtree(geoms)
-    n = len(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
-    ta, tb = tree.query(geoms, predicate="touches")
-    keep = (a < b) & ~np.isin(a.astype(np.int64) * n + b, ta.astype(np.int64) * n + tb)
-    a, b = a[keep], b[keep]
-    colour = np.zeros(len(geoms), dtype=int)
-    while len(a):
-        clash = colour[a] == colour[b]
-        if not clash.any():
-            break
-        colour[np.unique(b[clash])] += 1
-    return colour
+def _group_extreme(values: np.ndarray, groups: np.ndarray, out: np.ndarray, ufunc) -> np.ndarray:
+    """``ufunc`` (``np.minimum`` or ``np.maximum``) of each group's values into ``out``, by runs of equal group
+    (pixels come by polygon from the row scan; others are put in that order first)."""
+    if (groups[1:] < groups[:-1]).any():
+        order = np.argsort(groups, kind="stable")
+        values, groups = values[order], groups[order]
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    out[groups[starts]] = ufunc.reduceat(values, starts)
+    return out
 
 
 def windows(transform, shape: tuple[int, int], geoms: np.ndarray):
-    """Pixel windows (col0, row0, col1, row1; ends exclusive, clipped to the grid) of each bounding box.
+    """Pixel windows (col0, row0, col1, row1; ends exclusive, clipped to the grid) of each bounding box
+    (all four corners: on a rotated grid two opposite ones do not bound it).
 
     Examples
     --------
@@ -144,18 +133,17 @@ def windows(transform, shape: tuple[int, int], geoms: np.ndarray):
     """
     b = shapely.bounds(geoms)
     inv = ~transform
-    ca, ra = inv @ (b[:, 0], b[:, 3])
-    cb, rb = inv @ (b[:, 2], b[:, 1])
+    cols, rows = zip(*(inv @ (b[:, i], b[:, j]) for i, j in ((0, 1), (0, 3), (2, 1), (2, 3))), strict=True)
     h, w = shape
-    c0 = np.clip(np.floor(np.minimum(ca, cb)), 0, w).astype(np.int64)
-    c1 = np.clip(np.ceil(np.maximum(ca, cb)), 0, w).astype(np.int64)
-    r0 = np.clip(np.floor(np.minimum(ra, rb)), 0, h).astype(np.int64)
-    r1 = np.clip(np.ceil(np.maximum(ra, rb)), 0, h).astype(np.int64)
+    c0 = np.clip(np.floor(np.minimum.reduce(cols)), 0, w).astype(np.int64)
+    c1 = np.clip(np.ceil(np.maximum.reduce(cols)), 0, w).astype(np.int64)
+    r0 = np.clip(np.floor(np.minimum.reduce(rows)), 0, h).astype(np.int64)
+    r1 = np.clip(np.ceil(np.maximum.reduce(rows)), 0, h).astype(np.int64)
     return c0, r0, c1, r1
 
 
 def centres_in(transform, geoms, ids, c0, r0, c1, r1, batch: int = 4_000_000):
-    """Pixels (row, column, polygon) whose centre lies in each of the small polygons ``geoms[ids]``.
+    """Pixels (row, column, polygon) whose centre lies in each of the polygons ``geoms[ids]``.
 
     ``(c0, r0, c1, r1)``: each polygon's pixel window (:func:`windows`). On a grid without rotation the
     polygons are scanned row by row (:func:`_scanned`): each edge toggles the pixels right of where it

@@ -112,7 +112,17 @@ class RasterOnDisk:
         """Pixel size (mean of x and y) in CRS units."""
         return (abs(self.transform.a) + abs(self.transform.e)) / 2.0
 
-    def read(self, col0: int, row0: int, col1: int, row1: int, ds=None) -> _r.Raster:
+    def read_whole(self) -> _r.Raster:
+        """The whole working grid in memory (:meth:`read`), warped on :data:`siting.core.settings.THREADS`
+        threads (the same pixels as on one), kept for the process while the file is unchanged
+        (:func:`siting.geo.raster_keep.kept`: a scenario run again reads it once)."""
+        from siting.geo.raster_keep import kept
+
+        grid = (str(self.src_crs), str(self.crs), tuple(self.transform), self.width, self.height, self.name,
+                self.units, self.z_factor, self.derive, self.offset, repr(self.src_window))
+        return kept(self.path, grid, lambda: self.read(0, 0, self.width, self.height, threads=settings.THREADS))
+
+    def read(self, col0: int, row0: int, col1: int, row1: int, ds=None, threads: int = 1) -> _r.Raster:
         """The window ``[row0:row1, col0:col1]`` of the working grid, in memory, derived.
 
         A derived layer (slope) is computed with a one-pixel halo, so a window's edge pixels equal
@@ -123,8 +133,8 @@ class RasterOnDisk:
         c1, r1 = min(col1 + halo, self.width), min(row1 + halo, self.height)
         if ds is None:
             with self._open() as ds:
-                return self.read(col0, row0, col1, row1, ds)
-        values = np.ma.masked_invalid(self._scaled(ds, c0, r0, c1, r1))
+                return self.read(col0, row0, col1, row1, ds, threads)
+        values = np.ma.masked_invalid(self._scaled(ds, c0, r0, c1, r1, threads))
         block = _r.Raster(values, self.transform * Affine.translation(c0, r0), self.crs, self.name, self.units)
         if self.derive:
             block = _r.derive_layer(block, self.derive)
@@ -140,9 +150,9 @@ class RasterOnDisk:
         with rasterio.Env(GDAL_CACHEMAX=settings.RASTER_CACHE_MB), rasterio.open(self.path, sharing=False) as ds:
             yield ds
 
-    def _scaled(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
+    def _scaled(self, ds, c0: int, r0: int, c1: int, r1: int, threads: int = 1) -> np.ndarray:
         """:meth:`_values` times ``z_factor`` plus ``offset`` (in float32), NaN where not finite."""
-        values = self._values(ds, c0, r0, c1, r1)
+        values = self._values(ds, c0, r0, c1, r1, threads)
         if self.z_factor != 1:
             values *= np.float32(self.z_factor)
         if self.offset:
@@ -150,8 +160,8 @@ class RasterOnDisk:
         values[~np.isfinite(values)] = np.nan
         return values
 
-    def _values(self, ds, c0: int, r0: int, c1: int, r1: int) -> np.ndarray:
-        """Float32 values (NaN for nodata) of a window of the working grid."""
+    def _values(self, ds, c0: int, r0: int, c1: int, r1: int, threads: int = 1) -> np.ndarray:
+        """Float32 values (NaN for nodata) of a window of the working grid, warped on ``threads`` threads."""
         if self.src_window is not None:  # the file is on the working grid: read the window
             win = Window(self.src_window.col_off + c0, self.src_window.row_off + r0, c1 - c0, r1 - r0)
             if ds.mask_flag_enums[0] == [MaskFlags.nodata] and np.issubdtype(ds.dtypes[0], np.integer):
@@ -162,7 +172,7 @@ class RasterOnDisk:
             return ds.read(1, window=win, masked=True).astype("float32").filled(np.nan)
         with WarpedVRT(ds, src_crs=_rio_crs(self.src_crs), crs=_rio_crs(self.crs), transform=self.transform,
                        width=self.width, height=self.height, resampling=Resampling.bilinear, tolerance=1e-6,
-                       dtype="float32", nodata=np.nan, XSCALE=1, YSCALE=1) as vrt:
+                       dtype="float32", nodata=np.nan, XSCALE=1, YSCALE=1, NUM_THREADS=max(threads, 1)) as vrt:
             # one warp definition with a fixed bilinear kernel (XSCALE/YSCALE 1, GDAL otherwise widens it by
             # each request's own scale): any window gives the same pixels as the whole
             return vrt.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True).filled(np.nan)

@@ -61,6 +61,10 @@ class RuleContext:
     rasters: dict[str, Any] = field(default_factory=dict)
     #: Distances and anchors shared by the rules and factors of one run.
     reuse: Reuse | None = None
+    #: Whether rules that cut the land measure their ledger value (the distance from the land left to the
+    #: layer), which explains a decision but makes none. An analysis's re-screening, which reads only the
+    #: decisions and the land (relaxation curves), sets it False: those values are then NaN.
+    values: bool = True
     _cache: dict = field(default_factory=dict)
 
     def layer(self, name: str, where_expr: str | None = None) -> gpd.GeoDataFrame:
@@ -183,7 +187,8 @@ class BaseRule(BaseModel):
         if oc.geoms is not None:
             oc.geoms = np.where(kept, np.asarray(before, dtype=object), oc.geoms)
         whole = kept & cut
-        again = self.measure_land(frame[whole], np.asarray(before, dtype=object)[whole], ctx) if whole.any() else None
+        measure = whole.any() and ctx.values  # an analysis's re-screening wants no value
+        again = self.measure_land(frame[whole], np.asarray(before, dtype=object)[whole], ctx) if measure else None
         if again is not None:  # the value describes the land kept whole, not the land the cut would have left
             oc.value = np.array(oc.value, dtype=float)
             oc.value[whole] = again

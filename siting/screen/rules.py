@@ -104,13 +104,16 @@ def _upper(values: list[str]) -> list[str]:
 def _land_outcome(geoms, new, feats, crs, ctx: RuleContext, op: str, threshold: float, measure: str,
                   decide) -> Outcome:
     """Outcome of a rule that cuts the land: distance from the land left (or, where none is left, from the
-    candidate) to the layer; pass where land is left."""
+    candidate) to the layer (NaN when ``ctx.values`` is False); pass where land is left."""
     before = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
     after = np.nan_to_num(shapely.area(new)) / settings.M2_PER_ACRE
     left = after > 0
     shown = np.where(left, new, geoms)
-    d = spatial.nearest_distance(shown, feats, reuse=ctx.reuse, crs=crs)
-    d[shapely.is_missing(shown) | shapely.is_empty(shown)] = np.nan
+    if ctx.values:
+        d = spatial.nearest_distance(shown, feats, reuse=ctx.reuse, crs=crs)
+        d[shapely.is_missing(shown) | shapely.is_empty(shown)] = np.nan
+    else:
+        d = np.full(len(geoms), np.nan)
     kept = np.asarray(np.where(left, new, None), dtype=object)
     return Outcome(d, decide(left), op, threshold, measure, kept, before - after)
 

@@ -161,27 +161,40 @@ def test_a_rotated_grid_tests_each_centre():
     assert len(rows) > 1000 and shapely.contains_xy(geoms[poly], x, y).all()
 
 
-def test_polygons_burnt_on_threads_leave_the_sessions_warning_filters_as_they_were():
-    # rasterio's in-memory dataset hides a warning with warnings.catch_warnings, which is not
-    # thread-safe: unguarded, concurrent burns let it out and can leave "ignore all" behind
-    import warnings
-    from concurrent.futures import ThreadPoolExecutor
+@pytest.mark.parametrize("transform", [Affine(30, 0, -3000, 0, -30, 9000), Affine(30, 3, -3000, 2, -30, 9000)],
+                         ids=["north-up", "rotated"])
+def test_large_polygons_get_exactly_the_centres_contains_xy_finds(transform):
+    # parcel-sized polygons (thousands of pixels), holed and in parts, overlapping: each gets exactly the
+    # pixel centres inside it, by the row scan on a north-up grid and by testing on a rotated one
+    from siting.geo.raster import Raster, pixel_index
 
-    from siting.geo.raster import SMALL_WINDOW_PX, Raster, pixel_index
+    grid = Raster(np.ma.masked_invalid(np.zeros((400, 400))), transform, "EPSG:5070", "r")
+    ring = shapely.Point(1500, 3000).buffer(4000).difference(shapely.Point(1500, 3000).buffer(1500))
+    parts = shapely.MultiPolygon([box(-2900, -2900, 2000, 0), box(4000, -2000, 8000, 8000)])
+    geoms = np.array([ring, parts, box(-2500, 500, 7000, 6000)])
+    rows, cols, poly = pixel_index(grid, geoms)
+    assert np.bincount(poly).min() > 4096
+    rr, cc = np.mgrid[0:400, 0:400]
+    x, y = transform @ (cc.ravel() + 0.5, rr.ravel() + 0.5)
+    for k, g in enumerate(geoms):
+        inside = np.flatnonzero(shapely.contains_xy(g, x, y))
+        got = np.sort(rows[poly == k] * 400 + cols[poly == k])
+        assert np.array_equal(got, inside), k
 
-    side = int(np.sqrt(SMALL_WINDOW_PX)) + 20  # a window too large for the row scan: burnt
-    grid = Raster(np.ma.masked_invalid(np.zeros((side + 10, side + 10))), Affine(1, 0, 0, 0, -1, side + 10),
-                  "EPSG:5070", "r")
-    big = np.array([box(2, 2, side, side)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        warnings.filterwarnings("ignore", category=PendingDeprecationWarning)  # rasterio 1.4 with affine 3
-        before = list(warnings.filters)
-        with ThreadPoolExecutor(8) as pool:
-            counts = list(pool.map(lambda _: len(pixel_index(grid, big)[0]), range(3_000)))
-        after = list(warnings.filters)
-    assert after == before
-    assert set(counts) == {(side - 2) ** 2}
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_group_minimum_and_maximum_are_those_of_pandas(rng, shuffled):
+    from siting.geo.pixels import group_stat
+
+    groups = np.sort(rng.integers(0, 500, 20_000)) * 2  # odd groups hold nothing
+    if shuffled:
+        groups = rng.permutation(groups)
+    values = rng.normal(size=len(groups))
+    for stat in ("min", "max"):
+        expected = np.full(1001, np.nan)
+        agg = pd.Series(values).groupby(groups).agg(stat)
+        expected[agg.index.to_numpy()] = agg.to_numpy()
+        assert np.array_equal(group_stat(values, groups, 1001, stat), expected, equal_nan=True)
 
 
 def _plane(path, rise_per_px, dtype="int16", **band):
