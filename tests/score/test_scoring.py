@@ -253,6 +253,21 @@ def test_relaxation_fast_path_equals_full_rescreen(demo_result):
         demo_result.relaxation("agency_in", [1])
 
 
+@pytest.mark.slow
+def test_relaxing_a_rule_that_cuts_land_counts_what_a_run_with_that_threshold_finds(tiny_result, tiny_scenario):
+    # the re-screening measures decisions only (the ledger values of rules that cut land are left out):
+    # the counts must still be those of the scenario run again with the relaxed threshold
+    table = tiny_result.analysis["relaxation"]["within_substations"].set_index("threshold")
+    d = copy.deepcopy(tiny_scenario)
+    d["analysis"] = {}
+    d["constraints"] = [{**c, "distance_m": 100_000} if c.get("rule") == "within" else c for c in d["constraints"]]
+    again = siting.run(d, progress=False)
+    assert table.loc[100_000.0, "sites"] == len(again.sites) > len(tiny_result.sites)
+    assert table.loc[100_000.0, "acres"] == pytest.approx(again.sites["area_acres"].sum(), rel=1e-9)
+    quick = tiny_result.rescreen("within_substations", 100_000.0)
+    assert quick["outside_towns__value"].isna().all() and tiny_result.candidates["outside_towns__value"].notna().any()
+
+
 def test_near_misses_fail_exactly_one_rule(demo_result):
     nm = demo_result.near_misses()
     c = demo_result.candidates.set_index("candidate_id")
