@@ -91,7 +91,8 @@ def demo_result():
 
 @pytest.fixture(scope="session")
 def tiny_scenario() -> dict:
-    """The demo's layers with one candidate per parcel and light analyses: a whole run in under 2 s.
+    """The demo's layers with one candidate per parcel and light analyses: a whole run in about 6 s on 2 cores
+    (12 s for the first: later runs in the process reuse its warped DEM, see :mod:`siting.geo.raster_keep`).
 
     Most tests that need a real run use this; the packed demo (``demo_result``) is for the tests of
     packing and of the demo's own deliverables.
