@@ -393,8 +393,11 @@ def _run_steps(sc: Scenario, steps: Steps, eng) -> SitingResult:
     local = _screener(sc, rasters, partial(screen, whole=False), layers, whole=False)  # analyses: quietly
 
     def rescreen(label: str, value: float) -> pd.DataFrame:
+        labelled = dict(zip(rule_labels(rules), rules, strict=True))
         changed = [r.relax(value).model_copy(update={"id": label}) if lab == label else r
-                   for lab, r in zip(rule_labels(rules), rules, strict=True)]
+                   for lab, r in labelled.items()]  # raises for a rule without a numeric threshold
+        if label in labelled and float(value) == labelled[label].parameter_value():
+            return screened.copy(deep=False)  # the rule as the run screened it: the run's own screening
         return local(candidates, changed, RuleContext(layers, rasters, values=False)).frame  # decisions only
 
     result = SitingResult(scenario=sc, sites=sites, candidates=screened, funnel=screening.funnel,
