@@ -3,9 +3,10 @@
 A notebook trying one threshold after another, or a test suite, runs the same scenario many times;
 warping a DEM to the working grid and deriving its slope is the same work each time (2 s for the
 sample DEM). :func:`kept` keeps each such raster, keyed by the file's identity (its path, device,
-inode, size and modification time, and those of its ``.aux.xml``, ``.ovr`` and ``.msk`` sidecars,
-which can change its values) and by everything else that makes the pixels (the working grid, the
-encoding, the derivation). A file that changes is read again. Rasters GDAL assembles from other
+inode, size and modification time, and those of every file beside it named after it: the sidecars
+GDAL may read with it, ``dem.tif.aux.xml``, ``.ovr``, ``.msk``, a ``dem.tfw`` world file, a ``.prj``
+or ``.hdr``) and by everything else that makes the pixels (the working grid, the encoding, the
+derivation). A file that changes is read again. Rasters GDAL assembles from other
 files (a ``.vrt``) or reads from a virtual file system (``/vsi...``) are never kept: their sources'
 changes would not show. At most :data:`siting.core.settings.RASTER_KEEP_MB` are held, the least
 recently used dropped first (``SITING_RASTER_KEEP_MB=0`` keeps none). The arrays handed out are
@@ -46,16 +47,14 @@ __all__ = ["clear", "kept"]
 
 log = logging.getLogger(__name__)
 
-#: Files beside a raster that GDAL reads with it and that can change its values or mask.
-SIDECARS = (".aux.xml", ".ovr", ".msk")
-
 _KEPT: OrderedDict[Hashable, Raster] = OrderedDict()
 _LOCK = threading.Lock()
 
 
 def identity(path: str | os.PathLike) -> tuple | None:
-    """The file's identity (path, device, inode, size, modification time; the same of its sidecars), or
-    None where it is not a plain local file whose changes these show (a ``.vrt``, a ``/vsi`` path).
+    """The file's identity (path, device, inode, size, modification time) and that of every file beside it
+    whose name starts with its stem and a dot (its sidecars), or None where it is not a plain local file
+    whose changes these show (a ``.vrt``, a ``/vsi`` path, a file that is not there).
 
     Examples
     --------
@@ -67,17 +66,15 @@ def identity(path: str | os.PathLike) -> tuple | None:
         return None
     try:
         real = Path(text).resolve(strict=True)
+        beside = [e for e in os.scandir(real.parent) if e.name.startswith(real.stem + ".")]
+        return tuple(sorted((e.path, *_stat(e)) for e in beside))
     except OSError:
         return None
-    parts: list[tuple] = []
-    for name in (str(real), *(str(real) + s for s in SIDECARS)):
-        try:
-            st = os.stat(name)
-        except OSError:
-            parts.append((name, None))
-            continue
-        parts.append((name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(parts)
+
+
+def _stat(entry: os.DirEntry) -> tuple:
+    st = entry.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def kept(path: str | os.PathLike, grid: Hashable, make: Callable[[], Raster]) -> Raster:

@@ -43,10 +43,14 @@ def test_a_changed_file_is_read_again(tmp_path):
     assert before == pytest.approx(5.0, rel=0.05) and after == pytest.approx(10.0, rel=0.05)
 
 
-def test_a_sidecar_file_changes_the_identity(tmp_path):
+@pytest.mark.parametrize("sidecar", ["dem.tif.aux.xml", "dem.tfw", "dem.prj"])
+def test_a_sidecar_file_changes_the_identity(tmp_path, sidecar):
     path = _dem(tmp_path / "dem.tif", 5.0)
+    (tmp_path / "other.tif.aux.xml").write_text("<PAMDataset/>")
     before = raster_keep.identity(path)
-    (tmp_path / "dem.tif.aux.xml").write_text("<PAMDataset/>")
+    (tmp_path / "other.tfw").write_text("1\n0\n0\n-1\n0\n0\n")  # another raster's sidecar: no change
+    assert raster_keep.identity(path) == before
+    (tmp_path / sidecar).write_text("<PAMDataset/>")
     assert raster_keep.identity(path) != before
 
 
