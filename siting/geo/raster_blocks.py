@@ -115,7 +115,17 @@ class RasterOnDisk:
     def read_whole(self) -> _r.Raster:
         """The whole working grid in memory (:meth:`read`), warped on :data:`siting.core.settings.THREADS`
         threads (the same pixels as on one), kept for the process while the file is unchanged
-        (:func:`siting.geo.raster_keep.kept`: a scenario run again reads it once)."""
+        (:func:`siting.geo.raster_keep.kept`: a scenario run again reads it once).
+
+        Examples
+        --------
+        >>> on_grid = Affine(0.005, 0, -119.0, 0, -0.005, 41.0)
+        >>> dem = RasterOnDisk("sample_data/dem.tif", "EPSG:4326", "EPSG:4326", on_grid, 40, 30, "dem",
+        ...                    src_window=Window(0, 0, 40, 30))
+        >>> first = dem.read_whole()
+        >>> first.values.shape, first is dem.read_whole(), first.values.flags.writeable
+        ((30, 40), True, False)
+        """
         from siting.geo.raster_keep import kept
 
         grid = (str(self.src_crs), str(self.crs), tuple(self.transform), self.width, self.height, self.name,
