@@ -138,12 +138,14 @@ def rng():
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Mark notebooks ``notebook``; skip the real-data notebook, with a reason, without the real data. Tests of
-    the packed demo's run share one xdist worker (``--dist loadgroup``), so the demo runs once, not once per
-    worker."""
+    the packed demo's run are ``slow`` (the whole demo run with its outputs takes about 30 s on 2 cores, a sixth
+    of the fast suite's budget) and share one xdist worker (``--dist loadgroup``), so the demo runs once, not
+    once per worker."""
     skip = pytest.mark.skip(reason=f"real data folder not found at {realdata_dir()}; set SITING_REALDATA")
     for item in items:
         if {"demo_result", "demo_out"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group("demo"))
+            item.add_marker(pytest.mark.slow)
         if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
             item.add_marker(pytest.mark.notebook)
             if "02_real_data" in item.nodeid and not realdata_dir().is_dir():
