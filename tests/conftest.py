@@ -135,16 +135,26 @@ def rng():
     return np.random.default_rng(0)
 
 
+#: Costly fixtures shared by several tests, and the xdist group that keeps those tests on one worker (the first
+#: fixture a test uses, in this order, names its group).
+SHARED = {"demo_result": "demo", "demo_out": "demo", "saved_without_ledger": "ledger-saved",
+          "tiny_result": "tiny"}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark notebooks ``notebook``; skip the real-data notebook, with a reason, without the real data. Tests of
-    the packed demo's run are ``slow`` (the whole demo run with its outputs takes about 30 s on 2 cores, a sixth
-    of the fast suite's budget) and share one xdist worker (``--dist loadgroup``), so the demo runs once, not
-    once per worker."""
+    """Mark notebooks ``notebook``; skip the real-data notebook, with a reason, without the real data.
+
+    Tests of the packed demo's run are ``slow`` (the whole demo run with its outputs takes about 30 s on 2 cores,
+    a sixth of the fast suite's budget). Tests sharing a costly fixture (:data:`SHARED`) run on one xdist worker
+    (``--dist loadgroup``), so the fixture is made once, not once per worker."""
     skip = pytest.mark.skip(reason=f"real data folder not found at {realdata_dir()}; set SITING_REALDATA")
     for item in items:
-        if {"demo_result", "demo_out"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("demo"))
+        names = set(getattr(item, "fixturenames", ()))
+        group = next((g for fixture, g in SHARED.items() if fixture in names), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+        if group == "demo":
             item.add_marker(pytest.mark.slow)
         if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
             item.add_marker(pytest.mark.notebook)

@@ -318,7 +318,7 @@ def test_a_target_index_keeps_segments_as_coordinates_and_makes_only_those_asked
     made = []
     real = shapely.linestrings
     monkeypatch.setattr("siting.geo.pieces.shapely.linestrings", lambda c, **k: made.append(len(c)) or real(c, **k))
-    pts = shapely.buffer(shapely.points(rng.uniform(-20_000, 80_000, (50, 2)) + origin), 300, quad_segs=1)
+    pts = shapely.buffer(shapely.points(rng.uniform(-20_000, 80_000, (20, 2)) + origin), 300, quad_segs=1)
     d, i = geodesy.nearest(pts, lines, G, index=index)
     assert sum(made) < len(eager.pieces)  # only pieces asked are made (polygon sources are measured as coordinates)
     truth = [min(ground_distance(p, f, 5070) for f in lines) for p in pts]
