@@ -10,7 +10,7 @@ polygons; drawn feature by feature the page would weigh hundreds of megabytes. T
 * :func:`binned_sites`: every site summarised in square equal-area cells (count, best and mean
   score, the best site's id), coloured by the best score: the whole result at a glance.
 * :func:`within_budget`: outlines simplified (tolerance doubled as needed) until a layer has at
-  most a given number of vertices; the layer's name says by how much.
+  most a given number of vertices, or the first features that fit; the layer's name says by how much.
 
 Examples
 --------
@@ -32,7 +32,7 @@ import shapely
 
 from siting.deliver.folium_adapter import MarkerCluster
 
-__all__ = ["binned_sites", "cluster_points", "within_budget"]
+__all__ = ["binned_sites", "cluster_points", "least_vertices", "within_budget"]
 
 # the palette comes from siting (colour strings it made), the rows' text is escaped before it gets here
 _CLUSTER_POINT = """(function () {
@@ -136,29 +136,58 @@ def binned_sites(sites: gpd.GeoDataFrame, cell_m: float | None = None, max_cells
     return gpd.GeoDataFrame(out, geometry=shapely.box(x0, y0, x0 + size, y0 + size), crs=sites.crs)
 
 
-def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tuple[np.ndarray, float]:
-    """Simplify ``geoms`` (topology kept) with ``tolerance``, doubled until at most ``max_vertices`` remain.
+def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tuple[np.ndarray, float, int]:
+    """The first geometries that fit ``max_vertices``, simplified (topology kept) with ``tolerance``, doubled
+    until they have at most ``max_vertices`` vertices.
 
     Each pass simplifies the previous pass's result (a national layer of real outlines is simplified
     once at full size, not once per try), so the outlines move by at most the sum of the tolerances
-    applied, which is what is returned.
+    applied, which is what is returned. Simplification keeps every ring and part (a ring four vertices
+    at least, holes included: :func:`least_vertices`), so a layer of many rings has a floor no tolerance
+    gets under. Where the floor is over the budget, only the first features whose floor takes up to half
+    of it are kept (the caller says so): the rest of the budget draws their shapes, instead of every
+    outline being bent into a triangle by a tolerance of hundreds of kilometres.
 
     Returns
     -------
-    (ndarray, float)
-        The geometries and how far at most they moved (the tolerances' sum).
+    (ndarray, float, int)
+        The first ``fit`` geometries simplified, how far at most they moved (the tolerances' sum), and
+        ``fit``: all of them, or fewer where their floor is over the budget.
 
     Examples
     --------
     >>> ring = shapely.Point(0, 0).buffer(1000, quad_segs=256)
-    >>> out, tol = within_budget(np.array([ring]), 1.0, 50)
-    >>> int(shapely.get_num_coordinates(out).sum()) <= 50, tol > 1.0
-    (True, True)
+    >>> out, tol, fit = within_budget(np.array([ring]), 1.0, 50)
+    >>> int(shapely.get_num_coordinates(out).sum()) <= 50, tol > 1.0, fit
+    (True, True, 1)
+    >>> squares = np.array([shapely.box(i, 0, i + 1, 1) for i in range(10)])  # 4 vertices each at least
+    >>> within_budget(squares, 0.1, 20)[1:]
+    (0.1, 2)
     """
+    floor = np.cumsum(least_vertices(geoms))
+    if len(floor) and floor[-1] > max_vertices:
+        geoms = geoms[:int(np.searchsorted(floor, max_vertices // 2, side="right"))]
     out = shapely.simplify(geoms, tolerance, preserve_topology=True)
     moved = tolerance
     while int(shapely.get_num_coordinates(out).sum()) > max_vertices and tolerance < 1e6:
         tolerance *= 2
         out = shapely.simplify(out, tolerance, preserve_topology=True)
         moved += tolerance
-    return out, moved
+    fit = int(np.searchsorted(np.cumsum(shapely.get_num_coordinates(out)), max_vertices, side="right"))
+    return out[:fit], moved, fit
+
+
+def least_vertices(geoms: np.ndarray) -> np.ndarray:
+    """The fewest vertices each geometry keeps when simplified with its topology kept: four per ring of a
+    polygon (holes included) or closed ring, two per line, one per point.
+
+    Examples
+    --------
+    >>> holed = shapely.box(0, 0, 9, 9).difference(shapely.box(3, 3, 6, 6))
+    >>> least_vertices(np.array([holed, shapely.LineString([(0, 0), (1, 1), (2, 0)]), shapely.Point(0, 0)])).tolist()
+    [8, 2, 1]
+    """
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    kind = shapely.get_type_id(parts)
+    each = np.select([kind == 3, kind == 2, kind == 1], [4 * (1 + shapely.get_num_interior_rings(parts)), 4, 2], 1)
+    return np.bincount(owner, weights=each, minlength=len(geoms)).astype(np.int64)

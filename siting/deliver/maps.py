@@ -205,7 +205,7 @@ def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
 
 def _context_props(frame: gpd.GeoDataFrame, name: str, kind: str) -> pd.DataFrame:
     label = frame["name"] if "name" in frame else frame.get("unit_name", pd.Series("", index=frame.index))
-    tip = escape(name + ": ") + escape(label.fillna("").astype(str)).set_axis(frame.index)
+    tip = escape([name + ": "]).iloc[0] + escape(label.fillna("").astype(str)).set_axis(frame.index)  # one prefix
     if "agency" in frame:
         tip = tip + " (" + escape(frame["agency"]).set_axis(frame.index) + ")"
         styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in frame["agency"].map(AGENCY_COLOURS).fillna("#bbb")]
@@ -232,7 +232,8 @@ def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_
     """Draw one input layer; True when a cap (features or vertices) left something out or coarser."""
     if frame is None or not len(frame):
         return False
-    note = f" (first {max_features:,} of {len(frame):,})" if len(frame) > max_features else ""
+    n = len(frame)
+    note = f" (first {max_features:,} of {n:,})" if n > max_features else ""
     frame = frame.head(max_features).reset_index(drop=True)
     family = str(frame.geometry.geom_type.iloc[0])
     props = _context_props(frame, name, kind)
@@ -241,7 +242,10 @@ def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_
             _group(m, name + note, show=False))
         return bool(note)
     metres = 1.0 if frame.crs is not None and not frame.crs.is_geographic else 1 / 111_000
-    geoms, tol = within_budget(frame.geometry.values, 30.0 * metres, max_vertices)
+    geoms, tol, fit = within_budget(frame.geometry.values, 30.0 * metres, max_vertices)
+    if fit < len(frame):  # the outlines' rings alone are over the vertex budget: the first that fit
+        note = f" (first {fit:,} of {n:,}: {max_vertices:,} vertices)"
+        frame, props = frame.iloc[:fit], props.iloc[:fit]
     if tol > 30.0 * metres:
         note += f" (outlines simplified to {tol / metres:,.0f} m)"
     group = _group(m, name + note, show=kind in ("parcels", "eligible"))
