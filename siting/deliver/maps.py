@@ -244,7 +244,7 @@ def _context_layer(m, frame: gpd.GeoDataFrame | None, name: str, kind: str, max_
     metres = 1.0 if frame.crs is not None and not frame.crs.is_geographic else 1 / 111_000
     geoms, tol, fit = within_budget(frame.geometry.values, 30.0 * metres, max_vertices)
     if fit < len(frame):  # the outlines' rings alone are over the vertex budget: the first that fit
-        note = f" (first {fit:,} of {n:,}: {max_vertices:,} vertices)"
+        note = f" (first {fit:,} of {n:,} within {max_vertices:,} vertices)"
         frame, props = frame.iloc[:fit], props.iloc[:fit]
     if tol > 30.0 * metres:
         note += f" (outlines simplified to {tol / metres:,.0f} m)"

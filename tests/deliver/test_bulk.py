@@ -78,7 +78,7 @@ def test_a_map_layer_whose_rings_are_over_the_vertex_budget_names_the_features_i
     sites = _sites(rng, n=20)
     html = site_map(sites, layers={"Parcels": (parcels, "parcels")}, tiles=None, basemap=False,
                     max_vertices=1_000).get_root().render()
-    assert "Parcels (first 125 of 400: 1,000 vertices)" in html  # 4 vertices at least each: 500 // 4 drawn
+    assert "Parcels (first 125 of 400 within 1,000 vertices)" in html  # 4 vertices at least each: 500 // 4 drawn
     assert "Parcels: u124 (BLM)" in html and "Parcels: u125 (BLM)" not in html
     said = re.search(r"Parcels \(first [^)]*\) \(outlines simplified to ([\d,]+) m\)", html)
     assert said and int(said[1].replace(",", "")) < 800  # the circles keep a shape: under their radius
