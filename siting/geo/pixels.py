@@ -16,7 +16,6 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from siting.geo.geometry import prepared
@@ -47,16 +46,18 @@ def horn(p: np.ndarray, dx: float, dy: float, rows=None, cols=None) -> tuple[np.
     return dzdx, dzdy
 
 
-def summarise(vals: np.ndarray, groups: np.ndarray, geoms: np.ndarray, stats, sample) -> pd.DataFrame:
-    """The statistics of each polygon's valid pixel values; a polygon with no pixel centre is sampled at its
-    representative point (``sample(x, y)``).
+def summarise(vals: np.ndarray, groups: np.ndarray, geoms: np.ndarray, stats, sample) -> dict[str, np.ndarray]:
+    """The statistics of each polygon's valid pixel values, a column each (and ``px_count``); a polygon with no
+    pixel centre is sampled at its representative point (``sample(x, y)``). Plain arrays: a block of a large
+    raster is summarised thousands of times, and a DataFrame each time cost a sixth of the terrain factor.
 
     Examples
     --------
     >>> from shapely import box
-    >>> summarise(np.array([1.0, 3.0]), np.array([0, 0]), np.array([box(0, 0, 9, 9), box(0, 0, 0.1, 0.1)]),
-    ...           ["mean"], lambda x, y: np.full(len(x), 7.0)).values.tolist()
-    [[2.0, 2.0], [7.0, 0.0]]
+    >>> out = summarise(np.array([1.0, 3.0]), np.array([0, 0]), np.array([box(0, 0, 9, 9), box(0, 0, 0.1, 0.1)]),
+    ...                 ["mean"], lambda x, y: np.full(len(x), 7.0))
+    >>> {k: v.tolist() for k, v in out.items()}
+    {'mean': [2.0, 7.0], 'px_count': [2.0, 0.0]}
     """
     n = len(geoms)
     res = {s: group_stat(vals, groups, n, s) for s in stats}
@@ -68,7 +69,7 @@ def summarise(vals: np.ndarray, groups: np.ndarray, geoms: np.ndarray, stats, sa
         for s in stats:
             special = {"count": np.isfinite(v) * 1.0, "std": np.where(np.isfinite(v), 0.0, np.nan)}
             res[s][empty] = special.get(s, v)
-    return pd.DataFrame(res)
+    return res
 
 
 def group_stat(values: np.ndarray, groups: np.ndarray, n: int, stat: str) -> np.ndarray:

@@ -348,7 +348,7 @@ def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
     rows, cols, groups = pixel_index(raster, geoms)
     vals = raster.values.data[rows, cols].astype(float)
     ok = ~np.ma.getmaskarray(raster.values)[rows, cols]
-    return px.summarise(vals[ok], groups[ok], geoms, stats, raster.sample)
+    return pd.DataFrame(px.summarise(vals[ok], groups[ok], geoms, stats, raster.sample))
 
 
 def pixel_index(raster, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -220,9 +220,9 @@ class RasterOnDisk:
 
         def measure(ds, g):
             window = int(c0[g].min()), int(r0[g].min()), int(c1[g].max()), int(r1[g].max())
-            res = self._measure(ds, geoms[live[g]], window, stats)
+            res = self._measure(ds, geoms[live[g]], window, stats, (c0[g], r0[g], c1[g], r1[g]))
             for name in out:  # each group its own rows: threads never write the same element
-                out[name][live[g]] = res[name].to_numpy()
+                out[name][live[g]] = res[name]
 
         self._each_group(groups, measure)
         log.info("raster %r: %d polygon(s) measured in %d block read(s)", self.name, len(live), len(groups))
@@ -245,8 +245,9 @@ class RasterOnDisk:
                              total=len(runs)):
                 pass
 
-    def _measure(self, ds, geoms: np.ndarray, window, stats) -> pd.DataFrame:
-        """The statistics of ``geoms`` from the pixels of ``window`` (each polygon's box lies in it).
+    def _measure(self, ds, geoms: np.ndarray, window, stats, windows) -> dict[str, np.ndarray]:
+        """The statistics of ``geoms`` (none missing or empty) from the pixels of ``window``, which holds each
+        polygon's own pixel window (``windows``: col0, row0, col1, row1 on the whole grid).
 
         A derived layer is computed at the polygons' pixels only, from the elevations around them (a
         one-pixel halo, or the whole raster's edge padding at its edges): the same numbers as over the
@@ -254,7 +255,9 @@ class RasterOnDisk:
         col0, row0, col1, row1 = window
         at = self._values_at(ds, window)
         grid = _Grid(self.transform * Affine.translation(col0, row0), (row1 - row0, col1 - col0))
-        rows, cols, k = _r.pixel_index(grid, geoms)
+        c0, r0, c1, r1 = windows
+        rows, cols, k = px.centres_in(grid.transform, geoms, np.arange(len(geoms)), c0 - col0, r0 - row0, c1 - col0,
+                                      r1 - row0, _r.PIXEL_BATCH)
         v = at(rows, cols)
         ok = np.isfinite(v)
 
