@@ -144,9 +144,10 @@ def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tup
     once at full size, not once per try), so the outlines move by at most the sum of the tolerances
     applied, which is what is returned. Simplification keeps every ring and part (a ring four vertices
     at least, holes included: :func:`least_vertices`), so a layer of many rings has a floor no tolerance
-    gets under. Where the floor is over the budget, only the first features whose floor takes up to half
-    of it are kept (the caller says so): the rest of the budget draws their shapes, instead of every
-    outline being bent into a triangle by a tolerance of hundreds of kilometres.
+    gets under (GEOS keeps some rings above it where they would otherwise cross). Where the floor takes
+    more than half the budget, only the first features whose floor takes up to half of it are kept (the
+    caller says so): the rest of the budget draws their shapes, instead of every outline being bent into a
+    triangle by a tolerance of hundreds of kilometres.
 
     Returns
     -------
@@ -165,7 +166,7 @@ def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tup
     (0.1, 2)
     """
     floor = np.cumsum(least_vertices(geoms))
-    if len(floor) and floor[-1] > max_vertices:
+    if len(floor) and floor[-1] > max_vertices // 2:
         geoms = geoms[:int(np.searchsorted(floor, max_vertices // 2, side="right"))]
     out = shapely.simplify(geoms, tolerance, preserve_topology=True)
     moved = tolerance
