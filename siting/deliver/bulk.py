@@ -147,7 +147,9 @@ def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tup
     gets under (GEOS keeps some rings above it where they would otherwise cross). Where the floor takes
     more than half the budget, only the first features whose floor takes up to half of it are kept (the
     caller says so): the rest of the budget draws their shapes, instead of every outline being bent into a
-    triangle by a tolerance of hundreds of kilometres.
+    triangle by a tolerance of hundreds of kilometres. The first feature is always kept, even one whose
+    rings alone are over the budget (a national layer dissolved by manager): it is then drawn as simple as
+    its rings allow, and the tolerance returned says so.
 
     Returns
     -------
@@ -164,17 +166,21 @@ def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tup
     >>> squares = np.array([shapely.box(i, 0, i + 1, 1) for i in range(10)])  # 4 vertices each at least
     >>> within_budget(squares, 0.1, 20)[1:]
     (0.1, 2)
+    >>> many = shapely.MultiPolygon(list(squares))  # one feature of 10 parts, 40 vertices at the fewest
+    >>> int(shapely.get_num_coordinates(within_budget(np.array([many]), 0.1, 20)[0]).sum())
+    40
     """
     floor = np.cumsum(least_vertices(geoms))
-    if len(floor) and floor[-1] > max_vertices // 2:
-        geoms = geoms[:int(np.searchsorted(floor, max_vertices // 2, side="right"))]
+    if len(floor) and floor[-1] > max_vertices // 2:  # the first feature at least, however many rings it has
+        geoms = geoms[:max(1, int(np.searchsorted(floor, max_vertices // 2, side="right")))]
     out = shapely.simplify(geoms, tolerance, preserve_topology=True)
     moved = tolerance
     while int(shapely.get_num_coordinates(out).sum()) > max_vertices and tolerance < 1e6:
         tolerance *= 2
         out = shapely.simplify(out, tolerance, preserve_topology=True)
         moved += tolerance
-    fit = int(np.searchsorted(np.cumsum(shapely.get_num_coordinates(out)), max_vertices, side="right"))
+    fit = max(int(np.searchsorted(np.cumsum(shapely.get_num_coordinates(out)), max_vertices, side="right")),
+              min(len(out), 1))
     return out[:fit], moved, fit
 
 
