@@ -281,18 +281,35 @@ def _block_cells(pieces, bi, bj, width, shape, block):
     return owner, i0[owner] + k % ni[owner], j0[owner] + k // ni[owner]
 
 
+def _numbered(ids: np.ndarray) -> np.ndarray:
+    """Ids made unique: the second and later rows of an id get ``.2``, ``.3``... in their order.
+
+    Examples
+    --------
+    >>> _numbered(np.array(["a", "b", "a", "a"], dtype=object)).tolist()
+    ['a', 'b', 'a.2', 'a.3']
+    """
+    seen = pd.Series(ids, dtype=object)
+    dup = seen.groupby(seen).cumcount().to_numpy()
+    out = ids.copy()
+    again = np.flatnonzero(dup > 0)
+    out[again] = [f"{text}.{k + 1}" for text, k in zip(ids[again].tolist(), dup[again].tolist(), strict=True)]
+    return out
+
+
 def _grid_frame(eligible, land, ci, cj, pieces, width, shape) -> gpd.GeoDataFrame:
     order = np.lexsort((ci, cj, land))
     land, ci, cj, pieces = land[order], ci[order], cj[order], pieces[order]
     cols = [c for c in eligible.columns if c != eligible.geometry.name]
     out = pd.DataFrame(eligible[cols]).iloc[land].reset_index(drop=True)
-    cell_id = pd.Series(ci.astype(str), dtype=object) + "_" + pd.Series(cj.astype(str), dtype=object)
-    pid = out["parcel_id"].astype(str) if "parcel_id" in out else pd.Series(land.astype(str), dtype=object)
-    ids = "G-" + cell_id + "-" + pid
-    dup = ids.groupby(ids).cumcount()
-    ids = ids.where(dup == 0, ids + "." + (dup + 1).astype(str))  # one parcel split by zones
-    out.insert(0, "candidate_id", ids.to_numpy(dtype=object))
-    out.insert(1, "cell_id", cell_id.to_numpy(dtype=object))
+    cell_id = np.array([f"{i}_{j}" for i, j in zip(ci.tolist(), cj.tolist(), strict=True)], dtype=object)
+    pid = (eligible["parcel_id"].astype(str) if "parcel_id" in eligible else pd.Series(range(len(eligible)))
+           .astype(str)).to_numpy(dtype=object)  # per parcel row, then per cell
+    ids = np.array([f"G-{c}-{p}" for c, p in zip(cell_id.tolist(), pid[land].tolist(), strict=True)], dtype=object)
+    if pd.Series(pid, dtype=object).duplicated().any():  # one parcel split by zones: its cells numbered
+        ids = _numbered(ids)
+    out.insert(0, "candidate_id", ids)
+    out.insert(1, "cell_id", cell_id)
     cell_area = float(shapely.area(_cell_polygons(np.zeros(1, int), np.zeros(1, int), width, shape))[0])
     out["cell_acres"] = cell_area / settings.M2_PER_ACRE
     out["eligible_fraction"] = shapely.area(pieces) / cell_area

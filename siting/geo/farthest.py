@@ -50,6 +50,7 @@ from scipy.spatial import QhullError, Voronoi, cKDTree
 from siting.core.errors import SitingWarning
 from siting.geo import geodesy, spatial
 from siting.geo.ground import morton
+from siting.geo.parallel import each
 from siting.geo.pieces import layer_pieces, outline_segments
 
 __all__ = ["TOL_M", "farthest_distance"]
@@ -60,8 +61,8 @@ TOL_M = 1.0
 #: (EPSG:5070: about 3e-5 per km in the lower 48, 1e-4 per km in Alaska).
 FOOT_MARGIN = 2e-4
 #: Footprints whose edges are searched at once, neighbours together (bounds memory: a national grid's
-#: 2 M cells have 11 M edges and 35 M corner copies).
-FOOT_BATCH = 100_000
+#: 2 M cells have 11 M edges and 35 M corner copies); one batch per thread at a time.
+FOOT_BATCH = 50_000
 _MAX_ROUNDS = 60
 #: Newton steps towards the point of an edge equally far from two point features on the ground.
 CROSSING_STEPS = 3
@@ -175,11 +176,13 @@ class _Search:
         return geodesy.nearest(shapely.points(x, y), self.pieces, self.ground, index=self.index)
 
     def edges(self) -> None:
-        """Every vertex, then every edge, in batches of :data:`FOOT_BATCH` neighbouring footprints."""
+        """Every vertex, then every edge, in batches of :data:`FOOT_BATCH` neighbouring footprints, in threads
+        (each batch writes only its own footprints' ``best`` and ``bound``; the search index is built first)."""
         box = shapely.bounds(self.geoms)
         order = np.argsort(morton((box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2), kind="stable")
-        for start in range(0, len(order), FOOT_BATCH):
-            self._edges_of(np.sort(order[start:start + FOOT_BATCH]))
+        if self.ground is not None and self.index is None:
+            self.index = geodesy.target_index(self.pieces, self.ground)
+        each(lambda start: self._edges_of(np.sort(order[start:start + FOOT_BATCH])), range(0, len(order), FOOT_BATCH))
 
     def _edges_of(self, rows: np.ndarray) -> None:
         """Vertices and edges of the footprints ``rows``: same convex piece at both ends, Lipschitz bound,

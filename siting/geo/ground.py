@@ -185,9 +185,12 @@ class Ground:
             return self._chunk_scales(x, y, reach)
         s_min, s_max = np.empty(len(x)), np.empty(len(x))
         order = np.argsort(morton(x, y), kind="stable")
-        for start in range(0, len(x), SCALE_CHUNK):
+
+        def chunk(start: int) -> None:  # its own rows of s_min and s_max
             sel = order[start:start + SCALE_CHUNK]
             s_min[sel], s_max[sel] = self._chunk_scales(x[sel], y[sel], reach[sel])
+
+        each(chunk, range(0, len(x), SCALE_CHUNK))
         return s_min, s_max
 
     def _chunk_scales(self, x, y, reach) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ from shapely import STRtree
 
 from siting.geo import geodesy, proximity
 from siting.geo.geometry import keep_family
+from siting.geo.parallel import chunked
 
 __all__ = ["count_within", "keep_within", "nearest", "nearest_distance", "subtract", "union_by_group"]
 
@@ -100,7 +101,7 @@ def subtract(targets: np.ndarray, cutters: np.ndarray, *, tree: STRtree | None =
         return out
     unions = union_by_group(tree.geometries[c_idx], t_idx, len(out))
     hit = np.unique(t_idx)
-    diff = shapely.difference(out[hit], unions[hit])
+    diff = chunked(shapely.difference, out[hit], unions[hit])
     out[hit] = keep_family(diff, "polygon")
     return out
 
@@ -125,7 +126,8 @@ def keep_within(targets: np.ndarray, zones: np.ndarray) -> np.ndarray:
     t_idx, z_idx = tree.query(targets, predicate="intersects")
     unions = union_by_group(tree.geometries[z_idx], t_idx, len(targets))
     hit = np.unique(t_idx)
-    out[hit] = keep_family(shapely.intersection(np.asarray(targets, dtype=object)[hit], unions[hit]), "polygon")
+    kept = chunked(shapely.intersection, np.asarray(targets, dtype=object)[hit], unions[hit])
+    out[hit] = keep_family(kept, "polygon")
     return out
 
 

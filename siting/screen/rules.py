@@ -61,6 +61,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from siting.core import settings
 from siting.geo import geodesy, spatial
 from siting.geo.farthest import farthest_distance
+from siting.geo.parallel import chunked
 from siting.schema import AGENCIES
 from siting.screen import where
 from siting.screen.overlap import OverlapMax, OverlapMin
@@ -308,7 +309,7 @@ class Outside(BaseRule):
         feats = np.asarray(ctx.layer(self.layer, self.where).geometry.values, dtype=object)
         if self.buffer_m > 0:
             radius = geodesy.buffer_radius(feats, self.buffer_m, geodesy.ground_of(frame.crs), cover=True)
-            cutters = shapely.buffer(feats, radius, quad_segs=geodesy.QUAD_SEGS)
+            cutters = chunked(shapely.buffer, feats, radius, quad_segs=geodesy.QUAD_SEGS)
         else:
             cutters = feats
         if len(cutters) and not np.isin(shapely.get_type_id(cutters), (3, 6)).all():
@@ -442,7 +443,7 @@ class Within(_DistanceRule):
         measure = f"distance to {self.layer} (m)"
         if self._clip:
             radius = geodesy.buffer_radius(feats, self.distance_m, geodesy.ground_of(frame.crs), cover=False)
-            new = spatial.keep_within(geoms, shapely.buffer(feats, radius, quad_segs=geodesy.QUAD_SEGS))
+            new = spatial.keep_within(geoms, chunked(shapely.buffer, feats, radius, quad_segs=geodesy.QUAD_SEGS))
             return _land_outcome(geoms, new, feats, frame.crs, ctx, "<=", self.distance_m, measure, lambda ok: ok)
         d = farthest_distance(np.asarray(geoms, dtype=object), feats, frame.crs)
         return Outcome(d, self.decide(d), "<=", self.distance_m, f"farthest {measure}")

@@ -76,3 +76,18 @@ def test_a_cell_cut_into_one_piece_is_a_polygon_and_into_two_a_multipolygon():
     assert (shapely.get_type_id(geoms[parts == 1]) == 3).all()  # one piece: a Polygon, cut or whole
     assert (shapely.get_type_id(geoms[parts == 2]) == 6).all()
     assert shapely.area(geoms).sum() == pytest.approx(land.area)
+
+
+def test_grid_cells_of_one_parcel_split_into_two_rows_get_distinct_numbered_ids():
+    from siting.candidates.grid import candidates_from_grid
+
+    # parcel "a" split by a zone line at x = 1,500 into two rows: the cells across the line are in both
+    rows = [box(0, 0, 1_500, 2_000), box(1_500, 0, 3_000, 2_000), box(5_000, 0, 6_000, 1_000)]
+    land = gpd.GeoDataFrame({"parcel_id": ["a", "a", "b"]}, geometry=rows, crs=5070)
+    cells = candidates_from_grid(land, cell_m=1_000, shape="square")
+    ids = cells["candidate_id"]
+    assert ids.is_unique
+    both = cells[cells["cell_id"] == "1_0"]  # the cell from x = 1,000 to 2,000 lies in both rows of "a"
+    assert sorted(both["candidate_id"]) == ["G-1_0-a", "G-1_0-a.2"]
+    assert set(ids[cells["parcel_id"] == "b"]) == {"G-5_0-b"}
+    assert ids.str.fullmatch(r"G-\d+_\d+-[ab](\.2)?").all()
