@@ -48,6 +48,7 @@ from siting.geo.outline import Outline, box_gap
 from siting.geo.parallel import chunked, each
 from siting.geo.pieces import Pieces, convex, layer_pieces, segment_foot
 from siting.geo.reuse import ids_of
+from siting.geo.stretch import refine
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
            "nearest_xy", "pair_distance", "source_hulls", "target_index"]
@@ -85,7 +86,7 @@ def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndar
         xy = np.column_stack([shapely.get_coordinates(a), shapely.get_coordinates(b)])
     else:
         xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
-    gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
+    gp = refine(a, b, xy, ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), ground)
     planar = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
     return np.minimum(gp, _concave_side(a, np.arange(len(a)), b.__getitem__, planar, gp, ground, hull=hull))
 
@@ -293,7 +294,9 @@ def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx, anchor, 
     nearest where it is nearer than ``g``. Returns the measured pairs and their planar distances."""
     s, t, xy = _nearest_pairs(src, cut, s, t, np.broadcast_to(reach, len(src)), anchor, outline)
     if len(s):
-        _keep_nearest(rows, s, cut.owner[t], ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), g, idx)
+        gp = refine(lambda i: src[s[i]], lambda i: cut.take(t[i]), xy,
+                    ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), ground)  # where the CRS stretches
+        _keep_nearest(rows, s, cut.owner[t], gp, g, idx)
     return s, t, np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
 
 

@@ -27,6 +27,7 @@ from siting.core.errors import CRSError, SitingWarning
 from siting.geo import proximity
 from siting.geo.albers import albers_inverse
 from siting.geo.parallel import each
+from siting.geo.stretch import Stretch
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "ground_of", "morton"]
 
@@ -80,6 +81,7 @@ class Ground:
             raise CRSError(f"{self.crs.name} has no ellipsoid to measure on")
         self.geod = geod
         self._off_domain = False
+        self.stretch = Stretch(self)  # where the CRS's anisotropy needs nearest points found on the ground
 
     def lonlat(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Longitude and latitude (degrees, the CRS's own datum) of planar points."""

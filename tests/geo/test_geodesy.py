@@ -22,17 +22,22 @@ NEVADA = (-1_900_000, 1_800_000)  # EPSG:5070 metres, central Nevada: planar sca
 G = geodesy.Ground(5070)
 
 
-def _scatter(rng, n, spread=150_000):
-    return rng.uniform(0, spread, (n, 2)) + NEVADA
+FAR_NORTH = (-2_260_000, 5_690_000)  # 72 N: EPSG:5070's Tissot axes 1.49 and 0.67 (geo/stretch.py)
 
 
-@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
-def test_nearest_is_the_nearest_on_the_ground(seed):
+def _scatter(rng, n, spread=150_000, origin=NEVADA):
+    return rng.uniform(0, spread, (n, 2)) + origin
+
+
+@pytest.mark.parametrize(("seed", "origin"), [(0, NEVADA), pytest.param(1, NEVADA, marks=pytest.mark.slow),
+                                              (2, FAR_NORTH)])
+def test_nearest_is_the_nearest_on_the_ground(seed, origin):
     rng = np.random.default_rng(seed)
-    src = np.array([box(x, y, x + rng.uniform(10, 3_000), y + rng.uniform(10, 3_000)) for x, y in _scatter(rng, 15)])
-    pts = np.array([Point(x, y) for x, y in _scatter(rng, 20)])
+    src = np.array([box(x, y, x + rng.uniform(10, 3_000), y + rng.uniform(10, 3_000))
+                    for x, y in _scatter(rng, 15, origin=origin)])
+    pts = np.array([Point(x, y) for x, y in _scatter(rng, 20, origin=origin)])
     lines = np.array([LineString([(x, y), (x + rng.uniform(-40e3, 40e3), y + rng.uniform(-40e3, 40e3))])
-                      for x, y in _scatter(rng, 8)])
+                      for x, y in _scatter(rng, 8, origin=origin)])
     for targets in (pts, lines):
         d, idx = geodesy.nearest(src, targets, G)
         for s, v, i in zip(src, d, idx, strict=True):
