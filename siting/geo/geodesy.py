@@ -160,17 +160,19 @@ def nearest_xy(x: np.ndarray, y: np.ndarray, index: TargetIndex, ground: Ground)
         raise ValueError("nearest_xy: the layer has lines or polygons; use nearest()")
     x, y = np.asarray(x, float), np.asarray(y, float)
     g, idx = np.full(len(x), np.inf), np.full(len(x), -1)
-    txy, k = cut.ends[:, :2], min(CHORD_K, tree.n)
+    tlon, tlat = ground.lonlat(cut.ends[:, 0], cut.ends[:, 1])  # each target's once, each source's once a batch
+    k = min(CHORD_K, tree.n)
 
     def batch(start: int) -> None:  # its own rows of g and idx
         rows = np.arange(start, min(start + PAIR_BATCH, len(x)))
-        xyz = ground.ecef(x[rows], y[rows])
+        lon, lat = ground.lonlat(x[rows], y[rows])
+        xyz = ground.ecef_of(lon, lat)
         chord, near = (v.reshape(len(rows), k) for v in tree.query(xyz, k=k))
         first = near[:, 0]
-        g[rows], idx[rows] = ground.between(x[rows], y[rows], txy[first, 0], txy[first, 1]), cut.owner[first]
+        g[rows], idx[rows] = ground.geodesic(lon, lat, tlon[first], tlat[first]), cut.owner[first]
         s, t = _chord_pairs(tree, xyz, chord, near, g[rows])
         s, t = s[t != first[s]], t[t != first[s]]
-        _keep_nearest(rows, s, cut.owner[t], ground.between(x[rows][s], y[rows][s], txy[t, 0], txy[t, 1]), g, idx)
+        _keep_nearest(rows, s, cut.owner[t], ground.geodesic(lon[s], lat[s], tlon[t], tlat[t]), g, idx)
 
     each(batch, range(0, len(x), PAIR_BATCH))
     return g, idx

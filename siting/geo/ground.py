@@ -92,8 +92,10 @@ class Ground:
 
     def between(self, x0, y0, x1, y1) -> np.ndarray:
         """Geodesic distance (m) between planar points, pairwise."""
-        lon0, lat0 = self.lonlat(x0, y0)
-        lon1, lat1 = self.lonlat(x1, y1)
+        return self.geodesic(*self.lonlat(x0, y0), *self.lonlat(x1, y1))
+
+    def geodesic(self, lon0, lat0, lon1, lat1) -> np.ndarray:
+        """Geodesic distance (m) between points given in longitude and latitude (:meth:`lonlat`), pairwise."""
         return np.asarray(self.geod.inv(lon0, lat0, lon1, lat1)[2], dtype=float)
 
     def ecef(self, x, y) -> np.ndarray:
@@ -118,7 +120,11 @@ class Ground:
         return out
 
     def _ecef(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        lon, lat = (np.radians(v) for v in self.lonlat(x, y))
+        return self.ecef_of(*self.lonlat(x, y))
+
+    def ecef_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """:meth:`ecef` of points already given as longitude and latitude (degrees, from :meth:`lonlat`)."""
+        lon, lat = np.radians(lon), np.radians(lat)
         off = ~(np.isfinite(lon) & np.isfinite(lat))
         if off.any():  # a KD-tree would only say "data must be finite"
             raise CRSError(f"{int(off.sum()):,} points have no longitude/latitude in {self.crs.name} (outside its "
