@@ -82,11 +82,12 @@ def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndar
     out = np.zeros(len(a))
     if not len(a):
         return out
-    if (shapely.get_type_id(a) == 0).all() and (shapely.get_type_id(b) == 0).all():
+    if (shapely.get_type_id(a) == 0).all() and (shapely.get_type_id(b) == 0).all():  # the pair is its points
         xy = np.column_stack([shapely.get_coordinates(a), shapely.get_coordinates(b)])
+        gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
     else:
         xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
-    gp = refine(a, b, xy, ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), ground)
+        gp = refine(a, b, xy, ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), ground)
     planar = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
     return np.minimum(gp, _concave_side(a, np.arange(len(a)), b.__getitem__, planar, gp, ground, hull=hull))
 

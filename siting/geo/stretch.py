@@ -144,7 +144,9 @@ def _nearest_on_ground(a, b, origin, gp, ground) -> np.ndarray:
     """Geodesic of the nearest points of each pair found in the local frame at ``origin`` (inf where the parts
     that could be nearer than ``gp`` are empty)."""
     m = metric(ground, origin[:, 0], origin[:, 1])
-    a, b, kept = _near_parts(a, b, gp * REACH / _smallest_scale(m))
+    ok = np.flatnonzero(np.isfinite(m).all(axis=(1, 2)))  # off the CRS's domain: the map's pair stays
+    a, b, kept = _near_parts(a[ok], b[ok], gp[ok] * REACH / _smallest_scale(m[ok]))
+    kept = ok[kept]
     out = np.full(len(gp), np.inf)
     m, origin = m[kept], origin[kept]
     near = shapely.get_coordinates(shapely.shortest_line(_mapped(a, m, origin), _mapped(b, m, origin)))

@@ -77,3 +77,15 @@ def test_where_the_crs_fits_the_map_pair_is_kept_to_the_last_bit():
     assert np.array_equal(refine(a, b, xy, gp, G), gp)
     assert not Stretch(G).flags((xy[:, 0] + xy[:, 2]) / 2, (xy[:, 1] + xy[:, 3]) / 2).any()
     assert ((STRETCH - 1) / (STRETCH + 1)) ** 2 / 2 < 1e-3 / 3  # a third of the 0.1 % promised, at most
+
+
+def test_a_pair_whose_local_metric_cannot_be_made_keeps_the_map_pair(monkeypatch):
+    from siting.geo import stretch
+
+    line = np.array([LineString([(-2_209_800, 5_704_700), (-2_220_200, 5_743_300)])])
+    p = np.array([Point(FAR_NORTH)])
+    xy = shapely.get_coordinates(shapely.shortest_line(p, line)).reshape(1, 4)
+    gp = G.between(*xy.T)
+    assert refine(p, line, xy, gp, G)[0] < gp[0]  # refined where the metric is known
+    monkeypatch.setattr(stretch, "metric", lambda ground, x, y: np.full((len(x), 2, 2), np.nan))  # off the domain
+    assert refine(p, line, xy, gp, G).tolist() == gp.tolist()
