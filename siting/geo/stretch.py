@@ -51,8 +51,8 @@ CELL_M = 25_000.0
 CUT_VERTICES = 64
 #: Vertices of the pairs mapped at once (bounds the memory of :func:`refine`: about 100 bytes a vertex).
 BATCH_VERTICES = 500_000
-#: Allowance on the reach around a pair (the local metric changes along a long pair).
-REACH = 1.1
+#: Rounds of :func:`_reach` growing a reach until the scale bound over it certifies it (else the shape stays whole).
+REACH_ROUNDS = 6
 #: Planar step (m) of the finite differences of :func:`metric`.
 STEP_M = 10.0
 _HALF = 1 << 31
@@ -145,7 +145,7 @@ def _nearest_on_ground(a, b, origin, gp, ground) -> np.ndarray:
     that could be nearer than ``gp`` are empty)."""
     m = metric(ground, origin[:, 0], origin[:, 1])
     ok = np.flatnonzero(np.isfinite(m).all(axis=(1, 2)))  # off the CRS's domain: the map's pair stays
-    a, b, kept = _near_parts(a[ok], b[ok], gp[ok] * REACH / _smallest_scale(m[ok]))
+    a, b, kept = _near_parts(a[ok], b[ok], gp[ok], ground)
     kept = ok[kept]
     out = np.full(len(gp), np.inf)
     m, origin = m[kept], origin[kept]
@@ -155,29 +155,40 @@ def _nearest_on_ground(a, b, origin, gp, ground) -> np.ndarray:
     return out
 
 
-def _smallest_scale(m: np.ndarray) -> np.ndarray:
-    """The smaller singular value of each 2x2 matrix (ground metres per planar metre, the least of any direction)."""
-    sq = (m ** 2).sum(axis=(1, 2))
-    det = np.abs(m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0])
-    return np.sqrt(np.maximum(sq / 2 - np.sqrt(np.maximum(sq ** 2 / 4 - det ** 2, 0)), 1e-12))
-
-
-def _near_parts(a: np.ndarray, b: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _near_parts(a: np.ndarray, b: np.ndarray, gp: np.ndarray, ground) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The linework of each shape (a polygon's outline: the shapes do not touch, so their nearest points lie
-    on it) within the other's box grown by ``reach`` (planar m), where the nearest points on the ground can lie
-    (a large parcel then costs only its edges near the target); the pairs with both parts left. A point found
-    where an edge is cut lies farther than the reach, so it never beats the map's pair."""
+    on it) within the other's box grown by the certified reach of ``gp`` on the ground (:func:`_reach`): a
+    large parcel then costs only its edges near the target. The pairs with both parts left. A point found
+    where an edge is cut lies farther than ``gp`` on the ground, so it never beats the map's pair."""
     a, b = _linework(a), _linework(b)
     ba, bb = shapely.bounds(a), shapely.bounds(b)
-    a, b = _cut(a, bb, reach), _cut(b, ba, reach)
+    a, b = _cut(a, bb, _reach(ground, bb, gp)), _cut(b, ba, _reach(ground, ba, gp))
     kept = np.flatnonzero(~shapely.is_empty(a) & ~shapely.is_empty(b))
     return a[kept], b[kept], kept
 
 
+def _reach(ground, box: np.ndarray, gp: np.ndarray) -> np.ndarray:
+    """Planar distance from each ``box`` that holds every point within ``gp`` of it on the ground: ``r`` with
+    ``r >= gp * s_max`` over the box grown by ``r`` (certified scale bounds, :meth:`Ground.local_scales`), grown
+    until it holds; ``inf`` (no cut) where :data:`REACH_ROUNDS` rounds do not settle it."""
+    cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+    half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
+    r = gp * 1.1
+    short = np.ones(len(gp), bool)
+    for _ in range(REACH_ROUNDS):
+        need = gp * ground.local_scales(cx, cy, half + r)[1]
+        short = need > r
+        if not short.any():
+            break
+        r = np.where(short, need * 1.1, r)
+    return np.where(short, np.inf, r)
+
+
 def _cut(geoms: np.ndarray, box: np.ndarray, reach: np.ndarray) -> np.ndarray:
-    """The shapes of more than :data:`CUT_VERTICES` vertices cut to ``box`` grown by ``reach`` (the others whole)."""
+    """The shapes of more than :data:`CUT_VERTICES` vertices cut to ``box`` grown by ``reach`` (the others, and
+    those with an infinite reach, whole)."""
     out = geoms.copy()
-    big = np.flatnonzero(shapely.get_num_coordinates(geoms) > CUT_VERTICES)
+    big = np.flatnonzero((shapely.get_num_coordinates(geoms) > CUT_VERTICES) & np.isfinite(reach))
     r = reach[big]
     out[big] = shapely.intersection(geoms[big], shapely.box(box[big, 0] - r, box[big, 1] - r, box[big, 2] + r,
                                                             box[big, 3] + r))
