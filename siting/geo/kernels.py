@@ -1,5 +1,5 @@
-"""Compiled loops (numba): the pair measurements GEOS makes one Python-visible call at a time, and the
-row scan of pixel centres in polygons.
+"""Compiled loops (numba): the pair measurements GEOS makes one Python-visible call at a time, the row
+scan of pixel centres in polygons, and short geodesics from their chords.
 
 The nearest searches on the ground measure millions of (site, piece) pairs: a site's outline (a few
 to thousands of segments) against one point or straight segment of a target layer. GEOS answers each
@@ -28,7 +28,7 @@ import logging
 import numba
 import numpy as np
 
-__all__ = ["nearest_on_outline", "scan_centres"]
+__all__ = ["chord_geodesics", "nearest_on_outline", "scan_centres"]
 
 log = logging.getLogger(__name__)
 
@@ -210,3 +210,67 @@ def scan_centres(ca: np.ndarray, ra: np.ndarray, cb: np.ndarray, rb: np.ndarray,
     n = _scan_centres(f64(ca), f64(ra), f64(cb), f64(rb), i64(first_edge), i64(n_edges), i64(c0), i64(r0),
                       i64(width), i64(height), rows, cols, owner)
     return rows[:n], cols[:n], owner[:n]  # views: the caller's concatenation copies them once
+
+
+@_jit()
+def _chord_geodesics(lon0, lat0, lon1, lat1, a, es, limit, out):  # pragma: no cover - compiled
+    for i in range(len(lon0)):
+        dlon = lon1[i] - lon0[i]
+        if not abs(dlon) <= 90.0:  # across the antimeridian, or not a number: left to Geod
+            out[i] = np.nan
+            continue
+        p0, p1, l0, l1 = np.radians(lat0[i]), np.radians(lat1[i]), np.radians(lon0[i]), np.radians(lon1[i])
+        n0, n1 = a / np.sqrt(1.0 - es * np.sin(p0) ** 2), a / np.sqrt(1.0 - es * np.sin(p1) ** 2)
+        dx = n1 * np.cos(p1) * np.cos(l1) - n0 * np.cos(p0) * np.cos(l0)
+        dy = n1 * np.cos(p1) * np.sin(l1) - n0 * np.cos(p0) * np.sin(l0)
+        dz = (1.0 - es) * (n1 * np.sin(p1) - n0 * np.sin(p0))
+        chord = np.sqrt(dx * dx + dy * dy + dz * dz)
+        if not chord <= limit:
+            out[i] = np.nan
+            continue
+        lam, phi = l0 + 0.5 * np.radians(dlon), 0.5 * (p0 + p1)  # the chord's middle
+        east = -np.sin(lam) * dx + np.cos(lam) * dy
+        north = np.cos(phi) * dz - np.sin(phi) * (np.cos(lam) * dx + np.sin(lam) * dy)
+        w = 1.0 - es * np.sin(phi) ** 2
+        flat = east * east + north * north
+        # Euler: the curvature of the normal section along the chord, from the meridian's and the prime vertical's
+        k = (north * north * w * np.sqrt(w) / (a * (1.0 - es)) + east * east * np.sqrt(w) / a) / flat if flat > 0 \
+            else np.sqrt(w) / a
+        out[i] = 2.0 / k * np.arcsin(min(0.5 * chord * k, 1.0))
+
+
+def chord_geodesics(lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: np.ndarray, a: float, es: float,
+                    limit: float) -> np.ndarray:
+    """Geodesic length (m) of short pairs of points on an ellipsoid, from their chord; NaN for the others.
+
+    The chord between the points (Earth-centred coordinates) is bent into the arc of a circle whose curvature
+    is the ellipsoid's along the chord at its middle (Euler's formula from the meridian's and the prime
+    vertical's radii): ``2 R asin(c / 2 R)``. Up to 100 km it is within 3e-7 m of Karney's geodesic
+    (pyproj.Geod) at any latitude, and never shorter than the chord. Pairs whose chord is longer than
+    ``limit``, or that are more than 90 degrees of longitude apart (across the antimeridian), or not numbers,
+    are NaN: measure those with pyproj.Geod.
+
+    Parameters
+    ----------
+    lon0, lat0, lon1, lat1 : ndarray
+        Degrees, pairwise, 1-D.
+    a, es : float
+        The ellipsoid's semi-major axis (m) and squared eccentricity.
+    limit : float
+        Longest chord (m) answered.
+
+    Examples
+    --------
+    >>> from pyproj import Geod
+    >>> geod = Geod(ellps="WGS84")
+    >>> lon0, lat0, lon1, lat1 = np.array([-116.0]), np.array([39.0]), np.array([-115.4]), np.array([39.3])
+    >>> d = chord_geodesics(lon0, lat0, lon1, lat1, geod.a, geod.es, 100_000.0)
+    >>> round(float(d[0]), 3), bool(abs(d[0] - geod.inv(lon0, lat0, lon1, lat1)[2][0]) < 1e-6)
+    (61638.479, True)
+    >>> chord_geodesics(lon0, lat0, lon1, lat1, geod.a, geod.es, 10_000.0).tolist()  # longer than the limit
+    [nan]
+    """
+    out = np.empty(len(lon0))
+    lon0, lat0, lon1, lat1 = (np.ascontiguousarray(v, np.float64) for v in (lon0, lat0, lon1, lat1))
+    _chord_geodesics(lon0, lat0, lon1, lat1, float(a), float(es), float(limit), out)
+    return out

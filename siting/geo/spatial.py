@@ -72,8 +72,12 @@ def union_by_group(geoms: np.ndarray, groups: np.ndarray, n_groups: int) -> np.n
         mask = group_bucket == b
         grid = np.full((len(sel_groups), width), None, dtype=object)
         grid[row_of[groups[mask]], rank[mask]] = geoms[mask]
-        out[sel_groups] = shapely.union_all(grid, axis=1)
+        out[sel_groups] = chunked(_union_rows, grid, min_items=2)  # one group per thread at a time
     return out
+
+
+def _union_rows(grid: np.ndarray) -> np.ndarray:
+    return shapely.union_all(grid, axis=1)
 
 
 def subtract(targets: np.ndarray, cutters: np.ndarray, *, tree: STRtree | None = None) -> np.ndarray:

@@ -354,3 +354,20 @@ def test_a_layer_of_lines_is_cut_from_its_coordinates_as_geos_cuts_it(monkeypatc
     np.testing.assert_array_equal(lazy.owner, eager.owner[1:])
     assert set(lazy.owner) == set(range(40)) - {7, 8}
     np.testing.assert_array_equal(lazy.boxes(), eager.box[1:])
+
+
+@pytest.mark.parametrize("metres", [0.001, 1.0, 1_000.0, 60_000.0, 99_000.0, 101_000.0, 2_000_000.0])
+def test_geodesic_lengths_are_karneys_at_every_latitude_and_across_the_antimeridian(metres):
+    """Short pairs are measured from their chord (a compiled loop), long ones and pairs across the
+    antimeridian by pyproj.Geod: either way within 1e-6 m of pyproj.Geod on the CRS's own ellipsoid (GRS80
+    for EPSG:5070), never shorter than the chord."""
+    rng = np.random.default_rng(int(metres))
+    n = 20_000
+    lon, lat = rng.uniform(-180, 180, n), rng.uniform(-89.9, 89.9, n)
+    lon[:100] = 179.99  # pairs across the antimeridian
+    lon1, lat1, _ = G.geod.fwd(lon, lat, rng.uniform(0, 360, n), np.full(n, metres))
+    got = G.geodesic(lon, lat, lon1, lat1)
+    np.testing.assert_allclose(got, G.geod.inv(lon, lat, lon1, lat1)[2], rtol=0, atol=1e-6)
+    chord = np.linalg.norm(G.ecef_of(lon, lat) - G.ecef_of(lon1, lat1), axis=1)
+    assert (got >= chord - 1e-8).all()  # up to the rounding of Earth-centred coordinates (about 1e-9 m)
+    assert G.geodesic(-116.0, 39.0, -116.0, 39.0) == 0.0 and np.isnan(G.geodesic(np.nan, 39.0, -116.0, 39.0))

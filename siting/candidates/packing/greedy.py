@@ -39,6 +39,7 @@ from siting.candidates.packing.conflicts import (
 from siting.candidates.packing.footprint import Footprint
 from siting.candidates.packing.lattice import LatticeFrame, Pieces, to_world
 from siting.core.progress import iterate
+from siting.geo.parallel import each
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +73,11 @@ def score_at(score, x, y) -> np.ndarray:
 def greedy(pieces: Pieces, fp: Footprint, spacing: float, tries, score=None, improve: bool = True,
            show_progress: bool | None = None) -> Sites:
     """Greedy packing of ``pieces``; see the module docstring."""
-    frames: dict[float, LatticeFrame] = {}
+    thetas = list(dict.fromkeys(theta for theta, _ in tries))  # each rotation's centre regions, on the threads
+    frames = dict(zip(thetas, each(lambda theta: LatticeFrame.build(pieces, fp, theta, spacing), thetas), strict=True))
     best_val = np.full(len(pieces), -1.0)
     chosen: list[Sites] = []
     for theta, offset in iterate(tries, "lattices", show_progress):
-        if theta not in frames:
-            frames[theta] = LatticeFrame.build(pieces, fp, theta, spacing)
         frame = frames[theta]
         sites = _sites(frame, *(frame.points(offset) if fp.shape == "circle" else frame.rows(offset)))
         val = np.bincount(np.asarray(sites.piece), weights=score_at(score, sites.x, sites.y), minlength=len(pieces))

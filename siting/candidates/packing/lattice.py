@@ -38,6 +38,7 @@ import numpy as np
 import shapely
 
 from siting.candidates.packing.footprint import Footprint, erode
+from siting.geo.parallel import chunked
 from siting.geo.spatial import union_by_group
 
 __all__ = ["LatticeFrame", "centre_region", "make_pieces"]
@@ -218,7 +219,7 @@ class LatticeFrame:
         v = ov[tile] + jj * py
         lines = shapely.linestrings(np.stack([np.column_stack([b[tile, 0] - 1, v]),
                                               np.column_stack([b[tile, 2] + 1, v])], axis=1))
-        cut = shapely.intersection(self.tiles[tile], lines)
+        cut = chunked(shapely.intersection, self.tiles[tile], lines)
         parts, k = shapely.get_parts(cut, return_index=True)
         lo, hi = shapely.bounds(parts)[:, [0, 2]].T
         ok = ~np.isnan(lo)
