@@ -29,6 +29,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import shapely
+from shapely import STRtree
 
 from siting.core import settings
 from siting.geo.geometry import keep_family
@@ -58,7 +59,21 @@ def open_land(geoms: np.ndarray, min_width_m: float) -> np.ndarray:
     r = min_width_m / 2
     core = shapely.buffer(geoms, -r, quad_segs=OPEN_QUAD_SEGS)
     opened = shapely.buffer(core, r, quad_segs=OPEN_QUAD_SEGS)
-    return keep_family(shapely.intersection(opened, geoms), "polygon")
+    return _clipped(opened, geoms)
+
+
+def _clipped(opened: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """``opened & geoms`` row by row (the buffers' chords reach out of the land by up to their sagitta), overlaid
+    part with part: a whole unit's overlay of two outlines that nearly coincide everywhere takes twice as long
+    (real Nevada: 12.9 s against 5.8 s). Not on the threads: these overlays measured no faster on two (6.5 s),
+    where overlays of plain shapes run 1.9 times as fast."""
+    a, a_row = shapely.get_parts(opened, return_index=True)
+    b, b_row = shapely.get_parts(geoms, return_index=True)
+    i, j = STRtree(b).query(a, predicate="intersects")  # sorted by i, so by row
+    same = a_row[i] == b_row[j]
+    i, j = i[same], j[same]
+    parts, k = shapely.get_parts(keep_family(shapely.intersection(a[i], b[j]), "polygon"), return_index=True)
+    return shapely.multipolygons(parts, indices=a_row[i][k], out=np.full(len(geoms), None, dtype=object))
 
 
 def candidates_from_parts(land: gpd.GeoDataFrame, *, min_width_m: float = 100.0) -> gpd.GeoDataFrame:

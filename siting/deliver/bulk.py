@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from siting.deliver.folium_adapter import MarkerCluster
+from siting.geo.parallel import chunked
 
 __all__ = ["binned_sites", "cluster_points", "least_vertices", "within_budget"]
 
@@ -173,11 +174,11 @@ def within_budget(geoms: np.ndarray, tolerance: float, max_vertices: int) -> tup
     floor = np.cumsum(least_vertices(geoms))
     if len(floor) and floor[-1] > max_vertices // 2:  # the first feature at least, however many rings it has
         geoms = geoms[:max(1, int(np.searchsorted(floor, max_vertices // 2, side="right")))]
-    out = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    out = chunked(shapely.simplify, geoms, tolerance=tolerance, preserve_topology=True, min_items=2)
     moved = tolerance
     while int(shapely.get_num_coordinates(out).sum()) > max_vertices and tolerance < 1e6:
         tolerance *= 2
-        out = shapely.simplify(out, tolerance, preserve_topology=True)
+        out = chunked(shapely.simplify, out, tolerance=tolerance, preserve_topology=True, min_items=2)
         moved += tolerance
     fit = max(int(np.searchsorted(np.cumsum(shapely.get_num_coordinates(out)), max_vertices, side="right")),
               min(len(out), 1))

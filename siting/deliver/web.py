@@ -23,6 +23,7 @@ from folium.utilities import JsCode
 
 from siting.core import settings
 from siting.deliver.folium_adapter import GeoJson
+from siting.geo.parallel import chunked
 
 __all__ = ["escape"]
 
@@ -85,7 +86,9 @@ def _unwrap(geoms: np.ndarray) -> np.ndarray:
 def _to_web(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     out = gdf
     if tolerance_m > 0 and out.crs is not None and not out.crs.is_geographic:
-        out = out.set_geometry(out.geometry.simplify(tolerance_m, preserve_topology=True))
+        simple = chunked(shapely.simplify, np.asarray(out.geometry.values), tolerance=tolerance_m,
+                         preserve_topology=True, min_items=2)  # each outline is heavy work
+        out = out.set_geometry(gpd.GeoSeries(simple, index=out.index, crs=out.crs))
     out = out.to_crs(settings.OUTPUT_CRS)
     geoms = _unwrap(shapely.set_precision(out.geometry.values, 1e-5, mode="pointwise"))  # 1 m
     return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))

@@ -332,8 +332,11 @@ class Outside(BaseRule):
             feats = feats[where.evaluate(self.where, feats, layer=self.layer)]
         minx, miny, maxx, maxy = candidates.total_bounds if len(candidates) else feats.total_bounds
         feats = feats.cx[minx - 50_000:maxx + 50_000, miny - 50_000:maxy + 50_000]
-        zone = feats.set_geometry(feats.geometry.buffer(self.buffer_m)) if self.buffer_m > 0 else feats
-        return f"Excluded by {label} ({self.layer} + {self.buffer_m:g} m)", zone
+        if self.buffer_m > 0:
+            zones = chunked(shapely.buffer, np.asarray(feats.geometry.values), distance=self.buffer_m,
+                            min_items=2)
+            feats = feats.set_geometry(gpd.GeoSeries(zones, index=feats.index, crs=feats.crs))
+        return f"Excluded by {label} ({self.layer} + {self.buffer_m:g} m)", feats
 
 
 class MinArea(BaseRule):
