@@ -71,14 +71,19 @@ def test_geographic_dem_warped_by_blocks_equals_the_whole_warp(tmp_path, rng, mo
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-4, atol=1e-4, equal_nan=True)
 
 
-@pytest.mark.slow  # a demo run beside the session's (about 30 s)
-def test_a_run_with_a_raster_factor_scores_the_same_on_disk(tmp_path, monkeypatch, demo_result):
+@pytest.mark.slow  # a run of the tiny scenario (its slope rule and terrain factor) beside the session's
+def test_a_run_with_a_raster_factor_scores_the_same_on_disk(tmp_path, monkeypatch, tiny_result, tiny_scenario):
+    import copy
+
     import siting
 
-    before = demo_result.sites.set_index("site_id")["score"]  # the slope raster held in memory
+    before = tiny_result.sites.set_index("site_id")["score"]  # the slope raster held in memory
     monkeypatch.setattr(settings, "RASTER_IN_MEMORY_PX", 1_000)
-    monkeypatch.setattr(raster_blocks, "BLOCK_PX", 64)
-    after = siting.run("sample_data/nevada_demo.yaml", progress=False).sites.set_index("site_id")["score"]
+    monkeypatch.setattr(raster_blocks, "BLOCK_PX", 256)
+    reads, values = [], RasterOnDisk._values
+    monkeypatch.setattr(RasterOnDisk, "_values", lambda self, *a: reads.append(1) or values(self, *a))
+    after = siting.run(copy.deepcopy(tiny_scenario), progress=False).sites.set_index("site_id")["score"]
+    assert len(reads) > 1  # the slope was read block by block
     assert len(after) == len(before) > 0
     np.testing.assert_allclose(after.loc[before.index], before, rtol=1e-9)
 

@@ -407,8 +407,9 @@ def test_s6_writer_failure_leaves_earlier_outputs_and_no_temps(tmp_path, demo_re
 
 
 @pytest.mark.slow
-def test_s6_sigkill_mid_write_then_rerun(tmp_path, tiny_yaml):
-    """The tiny scenario (a whole run in seconds): what is tested is the folder's fate, not the packing."""
+def test_s6_sigkill_mid_write_then_rerun(tmp_path, tiny_yaml, tiny_result):
+    """The tiny scenario: what is tested is the folder's fate, not the run. The folders before and after are
+    saved in this process (the session's run); only the killed save is a process of its own."""
     import os
     import signal
     import subprocess
@@ -416,9 +417,7 @@ def test_s6_sigkill_mid_write_then_rerun(tmp_path, tiny_yaml):
     import time
 
     out = tmp_path / "out"
-    first = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(tiny_yaml), "--out", str(out)],
-                           capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stderr
+    tiny_result.save(out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # a second run whose map writer hangs, so that it is killed while writing
     marker, demo, target = str(tmp_path / "writing"), str(tiny_yaml), str(out)
@@ -436,10 +435,8 @@ def test_s6_sigkill_mid_write_then_rerun(tmp_path, tiny_yaml):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".st-tmp-")]
     assert leftovers  # the killed run's temp folder is hidden beside the output...
-    again = subprocess.run([sys.executable, "-m", "siting.cli", "-q", "run", str(tiny_yaml), "--out", str(out),
-                            "--overwrite"], capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".st-")]  # ...cleaned by the next run
+    tiny_result.save(out, overwrite=True)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".st-")]  # ...cleaned by the next save
 
 
 def test_run_report_lists_every_repair_and_rejection(demo_out, demo_result):

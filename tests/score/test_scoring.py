@@ -246,11 +246,17 @@ def test_relaxation_fast_path_equals_full_rescreen(demo_result):
     fast = demo_result.relaxation(rule, [75_000])
     for v, sites in zip(fast["threshold"], fast["sites"], strict=True):
         assert int(demo_result.rescreen(rule, v)["eligible"].sum()) == sites
-    slow = demo_result.relaxation("outside_wilderness", [0, 1_000, 5_000])
-    assert slow.loc[slow["is_scenario_value"], "sites"].item() == len(demo_result.sites)
-    assert slow["sites"].is_monotonic_decreasing
     with pytest.raises(ScenarioError, match="no numeric threshold"):
         demo_result.relaxation("agency_in", [1])
+
+
+@pytest.mark.slow  # a rule that cuts land: each value screens the land again (the tiny run: parcels, not packing)
+def test_relaxing_a_land_rule_rescreens_and_keeps_less_land_as_it_tightens(tiny_result):
+    slow = tiny_result.relaxation("outside_wilderness", [0, 1_000, 5_000])
+    scenario = slow.loc[slow["is_scenario_value"]]
+    assert scenario["sites"].item() == len(tiny_result.sites)
+    assert scenario["acres"].item() == pytest.approx(tiny_result.sites["area_acres"].sum(), rel=1e-9)
+    assert slow["acres"].diff().dropna().lt(0).all()  # each wider buffer keeps less land (sites may split)
 
 
 @pytest.mark.slow
