@@ -8,9 +8,8 @@ engine (:mod:`siting.geo.proximity`) for the search and makes every answer true 
   bounds ``s_min <= planar / geodesic <= s_max`` of its local scale over the region a query touches.
 * :func:`nearest` reports the geodesic length (:meth:`Ground.geodesic`: ``pyproj.Geod``'s within 1e-6 m) of
   the nearest pair of points (``shapely.shortest_line``) of the target nearest on the ellipsoid, not on the
-  map: the rivals are
-  found in 3-D, by chord (a chord is never longer than its geodesic, and unlike a planar band the
-  chord's band does not widen where the CRS is anisotropic), and measured exactly. A source hollow
+  map: the rivals are found in 3-D, by chord (a chord is never longer than its geodesic, and unlike a planar
+  band the chord's band does not widen where the CRS is anisotropic), and measured exactly. A source hollow
   towards its target (land cut around a town) is measured along the whole stretch of outline that
   could be nearer, not only where it comes nearest on the map.
 * :func:`count_within` lists each source's points within ``radius * s_max`` on the map once (KD-tree):

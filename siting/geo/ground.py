@@ -101,8 +101,8 @@ class Ground:
         """Geodesic distance (m) between points given in longitude and latitude (:meth:`lonlat`), pairwise.
 
         Pairs whose chord is at most :data:`CHORD_GEODESIC` are measured from their chord by a compiled loop
-        (:func:`siting.geo.kernels.chord_geodesics`: within 1e-6 m of Karney's geodesic, about seven times
-        faster, and off the GIL); the rest with ``pyproj.Geod.inv``.
+        (:func:`siting.geo.kernels.chord_geodesics`: within 1e-6 m of Karney's geodesic, 6.6 times as
+        fast as ``Geod.inv`` here, and off the GIL); the rest with ``pyproj.Geod.inv``.
 
         Examples
         --------

@@ -245,10 +245,10 @@ def chord_geodesics(lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: 
 
     The chord between the points (Earth-centred coordinates) is bent into the arc of a circle whose curvature
     is the ellipsoid's along the chord at its middle (Euler's formula from the meridian's and the prime
-    vertical's radii): ``2 R asin(c / 2 R)``. Up to 100 km it is within 3e-7 m of Karney's geodesic
-    (pyproj.Geod) at any latitude, and never shorter than the chord. Pairs whose chord is longer than
-    ``limit``, or that are more than 90 degrees of longitude apart (across the antimeridian), or not numbers,
-    are NaN: measure those with pyproj.Geod.
+    vertical's radii): ``2 R asin(c / 2 R)``. Up to 100 km it is within 1e-6 m of Karney's geodesic
+    (pyproj.Geod) at any latitude (6.1e-7 m at most over 300,000 random pairs), and never shorter than the
+    chord. Pairs whose chord is longer than ``limit``, or that are more than 90 degrees of longitude apart
+    (across the antimeridian), or not numbers, are NaN: measure those with pyproj.Geod.
 
     Parameters
     ----------

@@ -72,7 +72,7 @@ def union_by_group(geoms: np.ndarray, groups: np.ndarray, n_groups: int) -> np.n
         mask = group_bucket == b
         grid = np.full((len(sel_groups), width), None, dtype=object)
         grid[row_of[groups[mask]], rank[mask]] = geoms[mask]
-        out[sel_groups] = chunked(_union_rows, grid, min_items=2)  # one group per thread at a time
+        out[sel_groups] = chunked(_union_rows, grid, min_items=2)  # the groups' unions on the threads
     return out
 
 
