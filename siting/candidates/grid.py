@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from siting.candidates.budget import check_budget
+from siting.candidates.ids import numbered, parcel_keys
 from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.geo.geometry import keep_family, one_part, prepared
@@ -281,33 +282,16 @@ def _block_cells(pieces, bi, bj, width, shape, block):
     return owner, i0[owner] + k % ni[owner], j0[owner] + k // ni[owner]
 
 
-def _numbered(ids: np.ndarray) -> np.ndarray:
-    """Ids made unique: the second and later rows of an id get ``.2``, ``.3``... in their order.
-
-    Examples
-    --------
-    >>> _numbered(np.array(["a", "b", "a", "a"], dtype=object)).tolist()
-    ['a', 'b', 'a.2', 'a.3']
-    """
-    seen = pd.Series(ids, dtype=object)
-    dup = seen.groupby(seen).cumcount().to_numpy()
-    out = ids.copy()
-    again = np.flatnonzero(dup > 0)
-    out[again] = [f"{text}.{k + 1}" for text, k in zip(ids[again].tolist(), dup[again].tolist(), strict=True)]
-    return out
-
-
 def _grid_frame(eligible, land, ci, cj, pieces, width, shape) -> gpd.GeoDataFrame:
     order = np.lexsort((ci, cj, land))
     land, ci, cj, pieces = land[order], ci[order], cj[order], pieces[order]
     cols = [c for c in eligible.columns if c != eligible.geometry.name]
     out = pd.DataFrame(eligible[cols]).iloc[land].reset_index(drop=True)
     cell_id = np.array([f"{i}_{j}" for i, j in zip(ci.tolist(), cj.tolist(), strict=True)], dtype=object)
-    pid = (eligible["parcel_id"].astype(str) if "parcel_id" in eligible else pd.Series(range(len(eligible)))
-           .astype(str)).to_numpy(dtype=object)  # per parcel row, then per cell
+    pid = parcel_keys(eligible, what="grid candidates")  # per parcel row, then per cell
     ids = np.array([f"G-{c}-{p}" for c, p in zip(cell_id.tolist(), pid[land].tolist(), strict=True)], dtype=object)
     if pd.Series(pid, dtype=object).duplicated().any():  # one parcel split by zones: its cells numbered
-        ids = _numbered(ids)
+        ids = numbered(ids)
     out.insert(0, "candidate_id", ids)
     out.insert(1, "cell_id", cell_id)
     cell_area = float(shapely.area(_cell_polygons(np.zeros(1, int), np.zeros(1, int), width, shape))[0])

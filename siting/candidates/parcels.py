@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from siting.candidates.ids import numbered, parcel_keys
 from siting.core import settings
 from siting.geo.geometry import keep_family
 from siting.geo.spatial import union_by_group
@@ -70,7 +71,10 @@ def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id
     """
     geoms = np.asarray(parcels.geometry.values, dtype=object)
     zgeoms = np.asarray(zones.to_crs(parcels.crs).geometry.values, dtype=object)
-    names = zones[zone_id].astype(str).to_numpy()
+    names = zones[zone_id].astype(object).to_numpy(copy=True)
+    gone = pd.isna(names)
+    names[~gone] = [str(v) for v in names[~gone].tolist()]
+    names[gone] = [f"zone-{i}" for i in np.flatnonzero(gone).tolist()]  # the zone's row where it has no id
     tree = STRtree(zgeoms)
     p_idx, z_idx = tree.query(geoms, predicate="intersects")
     pieces = keep_family(shapely.intersection(geoms[p_idx], zgeoms[z_idx]), "polygon")
@@ -145,12 +149,12 @@ def candidates_from_parcels(parcels: gpd.GeoDataFrame, *, min_area_acres: float 
     """
     check_projected(parcels.crs, what="parcels")
     cols = [c for c in PARCEL_COLUMNS if c in parcels.columns]
-    out = parcels[[*cols, "geometry"]].copy()
-    ids = prefix + out["parcel_id"].astype(str)
+    out = parcels[[*cols, "geometry"]].assign(_key=parcel_keys(parcels, what="parcel candidates"))
     if split_by is not None:
         out = split_parcels(out, split_by, zone_id=zone_id, snap_m=zone_snap_m)
-        ids = prefix + out["parcel_id"].astype(str) + "-" + out["zone"].astype(str)
-    out.insert(0, "candidate_id", ids.to_numpy())
+        out["_key"] = out["_key"] + "-" + out["zone"]
+    ids = numbered((prefix + out.pop("_key")).to_numpy(dtype=object))  # a parcel id given twice: .2, .3...
+    out.insert(0, "candidate_id", ids)
     out["parcel_acres"] = np.nan_to_num(shapely.area(out.geometry.values)) / settings.M2_PER_ACRE
     out = out[out["parcel_acres"] >= min_area_acres] if min_area_acres > 0 else out
     return out.reset_index(drop=True)

@@ -146,7 +146,8 @@ def _parcels(ax, parcels, extent) -> list[str]:
     shown = parcels.cx[extent[0]:extent[2], extent[1]:extent[3]]
     if not len(shown):
         return []
-    agency = shown["agency"].astype(str) if "agency" in shown else pd.Series("other", index=shown.index)
+    agency = (shown["agency"].astype(object).fillna("other").astype(str) if "agency" in shown
+              else pd.Series("other", index=shown.index))  # pandas 3 keeps a missing value missing in astype(str)
     shown.plot(ax=ax, color=agency.map(_AGENCY).fillna("#e6e6e6").to_numpy(), edgecolor="#aaaaaa", linewidth=0.2,
                zorder=1)
     return sorted(set(agency))

@@ -247,7 +247,7 @@ class Attribute(BaseRule):
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         hit = where.evaluate(self.where, frame, layer="parcels").to_numpy()
         used = sorted(where.fields_used(self.where))
-        parts = [frame[c].astype(str) for c in used]
+        parts = [frame[c].astype(object).fillna("NA").astype(str) for c in used]  # one missing field: "NA" shown
         shown = parts[0].str.cat(parts[1:], sep="; ") if len(parts) > 1 else frame[used[0]]
         return Outcome(np.asarray(shown, dtype=object), hit, "satisfies", self.where,
                        f"value of {', '.join(used)}")

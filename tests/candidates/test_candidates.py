@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely import box
 
@@ -91,3 +92,37 @@ def test_grid_cells_of_one_parcel_split_into_two_rows_get_distinct_numbered_ids(
     assert sorted(both["candidate_id"]) == ["G-1_0-a", "G-1_0-a.2"]
     assert set(ids[cells["parcel_id"] == "b"]) == {"G-5_0-b"}
     assert ids.str.fullmatch(r"G-\d+_\d+-[ab](\.2)?").all()
+
+
+@pytest.mark.parametrize("method", ["parcels", "grid", "packing"])
+def test_parcels_without_an_id_give_named_candidates_and_a_warning_with_their_rows(method):
+    # under pandas 3 `astype(str)` keeps a missing id missing: a candidate named NaN would reach the outputs
+    from siting.candidates.grid import candidates_from_grid
+    from siting.candidates.packing import pack_sites
+    from siting.candidates.parcels import candidates_from_parcels
+    from siting.core.errors import SitingWarning
+
+    land = gpd.GeoDataFrame({"parcel_id": ["a", None, np.nan, " ", "a"], "agency": ["BLM"] * 5},
+                            geometry=[box(6_000 * k, 0, 6_000 * k + 3_000, 3_000) for k in range(5)], crs=5070)
+    make = {"parcels": candidates_from_parcels, "grid": lambda f: candidates_from_grid(f, cell_m=3_000, shape="square"),
+            "packing": lambda f: pack_sites(f, footprint_acres=640)}[method]
+    with pytest.warns(SitingWarning, match=r"3 of 5 parcel rows have no parcel_id \(rows 1, 2, 3\)"):
+        out = make(land)
+    ids = out["candidate_id"]
+    assert ids.notna().all() and ids.is_unique
+    for row in (1, 2, 3):
+        assert ids.str.contains(f"-row-{row}(?:-|$)").sum() >= 1
+    assert not ids.str.contains("nan|None").any()
+    assert land["parcel_id"].isna().sum() == 2  # the input is not changed
+
+
+def test_parcel_candidates_of_a_repeated_id_or_a_zone_without_an_id_are_distinct():
+    from siting.candidates.parcels import candidates_from_parcels
+
+    shapes = [box(0, 0, 1_000, 1_000), box(3_000, 0, 4_000, 1_000), box(0, 3_000, 1_000, 4_000)]
+    land = gpd.GeoDataFrame({"parcel_id": ["a", "a", "b"]}, geometry=shapes, crs=5070)
+    assert candidates_from_parcels(land)["candidate_id"].tolist() == ["P-a", "P-a.2", "P-b"]
+    zones = gpd.GeoDataFrame({"feature_id": ["west", None]}, geometry=[box(-10, -10, 2_000, 5_000),
+                                                                        box(2_000, -10, 5_000, 5_000)], crs=5070)
+    ids = candidates_from_parcels(land, split_by=zones)["candidate_id"]
+    assert sorted(ids) == ["P-a-west", "P-a-zone-1", "P-b-west"]

@@ -29,3 +29,16 @@ def test_top_n_zooms_to_the_best_sites(demo_result):
     bx0, by0, bx1, by1 = best.total_bounds
     assert x0 <= bx0 and bx1 <= x1 and y0 <= by0 and by1 <= y1  # every one of them in view ...
     assert (x1 - x0) < 1.2 * max(bx1 - bx0, by1 - by0) + 5_000  # ... and the view is theirs, not the state's
+
+
+def test_parcels_without_an_agency_are_drawn_grey_and_listed_as_other():
+    # pandas 3 keeps a missing agency missing in astype(str): sorting the legend's agencies then failed
+    import geopandas as gpd
+    from matplotlib.figure import Figure
+    from shapely import box
+
+    parcels = gpd.GeoDataFrame({"agency": ["BLM", None]}, geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)], crs=5070)
+    ax = Figure().add_subplot()
+    assert static._parcels(ax, parcels, (0, 0, 30, 10)) == ["BLM", "other"]
+    faces = ax.collections[0].get_facecolors()
+    assert len(faces) == 2 and faces[1][:3].tolist() == pytest.approx([0xE6 / 255] * 3)

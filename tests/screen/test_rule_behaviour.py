@@ -107,3 +107,13 @@ def test_failure_layers_are_drawn_by_the_rule(grid_parcels, ctx):
     title, failed = drawn["agency_in"]
     assert failed["agency"].tolist() == ["NPS"] and "(1)" in title
     assert ONE_OF_EACH["agency_in"].failure_layer("agency_in", s.frame, ctx.layers, max_candidates=2) is None
+
+
+def test_an_attribute_rule_on_two_fields_shows_na_for_the_missing_one():
+    # the ledger value of a filter on two fields joins them; a missing one reads "NA", not a missing value
+    frame = gpd.GeoDataFrame({"agency": ["BLM", "BLM"], "state": ["NV", None]},
+                             geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)], crs=5070)
+    out = rules.Attribute(where="agency == 'BLM' and state == 'NV'").evaluate(frame, frame.geometry.values,
+                                                                             RuleContext())
+    assert list(out.value) == ["BLM; NV", "BLM; NA"]
+    assert out.passed.tolist() == [True, False]

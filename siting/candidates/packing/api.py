@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from siting.candidates.budget import check_budget
+from siting.candidates.ids import parcel_keys
 from siting.candidates.packing.conflicts import Sites
 from siting.candidates.packing.exact import solve
 from siting.candidates.packing.footprint import Footprint, packing_bound
@@ -203,7 +204,7 @@ def _sites_frame(eligible: gpd.GeoDataFrame, fp: Footprint, piece_row: np.ndarra
     order = np.lexsort((np.round(sites.x, 3), np.round(sites.y, 3), rows))
     s, rows = sites.take(order), rows[order]
     attrs = pd.DataFrame(eligible.drop(columns=eligible.geometry.name)).iloc[rows].reset_index(drop=True)
-    pid = attrs["parcel_id"].astype(str) if "parcel_id" in attrs else pd.Series(rows.astype(str), dtype=object)
+    pid = pd.Series(parcel_keys(eligible, what="packed sites")[rows], dtype=object)
     n = pid.groupby(pid, sort=False).cumcount() + 1
     out = gpd.GeoDataFrame(attrs, geometry=fp.polygons(s.x, s.y, s.theta), crs=eligible.crs)
     out.insert(0, "candidate_id", ("K-" + pid + "-" + n.astype(str)).to_numpy(dtype=object))

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from siting.candidates.ids import parcel_keys
 from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.geo.spatial import union_by_group
@@ -122,7 +123,7 @@ def plss_frame(eligible: gpd.GeoDataFrame, fits: gpd.GeoDataFrame, rows: np.ndar
     (['K-a-1'], 160.0)
     """
     attrs = pd.DataFrame(eligible.drop(columns=eligible.geometry.name)).iloc[rows].reset_index(drop=True)
-    pid = attrs["parcel_id"].astype(str) if "parcel_id" in attrs else pd.Series(rows.astype(str), dtype=object)
+    pid = pd.Series(parcel_keys(eligible, what="packed sites")[rows], dtype=object)
     n = pid.groupby(pid, sort=False).cumcount() + 1
     out = gpd.GeoDataFrame(attrs, geometry=fits.geometry.values, crs=eligible.crs)
     out.insert(0, "candidate_id", "K-" + pid + "-" + n.astype(str))
