@@ -59,6 +59,9 @@ COARSE_STEP = 4_000.0
 CHORD_K = 8
 #: Sources whose candidate pairs are listed at once (bounds the memory of the ground check).
 PAIR_BATCH = 10_000
+#: Geodesic distances (m) this close tie: the target with the lowest index is named, so a label does not
+#: flip on the last bits of two equally near features (two roads at a junction).
+TIE_M = 1e-6
 #: (source, point) pairs :func:`count_within` lists at once (bounds its memory: about 40 bytes a pair).
 COUNT_PAIRS = 2_000_000
 
@@ -109,7 +112,9 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     Returns
     -------
     (ndarray, ndarray)
-        Distances (``inf`` without targets) and target indexes (``-1`` without targets).
+        Distances (``inf`` without targets) and target indexes (``-1`` without targets). Targets within
+        :data:`TIE_M` of the nearest (two roads along the same stretch, or both touching the source) tie,
+        and the lowest index is named, whatever order the search measured them in.
 
     Examples
     --------
@@ -131,7 +136,10 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     if len(sources) and len(targets):
         strtree = index.strtree if index is not None else STRtree(targets)
         touch, hit = strtree.query(sources, predicate="intersects")
-        g[touch], idx[touch] = 0.0, hit
+        order = np.lexsort((hit, touch))  # a source touching several names the lowest target index
+        touch, hit = touch[order], hit[order]
+        first = np.r_[True, touch[1:] != touch[:-1]][:len(touch)]
+        g[touch[first]], idx[touch[first]] = 0.0, hit[first]
         live = np.flatnonzero(idx < 0)
         if len(live):  # found and measured on the ground
             index = index if index is not None else target_index(targets, ground, strtree=strtree)
@@ -304,14 +312,21 @@ def _measure_pairs(src, cut: Pieces, ground, rows, s, t, reach, g, idx, anchor, 
 
 
 def _keep_nearest(rows, s, owner, gp, g, idx) -> None:
-    """Keep (in place) each source's least ``gp`` over its pairs where it is less than ``g``."""
+    """Keep (in place) each source's least ``gp`` over its pairs where it is less than ``g``; targets within
+    :data:`TIE_M` of the least (and of ``g``) tie, and the lowest target index among them is kept."""
     if not len(s):
         return
     order = np.lexsort((gp, s))
     s, owner, gp = s[order], owner[order], gp[order]
-    first = np.r_[True, s[1:] != s[:-1]]
-    s, owner, gp = s[first], owner[first], gp[first]
-    better = gp < g[rows][s]
+    start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    least = np.repeat(gp[start], np.diff(np.r_[start, len(s)]))
+    tie = gp <= least + TIE_M
+    s, owner, gp, least = s[tie], owner[tie], gp[tie], least[tie]
+    order = np.lexsort((owner, s))  # each source's lowest target among its ties first
+    first = order[np.r_[True, s[order][1:] != s[order][:-1]][:len(s)]]
+    s, owner, gp, least = s[first], owner[first], gp[first], least[first]
+    held_g, held = g[rows][s], idx[rows][s]
+    better = (least < held_g - TIE_M) | ((least <= held_g + TIE_M) & (owner < held))
     won = rows[s[better]]
     g[won], idx[won] = gp[better], owner[better]
 

@@ -371,3 +371,20 @@ def test_geodesic_lengths_are_karneys_at_every_latitude_and_across_the_antimerid
     chord = np.linalg.norm(G.ecef_of(lon, lat) - G.ecef_of(lon1, lat1), axis=1)
     assert (got >= chord - 1e-8).all()  # up to the rounding of Earth-centred coordinates (about 1e-9 m)
     assert G.geodesic(-116.0, 39.0, -116.0, 39.0) == 0.0 and np.isnan(G.geodesic(np.nan, 39.0, -116.0, 39.0))
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_features_equally_near_name_the_lowest_index_whatever_was_measured_first(flip):
+    # two roads meeting at a junction, which is the nearest point of both: the short road's piece is the
+    # nearer by chord and is measured first, yet the tie names the road listed first, in either order
+    jx, jy = NEVADA
+    east = LineString([(jx, jy), (jx + 60_000, jy)])
+    north = LineString([(jx, jy), (jx, jy + 2_000)])
+    roads = np.array([north, east] if flip else [east, north])
+    sources = np.array([Point(jx - 1_000, jy - 1_000), box(jx - 3_000, jy - 4_000, jx - 2_000, jy - 3_000)])
+    ground = geodesy.Ground(5070)
+    d, i = geodesy.nearest(sources, roads, ground)
+    assert i.tolist() == [0, 0]
+    assert d.tolist() == pytest.approx(geodesy.pair_distance(sources, roads[[0, 0]], ground).tolist(), abs=1e-9)
+    touching = np.array([box(jx - 10, jy - 10, jx + 10, jy + 10)])  # touches both: the first is named too
+    assert geodesy.nearest(touching, roads, ground)[1].tolist() == [0]
