@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import re
+import warnings
 from pathlib import Path
 
 import antimeridian
@@ -41,7 +42,7 @@ import pyogrio
 import shapely
 
 from siting.core import settings
-from siting.core.errors import OutputError
+from siting.core.errors import OutputError, SitingWarning
 from siting.deliver.styles import styles_table
 from siting.geo.geometry import keep_family
 from siting.io.batches import gdal_stream, write_geoparquet
@@ -50,6 +51,9 @@ __all__ = ["FORMULA_START", "csv_safe", "shapefile_names", "slug", "to_output_fr
            "write_gpkg", "write_parquet", "write_shapefile"]
 
 log = logging.getLogger(__name__)
+
+#: Characters a Shapefile's (DBF) text field holds; GDAL cuts longer values.
+DBF_TEXT = 254
 
 
 def slug(text: str) -> str:
@@ -403,16 +407,27 @@ def shapefile_names(columns) -> dict[str, str]:
     return out
 
 
+def _warn_long_text(data: pd.DataFrame, names, path: Path) -> None:
+    """A :class:`SitingWarning` with the count of text values per column longer than a DBF field holds (254
+    characters; GDAL cuts them). Text columns are object, pandas 3's ``str`` or categorical (kind ``O``)."""
+    text = [c for c in names if data[c].dtype.kind == "O"]
+    cut = {c: n for c in text if (n := int(data[c].dropna().astype(str).str.len().gt(DBF_TEXT).sum()))}
+    if cut:
+        warnings.warn(f"Shapefile {path.name}: a DBF field holds at most {DBF_TEXT} characters, so "
+                      + ", ".join(f"{n:,} value(s) of {c!r}" for c, n in cut.items())
+                      + " are cut there; the GeoPackage and GeoJSON keep them whole", SitingWarning, stacklevel=3)
+
+
 def write_shapefile(gdf: gpd.GeoDataFrame, path) -> tuple[Path, Path]:
     """Write a Shapefile (UTF-8, with .cpg) and its ``<stem>_fields.csv`` name crosswalk."""
     path = Path(path)
     data = to_output_frame(gdf)
     names = shapefile_names([c for c in data.columns if c != data.geometry.name])
-    long_text = [c for c in names if data[c].dtype == object and data[c].astype(str).str.len().gt(254).any()]
-    if long_text:
-        log.warning("Shapefile %s: text longer than 254 characters is cut in %s", path.name, ", ".join(long_text))
+    _warn_long_text(data, names, path)
     data = _promote(data.rename(columns=names))
-    pyogrio.write_dataframe(data, path, driver="ESRI Shapefile", encoding="UTF-8", use_arrow=True)
+    with warnings.catch_warnings():  # GDAL's own note of the first cut value: ours above counts them all
+        warnings.filterwarnings("ignore", "(?s)Value .* has been truncated to 254 characters", RuntimeWarning)
+        pyogrio.write_dataframe(data, path, driver="ESRI Shapefile", encoding="UTF-8", use_arrow=True)
     crosswalk = path.with_name(path.stem + "_fields.csv")
     csv_safe(pd.DataFrame({"field": list(names), "shapefile_field": list(names.values())})).to_csv(crosswalk,
                                                                                                     index=False)

@@ -235,6 +235,19 @@ def test_shapefile_only_on_request_with_crosswalk(tmp_path, grid_parcels):
     assert (tmp_path / "sites.cpg").read_text().strip().upper().replace("-", "") == "UTF8"
 
 
+@pytest.mark.parametrize("kind", ["str", "object", "category"])
+def test_shapefile_text_cut_at_254_characters_is_a_warning_with_the_count(tmp_path, grid_parcels, kind):
+    # pandas 3 reads text as its `str` dtype, which a check for object columns missed: the cut was silent
+    from siting.core.errors import SitingWarning
+
+    frame = grid_parcels.copy()
+    frame["note"] = pd.Series(["x" * 300, "short", "y" * 255, None, "z"], dtype=kind, index=frame.index)
+    assert str(frame["note"].dtype) == kind
+    with pytest.warns(SitingWarning, match=r"2 value\(s\) of 'note' are cut"):
+        shp, _ = write_shapefile(frame, tmp_path / "sites.shp")
+    assert gpd.read_file(shp)["note"].str.len().max() == 254
+
+
 @pytest.mark.slow
 def test_static_map_png_and_pdf_from_the_cli(demo_out, tmp_path):
     from PIL import Image
