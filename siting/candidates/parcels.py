@@ -39,13 +39,6 @@ __all__ = ["assign_classes", "candidates_from_parcels", "split_parcels"]
 
 log = logging.getLogger(__name__)
 
-#: Land pieces (blocks of parcels) per slice of grid cutting: bounds the cells alive at once.
-PIECES_PER_SLICE = 2_000
-#: Pieces with more edges than this leave every cell to GEOS (the numpy pre-check costs cells x edges).
-SURE_MAX_EDGES = 64
-#: Cell x edge pairs per batch of that pre-check (bounds its memory).
-SURE_PAIRS = 1 << 20
-
 
 #: Zone of the land outside every ``split_by`` zone and farther than ``snap_m`` from all of them.
 OUTSIDE_ZONES = "outside"
