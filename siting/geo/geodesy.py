@@ -136,10 +136,7 @@ def nearest(sources: np.ndarray, targets: np.ndarray, ground: Ground, *,
     if len(sources) and len(targets):
         strtree = index.strtree if index is not None else STRtree(targets)
         touch, hit = strtree.query(sources, predicate="intersects")
-        order = np.lexsort((hit, touch))  # a source touching several names the lowest target index
-        touch, hit = touch[order], hit[order]
-        first = np.r_[True, touch[1:] != touch[:-1]][:len(touch)]
-        g[touch[first]], idx[touch[first]] = 0.0, hit[first]
+        _keep_nearest(np.arange(len(sources)), touch, hit, np.zeros(len(touch)), g, idx)  # ties at 0: the lowest
         live = np.flatnonzero(idx < 0)
         if len(live):  # found and measured on the ground
             index = index if index is not None else target_index(targets, ground, strtree=strtree)
