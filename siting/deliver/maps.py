@@ -205,10 +205,11 @@ def _deposit_colours(frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
 
 def _context_props(frame: gpd.GeoDataFrame, name: str, kind: str) -> pd.DataFrame:
     label = frame["name"] if "name" in frame else frame.get("unit_name", pd.Series("", index=frame.index))
-    tip = escape([name + ": "]).iloc[0] + escape(label.fillna("").astype(str)).set_axis(frame.index)  # one prefix
+    tip = escape([name + ": "]).iloc[0] + escape(label).set_axis(frame.index)  # one prefix; a missing name: ""
     if "agency" in frame:
         tip = tip + " (" + escape(frame["agency"]).set_axis(frame.index) + ")"
-        styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in frame["agency"].map(AGENCY_COLOURS).fillna("#bbb")]
+        colours = frame["agency"].astype(object).map(AGENCY_COLOURS).fillna("#bbb")  # categorical: as text first
+        styles = [_style(c, weight=0.8, fill_opacity=0.15) for c in colours]
     elif "commodities" in frame:
         colours, groups = _deposit_colours(frame)
         styles = [_style(c, weight=1, radius=3, fill_opacity=0.85) for c in colours]

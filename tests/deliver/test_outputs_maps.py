@@ -147,6 +147,22 @@ def test_map_text_is_never_run_as_a_jinja_template(grid_parcels):
     assert re.search(r"Unit (&|\\u0026)#123;(&|\\u0026)#123; 7\*7 }}", html)  # shown as the text it is (JSON-encoded)
 
 
+def test_context_layers_with_missing_names_and_unknown_agencies_held_as_categoricals(grid_parcels):
+    # the eligible land comes from the candidates, whose repeated text is categorical; a parcel without a unit
+    # name or with an agency the palette lacks made `fillna` refuse a value outside the categories
+    import pandas as pd
+
+    sites = grid_parcels.assign(site_id=list("abcde"), score=[0.1, 0.2, 0.3, 0.4, 0.5], rank=range(1, 6))
+    land = grid_parcels.assign(unit_name=pd.Categorical(["Unit A", None, "Unit A", None, "Unit B"]),
+                               agency=pd.Categorical(["BLM", "XYZ", None, "BLM", "BLM"]))
+    html = site_map(sites, layers={"Eligible land": (land, "eligible")}, tiles=None,
+                    basemap=False).get_root().render()
+    tips = re.findall(r'"tooltip": ?"(Eligible land: [^"]*)"', html)
+    assert len(tips) == 5 and "Eligible land: Unit A (BLM)" in tips
+    assert not any(re.search(r"\bnan\b|None|<NA>", t) for t in tips)
+    assert "#bbb" in html  # the unknown and missing agencies drawn in the neutral colour
+
+
 def test_map_feature_count_and_legend(grid_parcels):
     sites = grid_parcels.assign(site_id=list("abcde"), score=[0.1, 0.2, 0.3, 0.4, 0.5], rank=range(1, 6))
     def geojsons(m):
