@@ -19,15 +19,19 @@ Examples
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from shapely import STRtree
 
-from siting.core.errors import FieldError
+from siting.core.errors import FieldError, SitingWarning
 
-__all__ = ["MIN_SHARE", "OUTSIDE", "PLSS_FIELDS", "aliquots", "legal_descriptions", "township"]
+__all__ = ["MIN_SHARE", "OUTSIDE", "PLSS_FIELDS", "aliquots", "check_plss_fields", "incomplete", "legal_descriptions",
+           "section_number", "township"]
 
 #: Share of a quarter-quarter a site must cover for the aliquot to be listed.
 MIN_SHARE = 0.01
@@ -38,11 +42,21 @@ PLSS_FIELDS = ("PLSSID", "FRSTDIVNO", "QSEC", "QQSEC")
 #: Principal meridians by CadNSDI code (others are written as their code; add names as data need them).
 MERIDIANS = {"21": "Mount Diablo Mer."}
 _QUARTERS = ("NE", "NW", "SW", "SE")
+_PLSSID = re.compile(r"[A-Z]{2}\d{2}\d{3}\d[NS]\d{3}\d[EW].*")
 
 
 def township(plssid: str) -> str:
-    """State, meridian, township and range of a CadNSDI ``PLSSID`` (``SSMMTTTFDRRRFDX``)."""
+    """State, meridian, township and range of a CadNSDI ``PLSSID`` (``SSMMTTTFDRRRFDX``); an id of another
+    form is written as it is (``PLSSID <id>``), never guessed.
+
+    Examples
+    --------
+    >>> township("NV21")
+    'PLSSID NV21'
+    """
     s = str(plssid)
+    if not _PLSSID.fullmatch(s):
+        return f"PLSSID {s}"
     mer = MERIDIANS.get(s[2:4], f"meridian {s[2:4]}")
     frac = {"1": " 1/4", "2": " 1/2", "3": " 3/4"}
     t = f"T. {int(s[4:7])}{frac.get(s[7], '')} {s[8]}."
@@ -86,20 +100,32 @@ def legal_descriptions(sites: gpd.GeoDataFrame, qq: gpd.GeoDataFrame, *, layer: 
     >>> legal_descriptions(sites, qq).tolist()
     ['NV, Mount Diablo Mer., T. 3 N., R. 42 E., sec. 14: NE1/4NE1/4, NW1/4NE1/4', 'outside the PLSS layer']
     """
-    missing = [f for f in PLSS_FIELDS if f not in qq.columns]
-    if missing:
-        raise FieldError(f"the PLSS layer needs the CadNSDI quarter-quarter fields {', '.join(PLSS_FIELDS)}; missing "
-                         f"{', '.join(missing)} (use the 'PLSS Intersected' feature class)", layer=layer,
-                         field=missing[0])
+    check_plss_fields(qq, layer=layer)
     geoms, cells = np.asarray(sites.geometry.values, dtype=object), np.asarray(qq.geometry.values, dtype=object)
     s, c = STRtree(cells).query(geoms, predicate="intersects")
     share = np.nan_to_num(shapely.area(shapely.intersection(geoms[s], cells[c]))) / shapely.area(cells[c])
     s, c = s[share >= MIN_SHARE], c[share >= MIN_SHARE]
-    hits = qq.iloc[c][list(PLSS_FIELDS)].astype(str).assign(site=s)
+    hits = qq.iloc[c][list(PLSS_FIELDS)]
+    blank = incomplete(hits, PLSS_FIELDS)
     out = pd.Series(OUTSIDE, index=sites.index, dtype=object)
-    for site, rows in hits.groupby("site", sort=True):
+    for site, rows in hits[~blank].astype(str).assign(site=s[~blank]).groupby("site", sort=True):
         out.iloc[site] = _describe(rows)
+    if blank.any():
+        _without_ids(out, s[blank], qq.index[c[blank]], layer)
     return out
+
+
+def _without_ids(out: pd.Series, site: np.ndarray, rows, layer: str) -> None:
+    """Say (in place) in each site's description how many of its quarter-quarters have no PLSS id, and warn."""
+    n = np.bincount(site, minlength=len(out))
+    some = np.flatnonzero(n)
+    note = [f"{k} quarter-quarter(s) without {'/'.join(PLSS_FIELDS)} in the layer" for k in n[some].tolist()]
+    known = out.iloc[some].to_numpy(dtype=object) != OUTSIDE
+    out.iloc[some] = np.where(known, out.iloc[some].to_numpy(dtype=object) + "; ", "") + np.array(note, dtype=object)
+    warnings.warn(f"layer {layer!r}: {len(site):,} quarter-quarter(s) under {len(some):,} site(s) lack one of "
+                  f"{', '.join(PLSS_FIELDS)} (rows {', '.join(map(str, list(rows[:5])))}); those descriptions say "
+                  "so instead of naming them: fill the fields from CadNSDI's PLSS Intersected layer",
+                  SitingWarning, stacklevel=3)
 
 
 def _describe(rows: pd.DataFrame) -> str:
@@ -107,10 +133,55 @@ def _describe(rows: pd.DataFrame) -> str:
     text = []
     for plssid, twp in rows.groupby("PLSSID", sort=True):
         secs = []
-        for no in sorted(twp["FRSTDIVNO"].unique(), key=int):
+        for no in sorted(twp["FRSTDIVNO"].unique(), key=_section_order):
             sec = twp[twp["FRSTDIVNO"] == no]
             by_q = sec.groupby("QSEC")["QQSEC"].apply(list).to_dict()
             whole = sum(len(set(v)) for v in by_q.values()) == 16
-            secs.append(f"sec. {int(no)}" + ("" if whole else f": {aliquots(by_q)}"))
+            secs.append(f"sec. {section_number(no)}" + ("" if whole else f": {aliquots(by_q)}"))
         text.append(f"{township(plssid)}, " + "; ".join(secs))
     return "; ".join(text)
+
+
+def _section_order(no: str) -> tuple:
+    """Sections by number (``"014"`` as 14), then other first divisions (tracts ``"37A"``) by their text."""
+    return (0, int(no), no) if no.isdigit() else (1, 0, no)
+
+
+def check_plss_fields(qq: pd.DataFrame, *, layer: str = "plss") -> None:
+    """A clear :class:`~siting.core.errors.FieldError` where the layer lacks a CadNSDI quarter-quarter field.
+
+    Examples
+    --------
+    >>> check_plss_fields(pd.DataFrame(columns=list(PLSS_FIELDS)))   # nothing to say
+    """
+    missing = [f for f in PLSS_FIELDS if f not in qq.columns]
+    if missing:
+        raise FieldError(f"the PLSS layer needs the CadNSDI quarter-quarter fields {', '.join(PLSS_FIELDS)}; missing "
+                         f"{', '.join(missing)} (use the 'PLSS Intersected' feature class)", layer=layer,
+                         field=missing[0])
+
+
+def section_number(no) -> str:
+    """A first division's number as written in a description: a section's without its leading zeros, any
+    other (a tract ``37A``) as it is.
+
+    Examples
+    --------
+    >>> section_number("014"), section_number("37A")
+    ('14', '37A')
+    """
+    text = str(no).strip()
+    return str(int(text)) if text.isdigit() else text
+
+
+def incomplete(frame: pd.DataFrame, fields) -> np.ndarray:
+    """Rows of a CadNSDI layer missing (or blank in) any of ``fields``: they name no aliquot part.
+
+    Examples
+    --------
+    >>> incomplete(pd.DataFrame({"PLSSID": ["NV21", None, "NV21"], "QSEC": ["NE", "SW", " "]}),
+    ...            ["PLSSID", "QSEC"]).tolist()
+    [False, True, True]
+    """
+    part = frame[list(fields)].astype(object)
+    return (part.isna() | part.apply(lambda col: col.astype(str).str.strip().eq(""))).any(axis=1).to_numpy()

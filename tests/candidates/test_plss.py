@@ -62,6 +62,28 @@ def test_a_plss_layer_without_cadnsdi_fields_is_a_clear_error(plss):
         legal_descriptions(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=qq.crs), qq.drop(columns="QQSEC"))
 
 
+def test_quarter_quarters_without_ids_are_said_and_warned_and_tracts_keep_their_label(plss):
+    # a CadNSDI extract with gaps: a quarter-quarter with no section number made int() fail the whole run
+    from siting.core.errors import SitingWarning
+
+    qq, sections = plss
+    sec14 = _section(sections, "NV210030N0420E0", 14)
+    ne = _quarter(sec14, 1, 1)
+    under = qq[qq.intersects(ne.buffer(-1))].index  # the four quarter-quarters of the NE quarter
+    gappy = qq.copy()
+    gappy.loc[under[0], "FRSTDIVNO"] = None
+    gappy.loc[under[1], "FRSTDIVNO"] = "37A"  # a tract, not a section number
+    sites = gpd.GeoDataFrame(geometry=[ne, shapely.box(0, 0, 10, 10)], crs=qq.crs)
+    with pytest.warns(SitingWarning, match=r"1 quarter-quarter\(s\) under 1 site\(s\) lack one of PLSSID"):
+        got = legal_descriptions(sites, gappy).tolist()
+    assert got[0].startswith("NV, Mount Diablo Mer., T. 3 N., R. 42 E., sec. 14: ")
+    assert "; sec. 37A: " in got[0]  # after the numbered sections
+    assert got[0].endswith("; 1 quarter-quarter(s) without PLSSID/FRSTDIVNO/QSEC/QQSEC in the layer")
+    assert got[1] == OUTSIDE
+    assert qq["FRSTDIVNO"].notna().all()  # the input is not changed
+    assert township("NV21") == "PLSSID NV21"  # an id of another form is shown, not parsed
+
+
 def _quarters(qq):
     """Quarter sections dissolved from the quarter-quarters, written here without siting."""
     return qq.dissolve(by=["PLSSID", "FRSTDIVNO", "QSEC"]).geometry.to_numpy()
@@ -87,6 +109,27 @@ def test_plss_aligned_footprints_are_quarter_sections_and_the_cost_is_reported(p
     close = [(a, b) for a, b in zip(i, j, strict=True) if g[a].distance(g[b]) < 3_000]
     assert close and min(ground_distance(g[a], g[b], out.crs) for a, b in close) >= 2_000  # spaced on the ground
     assert out["plss_unit"].str.match(r"NV21\d{3}0N\d{3}0E0 sec\. \d+ (NE|NW|SW|SE)1/4").all()
+
+
+def test_plss_alignment_leaves_out_quarter_quarters_without_ids_with_a_warning(plss):
+    from siting.core.errors import SitingWarning
+
+    qq, sections = plss
+    gappy = qq.copy()
+    gappy.loc[gappy.index[::7], "QSEC"] = None  # one in seven quarter-quarters without its quarter
+    x0, y0, x1, y1 = sections.total_bounds
+    land = gpd.GeoDataFrame({"parcel_id": ["a"], "agency": ["BLM"]}, crs=qq.crs,
+                            geometry=[shapely.box(x0 + 500, y0 + 500, x1 - 500, y1 - 500)])
+    lost = gappy[gappy["QSEC"].isna()]  # each leaves the quarter its QQSEC names (NWNE: of the NE) short
+    short = lost.assign(q=lost["QQSEC"].str[2:]).drop_duplicates(["PLSSID", "FRSTDIVNO", "q"])
+    with pytest.warns(SitingWarning, match=rf"{len(gappy.index[::7]):,} of {len(qq):,} quarter-quarter\(s\) lack one "
+                                           rf"of PLSSID, FRSTDIVNO, QSEC, QQSEC .*; {len(short):,} quarter "
+                                           r"section\(s\) short"):
+        out = pack_sites(land, footprint_acres=160, spacing_m=2_000, align="plss", plss=gappy)
+    assert len(out) and out["plss_unit"].str.match(r"NV21\d{3}0N\d{3}0E0 sec\. \d+ (NE|NW|SW|SE)1/4").all()
+    assert out["footprint_acres"].to_numpy() == pytest.approx(160)  # whole quarters: none short of a gap
+    gaps = shapely.union_all(gappy.geometry[gappy["QSEC"].isna()].to_numpy())
+    assert not shapely.intersects(out.geometry.to_numpy(), gaps.buffer(-1)).any()
 
 
 def test_align_takes_whole_aliquot_sizes_only(plss):

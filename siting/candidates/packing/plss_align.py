@@ -13,6 +13,8 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -20,8 +22,9 @@ import shapely
 from shapely import STRtree
 
 from siting.candidates.ids import parcel_keys
+from siting.candidates.plss import PLSS_FIELDS, check_plss_fields, incomplete, section_number
 from siting.core import settings
-from siting.core.errors import ScenarioError
+from siting.core.errors import ScenarioError, SitingWarning
 from siting.geo.spatial import union_by_group
 
 __all__ = ["UNITS", "pack_on_plss", "plss_frame", "unit_fields"]
@@ -30,6 +33,8 @@ __all__ = ["UNITS", "pack_on_plss", "plss_frame", "unit_fields"]
 UNITS = {40.0: ["PLSSID", "FRSTDIVNO", "QSEC", "QQSEC"], 160.0: ["PLSSID", "FRSTDIVNO", "QSEC"],
          640.0: ["PLSSID", "FRSTDIVNO"]}
 _NAMES = {40.0: "quarter-quarter section", 160.0: "quarter section", 640.0: "section"}
+#: Footprint acres -> the quarter-quarters of one whole aliquot unit.
+QUARTER_QUARTERS = {40.0: 1, 160.0: 4, 640.0: 16}
 
 
 def unit_fields(footprint_acres: float) -> list[str]:
@@ -42,13 +47,28 @@ def unit_fields(footprint_acres: float) -> list[str]:
 
 
 def _units(plss: gpd.GeoDataFrame, footprint_acres: float) -> gpd.GeoDataFrame:
-    """One polygon per aliquot unit, with its label (``sec. 14 NE1/4``)."""
+    """One polygon per whole aliquot unit (all its quarter-quarters present and named), with its label
+    (``sec. 14 NE1/4``). Quarter-quarters missing a field, and the units they leave incomplete, are left out
+    with a warning: a unit short of a quarter-quarter is not the aliquot part its label would name."""
     fields = unit_fields(footprint_acres)
-    keys = plss[fields].astype(str)
+    check_plss_fields(plss)
+    blank = incomplete(plss, PLSS_FIELDS)
+    keys = plss.loc[~blank, list(PLSS_FIELDS)].astype(str)
     group = keys.groupby(fields, sort=True).ngroup().to_numpy()
-    first = keys.groupby(group).first()
-    geoms = union_by_group(np.asarray(plss.geometry.values, dtype=object), group, int(group.max()) + 1)
-    label = "sec. " + first["FRSTDIVNO"].astype(int).astype(str)
+    counts = np.bincount(group[~keys.assign(g=group).duplicated(["g", "QSEC", "QQSEC"]).to_numpy()],
+                         minlength=int(group.max(initial=-1)) + 1)
+    whole = counts[group] == QUARTER_QUARTERS[float(footprint_acres)]
+    if blank.any() or not whole.all():
+        warnings.warn(f"PLSS alignment: {int(blank.sum()):,} of {len(plss):,} quarter-quarter(s) lack one of "
+                      f"{', '.join(PLSS_FIELDS)} (rows {', '.join(map(str, list(plss.index[blank][:5])))}); "
+                      f"{int((counts != QUARTER_QUARTERS[float(footprint_acres)]).sum()):,} "
+                      f"{_NAMES[float(footprint_acres)]}(s) short of a quarter-quarter are left out: fill the "
+                      "fields from CadNSDI", SitingWarning, stacklevel=4)
+    keys, geoms = keys[whole], np.asarray(plss.geometry.values[~blank][whole], dtype=object)
+    group = keys.groupby(fields, sort=True).ngroup().to_numpy()
+    first = keys[fields].groupby(group).first()
+    geoms = union_by_group(geoms, group, len(first))
+    label = "sec. " + first["FRSTDIVNO"].map(section_number)
     if "QSEC" in first:
         label = label + " " + (first["QQSEC"].str[:2] + "1/4" if "QQSEC" in first else "") + first["QSEC"] + "1/4"
     return gpd.GeoDataFrame({"PLSSID": first["PLSSID"].to_numpy(), "aliquot": label.to_numpy()},
