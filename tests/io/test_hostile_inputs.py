@@ -214,6 +214,7 @@ def _raster_factor_run(tiny_scenario, path: Path) -> dict:
     d["rasters"] = {"slope_pct": {"path": str(path), "derive": "slope_percent"}}
     d["constraints"] = [c for c in d["constraints"] if c.get("raster") != "slope_pct"]  # the factor alone reads it
     d["analysis"] = {}  # what these tests look at comes before any analysis
+    d["factors"] = [f for f in d["factors"] if f.get("raster") == "slope_pct"]  # the terrain factor alone
     return d
 
 
