@@ -146,15 +146,16 @@ def pytest_collection_modifyitems(config, items):
     """Mark notebooks ``notebook``; skip the real-data notebook, with a reason, without the real data.
 
     Tests of the packed demo's run are ``slow`` (the whole demo run with its outputs takes about 30 s on 2 cores,
-    a sixth of the fast suite's budget). Tests sharing a costly fixture (:data:`SHARED`) run on one xdist worker
-    (``--dist loadgroup``), so the fixture is made once, not once per worker."""
+    a sixth of the fast suite's budget), and so are those of a tiny run saved without its ledger (about 10 s).
+    Tests sharing a costly fixture (:data:`SHARED`) run on one xdist worker (``--dist loadgroup``), so the fixture
+    is made once, not once per worker."""
     skip = pytest.mark.skip(reason=f"real data folder not found at {realdata_dir()}; set SITING_REALDATA")
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         group = next((g for fixture, g in SHARED.items() if fixture in names), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
-        if group == "demo":
+        if group in ("demo", "ledger-saved"):  # the packed demo's run; a tiny run saved without its ledger
             item.add_marker(pytest.mark.slow)
         if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
             item.add_marker(pytest.mark.notebook)

@@ -23,11 +23,13 @@ def test_version_and_help():
     assert r.returncode == 0 and "run" in r.stdout and "validate" in r.stdout
 
 
+@pytest.mark.slow  # CLI subprocesses of 3-5 s each: the fast suite keeps --version and --help
 def test_validate_demo():
     r = siting("validate", DEMO)
     assert r.returncode == 0 and "is valid" in r.stdout
 
 
+@pytest.mark.slow  # CLI subprocesses of 3-5 s each: the fast suite keeps --version and --help
 def test_invalid_scenario_exits_nonzero_without_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nname: x\nlayers: {parcels: {path: p.gpkg, sourse: padus}}\n")
@@ -65,6 +67,7 @@ def test_names_in_ahp_and_relaxation_are_checked_before_a_run(tmp_path, tiny_yam
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow  # CLI subprocesses of 3-5 s each: the fast suite keeps --version and --help
 def test_existing_output_refused_and_untouched(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -90,6 +93,7 @@ def test_run_then_overwrite(tmp_path, tiny_yaml):
     assert not list(tmp_path.glob(".st-*"))  # no temporary folders or locks left behind
 
 
+@pytest.mark.slow  # CLI subprocesses of 3-5 s each: the fast suite keeps --version and --help
 def test_info_describes_layers_sources_and_sentinels():
     r = siting("info", "sample_data/infrastructure.gpkg")
     assert r.returncode == 0, r.stderr
@@ -115,6 +119,7 @@ def test_info_on_file_without_crs(tmp_path):
     assert r.returncode == 0 and "CRS NONE" in r.stdout and "give `crs:`" in r.stdout
 
 
+@pytest.mark.slow  # CLI subprocesses of 3-5 s each: the fast suite keeps --version and --help
 def test_validate_reports_every_problem_of_every_layer_at_once(tmp_path):
     import geopandas as gpd
     import pyogrio
@@ -138,6 +143,7 @@ def test_validate_reports_every_problem_of_every_layer_at_once(tmp_path):
     assert "filters subs on kv" in out and "Traceback" not in out
 
 
+@pytest.mark.slow  # CLI subprocesses of 3-5 s each: the fast suite keeps --version and --help
 def test_validate_warns_of_an_empty_layer_as_the_run_does(tmp_path, tiny_yaml):
     import geopandas as gpd
     import pyogrio

@@ -71,6 +71,7 @@ def test_a_staged_ledger_counts_and_inherits_its_land_rows():
     assert res.long_ledger.applies == {"agency_in": (4, True), "min_area": (len(cells), True)}
 
 
+@pytest.mark.slow  # a tiny run saved whole (7 s)
 def test_a_run_saved_without_its_ledger_never_makes_it(tmp_path, tiny_scenario):
     import copy
     import json
