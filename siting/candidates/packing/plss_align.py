@@ -57,13 +57,14 @@ def _units(plss: gpd.GeoDataFrame, footprint_acres: float) -> gpd.GeoDataFrame:
     group = keys.groupby(fields, sort=True).ngroup().to_numpy()
     counts = np.bincount(group[~keys.assign(g=group).duplicated(["g", "QSEC", "QQSEC"]).to_numpy()],
                          minlength=int(group.max(initial=-1)) + 1)
-    whole = counts[group] == QUARTER_QUARTERS[float(footprint_acres)]
-    if blank.any() or not whole.all():
-        warnings.warn(f"PLSS alignment: {int(blank.sum()):,} of {len(plss):,} quarter-quarter(s) lack one of "
-                      f"{', '.join(PLSS_FIELDS)} (rows {', '.join(map(str, list(plss.index[blank][:5])))}); "
-                      f"{int((counts != QUARTER_QUARTERS[float(footprint_acres)]).sum()):,} "
-                      f"{_NAMES[float(footprint_acres)]}(s) short of a quarter-quarter are left out: fill the "
-                      "fields from CadNSDI", SitingWarning, stacklevel=4)
+    need = QUARTER_QUARTERS[float(footprint_acres)]
+    whole, short = counts[group] == need, int((counts != need).sum())
+    if blank.any() or short:
+        said = [f"{int(blank.sum()):,} of {len(plss):,} quarter-quarter(s) lack one of {', '.join(PLSS_FIELDS)} "
+                f"(rows {', '.join(map(str, list(plss.index[blank][:5])))})"] if blank.any() else []
+        said.append(f"{short:,} {_NAMES[float(footprint_acres)]}(s) short of a quarter-quarter are left out")
+        warnings.warn("PLSS alignment: " + "; ".join(said) + ": a unit needs all its quarter-quarters, named, as "
+                      "in CadNSDI's PLSS Intersected layer", SitingWarning, stacklevel=4)
     keys, geoms = keys[whole], np.asarray(plss.geometry.values[~blank][whole], dtype=object)
     group = keys.groupby(fields, sort=True).ngroup().to_numpy()
     first = keys[fields].groupby(group).first()
