@@ -145,12 +145,12 @@ class RasterOnDisk:
             with self._open() as ds:
                 return self.read(col0, row0, col1, row1, ds, threads)
         values = np.ma.masked_invalid(self._scaled(ds, c0, r0, c1, r1, threads))
-        block = _r.Raster(values, self.transform * Affine.translation(c0, r0), self.crs, self.name, self.units)
+        block = _r.Raster(values, self.transform @ Affine.translation(c0, r0), self.crs, self.name, self.units)
         if self.derive:
             block = _r.derive_layer(block, self.derive)
         h, w = block.values.shape
         trim = block.values[row0 - r0:h - (r1 - row1), col0 - c0:w - (c1 - col1)]
-        return _r.Raster(trim, self.transform * Affine.translation(col0, row0), self.crs, self.name, block.units)
+        return _r.Raster(trim, self.transform @ Affine.translation(col0, row0), self.crs, self.name, block.units)
 
     @contextmanager
     def _open(self):
@@ -254,7 +254,7 @@ class RasterOnDisk:
         whole raster. A polygon holding no pixel centre is sampled at its representative point."""
         col0, row0, col1, row1 = window
         at = self._values_at(ds, window)
-        grid = _Grid(self.transform * Affine.translation(col0, row0), (row1 - row0, col1 - col0))
+        grid = _Grid(self.transform @ Affine.translation(col0, row0), (row1 - row0, col1 - col0))
         c0, r0, c1, r1 = windows
         rows, cols, k = px.centres_in(grid.transform, geoms, np.arange(len(geoms)), c0 - col0, r0 - row0, c1 - col0,
                                       r1 - row0, _r.PIXEL_BATCH)

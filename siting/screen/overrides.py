@@ -112,6 +112,10 @@ class Exclude(_Override):
     def describe(self) -> str:
         return f"exclude {self.what()}: {self.reason}"
 
+    def judges_record(self) -> bool:
+        """Excluding named parcels excludes their ground (from records over it too); a layer cuts the land itself."""
+        return self.parcels is not None
+
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         hit = self.matched(frame, geoms, ctx)
         value = np.where(hit, f"excluded: {self.reason}", "").astype(object)

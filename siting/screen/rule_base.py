@@ -162,6 +162,14 @@ class BaseRule(BaseModel):
         out._includes = tuple(includes)
         return out
 
+    def included(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> np.ndarray:
+        """Whether an ``include`` that overrides this rule names each candidate (by parcel or by land), whether or
+        not the rule failed it."""
+        hit = np.zeros(len(frame), bool)
+        for include in self._includes:
+            hit |= include.matched(frame, geoms, ctx)
+        return hit
+
     def judge(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
         """:meth:`evaluate` on the candidates the rule applies to (all without ``applies_to``; the others pass,
         their land untouched), then the includes that override it (:meth:`apply_includes`)."""
@@ -225,6 +233,19 @@ class BaseRule(BaseModel):
     def rescreens(self) -> bool:
         """Whether relaxing this rule means screening again (it changes the land) rather than re-deciding values."""
         return self.changes_land
+
+    def judges_record(self) -> bool:
+        """Whether a failure says something about the ground the record covers (its agency, GAP status,
+        designation), so that other records over the same ground lose it too (:mod:`siting.screen.shared_land`);
+        False for rules that measure or cut the land itself.
+
+        Examples
+        --------
+        >>> from siting.screen.rules import GapStatusNotIn, Outside
+        >>> GapStatusNotIn(values=[1, 2]).judges_record(), Outside(layer="towns").judges_record()
+        (True, False)
+        """
+        return False
 
     def decide(self, values: ArrayLike) -> np.ndarray | None:
         """Pass/fail of measured ledger values under this rule's threshold, or None when the value

@@ -152,6 +152,9 @@ class _FieldRule(BaseRule):
         ok = ~hit if self._negate else hit
         return ok if self.missing is None else np.where(pd.isna(val), self.missing == "pass", ok)
 
+    def judges_record(self) -> bool:
+        return True
+
     def no_data(self) -> str:
         policy = f"{self.missing} (missing: {self.missing})" if self.missing else \
             f"{'pass' if self._negate else 'fail'} (set missing: pass|fail to decide)"
@@ -234,6 +237,9 @@ class Attribute(BaseRule):
 
     def label(self) -> str:
         return self.id or "attribute"
+
+    def judges_record(self) -> bool:
+        return True
 
     def describe(self) -> str:
         return f"where {self.where}"

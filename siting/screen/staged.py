@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -39,10 +40,12 @@ import pandas as pd
 import shapely
 
 from siting.core import settings
+from siting.core.errors import SitingWarning
 from siting.io.compact import concat, repeated_text
 from siting.screen import ledger as long_ledger
 from siting.screen.constraints import Screening, screen, warn_if_empty
 from siting.screen.rules import RuleContext
+from siting.screen.shared_land import SharedLand, record_failures, share_land
 
 __all__ = ["Generator", "screen_staged"]
 
@@ -124,7 +127,7 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     site_rules = [r.at_stage("site") for r, st in zip(rules, stages, strict=True) if st != "land"]
     land = screen(units, land_rules, ctx)
     ok = land.frame["eligible"].to_numpy(bool)
-    eligible = land.frame.loc[ok].drop(columns=_OUTCOME_COLUMNS).rename(columns={"candidate_id": "unit_id"})
+    eligible, shared = _held_once(units, land, ok, ctx, whole)
     made = repeated_text(generator(gpd.GeoDataFrame(eligible, geometry="geometry", crs=units.crs)
                                    .reset_index(drop=True)))  # each parcel's text once, not once per cell
     site = screen(made, site_rules, ctx)
@@ -134,7 +137,8 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     n_made, made = len(made), made[["candidate_id", "unit_id"]]  # the generated cells are in `frame` now:
     site.frame = site.frame.iloc[:0]  # drop the other copies (a national grid's: a GB)
     land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
-    funnel = _funnel(land.funnel, site.funnel, generator, int(ok.sum()), made["unit_id"].nunique(), land_acres)
+    funnel = _funnel(land.funnel, site.funnel, generator, (int(ok.sum()), shared), made["unit_id"].nunique(),
+                     land_acres)
     if whole and ok.any() and not n_made:  # the land left some, the generator made none: no stage said so
         warn_if_empty(funnel, len(units))
     ledger = long_ledger.staged(land.long_ledger, site.long_ledger, land.frame.loc[~ok, "candidate_id"], made)
@@ -146,6 +150,23 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     return Screening(frame, funnel, ledger, rules_table, {**land.applied, **site.applied}, land_frame, report)
 
 
+def _held_once(units: gpd.GeoDataFrame, land: Screening, ok: np.ndarray, ctx: RuleContext, whole: bool
+               ) -> tuple[pd.DataFrame, SharedLand]:
+    """The eligible records with their land held once (:mod:`siting.screen.shared_land`), as the generator's
+    input (``unit_id``, no outcome columns), and what that changed (said in a :class:`SitingWarning`)."""
+    records = np.asarray(units.geometry.values, dtype=object)
+    failed, immune, labels = record_failures(land.frame, land.applied, records, ctx)
+    geoms, shared = share_land(records, np.asarray(land.frame.geometry.values, dtype=object), ok, failed, immune)
+    if shared.pairs:
+        said = shared.describe(land.frame["candidate_id"].to_numpy(dtype=object), labels)
+        if whole:
+            warnings.warn(said, SitingWarning, stacklevel=3)
+        log.info(said)
+    keep = ok & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    eligible = land.frame.loc[keep].drop(columns=_OUTCOME_COLUMNS).rename(columns={"candidate_id": "unit_id"})
+    return eligible.assign(geometry=gpd.GeoSeries(geoms[keep], index=eligible.index, crs=units.crs)), shared
+
+
 def _notes(site: pd.DataFrame, land_notes: pd.Series) -> np.ndarray:
     """The overrides of each generated candidate: its land's (by ``unit_id``), then its own."""
     land = site["unit_id"].astype(object).map(land_notes).fillna("").to_numpy(dtype=object) if "unit_id" in site \
@@ -155,10 +176,14 @@ def _notes(site: pd.DataFrame, land_notes: pd.Series) -> np.ndarray:
     return np.where(both, land + "; " + own, np.where(land != "", land, own))
 
 
-def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, units_in: int, units_used: int,
-            acres_in: float) -> pd.DataFrame:
-    """The land stage's rows, the generator's (parcel units in; those that gave no candidate removed; the
-    candidates made out), then the site stage's."""
+def _funnel(land: pd.DataFrame, site: pd.DataFrame, generator: Generator, shared: tuple[int, SharedLand],
+            units_used: int, acres_in: float) -> pd.DataFrame:
+    """The land stage's rows (with ``shared_land`` where records overlap), the generator's (parcel units in;
+    those that gave no candidate removed; the candidates made out), then the site stage's."""
+    units_in, held = shared
+    if held.pairs:
+        row = held.funnel_row(units_in, float(land["acres_out"].iloc[-1]))
+        land, units_in = pd.concat([land, pd.DataFrame([row])], ignore_index=True), row["candidates_out"]
     land = land.assign(stage=np.where(land["rule"] == "input", "input", "land"))
     first = site.iloc[0]  # the site screening's own input row: the generated candidates
     gen = pd.DataFrame([{
