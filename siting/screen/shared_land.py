@@ -222,8 +222,8 @@ def _cut(land: np.ndarray, cutters: np.ndarray, owners: np.ndarray) -> float:
     """Remove from each ``land[k]`` the union of the cutters with owner ``k`` (in place); the acres removed.
 
     The cutters are the small pieces where records meet (:func:`_near`), so their unions are cheap and each
-    record's land is cut once (cut by its whole neighbours instead, the 0.25x national country took 4.5 s
-    for the unions alone).
+    record's land is cut once (cut by its whole neighbours instead, the 0.25x national country took 8.5 s
+    for their unions alone).
     """
     if not len(owners):
         return 0.0
