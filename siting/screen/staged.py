@@ -1,7 +1,8 @@
 """Two-stage screening for generated candidates (grid cells, packed footprints).
 
 1. *Land* rules (agency, GAP status, designation, attribute, outside) screen the parcels and cut
-   them down to eligible land;
+   them down to eligible land, which is then held once where parcel records overlap
+   (:mod:`siting.screen.shared_land`; the funnel's ``shared_land`` row);
 2. candidates are generated on that land (:func:`siting.candidates_from_grid`,
    :func:`siting.pack_sites`);
 3. *site* rules (distance, raster, minimum area) screen each candidate.
