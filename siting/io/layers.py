@@ -370,9 +370,10 @@ def _repair_issues(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
     """One report entry per kind of geometry repair, with counts and up to 5 example rows."""
     fixed = frame[frame["_status"] == "repaired"]
     kinds = fixed["_reason"].astype(str).str.split(":").str[0]
-    before = fixed["_area0"].to_numpy(float)
-    change = np.abs(shapely.area(fixed.geometry.values) - before)
-    pct = pd.Series(np.where(before > 0, 100 * change / np.where(before > 0, before, 1), 0.0), index=fixed.index)
+    before, after = fixed["_area0"].to_numpy(float), shapely.area(fixed.geometry.values)
+    change = np.abs(after - before)
+    with np.errstate(divide="ignore", invalid="ignore"):  # from no area (a bow-tie's halves cancel): inf
+        pct = pd.Series(np.where(change > 0, 100 * change / before, 0.0), index=fixed.index)
     out = []
     for kind, rows in fixed.groupby(kinds, sort=True):
         entry = {"layer": name, "field": "geometry", "problem": kind, "count": len(rows), "action": "repaired",
@@ -380,9 +381,13 @@ def _repair_issues(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
                  "acres_changed": round(float(change[fixed.index.get_indexer(rows.index)].sum())
                                         / settings.M2_PER_ACRE, 3)}
         big = pct.loc[rows.index] > settings.REPAIR_AREA_WARN_PCT
-        if big.any():
+        if big.any():  # the worst in acres, not per cent: a bow-tie's area before is about 0
+            worst = int(pct.loc[rows.index].to_numpy().argmax())
+            at = fixed.index.get_indexer(rows.index)[worst]
+            acres = before[at] / settings.M2_PER_ACRE, after[at] / settings.M2_PER_ACRE
             entry["action"] = (f"repaired; {int(big.sum())} changed area by more than "
-                               f"{settings.REPAIR_AREA_WARN_PCT:g} % (up to {pct.loc[rows.index].max():.1f} %, rows "
+                               f"{settings.REPAIR_AREA_WARN_PCT:g} % (the most: row {rows['src_row'].iloc[worst]}, "
+                               f"{acres[0]:,.1f} acres before, {acres[1]:,.1f} after; rows "
                                f"{', '.join(map(str, rows.loc[big, 'src_row'].head(5)))}): check them")
         out.append(entry)
     return out

@@ -53,6 +53,8 @@ LAT_NAMES = ("latitude", "lat", "lat_wgs84", "approx_lat", "lat_dd", "y_coord", 
 LON_NAMES = ("longitude", "lon", "long", "lng", "long_wgs84", "approx_lon", "lon_dd",
              "x_coord", "point_x")
 WKT_NAMES = ("geometry", "wkt", "geom", "location", "the_geom")
+#: Degrees of arc per straight segment where GDAL turns circular arcs into lines (its default: 4).
+ARC_STEP_DEG = 0.1
 ZIP_MAX_BYTES = 4 * 1024**3
 ZIP_MAX_MEMBERS = 10_000
 ZIP_MAX_RATIO = 200.0
@@ -246,7 +248,12 @@ def _read_vector(path: Path, layer, name: str, encoding: str | None, bbox) -> Ra
         # Arrow hands text over as UTF-8: other encodings are decoded by GDAL instead (A12)
         opts = {"layer": chosen, "encoding": encoding, "bbox": bbox, "fid_as_index": True,
                 "use_arrow": (enc or "UTF-8").upper().replace("-", "") == "UTF8"}
-        frame, closed = _read_fixing_rings(gdal_path, opts)
+        try:
+            frame, closed = _read_fixing_rings(gdal_path, opts)
+        except NotImplementedError as exc:  # Arrow cannot carry arcs (Esri geodatabases, GML): GDAL's own reader
+            if "Nonlinear" not in str(exc):
+                raise
+            frame, closed = _read_linearized(gdal_path, opts, name, path)
     except pyogrio.errors.DataSourceError as exc:
         raise InputFileError(f"layer {name!r}: cannot read {path}: {exc}") from None
     except Exception as exc:
@@ -256,6 +263,23 @@ def _read_vector(path: Path, layer, name: str, encoding: str | None, bbox) -> Ra
                          layer=name, path=str(path))
     return RawLayer(frame, _empty_rejects(), str(path), encoding=enc, closed_rings=closed,
                     mojibake=_mojibake(frame))
+
+
+def _read_linearized(gdal_path: str, opts: dict, name: str, path: Path):
+    """Read a layer with curved geometries (circular arcs) as straight segments every :data:`ARC_STEP_DEG`
+    of arc, and say so: GDAL's default (4 degrees) would put a 5 km arc's chords 3 m inside it, land
+    kept 3 m nearer an excluded area than its buffer."""
+    old = pyogrio.get_gdal_config_option("OGR_ARC_STEPSIZE")
+    pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": str(ARC_STEP_DEG)})
+    try:
+        frame, closed = _read_fixing_rings(gdal_path, {**opts, "use_arrow": False})
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": old})
+    sag = 1e3 * (1 - np.cos(np.radians(ARC_STEP_DEG / 2)))
+    warnings.warn(f"layer {name!r} ({path}): curved geometries (circular arcs, as in Esri geodatabases) are read "
+                  f"as straight segments every {ARC_STEP_DEG:g} degrees of arc (at most {sag * 1e3:.2f} mm from the "
+                  "arc per km of its radius)", SitingWarning, stacklevel=4)
+    return frame, closed
 
 
 def _read_fixing_rings(gdal_path: str, opts: dict):

@@ -164,7 +164,7 @@ def test_a_layer_whose_every_feature_is_out_of_range_names_the_file_and_the_like
 # ----------------------------------------------------------------- 14 repairs that change area
 def test_repairs_that_change_area_are_measured_and_warned():
     spiked = Polygon([(0, 0), (1000, 0), (1000, 1000), (500, 1000), (500, 3000), (500, 1000), (0, 1000)])
-    crossed = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])  # repaired, area kept
+    crossed = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])  # a bow-tie: its halves cancel
     with pytest.warns(SitingWarning, match="acres changed") as record:
         loaded = load_layer(_padus([spiked, crossed], crs=5070), name="parcels")
     assert loaded.report.repair_acres_changed >= 0.0
@@ -173,6 +173,48 @@ def test_repairs_that_change_area_are_measured_and_warned():
     assert measured == pytest.approx(loaded.report.repair_acres_changed, abs=1e-3)
     assert "acres changed" in str(record[0].message)
     assert all("rows" in i["action"] for i in big)
+
+
+def test_a_bow_tie_repair_is_flagged_in_acres_not_an_absurd_percentage():
+    # its signed area is 0 (the two triangles cancel); the repair makes two triangles of 500,000 m2 in all
+    crossed = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
+    with pytest.warns(SitingWarning, match="acres changed"):
+        loaded = load_layer(_padus([crossed], crs=5070), name="parcels")
+    (entry,) = [i for i in loaded.report.issues if "changed area by more than" in i["action"]]
+    after = shapely.area(shapely.make_valid(crossed)) / 4046.8564224
+    assert f"0.0 acres before, {after:,.1f} after" in entry["action"]
+    assert "%," not in entry["action"].split("(the most")[1]
+
+
+_ARC_GML = """<?xml version="1.0" encoding="utf-8" ?>
+<ogr:FeatureCollection xmlns:ogr="http://ogr.maptools.org/" xmlns:gml="http://www.opengis.net/gml/3.2" gml:id="fc">
+ <ogr:featureMember><ogr:parcels gml:id="p1"><ogr:geometryProperty>
+  <gml:Polygon srsName="urn:ogc:def:crs:EPSG::5070" gml:id="g1"><gml:exterior><gml:Ring><gml:curveMember>
+   <gml:Curve gml:id="c1"><gml:segments>
+    <gml:Arc><gml:posList>-1700000 2000000 -1695000 2005000 -1690000 2000000</gml:posList></gml:Arc>
+    <gml:LineStringSegment><gml:posList>-1690000 2000000 -1700000 2000000</gml:posList></gml:LineStringSegment>
+   </gml:segments></gml:Curve></gml:curveMember></gml:Ring></gml:exterior></gml:Polygon>
+ </ogr:geometryProperty><ogr:Mang_Name>BLM</ogr:Mang_Name></ogr:parcels></ogr:featureMember>
+</ogr:FeatureCollection>
+"""
+
+
+def test_curved_geometries_are_read_as_fine_segments_and_said(tmp_path):
+    # a half disc of radius 5 km whose rim is a circular arc (as Esri geodatabases store curves): Arrow cannot
+    # carry arcs, and GDAL's default linearization (4 degrees) would put its chords 3 m inside the arc
+    path = tmp_path / "arcs.gml"
+    path.write_text(_ARC_GML, encoding="utf-8")
+    with pytest.warns(SitingWarning, match=r"curved geometries .* straight segments every 0\.1 degrees"):
+        loaded = load_layer(path, name="parcels")
+    (geom,) = loaded.frame.geometry.values
+    ring = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(geom)[0]))
+    off_arc = np.abs(np.hypot(ring[:, 0] + 1_695_000, ring[:, 1] - 2_000_000) - 5_000)
+    on_rim = ring[:, 1] > 2_000_000 + 1e-6
+    assert on_rim.sum() > 1_000  # 180 degrees at 0.1 degree a segment
+    midpoints = (ring[1:] + ring[:-1]) / 2
+    sag = 5_000 - np.hypot(midpoints[:, 0] + 1_695_000, midpoints[:, 1] - 2_000_000)
+    assert off_arc[on_rim].max() < 1e-6 and sag[(midpoints[:, 1] > 2_000_000 + 1)].max() < 0.002  # 2 mm at 5 km
+    assert shapely.area(geom) == pytest.approx(np.pi * 5_000**2 / 2, rel=1e-6)
 
 
 # ------------------------------------------------------------------ 15 memory estimate first
