@@ -61,6 +61,7 @@ from siting.deliver.folder import (
 from siting.deliver.provenance import provenance
 from siting.geo.geometry import keep_family
 from siting.io.batches import WRITE_BATCH
+from siting.io.gpkg_job import GpkgJob
 from siting.io.hashing import sha256_of
 from siting.io.writers import (
     csv_safe,
@@ -226,22 +227,14 @@ def gpkg_layers(result, max_rows: int | None = None) -> tuple[dict[str, pd.DataF
 
 
 def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
-    sites, dropped = polygons_only(result.sites, "sites")
-    cols = site_columns(result)  # taken by each file as it is written (held for the whole save: 300 MB at 1x)
     spec, prov = result.scenario.outputs, provenance(result)
     files: dict[str, Path] = {}
-    notes = [f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs"] \
-        if dropped else []
-    if "geojson" in formats:
-        top = spec.geojson_max_sites
-        if top is not None and len(sites) > top:
-            notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
-                         "(outputs.geojson_max_sites); every site is in siting.gpkg")
-        files["sites.geojson"] = write_geojson(sites.head(top)[cols], tmp / "sites.geojson", members={"siting": prov})
+    notes: list[str] = []
     parquet = {"sites": result.sites, "candidates": result.candidates} if spec.geoparquet else {}
-    if "gpkg" in formats:
+    job = None
+    if "gpkg" in formats:  # started first: its big layers are written by a helper process meanwhile
         layers, moved = gpkg_layers(result, spec.gpkg_max_rows)
-        files["siting.gpkg"] = write_gpkg(tmp / "siting.gpkg", layers, metadata=prov)
+        job = GpkgJob(tmp / "siting.gpkg", layers, metadata=prov)
         ledger = moved.pop("ledger", None)
         parquet.update(moved)
         notes += [f"{name} ({len(frame):,} rows) is written to {slug(name)}.parquet instead of siting.gpkg "
@@ -250,6 +243,35 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
             notes.append(f"the long-form ledger ({len(ledger):,} rows, more than outputs.gpkg_max_rows) is not "
                          "written: every entry is in the candidates' <rule>__value, <rule>__threshold and "
                          "<rule>__pass columns (and in result.ledger in Python)")
+    try:
+        notes += _write_files(result, tmp, formats, offline_map, parquet, files, prov)
+        if job is not None:
+            files["siting.gpkg"] = job.finish()
+    finally:
+        if job is not None:
+            job.close()
+    if not _have_matplotlib():
+        notes.append("matplotlib is not installed: the report's charts and map, static maps and fact-sheet maps "
+                      "are left out (pip install 'siting[plot]')")
+    for note in notes:
+        log.info("%s", note)
+    report = {**_run_report(result, files), "provenance": prov, "notes": notes}
+    (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def _write_files(result, tmp: Path, formats, offline_map, parquet: dict, files: dict[str, Path], prov) -> list[str]:
+    """Every file but siting.gpkg (added to ``files``); the notes on what was left out."""
+    spec = result.scenario.outputs
+    sites, dropped = polygons_only(result.sites, "sites")
+    cols = site_columns(result)  # taken by each file as it is written (held for the whole save: 300 MB at 1x)
+    notes = [f"{dropped:,} site(s) had line or point parts left by overlays: dropped from the outputs"] \
+        if dropped else []
+    if "geojson" in formats:
+        top = spec.geojson_max_sites
+        if top is not None and len(sites) > top:
+            notes.append(f"sites.geojson holds the best {top:,} of {len(sites):,} sites "
+                         "(outputs.geojson_max_sites); every site is in siting.gpkg")
+        files["sites.geojson"] = write_geojson(sites.head(top)[cols], tmp / "sites.geojson", members={"siting": prov})
     for name, frame in parquet.items():
         files[f"{slug(name)}.parquet"] = write_parquet(frame, tmp / f"{slug(name)}.parquet")
     if spec.shapefile:
@@ -259,10 +281,9 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
     if "csv" in formats:
         _sites_csv(sites[cols], tmp / "sites.csv")
         files["sites.csv"] = tmp / "sites.csv"
-    csv_safe(result.funnel).to_csv(tmp / "funnel.csv", index=False)
-    files["funnel.csv"] = tmp / "funnel.csv"
-    csv_safe(result.rejects).to_csv(tmp / "rejects.csv", index=False)
-    files["rejects.csv"] = tmp / "rejects.csv"
+    for name, table in (("funnel", result.funnel), ("rejects", result.rejects)):
+        csv_safe(table).to_csv(tmp / f"{name}.csv", index=False)
+        files[f"{name}.csv"] = tmp / f"{name}.csv"
     files.update(_write_analysis(result, tmp))
     (tmp / "PROVENANCE.json").write_text(json.dumps(prov, indent=2, default=str), encoding="utf-8")  # for the CSVs
     files["PROVENANCE.json"] = tmp / "PROVENANCE.json"
@@ -273,13 +294,7 @@ def _write_all(result, tmp: Path, formats, offline_map: bool | None) -> None:
                           attr=spec.map_attribution, color_by=spec.color_by)
         page.save(str(tmp / "map.html"))
         files["map.html"] = tmp / "map.html"
-    if not _have_matplotlib():
-        notes.append("matplotlib is not installed: the report's charts and map, static maps and fact-sheet maps "
-                      "are left out (pip install 'siting[plot]')")
-    for note in notes:
-        log.info("%s", note)
-    report = {**_run_report(result, files), "provenance": prov, "notes": notes}
-    (tmp / "run.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    return notes
 
 
 def _have_matplotlib() -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import struct
 from pathlib import Path
 
 import geopandas as gpd
@@ -90,12 +91,9 @@ def _arrow_table(part: gpd.GeoDataFrame, promote: bool):
 
     name = part.geometry.name
     geoms = np.asarray(part.geometry.array, dtype=object)
+    wkb = shapely.to_wkb(geoms, flavor="iso", byte_order=1)
     if promote:
-        ids, geoms = shapely.get_type_id(geoms), geoms.copy()
-        for kind, make in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
-            sel = np.flatnonzero(ids == kind)  # single parts of each kind
-            if len(sel):
-                geoms[sel] = make(geoms[sel][:, None], axis=1)
+        wkb = _as_multi(wkb, geoms)
     table = pa.Table.from_pandas(pd.DataFrame(part.drop(columns=name)), preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_null(field.type):
@@ -103,7 +101,34 @@ def _arrow_table(part: gpd.GeoDataFrame, promote: bool):
         elif pa.types.is_dictionary(field.type):  # categorical text, decoded batch by batch
             kind = field.type.value_type
             table = table.set_column(i, field.with_type(kind), table.column(i).cast(kind))
-    return table.append_column(name, pa.array(shapely.to_wkb(geoms, flavor="iso"), type=pa.binary()))
+    wkb = pa.array(wkb, type=pa.binary())
+    if not table.num_columns:  # a layer of geometry alone: Arrow counts no rows in a table of no columns
+        return pa.table({name: wkb})
+    return table.append_column(name, wkb)
+
+
+def _as_multi(wkb: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Little-endian ISO WKB of single points, lines and polygons made Multi of one part, by prefixing the
+    Multi header (byte order, type, one part) to their own WKB: no geometry is rebuilt.
+
+    Examples
+    --------
+    >>> from shapely import MultiPolygon, box
+    >>> geoms = np.array([box(0, 0, 1, 1), MultiPolygon([box(2, 2, 3, 3)]), None], dtype=object)
+    >>> [None if g is None else g.wkt for g in shapely.from_wkb(_as_multi(shapely.to_wkb(geoms, flavor="iso",
+    ...                                                                     byte_order=1), geoms))][:1]
+    ['MULTIPOLYGON (((1 0, 1 1, 0 1, 0 0, 1 0)))']
+    """
+    ids = shapely.get_type_id(geoms)
+    z = shapely.has_z(geoms)
+    out = wkb.copy()
+    for single, multi in ((0, 4), (1, 5), (3, 6)):  # shapely's Point, LineString, Polygon; WKB's Multi types
+        for has_z in (False, True):
+            sel = np.flatnonzero((ids == single) & (z == has_z))
+            if len(sel):
+                head = b"\x01" + struct.pack("<II", multi + 1000 * has_z, 1)  # ISO Z types: + 1000
+                out[sel] = [head + w for w in wkb[sel]]
+    return out
 
 
 def _geometry_type(geometry: gpd.GeoSeries) -> tuple[str, bool]:

@@ -43,12 +43,11 @@ import shapely
 
 from siting.core import settings
 from siting.core.errors import OutputError, SitingWarning
-from siting.deliver.styles import styles_table
 from siting.geo.geometry import keep_family
 from siting.io.batches import gdal_stream, write_geoparquet
 
-__all__ = ["FORMULA_START", "csv_safe", "shapefile_names", "slug", "to_output_frame", "write_csv", "write_geojson",
-           "write_gpkg", "write_parquet", "write_shapefile"]
+__all__ = ["FORMULA_START", "csv_safe", "gdal_crs", "layer_kind", "shapefile_names", "slug", "to_output_frame",
+           "write_csv", "write_geojson", "write_gpkg", "write_parquet", "write_shapefile"]
 
 log = logging.getLogger(__name__)
 
@@ -226,25 +225,11 @@ def write_gpkg(path, layers: dict[str, pd.DataFrame], *, styles: bool = True, me
     Spatial layers get one geometry type each and, with ``styles``, a default QGIS style in the
     ``layer_styles`` table. ``metadata`` (a JSON document) goes to the file's ``gpkg_metadata`` table
     (the GeoPackage metadata extension, scope geopackage, ``md_standard_uri`` :data:`PROVENANCE_URI`).
+    Written in this process; :class:`siting.io.gpkg_job.GpkgJob` writes big layers beside other work.
     """
-    path = Path(path)
-    if path.exists():
-        path.unlink()
-    spatial = {}
-    for name, frame in layers.items():
-        kind = _write_layer(path, name, frame)
-        if kind is not None:
-            spatial[name] = kind
-    if styles and spatial:
-        pyogrio.write_dataframe(styles_table(spatial), path, layer="layer_styles", driver="GPKG",
-                                layer_options={"FID": "id"}, use_arrow=True)
-    if metadata:
-        _gpkg_metadata(path, json.dumps(metadata, default=str))
-    for name, frame in layers.items():
-        n = pyogrio.read_info(path, layer=name)["features"]
-        if n != len(frame):
-            raise OutputError(f"{path} layer {name}: wrote {len(frame)} rows but re-read {n}")
-    return path
+    from siting.io.gpkg_job import GpkgJob  # the job builds on this module's layer writers
+
+    return GpkgJob(path, layers, styles=styles, metadata=metadata, helper=False).finish()
 
 
 #: ``md_standard_uri`` of siting's provenance record in a GeoPackage's ``gpkg_metadata`` table.
@@ -282,24 +267,46 @@ def _gpkg_metadata(path: Path, text: str) -> None:
                         [("gpkg_metadata", spec), ("gpkg_metadata_reference", spec)])
 
 
-def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> str | None:
-    """One GeoPackage layer; its geometry type (None for a table).
+def _write_layer(path: Path, name: str, frame: gpd.GeoDataFrame) -> None:
+    """One spatial GeoPackage layer.
 
-    A spatial layer goes to GDAL as one Arrow stream of batches (:func:`siting.io.batches.gdal_stream`):
-    one layer creation, so GDAL builds the spatial index once at the end. pyogrio writes a layer mixing
-    Polygon and MultiPolygon (or LineString and MultiLineString) as the Multi type, so each layer has one
-    geometry type, decided over all rows; every column's type is decided once for the whole frame
-    (:func:`to_output_frame`).
+    It goes to GDAL as one Arrow stream of batches (:func:`siting.io.batches.gdal_stream`): one layer
+    creation, so GDAL builds the spatial index once at the end. pyogrio writes a layer mixing Polygon and
+    MultiPolygon (or LineString and MultiLineString) as the Multi type, so each layer has one geometry type,
+    decided over all rows; every column's type is decided once for the whole frame (:func:`to_output_frame`).
     """
-    if not isinstance(frame, gpd.GeoDataFrame):
-        pyogrio.write_dataframe(_plain_table(frame), path, layer=name, driver="GPKG", use_arrow=True)
-        return None
     data = to_output_frame(frame, text_codes=True)
     stream, geometry_type = gdal_stream(data)
-    epsg = data.crs.to_epsg() if data.crs is not None else None
-    crs = f"EPSG:{epsg}" if epsg else data.crs.to_wkt("WKT1_GDAL") if data.crs is not None else None
     pyogrio.write_arrow(stream, path, layer=name, driver="GPKG", geometry_name=data.geometry.name,
-                        geometry_type=geometry_type, crs=crs)
+                        geometry_type=geometry_type, crs=gdal_crs(data.crs))
+
+
+def gdal_crs(crs) -> str | None:
+    """A CRS as GDAL is given it: ``EPSG:<code>`` where it has one, else WKT1 (None without a CRS).
+
+    Examples
+    --------
+    >>> gdal_crs(gpd.GeoSeries([], crs=5070).crs), gdal_crs(None)
+    ('EPSG:5070', None)
+    """
+    if crs is None:
+        return None
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt("WKT1_GDAL")
+
+
+def layer_kind(path: Path, name: str) -> str:
+    """A written GeoPackage layer's geometry type as GDAL reads it (``Polygon`` where GDAL says Unknown).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from shapely import box
+    >>> path = write_gpkg(pathlib.Path(tempfile.mkdtemp()) / "k.gpkg",
+    ...                   {"a": gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs=5070)}, styles=False)
+    >>> layer_kind(path, "a")
+    'Polygon'
+    """
     kind = pyogrio.read_info(path, layer=name)["geometry_type"]
     return kind if kind and kind != "Unknown" else "Polygon"
 
