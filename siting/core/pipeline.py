@@ -157,7 +157,7 @@ def _load_rasters(sc: Scenario, wcrs, aoi) -> dict:
         _exists(sc, spec.path, f"raster {name!r}")
     return {name: load_raster(sc.resolve(spec.path), working_crs=wcrs, name=name, aoi_bounds=aoi,
                               derive=spec.derive, z_factor=spec.z_factor, crs=spec.crs,
-                              resolution=spec.resolution_m, allow_network=spec.allow_network)
+                              resolution=spec.resolution_m, nodata=spec.nodata, allow_network=spec.allow_network)
             for name, spec in sc.rasters.items()}
 
 

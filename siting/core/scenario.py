@@ -104,6 +104,8 @@ class RasterSpec(BaseModel):
                             "0.3048 for a DEM in feet that does not declare its unit; one that does is converted")
     crs: str | int | None = None
     resolution_m: float | None = Field(None, gt=0)
+    nodata: float | None = Field(None, description="The stored value of pixels without data, where the file does "
+                                 "not say (SRTM and USGS DEMs: -32768); it replaces the file's own")
     allow_network: bool = Field(False, description="Let a .vrt (or the path) read remote sources.")
 
 

@@ -46,7 +46,7 @@ VERTICAL_UNITS = {"m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters":
                   "ftus": 1200 / 3937}
 
 __all__ = ["DERIVATIONS", "STATS", "VERTICAL_UNITS", "Raster", "check_raster", "derive_layer", "load_raster",
-           "pixel_index", "slope_of", "slope_percent", "value_encoding", "zonal_stats"]
+           "pixel_index", "slope_of", "slope_percent", "value_encoding", "void_pixels", "zonal_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ STATS = ("mean", "min", "max", "median", "std", "count", "p10", "p25", "p75", "p
 DERIVATIONS = ("slope_percent", "slope_degrees")
 #: Window pixels (of the polygons' bounding boxes) scanned or tested per batch, bounding memory.
 PIXEL_BATCH = 4_000_000
+#: Rows of a file read at once when it is checked for void values (:func:`void_pixels`).
+VOID_ROWS = 1024
 
 
 @dataclass
@@ -133,7 +135,8 @@ def _aoi_window(ds, aoi_bounds, working_crs, src_crs, margin: float):
 
 def load_raster(
     path, *, working_crs, name: str | None = None, aoi_bounds=None, derive: str | None = None,
-    z_factor: float = 1.0, crs=None, resolution: float | None = None, allow_network: bool = False,
+    z_factor: float = 1.0, crs=None, resolution: float | None = None, nodata: float | None = None,
+    allow_network: bool = False,
 ) -> Raster:
     """Read band 1 of a raster, crop it to the study area and warp it to the working CRS.
 
@@ -156,6 +159,9 @@ def load_raster(
         CRS to assume when the file has none.
     resolution : float, optional
         Pixel size in the working CRS (default: the native size in metres).
+    nodata : float, optional
+        The stored value of pixels without data, replacing the file's own. A file that declares none and
+        holds a usual void value (:func:`void_pixels`) is read as it is, with a warning saying so.
 
     Returns
     -------
@@ -177,17 +183,19 @@ def load_raster(
         src_crs = ds.crs or (resolve_crs(crs) if crs is not None else None)
         if src_crs is None:
             raise RasterError(f"raster {name!r} ({path}) has no CRS; give `crs:` for it")
-        if ds.nodata is None and list(ds.mask_flag_enums[0]) == [MaskFlags.all_valid]:
-            log.warning("raster %r has no nodata value and no mask; every pixel counts as data", name)
         win = _aoi_window(ds, aoi_bounds, wcrs, src_crs, margin=5000.0)
         if win is None:
             raise RasterError(
                 f"raster {name!r} ({path}, CRS {src_crs}) does not overlap the study area "
                 f"(bounds {aoi_bounds} in {wcrs.to_string()}); check both CRSs")
+        if nodata is None and ds.nodata is None and list(ds.mask_flag_enums[0]) == [MaskFlags.all_valid]:
+            _warn_voids(ds, win, name, path)
         scale, offset = value_encoding(ds, name, derive, z_factor)
         grid = _on_grid(ds, win, src_crs, wcrs, resolution, name=name, z_factor=scale, offset=offset, derive=derive,
-                        units={"slope_percent": "percent", "slope_degrees": "degrees"}.get(derive or "", ""))
-        nodata = f"nodata value {ds.nodata:g}" if ds.nodata is not None else "its mask"
+                        units={"slope_percent": "percent", "slope_degrees": "degrees"}.get(derive or "", ""),
+                        nodata=nodata)
+        said = nodata if nodata is not None else ds.nodata
+        nodata_text = f"nodata value {said:g}" if said is not None else "its mask"
     if grid.width * grid.height > settings.RASTER_IN_MEMORY_PX:
         log.info("raster %r: %d x %d px at %.0f m in %s, more than %d: read block by block when measured", name,
                  grid.width, grid.height, grid.resolution, wcrs.to_string(), settings.RASTER_IN_MEMORY_PX)
@@ -195,10 +203,52 @@ def load_raster(
     raster = grid.read_whole()  # kept for the process: a scenario run again reads it once
     if np.ma.getmaskarray(raster.values).all():
         raise RasterError(f"raster {name!r} ({path}) has no data over the study area: every pixel there is "
-                          f"nodata ({nodata}); check the file, or the nodata value if the pixels hold real data")
+                          f"nodata ({nodata_text}); check the file, or the nodata value if the pixels hold real data")
     log.info("raster %r: %d x %d px at %.0f m in %s", name, grid.width, grid.height, grid.resolution,
              wcrs.to_string())
     return raster
+
+
+def void_pixels(ds, win) -> tuple[float, int] | None:
+    """The usual void value (the band type's lowest, or -9999) that most pixels of window ``win`` hold, and how
+    many; None when none does. Read block by block (what a file without a nodata value is checked for).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/v.tif"
+    >>> with rasterio.open(path, "w", driver="GTiff", width=3, height=2, count=1, dtype="int16", crs="EPSG:5070",
+    ...                    transform=Affine(90, 0, 0, 0, -90, 0)) as ds:
+    ...     ds.write(np.array([[1200, -32768, 1210], [1190, -32768, 1205]], "int16"), 1)
+    >>> with rasterio.open(path) as ds:
+    ...     void_pixels(ds, rasterio.windows.Window(0, 0, 3, 2))
+    (-32768.0, 2)
+    """
+    dtype = np.dtype(ds.dtypes[0])
+    if dtype.kind not in "if":
+        return None
+    lowest = float(np.iinfo(dtype).min if dtype.kind == "i" else np.finfo(dtype).min)
+    values = [lowest] + ([-9999.0] if dtype.kind == "f" or np.iinfo(dtype).min <= -9999 else [])
+    counts = dict.fromkeys(values, 0)
+    for row in range(int(win.row_off), int(win.row_off + win.height), VOID_ROWS):
+        block = ds.read(1, window=rasterio.windows.Window(win.col_off, row, win.width,
+                                                          min(VOID_ROWS, int(win.row_off + win.height) - row)))
+        for v in values:
+            counts[v] += int(np.count_nonzero(block == v))
+    value, n = max(counts.items(), key=lambda kv: kv[1])
+    return (value, n) if n else None
+
+
+def _warn_voids(ds, win, name: str, path) -> None:
+    found = void_pixels(ds, win)
+    if found is None:
+        log.warning("raster %r has no nodata value and no mask; every pixel counts as data", name)
+        return
+    value, n = found
+    warnings.warn(f"raster {name!r} ({path}) declares no nodata value, and {n:,} of its pixels over the study area "
+                  f"hold {value:g}, the usual value of pixels without data (SRTM and USGS DEMs use -32768): they count "
+                  f"as data (as elevations they make slopes of thousands of per cent around them); give the raster "
+                  f"`nodata: {value:g}` in the scenario if they are voids", SitingWarning, stacklevel=4)
 
 
 def value_encoding(ds, name: str, derive: str | None, z_factor: float = 1.0) -> tuple[float, float]:

@@ -74,6 +74,8 @@ class RasterOnDisk:
         ``"slope_percent"`` or ``"slope_degrees"`` (see :data:`siting.geo.raster.DERIVATIONS`).
     src_window : rasterio.windows.Window or None
         When the file is already on the working grid: where that grid starts in the file.
+    nodata : float or None
+        The stored value of pixels without data, replacing the file's own (None: the file's nodata or mask).
 
     Examples
     --------
@@ -94,6 +96,7 @@ class RasterOnDisk:
     derive: str | None = None
     offset: float = 0.0
     src_window: Window | None = None
+    nodata: float | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -129,7 +132,7 @@ class RasterOnDisk:
         from siting.geo.raster_keep import kept
 
         grid = (str(self.src_crs), str(self.crs), tuple(self.transform), self.width, self.height, self.name,
-                self.units, self.z_factor, self.derive, self.offset, repr(self.src_window))
+                self.units, self.z_factor, self.derive, self.offset, repr(self.src_window), self.nodata)
         return kept(self.path, grid, lambda: self.read(0, 0, self.width, self.height, threads=settings.THREADS))
 
     def read(self, col0: int, row0: int, col1: int, row1: int, ds=None, threads: int = 1) -> _r.Raster:
@@ -174,15 +177,19 @@ class RasterOnDisk:
         """Float32 values (NaN for nodata) of a window of the working grid, warped on ``threads`` threads."""
         if self.src_window is not None:  # the file is on the working grid: read the window
             win = Window(self.src_window.col_off + c0, self.src_window.row_off + r0, c1 - c0, r1 - r0)
-            if ds.mask_flag_enums[0] == [MaskFlags.nodata] and np.issubdtype(ds.dtypes[0], np.integer):
-                raw = ds.read(1, window=win)  # integer cells with a nodata value: the mask is that value
+            nodata = self.nodata if self.nodata is not None else ds.nodata
+            if self.nodata is not None or (ds.mask_flag_enums[0] == [MaskFlags.nodata]
+                                           and np.issubdtype(ds.dtypes[0], np.integer)):
+                raw = ds.read(1, window=win)  # cells with a nodata value: the mask is that value
                 values = raw.astype("float32")
-                values[raw == ds.nodata] = np.nan
+                values[raw == nodata] = np.nan
                 return values
             return ds.read(1, window=win, masked=True).astype("float32").filled(np.nan)
+        given = {} if self.nodata is None else {"src_nodata": self.nodata}
         with WarpedVRT(ds, src_crs=_rio_crs(self.src_crs), crs=_rio_crs(self.crs), transform=self.transform,
                        width=self.width, height=self.height, resampling=Resampling.bilinear, tolerance=1e-6,
-                       dtype="float32", nodata=np.nan, XSCALE=1, YSCALE=1, NUM_THREADS=max(threads, 1)) as vrt:
+                       dtype="float32", nodata=np.nan, XSCALE=1, YSCALE=1, NUM_THREADS=max(threads, 1),
+                       **given) as vrt:
             # one warp definition with a fixed bilinear kernel (XSCALE/YSCALE 1, GDAL otherwise widens it by
             # each request's own scale): any window gives the same pixels as the whole
             return vrt.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True).filled(np.nan)

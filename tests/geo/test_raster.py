@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +14,7 @@ from affine import Affine
 from rasterio.transform import from_origin
 from shapely import box
 
-from siting.core.errors import RasterError
+from siting.core.errors import RasterError, SitingWarning
 from siting.geo.raster import load_raster, slope_percent, zonal_stats
 
 
@@ -49,6 +52,50 @@ def test_nodata_never_enters_statistics(tmp_path):
     st = zonal_stats(r, [box(0, 0, 1000, 1000), box(0, 600, 1000, 1000)], ["mean", "max", "count"])
     assert st["mean"].iloc[0] == 7 and st["max"].iloc[0] == 7 and st["count"].iloc[0] == 50
     assert np.isnan(st["mean"].iloc[1])  # all nodata -> NA, never -32768
+
+
+@pytest.mark.parametrize("where", ["in memory", "block by block", "warped"])
+def test_voids_in_a_file_without_nodata_are_said_and_a_given_nodata_masks_them(tmp_path, monkeypatch, where):
+    # an SRTM-like int16 DEM whose voids hold -32768 but whose header declares no nodata value
+    z = np.full((10, 10), 1_200, dtype="int16")
+    z[:5, :] = -32768
+    p = _write(tmp_path / "void.tif", z, from_origin(-1_700_000, 2_001_000, 100, 100), "EPSG:5070")
+    if where == "block by block":
+        monkeypatch.setattr("siting.core.settings.RASTER_IN_MEMORY_PX", 10)
+    crs = "EPSG:5070" if where != "warped" else "EPSG:26911"
+    shapes = gpd.GeoSeries([box(-1_700_000, 2_000_000, -1_699_000, 2_000_400),  # the data half's lower part
+                            box(-1_700_000, 2_000_600, -1_699_000, 2_001_000)], crs=5070).to_crs(crs)  # the voids
+    with pytest.warns(SitingWarning, match=r"declares no nodata value, and 50 of its pixels .* hold -32768.*"
+                                           r"`nodata: -32768`"):
+        read_as_is = load_raster(p, working_crs=crs)
+    assert _stats(read_as_is, shapes)["min"].iloc[1] == -32768  # counted as data, as the warning says
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SitingWarning)  # said once the nodata is given: no warning
+        masked = load_raster(p, working_crs=crs, nodata=-32768)
+    st = _stats(masked, shapes)
+    assert np.isnan(st["mean"].iloc[1]) and st["min"].iloc[0] == pytest.approx(1_200)
+
+
+def _stats(raster, shapes) -> pd.DataFrame:
+    if hasattr(raster, "zonal_stats"):  # on disk
+        return raster.zonal_stats(np.asarray(shapes.values), ["mean", "min"])
+    return zonal_stats(raster, np.asarray(shapes.values), ["mean", "min"])
+
+
+def test_void_pixels_counts_the_usual_void_values_only(tmp_path):
+    from siting.geo.raster import void_pixels
+
+    def found(data):
+        path = _write(tmp_path / f"v{len(list(tmp_path.iterdir()))}.tif", data, from_origin(0, 100, 10, 10),
+                      "EPSG:5070")
+        with rasterio.open(path) as ds:
+            return void_pixels(ds, rasterio.windows.Window(0, 0, data.shape[1], data.shape[0]))
+
+    assert found(np.array([[5, -9999, -9999]], "int32")) == (-9999.0, 2)
+    assert found(np.array([[5, -32767, 7]], "int16")) is None  # not a usual void value
+    assert found(np.array([[0, 0, 255]], "uint8")) is None  # unsigned: 0 is data (a class, a slope)
+    lowest = float(np.finfo("float32").min)
+    assert found(np.array([[1.5, lowest, lowest]], "float32")) == (lowest, 2)
 
 
 def test_percentiles_match_numpy(rng):

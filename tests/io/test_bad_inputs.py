@@ -266,6 +266,7 @@ def _tif(path, data, transform, crs, nodata=None):
 def test_a17_nodata_sample_is_na_and_no_nodata_warns(tmp_path, caplog):
     from rasterio.transform import from_origin
 
+    from siting.core.errors import SitingWarning
     from siting.geo.raster import load_raster
 
     data = np.arange(25, dtype="float32").reshape(5, 5)
@@ -273,8 +274,12 @@ def test_a17_nodata_sample_is_na_and_no_nodata_warns(tmp_path, caplog):
     r = load_raster(_tif(tmp_path / "nd.tif", data, from_origin(0, 500, 100, 100), "EPSG:5070", -9999),
                     working_crs="EPSG:5070")
     assert np.isnan(r.sample(np.array([250.0]), np.array([250.0]))[0])
-    with caplog.at_level(logging.WARNING, logger="siting"):
+    with pytest.warns(SitingWarning, match="declares no nodata value, and 1 of its pixels"):
         load_raster(_tif(tmp_path / "plain.tif", data, from_origin(0, 500, 100, 100), "EPSG:5070"),
+                    working_crs="EPSG:5070")  # -9999 as data: a usual void value, said
+    data[2, 2] = 3
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        load_raster(_tif(tmp_path / "plain2.tif", data, from_origin(0, 500, 100, 100), "EPSG:5070"),
                     working_crs="EPSG:5070")
     assert "no nodata value" in caplog.text
 
