@@ -164,5 +164,11 @@ def check_scenario(scenario) -> CheckReport:
             report.add("error", factor.target or factor.name, "", message)
     parcels = frames.get("parcels")
     bounds = crs_mod.total_lonlat_bounds(parcels) if parcels else None
+    if parcels and sc.crs != "auto":
+        try:
+            crs_mod.check_projected(sc.crs, what="the scenario's crs")
+            crs_mod.check_areas(sc.crs, parcels)
+        except CRSError as exc:
+            report.add("error", "scenario", "", str(exc))
     _check_rasters(sc, report, bounds)
     return report

@@ -98,6 +98,7 @@ def _load_layers(sc: Scenario) -> tuple[dict, dict, CRS]:
     else:
         wcrs = crs_mod.resolve_crs(sc.crs)
         crs_mod.check_projected(wcrs, what="the scenario's crs")
+        crs_mod.check_areas(wcrs, [p.frame for p in parcels])
     loaded = {"parcels": parcels}
     for name in sc.layers:
         if name != "parcels":

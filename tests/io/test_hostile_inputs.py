@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -339,3 +340,25 @@ def test_an_analysis_that_empties_the_run_stays_quiet(tiny_scenario):
     curve = result.analysis["relaxation"]["within_substations"]
     assert curve["sites"].tolist()[0] == 0  # at 1 m the generator made no candidate
     assert not [w for w in caught if "candidates were excluded" in str(w.message)]
+
+
+def test_a_working_crs_that_does_not_keep_areas_is_refused_by_run_and_validate(tiny_scenario):
+    # Web Mercator's areas are 1 / cos(lat)^2 times the ground's: every acre (min_area, footprints, eligible
+    # acres) would be 1.5-1.8 times too large over Nevada, while distances are measured on the ellipsoid anyway
+    from siting.core.checks import check_scenario
+
+    d = copy.deepcopy(tiny_scenario)
+    d["crs"] = "EPSG:3857"
+    with pytest.raises(CRSError, match=r"EPSG:3857 .* does not keep areas") as caught:
+        siting.run(d, progress=False)
+    low, high = (float(v) for v in re.search(r"is ([\d.]+) to ([\d.]+) acres", str(caught.value)).groups())
+    parcels = gpd.read_file(Path(d["base_dir"]) / d["layers"]["parcels"]["path"]).to_crs(4326)
+    _, south, _, north = parcels.total_bounds
+    def k2(lat):  # Mercator's areal scale on the WGS84 ellipsoid
+        return (1 - 0.00669438 * np.sin(np.radians(lat)) ** 2) / np.cos(np.radians(lat)) ** 2
+
+    # measured at the corners of the parcels' boxes (in EPSG:5070 they reach a little beyond the parcels)
+    assert low == pytest.approx(k2(south), rel=0.01) and high == pytest.approx(k2(north), rel=0.01)
+    assert any("does not keep areas" in p.message for p in check_scenario(d).errors)
+    d["crs"] = "EPSG:5070"  # equal-area: no error from either
+    assert not [p for p in check_scenario(d).errors if "keep areas" in p.message]
