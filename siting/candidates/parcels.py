@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -30,8 +31,9 @@ from shapely import STRtree
 
 from siting.candidates.ids import numbered, parcel_keys
 from siting.core import settings
+from siting.core.errors import SitingWarning
 from siting.geo.geometry import keep_family
-from siting.geo.spatial import union_by_group
+from siting.geo.spatial import overlap_pieces, union_by_group
 from siting.io.crs import check_projected
 from siting.schema import PARCEL_COLUMNS
 
@@ -68,6 +70,7 @@ def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id
     gone = pd.isna(names)
     names[~gone] = [str(v) for v in names[~gone].tolist()]
     names[gone] = [f"zone-{i}" for i in np.flatnonzero(gone).tolist()]  # the zone's row where it has no id
+    zgeoms = _zones_once(zgeoms, names)
     tree = STRtree(zgeoms)
     p_idx, z_idx = tree.query(geoms, predicate="intersects")
     pieces = keep_family(shapely.intersection(geoms[p_idx], zgeoms[z_idx]), "polygon")
@@ -94,6 +97,24 @@ def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id
     out = parcels.iloc[rows].drop(columns="geometry").reset_index(drop=True)
     out["zone"] = uniq.get_level_values(1).to_numpy(dtype=object)
     return gpd.GeoDataFrame(out, geometry=merged, crs=parcels.crs)
+
+
+def _zones_once(zgeoms: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """The zones made disjoint: ground that several cover stays in the one listed first, with a warning (else the
+    parcels' land there would be cut into a piece per zone: sites on top of each other, acres counted twice)."""
+    i, j, common = overlap_pieces(zgeoms)
+    if not len(i):
+        return zgeoms
+    cut = union_by_group(common, j, len(zgeoms))  # a later zone loses what an earlier one covers
+    out = zgeoms.copy()
+    hit = ~pd.isna(cut)
+    out[hit] = keep_family(shapely.difference(zgeoms[hit], cut[hit]), "polygon")
+    twice = float(shapely.area(shapely.union_all(common))) / settings.M2_PER_ACRE
+    pairs = ", ".join(f"{names[a]} and {names[b]}" for a, b in zip(i[:3].tolist(), j[:3].tolist(), strict=True))
+    warnings.warn(f"split_by: {len(i):,} pair(s) of zones overlap (e.g. {pairs}); the {twice:,.1f} acres covered "
+                  "more than once are kept in the zone listed first, so no land is sited twice", SitingWarning,
+                  stacklevel=4)
+    return out
 
 
 def _snap(parts, owner, zgeoms, names, tree, snap_m):

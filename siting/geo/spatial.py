@@ -27,7 +27,8 @@ from siting.geo import geodesy, proximity
 from siting.geo.geometry import keep_family
 from siting.geo.parallel import chunked
 
-__all__ = ["count_within", "keep_within", "nearest", "nearest_distance", "subtract", "union_by_group"]
+__all__ = ["MIN_OVERLAP_M2", "count_within", "keep_within", "nearest", "nearest_distance", "overlap_pieces",
+           "overlapping_pairs", "subtract", "union_by_group"]
 
 
 def union_by_group(geoms: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
@@ -217,3 +218,43 @@ def _bounds(*arrays: np.ndarray) -> tuple[float, float, float, float]:
     """Bounding box of the non-missing geometries of several arrays."""
     b = np.vstack([shapely.bounds(a[~shapely.is_missing(a) & ~shapely.is_empty(a)]) for a in arrays])
     return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
+
+#: Pairs of shapes overlapping by less than this (square metres) are taken as touching (reprojection noise).
+MIN_OVERLAP_M2 = 1.0
+
+
+def overlapping_pairs(geoms: np.ndarray, min_overlap_m2: float = MIN_OVERLAP_M2) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(i, j)``, ``i < j``, of geometries whose interiors overlap by at least ``min_overlap_m2``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> overlapping_pairs(np.array([box(0, 0, 2, 2), box(2, 0, 4, 2), box(1, 1, 3, 3)]))
+    (array([0, 1]), array([2, 2]))
+    """
+    i, j, _ = overlap_pieces(np.asarray(geoms, dtype=object), min_overlap_m2)
+    return i, j
+
+
+def overlap_pieces(geoms: np.ndarray, min_overlap_m2: float = MIN_OVERLAP_M2
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`overlapping_pairs` and each pair's common land.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> i, j, common = overlap_pieces(np.array([box(0, 0, 2, 2), box(1, 0, 3, 2)]))
+    >>> i.tolist(), j.tolist(), common[0].area
+    ([0], [1], 2.0)
+    """
+    live = geoms.copy()
+    live[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = None
+    i, j = shapely.STRtree(live).query(live)  # boxes that meet
+    keep = i < j  # each pair once; not a record with itself (GEOS's predicate would test that too)
+    i, j = i[keep], j[keep]
+    inner = chunked(shapely.relate_pattern, geoms[i], geoms[j], pattern="T********")  # interiors meet
+    i, j = i[inner], j[inner]
+    common = chunked(shapely.intersection, geoms[i], geoms[j])
+    big = shapely.area(common) >= min_overlap_m2
+    return i[big], j[big], common[big]

@@ -39,14 +39,10 @@ import shapely
 from siting.core import settings
 from siting.geo.geometry import keep_family
 from siting.geo.parallel import chunked
-from siting.geo.spatial import union_by_group
+from siting.geo.spatial import MIN_OVERLAP_M2, overlap_pieces, overlapping_pairs, union_by_group
 from siting.screen.rule_base import RuleContext
 
 __all__ = ["MIN_OVERLAP_M2", "SharedLand", "overlapping_pairs", "record_failures", "share_land"]
-
-#: Pairs of records overlapping by less than this (square metres) are taken as touching.
-MIN_OVERLAP_M2 = 1.0
-
 
 @dataclass
 class SharedLand:
@@ -114,33 +110,6 @@ DESCRIPTION = ("land several parcel records cover: held once (in the record list
                "of them fails a rule on its attributes")
 
 
-def overlapping_pairs(geoms: np.ndarray, min_overlap_m2: float = MIN_OVERLAP_M2) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``(i, j)``, ``i < j``, of geometries whose interiors overlap by at least ``min_overlap_m2``.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> overlapping_pairs(np.array([box(0, 0, 2, 2), box(2, 0, 4, 2), box(1, 1, 3, 3)]))
-    (array([0, 1]), array([2, 2]))
-    """
-    i, j, _ = _overlaps(np.asarray(geoms, dtype=object), min_overlap_m2)
-    return i, j
-
-
-def _overlaps(geoms: np.ndarray, min_overlap_m2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`overlapping_pairs` and each pair's common land."""
-    live = geoms.copy()
-    live[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = None
-    i, j = shapely.STRtree(live).query(live)  # boxes that meet
-    keep = i < j  # each pair once; not a record with itself (GEOS's predicate would test that too)
-    i, j = i[keep], j[keep]
-    inner = chunked(shapely.relate_pattern, geoms[i], geoms[j], pattern="T********")  # interiors meet
-    i, j = i[inner], j[inner]
-    common = chunked(shapely.intersection, geoms[i], geoms[j])
-    big = shapely.area(common) >= min_overlap_m2
-    return i[big], j[big], common[big]
-
-
 def record_failures(frame: gpd.GeoDataFrame, rules: dict, records: np.ndarray, ctx: RuleContext
                     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per record and rule judging records' attributes: whether the record failed it; whether it is immune to
@@ -201,7 +170,7 @@ def share_land(records: np.ndarray, land: np.ndarray, eligible: np.ndarray, fail
     """
     land = np.asarray(land, dtype=object)
     out = land.copy()
-    i, j, common = _overlaps(np.asarray(records, dtype=object), MIN_OVERLAP_M2)
+    i, j, common = overlap_pieces(np.asarray(records, dtype=object), MIN_OVERLAP_M2)
     if not len(i):
         return out, SharedLand()
     src, dst, common = np.concatenate([i, j]), np.concatenate([j, i]), np.concatenate([common, common])

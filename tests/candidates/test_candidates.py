@@ -126,3 +126,22 @@ def test_parcel_candidates_of_a_repeated_id_or_a_zone_without_an_id_are_distinct
                                                                         box(2_000, -10, 5_000, 5_000)], crs=5070)
     ids = candidates_from_parcels(land, split_by=zones)["candidate_id"]
     assert sorted(ids) == ["P-a-west", "P-a-zone-1", "P-b-west"]
+
+
+def test_zones_that_overlap_cut_the_land_once_and_say_so():
+    # three zones (hand-digitised districts) overlapping: every square metre of the parcel goes to one zone,
+    # the first listed that covers it; the pieces add up to the parcel, and none overlaps another
+    from siting.core.errors import SitingWarning
+
+    parcel = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(0, 0, 3000, 1000)], crs=5070)
+    zones = gpd.GeoDataFrame({"feature_id": ["west", "middle", "east"]},
+                             geometry=[box(0, 0, 2000, 1000), box(1500, 0, 2500, 1000), box(1000, 0, 3000, 1000)],
+                             crs=5070)
+    said = r"3 pair\(s\) of zones overlap \(e\.g\. west and middle.*the 370\.7 acres covered more than once are kept"
+    with pytest.warns(SitingWarning, match=said + " in the zone listed first"):
+        out = split_parcels(parcel, zones)
+    assert out.area.sum() == pytest.approx(parcel.area.sum())
+    area = dict(zip(out["zone"], out.area, strict=True))
+    assert area == pytest.approx({"west": 2_000_000.0, "middle": 500_000.0, "east": 500_000.0})
+    geoms = out.geometry.values
+    assert all(geoms[a].intersection(geoms[b]).area < 1e-6 for a in range(3) for b in range(a + 1, 3))
