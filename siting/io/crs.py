@@ -222,7 +222,7 @@ def check_areas(crs, frames, *, what: str = "the scenario's crs") -> None:
     siting.core.errors.CRSError: the scenario's crs EPSG:3857 (WGS 84 / Pseudo-Mercator) does not keep areas where...
     """
     crs = resolve_crs(crs)
-    lon, lat = [], []
+    lons, lats = [], []
     for frame in frames:
         if not len(frame) or frame.crs is None:
             continue
@@ -231,11 +231,11 @@ def check_areas(crs, frames, *, what: str = "the scenario's crs") -> None:
         x = np.concatenate([b[:, 0], b[:, 2], b[:, 0], b[:, 2], (b[:, 0] + b[:, 2]) / 2])
         y = np.concatenate([b[:, 1], b[:, 1], b[:, 3], b[:, 3], (b[:, 1] + b[:, 3]) / 2])
         fx, fy = transformer(frame.crs, "EPSG:4326").transform(x, y)
-        lon.append(fx)
-        lat.append(fy)
-    if not lon:
+        lons.append(fx)
+        lats.append(fy)
+    if not lons:
         return
-    lon, lat = np.concatenate(lon), np.clip(np.concatenate(lat), -89.9, 89.9)
+    lon, lat = np.concatenate(lons), np.clip(np.concatenate(lats), -89.9, 89.9)
     scale = np.asarray(Proj(crs).get_factors(lon, lat, errcheck=False).areal_scale, float)
     scale = scale[np.isfinite(scale) & (scale > 0)]
     if not len(scale) or np.abs(scale - 1).max() <= AREA_TOLERANCE:
