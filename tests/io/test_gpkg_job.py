@@ -83,3 +83,21 @@ def test_single_parts_are_made_multi_in_wkb_with_their_z_and_nothing_else_change
     assert shapely.equals(out[:-1], geoms[:-1]).all()
     assert (shapely.get_coordinates(out, include_z=True) == shapely.get_coordinates(geoms, include_z=True)
             )[~np.isnan(shapely.get_coordinates(geoms, include_z=True))].all()
+
+
+def test_no_helper_when_switched_off_or_when_python_is_embedded(monkeypatch, tmp_path):
+    assert gpkg_job.helper_python() is not None  # a plain Python here
+    monkeypatch.setenv("SITING_GPKG_HELPER", "0")
+    assert gpkg_job.helper_python() is None
+    monkeypatch.delenv("SITING_GPKG_HELPER")
+    monkeypatch.setattr(gpkg_job.sys, "executable", "/opt/qgis/bin/qgis")  # a GIS application embedding Python
+    assert gpkg_job.helper_python() is None
+    monkeypatch.setattr(gpkg_job, "HELPER_ROWS", 1)
+    job = GpkgJob(tmp_path / "here.gpkg", _layers(20))  # big enough for a helper, but none can run: in-process
+    assert job._process is None and len(gpd.read_file(job.finish(), layer="sites")) == 20
+
+
+def test_the_helper_finds_siting_from_any_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the checkout: the helper is told where siting is imported from
+    path = GpkgJob(tmp_path / "far.gpkg", _layers(10), helper=True).finish()
+    assert len(gpd.read_file(path, layer="sites")) == 10
