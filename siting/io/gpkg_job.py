@@ -93,6 +93,7 @@ class GpkgJob:
                                                  and helper_python() is not None)
         self._files: list[Path] = []
         self._process: subprocess.Popen | None = None
+        self._log = self.path.with_name(f".{self.path.stem}-helper.log")
         if use and spatial:
             self._start_helper(spatial)
         else:
@@ -119,8 +120,10 @@ class GpkgJob:
             spec.write_text(json.dumps({"path": str(self.path), "layers": jobs}), encoding="utf-8")
             here = str(Path(__file__).resolve().parents[2])  # the folder siting is imported from, for the helper
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
-            self._process = subprocess.Popen([helper_python() or sys.executable, "-m", "siting.io._gpkg_helper",
-                                              str(spec)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            self._files.append(self._log)  # its messages go to a file: a full pipe would stall it
+            with self._log.open("wb") as log_file:
+                self._process = subprocess.Popen([helper_python() or sys.executable, "-m", "siting.io._gpkg_helper",
+                                                  str(spec)], stdout=subprocess.DEVNULL, stderr=log_file, env=env)
         except BaseException:
             self._clean()
             raise
@@ -153,13 +156,13 @@ class GpkgJob:
         if self._process is None:
             return
         try:
-            _, err = self._process.communicate()
+            self._process.wait()
         except BaseException:  # interrupted: the helper goes too
             self._process.kill()
             self._process.wait()
             raise
         if self._process.returncode:
-            tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
+            tail = self._log.read_text("utf-8", "replace").strip().splitlines()[-3:]
             raise OutputError(f"{self.path}: the helper process writing its layers failed (exit "
                               f"{self._process.returncode}): {' '.join(tail) or 'no message'}")
 

@@ -67,7 +67,7 @@ def test_a_failure_in_the_helper_is_an_output_error_with_gdals_message(tmp_path,
     with pytest.raises(OutputError, match=r"bad\.gpkg: the helper process writing its layers failed \(exit \d+\).*"
                                           r"999999"):
         job.finish()
-    assert not [p for p in tmp_path.iterdir() if p.suffix in (".arrow", ".json")]
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".arrow", ".json", ".log")]
 
 
 def test_single_parts_are_made_multi_in_wkb_with_their_z_and_nothing_else_changes():
