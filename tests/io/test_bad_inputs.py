@@ -404,8 +404,24 @@ def test_s6_writer_failure_leaves_earlier_outputs_and_no_temps(tmp_path, demo_re
     def boom(*a, **k):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr("siting.deliver.outputs.write_gpkg", boom)
+    monkeypatch.setattr("siting.io.writers._write_layer", boom)  # the GeoPackage, mid-save
     with pytest.raises(OSError, match="disk full"):
+        demo_result.save(out, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.slow
+def test_s6_a_failing_geopackage_helper_leaves_earlier_outputs_and_no_temps(tmp_path, demo_result, monkeypatch):
+    from siting.core.errors import OutputError
+    from siting.io import gpkg_job
+
+    out = tmp_path / "out"
+    demo_result.save(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(gpkg_job, "HELPER_ROWS", 1)  # the helper writes the demo's layers
+    monkeypatch.setattr("siting.io.writers.gdal_crs", lambda crs: "EPSG:999999")  # and GDAL fails there
+    with pytest.raises(OutputError, match="the helper process writing its layers failed"):
         demo_result.save(out, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
