@@ -264,7 +264,19 @@ def _piece_cells(pieces, bi, bj, *, width, shape, block):
     clipped[~whole] = one_part(keep_family(shapely.intersection(pieces[owner[~whole]], cells[~whole]), "polygon"))
     ok = ~shapely.is_missing(clipped) & ~shapely.is_empty(clipped)
     ok[ok] = shapely.area(clipped[ok]) > 0
-    return owner[ok], ci[ok], cj[ok], clipped[ok]
+    return _each_part(owner[ok], ci[ok], cj[ok], clipped[ok])
+
+
+def _each_part(owner, ci, cj, clipped):
+    """A cell the land's edge cuts into disjoint parts as one row per part: a site is one connected polygon."""
+    many = np.flatnonzero(shapely.get_num_geometries(clipped) > 1)
+    if not len(many):
+        return owner, ci, cj, clipped
+    parts, k = shapely.get_parts(clipped[many], return_index=True)
+    live = shapely.area(parts) > 0
+    rows = np.r_[np.setdiff1d(np.arange(len(clipped)), many), many[k[live]]]
+    geoms = np.r_[np.delete(clipped, many), parts[live]]
+    return owner[rows], ci[rows], cj[rows], geoms
 
 
 def _block_cells(pieces, bi, bj, width, shape, block):
@@ -283,14 +295,15 @@ def _block_cells(pieces, bi, bj, width, shape, block):
 
 
 def _grid_frame(eligible, land, ci, cj, pieces, width, shape) -> gpd.GeoDataFrame:
-    order = np.lexsort((ci, cj, land))
+    rep = shapely.point_on_surface(pieces)  # the parts of a cut cell: by decreasing area, ties by position
+    order = np.lexsort((shapely.get_y(rep), shapely.get_x(rep), -shapely.area(pieces), ci, cj, land))
     land, ci, cj, pieces = land[order], ci[order], cj[order], pieces[order]
     cols = [c for c in eligible.columns if c != eligible.geometry.name]
     out = pd.DataFrame(eligible[cols]).iloc[land].reset_index(drop=True)
     cell_id = np.array([f"{i}_{j}" for i, j in zip(ci.tolist(), cj.tolist(), strict=True)], dtype=object)
     pid = parcel_keys(eligible, what="grid candidates")  # per parcel row, then per cell
     ids = np.array([f"G-{c}-{p}" for c, p in zip(cell_id.tolist(), pid[land].tolist(), strict=True)], dtype=object)
-    if pd.Series(pid, dtype=object).duplicated().any():  # one parcel split by zones: its cells numbered
+    if pd.Series(ids, dtype=object).duplicated().any():  # a cell's parts, or a parcel split by zones: numbered
         ids = numbered(ids)
     out.insert(0, "candidate_id", ids)
     out.insert(1, "cell_id", cell_id)

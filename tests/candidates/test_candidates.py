@@ -60,22 +60,26 @@ def test_cells_sure_from_numpy_are_the_cells_geos_gives(monkeypatch, shape):
 
 
 
-def test_a_cell_cut_into_one_piece_is_a_polygon_and_into_two_a_multipolygon():
+def test_a_cell_cut_in_two_by_the_land_is_two_candidates_each_one_polygon():
     import shapely
 
     from siting.candidates.grid import candidates_from_grid
 
     # a 10 km square with a 50 m slot from its top edge to its middle: the cells on the slot are cut in two
-    # (the land stays one polygon), those on the square's edge at x = 10,050 into one piece
+    # (the land stays one polygon), those on the square's edge at x = 10,050 into one piece. A site is one
+    # connected polygon: each half of a slot cell is a candidate of its own, the larger keeping the cell's id
     land = shapely.difference(box(0, 0, 10_050, 10_000), box(5_475, 4_500, 5_525, 10_001))
     cells = candidates_from_grid(gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[land], crs=5070),
                                  cell_m=1_000, shape="square")
     geoms = cells.geometry.values.to_numpy()
-    parts = shapely.get_num_geometries(geoms)
-    cut = cells["eligible_fraction"].to_numpy() < 1 - 1e-9
-    assert (parts == 2).sum() == 5 and ((parts == 1) & cut).sum() >= 10  # the slot crosses five cells whole
-    assert (shapely.get_type_id(geoms[parts == 1]) == 3).all()  # one piece: a Polygon, cut or whole
-    assert (shapely.get_type_id(geoms[parts == 2]) == 6).all()
+    assert (shapely.get_type_id(geoms) == 3).all()  # every candidate one Polygon, cut or whole
+    halves = cells[cells["cell_id"].duplicated(keep=False)]
+    assert halves["cell_id"].nunique() == 5 and len(halves) == 10  # the slot crosses five cells whole
+    for _, pair in halves.groupby("cell_id"):
+        first, second = pair["candidate_id"].tolist()
+        assert second == first + ".2" and pair.area.iloc[0] >= pair.area.iloc[1]
+        assert pair.geometry.iloc[0].distance(pair.geometry.iloc[1]) == pytest.approx(50)
+    assert cells["candidate_id"].is_unique
     assert shapely.area(geoms).sum() == pytest.approx(land.area)
 
 
