@@ -41,6 +41,7 @@ from pyproj import Geod, Proj
 GEOD = Geod(ellps="WGS84")
 M2_PER_ACRE = 4046.8564224
 STEP_DEG = 0.0005
+STEP_M = 25.0  # the same for a projected CRS's edges
 #: Field names the scenarios use, from the federal files' own (HIFLD, TIGER).
 FIELDS = {"voltage_kv": ("MAX_VOLT", "VOLTAGE"), "category": ("MTFCC",)}
 TIGER = {"S1100": "primary", "S1200": "secondary"}
@@ -64,14 +65,19 @@ def read_layer(spec, base: Path) -> gpd.GeoDataFrame:
             f = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df[lon], df[lat]), crs=4326)
         else:
             f = gpd.read_file(path, layer=s.get("layer"), engine="pyogrio")
-        f = f[f.geometry.notna() & ~f.geometry.is_empty].to_crs(4326)
-        f = f.set_geometry(shapely.segmentize(shapely.make_valid(f.geometry.values), STEP_DEG))
+        f = to_lonlat(f[f.geometry.notna() & ~f.geometry.is_empty])
         for name, sources in FIELDS.items():
             for c in sources:
                 if name not in f and c in f:
                     f[name] = f[c].map(TIGER).fillna("other") if c == "MTFCC" else pd.to_numeric(f[c], errors="coerce")
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
+
+
+def to_lonlat(f: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Edges densified in the frame's own CRS (where they are straight), then reprojected to lon/lat."""
+    step = STEP_DEG if f.crs.is_geographic else STEP_M
+    return f.set_geometry(shapely.segmentize(shapely.make_valid(f.geometry.values), step)).to_crs(4326)
 
 
 def features(layers: dict, name: str, where: str | None) -> gpd.GeoDataFrame:
@@ -121,7 +127,7 @@ def check(scenario: Path, out: Path, sample: int | None = None) -> int:
     if sample is not None and len(sites) > sample:
         print(f"checking {sample:,} of {len(sites):,} sites, drawn at random (seed 0)")
         sites = sites.sample(sample, random_state=0)
-    sites_ll = sites.to_crs(4326)
+    sites_ll = to_lonlat(sites)
     names = {r.get("layer") for r in sc.get("constraints", [])} | {f.get("distance_to") for f in sc.get("factors", [])}
     cand = sc.get("candidates", {})
     if cand.get("split_by"):

@@ -388,3 +388,25 @@ def test_features_equally_near_name_the_lowest_index_whatever_was_measured_first
     assert d.tolist() == pytest.approx(geodesy.pair_distance(sources, roads[[0, 0]], ground).tolist(), abs=1e-9)
     touching = np.array([box(jx - 10, jy - 10, jx + 10, jy + 10)])  # touches both: the first is named too
     assert geodesy.nearest(touching, roads, ground)[1].tolist() == [0]
+
+
+def test_exclusion_buffers_hold_the_distance_where_geos_rounds_a_corners_arc():
+    # GEOS splits a corner's arc into round(angle / quantum) segments: an angle just under 1.5 quanta gets one
+    # segment of 1.5 quanta, whose chord comes nearest the corner. Every buffer must still hold every point
+    # within the distance on the ground: planar distance * s_max (the certified scale) from the shape
+    import shapely
+
+    from siting.geo import proximity
+    from siting.geo.ground import QUAD_SEGS, buffer_radius
+
+    quantum = np.pi / 2 / QUAD_SEGS
+    x0, y0 = -1_700_000.0, 2_000_000.0
+    for frac in np.linspace(0.2, 4.0, 77):
+        th = frac * quantum
+        poly = shapely.Polygon([(x0, y0), (x0 + 1000, y0), (x0 + 1000 + 1000 * np.cos(th), y0 + 1000 * np.sin(th)),
+                                (x0, y0 + 3000)])
+        radius = buffer_radius(np.array([poly]), 2_000, G, cover=True)[0]
+        ax, ay, rho = proximity.anchors(np.array([poly]))
+        s_max = G.local_scales(ax, ay, rho + 1.05 * 2_000)[1][0]  # the certified scale the radius is sized with
+        edge = shapely.boundary(shapely.buffer(poly, radius, quad_segs=QUAD_SEGS))
+        assert shapely.distance(poly, edge) >= 2_000 * s_max - 1e-6
