@@ -164,11 +164,24 @@ def check_scenario(scenario) -> CheckReport:
             report.add("error", factor.target or factor.name, "", message)
     parcels = frames.get("parcels")
     bounds = crs_mod.total_lonlat_bounds(parcels) if parcels else None
-    if parcels and sc.crs != "auto":
+    if parcels:
+        _check_crs(sc, parcels, bounds, report)
+    _check_rasters(sc, report, bounds)
+    return report
+
+
+def _check_crs(sc: Scenario, parcels: list, bounds, report: CheckReport) -> None:
+    """The working CRS must be projected and keep areas over the parcels; say what uneven stretch costs."""
+    if sc.crs == "auto":
+        wcrs = crs_mod.pick_working_crs(bounds)
+    else:
         try:
             crs_mod.check_projected(sc.crs, what="the scenario's crs")
             crs_mod.check_areas(sc.crs, parcels)
         except CRSError as exc:
             report.add("error", "scenario", "", str(exc))
-    _check_rasters(sc, report, bounds)
-    return report
+            return
+        wcrs = crs_mod.resolve_crs(sc.crs)
+    note = crs_mod.stretch_note(wcrs, parcels)
+    if note:
+        report.add("warning", "scenario", "crs", note)

@@ -99,6 +99,9 @@ def _load_layers(sc: Scenario) -> tuple[dict, dict, CRS]:
         wcrs = crs_mod.resolve_crs(sc.crs)
         crs_mod.check_projected(wcrs, what="the scenario's crs")
         crs_mod.check_areas(wcrs, [p.frame for p in parcels])
+    note = crs_mod.stretch_note(wcrs, [p.frame for p in parcels])
+    if note:
+        warnings.warn(note, SitingWarning, stacklevel=2)
     loaded = {"parcels": parcels}
     for name in sc.layers:
         if name != "parcels":

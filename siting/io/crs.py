@@ -38,12 +38,14 @@ from siting.core.errors import CRSError
 
 __all__ = [
     "AREA_TOLERANCE",
+    "STRETCH_WARN",
     "check_areas",
     "check_projected",
     "densify_edges",
     "lonlat_bounds",
     "pick_working_crs",
     "resolve_crs",
+    "stretch_note",
     "transformer",
 ]
 
@@ -222,6 +224,25 @@ def check_areas(crs, frames, *, what: str = "the scenario's crs") -> None:
     siting.core.errors.CRSError: the scenario's crs EPSG:3857 (WGS 84 / Pseudo-Mercator) does not keep areas where...
     """
     crs = resolve_crs(crs)
+    points = _parcel_points(frames)
+    if points is None:
+        return
+    lon, lat = points
+    scale = np.asarray(Proj(crs).get_factors(lon, lat, errcheck=False).areal_scale, float)
+    scale = scale[np.isfinite(scale) & (scale > 0)]
+    if not len(scale) or np.abs(scale - 1).max() <= AREA_TOLERANCE:
+        return
+    off = float(np.abs(scale - 1).max())
+    raise CRSError(f"{what} {crs.to_string()} ({crs.name}) does not keep areas where the parcels lie: an acre on "
+                   f"the ground is {scale.min():,.3f} to {scale.max():,.3f} acres on its map over the parcels' boxes "
+                   f"(off by up to "
+                   f"{100 * off:,.1f} %), so every area (min_area, cell and footprint acres, site and eligible acres) "
+                   "would be off as much. Use an equal-area CRS (EPSG:5070 for the lower 48, EPSG:3338 for Alaska) "
+                   "or leave `crs:` out to let siting pick one")
+
+
+def _parcel_points(frames) -> tuple[np.ndarray, np.ndarray] | None:
+    """Longitudes and latitudes of the corners and middles of the features' boxes (None without any)."""
     lons, lats = [], []
     for frame in frames:
         if not len(frame) or frame.crs is None:
@@ -234,19 +255,52 @@ def check_areas(crs, frames, *, what: str = "the scenario's crs") -> None:
         lons.append(fx)
         lats.append(fy)
     if not lons:
-        return
-    lon, lat = np.concatenate(lons), np.clip(np.concatenate(lats), -89.9, 89.9)
-    scale = np.asarray(Proj(crs).get_factors(lon, lat, errcheck=False).areal_scale, float)
-    scale = scale[np.isfinite(scale) & (scale > 0)]
-    if not len(scale) or np.abs(scale - 1).max() <= AREA_TOLERANCE:
-        return
-    off = float(np.abs(scale - 1).max())
-    raise CRSError(f"{what} {crs.to_string()} ({crs.name}) does not keep areas where the parcels lie: an acre on "
-                   f"the ground is {scale.min():,.3f} to {scale.max():,.3f} acres on its map over the parcels' boxes "
-                   f"(off by up to "
-                   f"{100 * off:,.1f} %), so every area (min_area, cell and footprint acres, site and eligible acres) "
-                   "would be off as much. Use an equal-area CRS (EPSG:5070 for the lower 48, EPSG:3338 for Alaska) "
-                   "or leave `crs:` out to let siting pick one")
+        return None
+    return np.concatenate(lons), np.clip(np.concatenate(lats), -89.9, 89.9)
+
+
+#: Ratio of the longest to the shortest ground length of a map metre (at one place, over the directions)
+#: above which :func:`stretch_note` speaks: rules and spacing are sized for the longest direction.
+STRETCH_WARN = 1.05
+
+
+def stretch_note(crs, frames) -> str | None:
+    """What a CRS that stretches distances unevenly where the parcels lie costs, or None when it does not.
+
+    Distances and rules are decided on the ellipsoid whatever the CRS, but a buffer or a spacing drawn on
+    the map is sized for the direction the map stretches most, so where one direction is stretched far
+    more than another (EPSG:5070 on Alaska's North Slope: 1.43 one way, 0.70 the other) land beyond a
+    buffer and room for packed sites are given up. Speaks when Tissot's ratio ``a / b`` exceeds
+    :data:`STRETCH_WARN` at a corner or middle of a parcel's box.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> stretch_note("EPSG:5070", [gpd.GeoDataFrame(geometry=[box(-119.9, 35.0, -114.1, 42.0)], crs=4326)])
+    >>> print(stretch_note("EPSG:5070", [gpd.GeoDataFrame(geometry=[box(-152, 69, -150, 70)], crs=4326)])[:99])
+    the working CRS EPSG:5070 stretches a map metre to 0.733 to 1.365 m on the ground where the parcels
+    """
+    points = _parcel_points(frames)
+    if points is None:
+        return None
+    crs = resolve_crs(crs)
+    f = Proj(crs).get_factors(*points, errcheck=False)
+    a, b = np.asarray(f.tissot_semimajor, float), np.asarray(f.tissot_semiminor, float)
+    ok = np.isfinite(a) & np.isfinite(b) & (b > 0)
+    if not ok.any():
+        return None
+    ratio = np.where(ok, a / np.where(ok, b, 1.0), 0.0)
+    worst = int(np.argmax(ratio))
+    if ratio[worst] <= STRETCH_WARN:
+        return None
+    return (f"the working CRS {crs.to_string()} stretches a map metre to {1 / a[ok].max():,.3f} to "
+            f"{1 / b[ok].min():,.3f} m on the ground where the parcels lie, and at "
+            f"({points[0][worst]:.2f}, {points[1][worst]:.2f}) one direction {ratio[worst]:,.2f} times another. "
+            "Every rule and spacing still holds on the ellipsoid, but buffers and spacings are drawn for the "
+            f"direction stretched most, so up to {100 * (ratio[worst] - 1):,.0f} % of each buffer distance beyond "
+            "it and room for packed sites are given up there. Run such regions on their own with `crs:` left "
+            "out: siting then picks a CRS made for them (EPSG:3338 for Alaska, ESRI:102007 for Hawaii)")
 
 
 def require_same_crs(*frames, what: str = "layers") -> None:

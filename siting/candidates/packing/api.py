@@ -31,10 +31,10 @@ from siting.candidates.packing.footprint import Footprint, packing_bound
 from siting.candidates.packing.greedy import greedy, score_at, trials
 from siting.candidates.packing.lattice import make_pieces
 from siting.candidates.packing.plss_align import pack_on_plss, plss_frame, unit_fields
+from siting.candidates.packing.regions import across_groups, by_group, spacing_groups
 from siting.core import settings
 from siting.core.errors import ScenarioError
 from siting.core.progress import iterate
-from siting.geo import geodesy
 from siting.io.crs import check_projected
 
 __all__ = ["ROTATION_STEP_DEG", "pack_sites", "packing_curve"]
@@ -83,9 +83,10 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     shape, aspect : {"square", "rectangle", "circle"}, float
         Footprint shape, and width / height of rectangles.
     spacing_m : float
-        Smallest distance between two footprints (edge to edge) on the ground: the plan uses
-        ``spacing_m * s_max``, the largest scale of the projected CRS over the land
-        (:meth:`siting.geo.geodesy.Ground.scale_range`), so every pair is that far apart on the ellipsoid.
+        Smallest distance between two footprints (edge to edge) on the ground: each group of land
+        pieces of like scale is packed with ``spacing_m * s_max``, the largest scale of the projected CRS
+        over its pieces' neighbourhoods (:mod:`~siting.candidates.packing.regions`), and footprints of
+        different groups keep the larger of their spacings, so every pair is that far apart on the ellipsoid.
     edge_setback_m : float
         Footprints stay this far inside the eligible land.
     objective : {"count", "score"}
@@ -130,21 +131,22 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     pieces = make_pieces(eligible, edge_setback_m)
     rots = _distinct_rotations(rotations, fp)
     obj = score if objective == "score" else None
-    planned = _planar_spacing(eligible, spacing_m)
-    sites = greedy(pieces, fp, planned, trials(rots, offsets, seed), obj, improve, progress)
+    groups = spacing_groups(pieces, eligible.crs, spacing_m)
+    sites = _greedy(pieces, groups, fp, trials(rots, offsets, seed), obj, improve, progress)
     report: dict = {"method": method, "greedy_sites": len(sites)}
     if method == "exact":
-        theta = _main_rotation(sites, rots)
-        sites, solver = solve(pieces, fp, planned, theta, sites, score=obj, time_limit=time_limit_s)
+        sites, solver = _exact(pieces, groups, fp, sites, _main_rotation(sites, rots), obj, time_limit_s)
         report.update(solver, greedy_gap=1 - report["greedy_sites"] / max(len(sites), 1))
     out = _sites_frame(eligible, fp, pieces.row, sites, score)
-    bound = packing_bound(eligible, fp, planned, edge_setback_m)
+    bound = packing_bound(eligible, fp, float(groups.spacing.min()), edge_setback_m)  # every pair is that far
     report.update(sites=len(out), bound=bound, efficiency=len(out) / bound if bound > 0 else float("nan"),
                   seconds=time.perf_counter() - start, footprint_acres=float(footprint_acres), shape=shape,
-                  spacing_m=float(spacing_m), planar_spacing_m=float(planned), edge_setback_m=float(edge_setback_m),
+                  spacing_m=float(spacing_m), planar_spacing_m=float(groups.spacing.max()),
+                  planar_spacing_min_m=float(groups.spacing.min()), spacing_groups=len(groups),
+                  edge_setback_m=float(edge_setback_m),
                   eligible_acres=float(eligible.area.sum() / settings.M2_PER_ACRE))
     if align == "plss":
-        out = _aligned(eligible, plss, footprint_acres, planned, edge_setback_m, report)
+        out = _aligned(eligible, plss, footprint_acres, float(groups.spacing.max()), edge_setback_m, report)
     return _finish(out, report)
 
 
@@ -171,14 +173,32 @@ def _aligned(eligible, plss, footprint_acres: float, planned: float, edge_setbac
     return out
 
 
-def _planar_spacing(eligible: gpd.GeoDataFrame, spacing_m: float) -> float:
-    """The map spacing that keeps footprints ``spacing_m`` apart on the ellipsoid over this land."""
-    ground = geodesy.ground_of(eligible.crs)
-    if ground is None or spacing_m <= 0 or not len(eligible):
-        return float(spacing_m)
-    minx, miny, maxx, maxy = eligible.total_bounds
-    return float(spacing_m * ground.scale_range((minx - spacing_m, miny - spacing_m,
-                                                 maxx + spacing_m, maxy + spacing_m))[1])
+def _greedy(pieces, groups, fp: Footprint, tries, obj, improve: bool, progress) -> Sites:
+    """The greedy packing of each spacing group; pairs across groups kept apart."""
+    sites = by_group(pieces, groups, lambda part, spacing, _: greedy(part, fp, spacing, tries, obj, improve, progress))
+    return across_groups(fp, sites, groups, score_at(obj, sites.x, sites.y))
+
+
+def _exact(pieces, groups, fp: Footprint, start: Sites, theta: float, obj, time_limit: float):
+    """The exact packing of each spacing group from its greedy sites; the solvers' reports merged."""
+    reports: list[dict] = []
+
+    def one(part, spacing: float, ids: np.ndarray) -> Sites:
+        piece = np.asarray(start.piece, np.int64)
+        mine = start.take(np.isin(piece, ids))
+        mine.piece = np.searchsorted(ids, piece[np.isin(piece, ids)])
+        sites, rep = solve(part, fp, spacing, theta, mine, score=obj, time_limit=time_limit)
+        reports.append(rep)
+        return sites
+
+    sites = by_group(pieces, groups, one)
+    sites = across_groups(fp, sites, groups, score_at(obj, sites.x, sites.y))
+    merged = {"status": "; ".join(dict.fromkeys(r["status"] for r in reports)),
+              "objective": float(sum(r["objective"] for r in reports)),
+              "mip_gap": float(max(r["mip_gap"] for r in reports)),
+              "positions": int(sum(r["positions"] for r in reports)),
+              "conflicts": int(sum(r["conflicts"] for r in reports))}
+    return sites, merged
 
 
 def _distinct_rotations(rotations, fp: Footprint) -> tuple[float, ...]:
