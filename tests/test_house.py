@@ -109,6 +109,15 @@ def test_only_one_place_imports_each_heavy_library(library, allowed):
     assert users <= allowed
 
 
+def test_every_warning_goes_through_one_helper():
+    # siting.core.errors.warn attributes a warning to the user's own line; a direct warnings.warn would point
+    # into the library (and its stacklevel breaks when the call moves)
+    direct = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in MODULES if p.name != "errors.py" for n in ast.walk(_tree(p))
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "warn"
+              and getattr(n.func.value, "id", "") == "warnings"]
+    assert direct == []
+
+
 def test_only_the_source_adapters_know_the_federal_field_names():
     fields = {"Mang_Name", "GAP_Sts", "Des_Tp", "MAX_VOLT", "VOLT_CLASS", "dev_stat", "commod1", "SITE_NAME"}
     users = set()

@@ -20,12 +20,10 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
-from siting.core.errors import SitingWarning
+from siting.core.errors import warn
 
 __all__ = ["numbered", "parcel_keys"]
 
@@ -51,9 +49,8 @@ def parcel_keys(land: pd.DataFrame, *, what: str) -> np.ndarray:
     if len(gone):
         out[gone] = [f"row-{i}" for i in gone.tolist()]
         shown = ", ".join(str(i) for i in gone[:5].tolist()) + (" ..." if len(gone) > 5 else "")
-        warnings.warn(f"{what}: {len(gone):,} of {len(land):,} parcel rows have no parcel_id (rows {shown}); "
-                      "their candidates are named by row (row-<n>): give every parcel an id to keep names stable",
-                      SitingWarning, stacklevel=3)
+        warn(f"{what}: {len(gone):,} of {len(land):,} parcel rows have no parcel_id (rows {shown}); "
+             "their candidates are named by row (row-<n>): give every parcel an id to keep names stable")
     return out
 
 

@@ -21,7 +21,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +30,7 @@ from shapely import STRtree
 
 from siting.candidates.ids import numbered, parcel_keys
 from siting.core import settings
-from siting.core.errors import SitingWarning
+from siting.core.errors import warn
 from siting.geo.geometry import keep_family
 from siting.geo.spatial import overlap_pieces, union_by_group
 from siting.io.crs import check_projected
@@ -111,9 +110,8 @@ def _zones_once(zgeoms: np.ndarray, names: np.ndarray) -> np.ndarray:
     out[hit] = keep_family(shapely.difference(zgeoms[hit], cut[hit]), "polygon")
     twice = float(shapely.area(shapely.union_all(common))) / settings.M2_PER_ACRE
     pairs = ", ".join(f"{names[a]} and {names[b]}" for a, b in zip(i[:3].tolist(), j[:3].tolist(), strict=True))
-    warnings.warn(f"split_by: {len(i):,} pair(s) of zones overlap (e.g. {pairs}); the {twice:,.1f} acres covered "
-                  "more than once are kept in the zone listed first, so no land is sited twice", SitingWarning,
-                  stacklevel=4)
+    warn(f"split_by: {len(i):,} pair(s) of zones overlap (e.g. {pairs}); the {twice:,.1f} acres covered "
+         "more than once are kept in the zone listed first, so no land is sited twice")
     return out
 
 

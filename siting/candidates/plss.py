@@ -20,7 +20,6 @@ Examples
 from __future__ import annotations
 
 import re
-import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +27,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from siting.core.errors import FieldError, SitingWarning
+from siting.core.errors import FieldError, warn
 
 __all__ = ["MIN_SHARE", "OUTSIDE", "PLSS_FIELDS", "aliquots", "check_plss_fields", "incomplete", "legal_descriptions",
            "section_number", "township"]
@@ -122,10 +121,9 @@ def _without_ids(out: pd.Series, site: np.ndarray, rows, layer: str) -> None:
     note = [f"{k} quarter-quarter(s) without {'/'.join(PLSS_FIELDS)} in the layer" for k in n[some].tolist()]
     known = out.iloc[some].to_numpy(dtype=object) != OUTSIDE
     out.iloc[some] = np.where(known, out.iloc[some].to_numpy(dtype=object) + "; ", "") + np.array(note, dtype=object)
-    warnings.warn(f"layer {layer!r}: {len(site):,} quarter-quarter(s) under {len(some):,} site(s) lack one of "
-                  f"{', '.join(PLSS_FIELDS)} (rows {', '.join(map(str, list(rows[:5])))}); those descriptions say "
-                  "so instead of naming them: fill the fields from CadNSDI's PLSS Intersected layer",
-                  SitingWarning, stacklevel=3)
+    warn(f"layer {layer!r}: {len(site):,} quarter-quarter(s) under {len(some):,} site(s) lack one of "
+         f"{', '.join(PLSS_FIELDS)} (rows {', '.join(map(str, list(rows[:5])))}); those descriptions say "
+         "so instead of naming them: fill the fields from CadNSDI's PLSS Intersected layer")
 
 
 def _describe(rows: pd.DataFrame) -> str:

@@ -31,7 +31,11 @@ True
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
+from types import FrameType
 
 __all__ = [
     "CRSError",
@@ -47,7 +51,11 @@ __all__ = [
     "ScenarioError",
     "SitingError",
     "SitingWarning",
+    "warn",
 ]
+
+#: The folder of the siting package: frames whose file lies in it are the library's own.
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class SitingError(Exception):
@@ -142,3 +150,25 @@ class FetchError(SitingError, OSError):
 
 class MissingDependencyError(SitingError, ImportError):
     """An optional dependency is needed; the message says what to install."""
+
+
+def warn(message: str, category: type[Warning] = SitingWarning) -> None:
+    """Issue a warning attributed to the first caller outside siting: the user's own line.
+
+    A notebook or script then shows the line that called siting (``result = siting.run(...)``), not a line
+    deep in the library, and Python's once-per-place filter counts places in the user's code.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("layer 'towns': 3 feature(s) repaired")
+    >>> caught[0].category.__name__, str(caught[0].message), caught[0].filename.startswith("<doctest")
+    ('SitingWarning', "layer 'towns': 3 feature(s) repaired", True)
+    """
+    level = 2
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level)

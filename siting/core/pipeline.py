@@ -16,7 +16,6 @@ import gc
 import logging
 import platform
 import uuid
-import warnings
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -29,7 +28,7 @@ from pyproj import CRS
 from siting.candidates.parcels import OUTSIDE_ZONES, assign_classes, candidates_from_parcels
 from siting.candidates.plss import legal_descriptions
 from siting.core.engine import make_engine
-from siting.core.errors import InputFileError, LayerError, ScenarioError, SitingWarning
+from siting.core.errors import InputFileError, LayerError, ScenarioError, warn
 from siting.core.progress import Steps, release_memory
 from siting.core.result import SitingResult
 from siting.core.scenario import Scenario, load_scenario
@@ -101,7 +100,7 @@ def _load_layers(sc: Scenario) -> tuple[dict, dict, CRS]:
         crs_mod.check_areas(wcrs, [p.frame for p in parcels])
     note = crs_mod.stretch_note(wcrs, [p.frame for p in parcels])
     if note:
-        warnings.warn(note, SitingWarning, stacklevel=2)
+        warn(note)
     loaded = {"parcels": parcels}
     for name in sc.layers:
         if name != "parcels":
@@ -122,7 +121,7 @@ def _warn_far_layers(layers: dict, margin_m: float = 200_000.0) -> None:
             said = (f"layer {name!r}: none of its {len(frame):,} features lies within {margin_m / 1000:.0f} km "
                     "of the parcels; check its CRS and that it is the right file")
             log.warning(said)
-            warnings.warn(said, SitingWarning, stacklevel=4)
+            warn(said)
 
 
 def _name_installations(frame: gpd.GeoDataFrame, layers: dict, loaded: dict) -> gpd.GeoDataFrame:
@@ -225,14 +224,13 @@ def _warn_unapplied(screening, units: pd.DataFrame, classes: dict) -> None:
     judged nothing (a filter value mistyped, e.g. 'dod-doe' for 'dod_doe')."""
     for name in classes:
         if "candidate_class" in units and not (units["candidate_class"] == name).any():
-            warnings.warn(f"candidates.classes: class {name!r} has none of the {len(units):,} parcels "
-                          f"({classes[name]}); check the filter's values", SitingWarning, stacklevel=3)
+            warn(f"candidates.classes: class {name!r} has none of the {len(units):,} parcels "
+                 f"({classes[name]}); check the filter's values")
     for label, rule in screening.applied.items():
         judged, applies = screening.long_ledger.applies.get(label, (0, True))
         if rule.applies_to and judged and not applies:
-            warnings.warn(f"rule {label} applies to none of the {judged:,} candidates (applies_to: "
-                          f"{rule.applies_to}): it judged nothing; check the filter's values", SitingWarning,
-                          stacklevel=3)
+            warn(f"rule {label} applies to none of the {judged:,} candidates (applies_to: "
+                 f"{rule.applies_to}): it judged nothing; check the filter's values")
 
 
 def _check_judgeable(sc: Scenario, rules: list, layers: dict, rasters: dict) -> None:

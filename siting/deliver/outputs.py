@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -48,7 +47,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting.core.errors import OutputError, SitingError, SitingWarning
+from siting.core.errors import OutputError, SitingError, warn
 from siting.core.progress import release_memory
 from siting.deliver.folder import (
     check_output_dir,
@@ -106,8 +105,8 @@ def polygons_only(frame: gpd.GeoDataFrame, layer: str) -> tuple[gpd.GeoDataFrame
         return frame, 0
     fixed = geoms.copy()
     fixed[odd] = keep_family(geoms[odd], "polygon")
-    warnings.warn(f"layer {layer!r}: {n:,} feature(s) had line or point parts left by overlays; those parts "
-                  "are dropped from the outputs and the polygons kept", SitingWarning, stacklevel=2)
+    warn(f"layer {layer!r}: {n:,} feature(s) had line or point parts left by overlays; those parts "
+         "are dropped from the outputs and the polygons kept")
     return frame.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=frame.crs)), n
 
 

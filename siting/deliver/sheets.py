@@ -20,14 +20,13 @@ from __future__ import annotations
 import base64
 import html
 import logging
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.core.errors import MissingDependencyError, SitingWarning
+from siting.core.errors import MissingDependencyError, warn
 from siting.deliver.pdf import print_pdf
 from siting.deliver.provenance import provenance
 from siting.deliver.sheet_maps import site_maps
@@ -101,7 +100,7 @@ def _print_all(pages: list[Path]) -> None:
         for page in pages:
             print_pdf(page, page.with_suffix(".pdf"))
     except MissingDependencyError as exc:
-        warnings.warn(str(exc), SitingWarning, stacklevel=3)
+        warn(str(exc))
 
 
 def _safe(name: str) -> str:

@@ -40,14 +40,12 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import QhullError, Voronoi, cKDTree
 
-from siting.core.errors import SitingWarning
+from siting.core.errors import warn
 from siting.geo import geodesy, spatial
 from siting.geo.ground import morton
 from siting.geo.parallel import each
@@ -302,10 +300,10 @@ class _Search:
             self.measure(p[vi, 0], p[vi, 1], gi)
             bad = miss[vi] > self.tol
             if bad.any():  # a peak not found to the tolerance: the value may be below the truth there, said aloud
-                warnings.warn(f"farthest point: {int(bad.sum()):,} ground Voronoi vertices inside "
-                              f"{len(np.unique(gi[bad])):,} footprints were not settled to {self.tol:g} m "
-                              f"(up to {float(miss[vi][bad].max()):,.1f} m apart); their footprints' farthest "
-                              "distance may be that much too small", SitingWarning, stacklevel=4)
+                warn(f"farthest point: {int(bad.sum()):,} ground Voronoi vertices inside "
+                     f"{len(np.unique(gi[bad])):,} footprints were not settled to {self.tol:g} m "
+                     f"(up to {float(miss[vi][bad].max()):,.1f} m apart); their footprints' farthest "
+                     "distance may be that much too small")
 
     def _equidistant(self, start: np.ndarray, sites: np.ndarray, steps: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Points equally far on the ground from three sites each (``sites``: (n, 3, 2)), by Newton steps,

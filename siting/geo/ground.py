@@ -16,14 +16,13 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 
 import numpy as np
 from pyproj import CRS, Proj
 from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 
-from siting.core.errors import CRSError, SitingWarning
+from siting.core.errors import CRSError, warn
 from siting.geo import proximity
 from siting.geo.albers import albers_inverse
 from siting.geo.kernels import chord_geodesics
@@ -191,11 +190,10 @@ class Ground:
         bad = np.isnan(a)
         if bad.any() and not self._off_domain:  # off the projection's domain: the nearest node's, said once
             self._off_domain = True
-            warnings.warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {bad.size:,} lattice "
-                          "points of a region the search covers (outside its domain: e.g. a national layer's far "
-                          "features with a regional CRS); the nearest points' scales are used there. Clip the layers "
-                          "to the study area or choose a working CRS that covers them (said once per CRS)",
-                          SitingWarning, stacklevel=3)
+            warn(f"{self.crs.name} has no scale factors at {int(bad.sum()):,} of {bad.size:,} lattice "
+                 "points of a region the search covers (outside its domain: e.g. a national layer's far "
+                 "features with a regional CRS); the nearest points' scales are used there. Clip the layers "
+                 "to the study area or choose a working CRS that covers them (said once per CRS)")
         if bad.any():
             near = distance_transform_edt(bad, return_distances=False, return_indices=True)
             a, b = a[tuple(near)], b[tuple(near)]

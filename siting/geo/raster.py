@@ -21,7 +21,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import from_bounds
 
 from siting.core import settings
-from siting.core.errors import InputFileError, RasterError, SitingWarning
+from siting.core.errors import InputFileError, RasterError, warn
 from siting.geo import pixels as px
 from siting.io.crs import resolve_crs
 from siting.io.virtual import check_local
@@ -245,10 +244,10 @@ def _warn_voids(ds, win, name: str, path) -> None:
         log.warning("raster %r has no nodata value and no mask; every pixel counts as data", name)
         return
     value, n = found
-    warnings.warn(f"raster {name!r} ({path}) declares no nodata value, and {n:,} of its pixels over the study area "
-                  f"hold {value:g}, the usual value of pixels without data (SRTM and USGS DEMs use -32768): they count "
-                  f"as data (as elevations they make slopes of thousands of per cent around them); give the raster "
-                  f"`nodata: {value:g}` in the scenario if they are voids", SitingWarning, stacklevel=4)
+    warn(f"raster {name!r} ({path}) declares no nodata value, and {n:,} of its pixels over the study area "
+         f"hold {value:g}, the usual value of pixels without data (SRTM and USGS DEMs use -32768): they count "
+         f"as data (as elevations they make slopes of thousands of per cent around them); give the raster "
+         f"`nodata: {value:g}` in the scenario if they are voids")
 
 
 def value_encoding(ds, name: str, derive: str | None, z_factor: float = 1.0) -> tuple[float, float]:
@@ -279,8 +278,7 @@ def value_encoding(ds, name: str, derive: str | None, z_factor: float = 1.0) -> 
                 if unit in VERTICAL_UNITS else f"the band's unit {unit!r} is not a length siting knows; its values "
                 "are taken as metres for the slope")
         if to_metres != 1.0 or unit not in VERTICAL_UNITS:
-            warnings.warn(f"raster {name!r}: {said} (set the raster's z_factor to choose otherwise)", SitingWarning,
-                          stacklevel=3)
+            warn(f"raster {name!r}: {said} (set the raster's z_factor to choose otherwise)")
     if (scale, offset) != (1.0, 0.0):
         log.info("raster %r: stored values x %g + %g (the band's scale and offset)", name, scale, offset)
     k = to_metres * z_factor

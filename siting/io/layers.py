@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import pandas as pd
 import shapely
 
 from siting.core import settings
-from siting.core.errors import CRSError, FieldError, GeometryError, SitingWarning
+from siting.core.errors import CRSError, FieldError, GeometryError, warn
 from siting.geo import geometry
 from siting.io import crs as crs_mod
 from siting.io import minerals, readers
@@ -419,8 +418,8 @@ def _log_report(r: LayerReport) -> None:
     parts += [f"{i['count']:,} {i['problem']} in {i['field']} ({i['action']})" for i in notable
               if i["action"] != "repaired"]
     parts += ["no feature left: the layer is empty"] if r.kept + r.repaired == 0 else []
-    warnings.warn(f"layer {r.layer!r} ({Path(r.path).name if r.path else 'frame'}, {r.read:,} read): "
-                  + "; ".join(parts), SitingWarning, stacklevel=4)
+    warn(f"layer {r.layer!r} ({Path(r.path).name if r.path else 'frame'}, {r.read:,} read): "
+         + "; ".join(parts))
 
 
 def read_layer(src, *, source: str | None = None, layer=None, crs=None, working_crs="auto",

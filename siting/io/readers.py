@@ -42,7 +42,7 @@ import pyogrio
 import shapely
 
 from siting.core import settings
-from siting.core.errors import CRSError, InputFileError, LayerError, SitingWarning
+from siting.core.errors import CRSError, InputFileError, LayerError, warn
 from siting.io.virtual import check_local
 
 __all__ = ["RawLayer", "points_from_table", "read_raw"]
@@ -122,7 +122,7 @@ def read_table(path: Path, name: str, encoding: str | None = None) -> pd.DataFra
             table = pd.read_csv(path, encoding="latin-1", **kw)
             said = f"layer {name!r}: {path.name} is not UTF-8; read as Latin-1 (set `encoding:` to choose)"
             log.warning(said)
-            warnings.warn(said, SitingWarning, stacklevel=4)
+            warn(said)
             return table
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputFileError(f"layer {name!r}: {path} cannot be read as a table with delimiter {sep!r}: {exc}; "
@@ -276,9 +276,9 @@ def _read_linearized(gdal_path: str, opts: dict, name: str, path: Path):
     finally:
         pyogrio.set_gdal_config_options({"OGR_ARC_STEPSIZE": old})
     sag = 1e3 * (1 - np.cos(np.radians(ARC_STEP_DEG / 2)))
-    warnings.warn(f"layer {name!r} ({path}): curved geometries (circular arcs, as in Esri geodatabases) are read "
-                  f"as straight segments every {ARC_STEP_DEG:g} degrees of arc (at most {sag * 1e3:.2f} mm from the "
-                  "arc per km of its radius)", SitingWarning, stacklevel=4)
+    warn(f"layer {name!r} ({path}): curved geometries (circular arcs, as in Esri geodatabases) are read "
+         f"as straight segments every {ARC_STEP_DEG:g} degrees of arc (at most {sag * 1e3:.2f} mm from the "
+         "arc per km of its radius)")
     return frame, closed
 
 

@@ -42,7 +42,7 @@ import pyogrio
 import shapely
 
 from siting.core import settings
-from siting.core.errors import OutputError, SitingWarning
+from siting.core.errors import OutputError, warn
 from siting.geo.geometry import keep_family
 from siting.io.batches import gdal_stream, write_geoparquet
 
@@ -420,9 +420,9 @@ def _warn_long_text(data: pd.DataFrame, names, path: Path) -> None:
     text = [c for c in names if data[c].dtype.kind == "O"]
     cut = {c: n for c in text if (n := int(data[c].dropna().astype(str).str.len().gt(DBF_TEXT).sum()))}
     if cut:
-        warnings.warn(f"Shapefile {path.name}: a DBF field holds at most {DBF_TEXT} characters, so "
-                      + ", ".join(f"{n:,} value(s) of {c!r}" for c, n in cut.items())
-                      + " are cut there; the GeoPackage and GeoJSON keep them whole", SitingWarning, stacklevel=3)
+        warn(f"Shapefile {path.name}: a DBF field holds at most {DBF_TEXT} characters, so "
+             + ", ".join(f"{n:,} value(s) of {c!r}" for c, n in cut.items())
+             + " are cut there; the GeoPackage and GeoJSON keep them whole")
 
 
 def write_shapefile(gdf: gpd.GeoDataFrame, path) -> tuple[Path, Path]:

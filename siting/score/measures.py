@@ -28,13 +28,12 @@ Examples
 from __future__ import annotations
 
 import logging
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.core.errors import ScenarioError, SitingWarning
+from siting.core.errors import ScenarioError, warn
 from siting.geo import spatial
 from siting.geo.proximity import Reuse
 from siting.io import minerals
@@ -159,8 +158,7 @@ def judge_missing(who: str, values: pd.Series, error: type[Exception], none: str
     if missing and missing == len(values):  # nothing to score on
         raise error(f"{who}: {none.format(n=len(values))}")
     if missing:
-        warnings.warn(f"{who}: {missing:,} of {len(values):,} site(s) {some}; they score 0 on it", SitingWarning,
-                      stacklevel=3)
+        warn(f"{who}: {missing:,} of {len(values):,} site(s) {some}; they score 0 on it")
 
 
 def _geoms(frame: gpd.GeoDataFrame) -> np.ndarray:

@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,7 +38,7 @@ import pandas as pd
 import shapely
 
 from siting.core import settings
-from siting.core.errors import SitingWarning
+from siting.core.errors import warn
 from siting.core.progress import release_memory
 from siting.io.compact import repeated_text
 from siting.io.crs import require_same_crs
@@ -273,8 +272,8 @@ def warn_screening(funnel: pd.DataFrame, rules: Sequence[BaseRule], labels: list
     """
     by_label = dict(zip(labels, rules, strict=True))
     for row in funnel[funnel["candidates_no_data"] > 0].itertuples():
-        warnings.warn(f"rule {row.rule}: {row.candidates_no_data:,} of the {row.candidates_in:,} candidates it "
-                      f"judged have {by_label[row.rule].no_data()}", SitingWarning, stacklevel=2)
+        warn(f"rule {row.rule}: {row.candidates_no_data:,} of the {row.candidates_in:,} candidates it "
+             f"judged have {by_label[row.rule].no_data()}")
     warn_if_empty(funnel, n)
 
 
@@ -299,7 +298,7 @@ def warn_if_empty(funnel: pd.DataFrame, n: int) -> None:
     said = (f"all {n:,} candidates were excluded; rule {last['rule']!r} ({last['description']}) removed the last "
             f"{last['candidates_removed']:,}; relax it or check its layer")
     log.warning(said)
-    warnings.warn(said, SitingWarning, stacklevel=3)
+    warn(said)
 
 
 def _override_notes(outcomes, index) -> np.ndarray:

@@ -32,7 +32,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -41,7 +40,7 @@ import pandas as pd
 import shapely
 
 from siting.core import settings
-from siting.core.errors import SitingWarning
+from siting.core.errors import warn
 from siting.io.compact import concat, repeated_text
 from siting.screen import ledger as long_ledger
 from siting.screen.constraints import Screening, screen, warn_if_empty
@@ -161,7 +160,7 @@ def _held_once(units: gpd.GeoDataFrame, land: Screening, ok: np.ndarray, ctx: Ru
     if shared.pairs:
         said = shared.describe(land.frame["candidate_id"].to_numpy(dtype=object), labels)
         if whole:
-            warnings.warn(said, SitingWarning, stacklevel=3)
+            warn(said)
         log.info(said)
     keep = ok & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     eligible = land.frame.loc[keep].drop(columns=_OUTCOME_COLUMNS).rename(columns={"candidate_id": "unit_id"})

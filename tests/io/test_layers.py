@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -10,7 +12,7 @@ import pytest
 from shapely import Point, Polygon, box
 
 import siting
-from siting.core.errors import CRSError, FieldError, GeometryError, InputFileError, LayerError
+from siting.core.errors import CRSError, FieldError, GeometryError, InputFileError, LayerError, SitingWarning
 from siting.io.layers import load_layer
 
 
@@ -130,6 +132,17 @@ def test_invalid_geometry_repaired_and_counted():
         load_layer(raw, name="parcels", on_invalid="raise")
     dropped = load_layer(raw, name="parcels", on_invalid="drop")
     assert len(dropped.frame) == 1 and dropped.report.rejected == 1
+
+
+def test_a_warning_points_at_the_users_own_line():
+    # a notebook shows the file and line a warning is attributed to: the call the user wrote, not siting's insides
+    bowtie = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
+    raw = gpd.GeoDataFrame({"Mang_Name": ["BLM"]}, geometry=[bowtie], crs=5070)
+    with pytest.warns(SitingWarning, match="repaired") as caught:
+        line = inspect.currentframe().f_lineno + 1
+        load_layer(raw, name="parcels")
+    said = [w for w in caught if issubclass(w.category, SitingWarning)]
+    assert [(w.filename, w.lineno) for w in said] == [(__file__, line)] * len(said)
 
 
 def test_layer_where_filter_is_safe_and_counted(padus_raw):

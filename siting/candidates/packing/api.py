@@ -141,10 +141,8 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
     bound = packing_bound(eligible, fp, float(groups.spacing.min()), edge_setback_m)  # every pair is that far
     report.update(sites=len(out), bound=bound, efficiency=len(out) / bound if bound > 0 else float("nan"),
                   seconds=time.perf_counter() - start, footprint_acres=float(footprint_acres), shape=shape,
-                  spacing_m=float(spacing_m), planar_spacing_m=float(groups.spacing.max()),
-                  planar_spacing_min_m=float(groups.spacing.min()), spacing_groups=len(groups),
-                  edge_setback_m=float(edge_setback_m),
-                  eligible_acres=float(eligible.area.sum() / settings.M2_PER_ACRE))
+                  spacing_m=float(spacing_m), edge_setback_m=float(edge_setback_m), **_spacing_report(groups),
+                  eligible_acres=float(eligible.area.sum()) / settings.M2_PER_ACRE)
     if align == "plss":
         out = _aligned(eligible, plss, footprint_acres, float(groups.spacing.max()), edge_setback_m, report)
     return _finish(out, report)
@@ -171,6 +169,12 @@ def _aligned(eligible, plss, footprint_acres: float, planned: float, edge_setbac
                   efficiency=len(out) / report["bound"] if report["bound"] > 0 else float("nan"))
     log.info("aligned to the PLSS: %d sites (%d fewer than unaligned)", len(out), unaligned - len(out))
     return out
+
+
+def _spacing_report(groups) -> dict:
+    """The map spacings used: the largest, the smallest and how many groups of land had their own."""
+    return {"planar_spacing_m": float(groups.spacing.max()), "planar_spacing_min_m": float(groups.spacing.min()),
+            "spacing_groups": len(groups)}
 
 
 def _greedy(pieces, groups, fp: Footprint, tries, obj, improve: bool, progress) -> Sites:

@@ -13,8 +13,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -24,7 +22,7 @@ from shapely import STRtree
 from siting.candidates.ids import parcel_keys
 from siting.candidates.plss import PLSS_FIELDS, check_plss_fields, incomplete, section_number
 from siting.core import settings
-from siting.core.errors import ScenarioError, SitingWarning
+from siting.core.errors import ScenarioError, warn
 from siting.geo.spatial import union_by_group
 
 __all__ = ["UNITS", "pack_on_plss", "plss_frame", "unit_fields"]
@@ -63,8 +61,8 @@ def _units(plss: gpd.GeoDataFrame, footprint_acres: float) -> gpd.GeoDataFrame:
         said = [f"{int(blank.sum()):,} of {len(plss):,} quarter-quarter(s) lack one of {', '.join(PLSS_FIELDS)} "
                 f"(rows {', '.join(map(str, list(plss.index[blank][:5])))})"] if blank.any() else []
         said.append(f"{short:,} {_NAMES[float(footprint_acres)]}(s) short of a quarter-quarter are left out")
-        warnings.warn("PLSS alignment: " + "; ".join(said) + ": a unit needs all its quarter-quarters, named, as "
-                      "in CadNSDI's PLSS Intersected layer", SitingWarning, stacklevel=4)
+        warn("PLSS alignment: " + "; ".join(said) + ": a unit needs all its quarter-quarters, named, as "
+             "in CadNSDI's PLSS Intersected layer")
     keys, geoms = keys[whole], np.asarray(plss.geometry.values[~blank][whole], dtype=object)
     group = keys.groupby(fields, sort=True).ngroup().to_numpy()
     first = keys[fields].groupby(group).first()
