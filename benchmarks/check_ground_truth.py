@@ -178,7 +178,7 @@ def check(scenario: Path, out: Path, sample: int | None = None) -> int:
     return int(any(r[2] for r in rows))
 
 
-def _stretch(sites, sites_ll) -> float:
+def _stretch(sites) -> float:
     """How much longer than on the ground a short distance can be on the sites' map (at least 5 % slack).
 
     The largest Tissot semi-axis at the sites' centres, with 2 % for the scale's change between them:
@@ -186,7 +186,7 @@ def _stretch(sites, sites_ll) -> float:
     """
     if sites.crs is None or not sites.crs.is_projected:
         return 1.05
-    c = sites_ll.geometry.centroid
+    c = sites.geometry.centroid.to_crs(4326)
     f = Proj(sites.crs).get_factors(c.x.to_numpy(), c.y.to_numpy())
     return max(1.05, float(np.nanmax(f.tissot_semimajor)) * 1.02)
 
@@ -194,7 +194,7 @@ def _stretch(sites, sites_ll) -> float:
 def _spacing(sites, sites_ll, spacing_m: float) -> tuple:
     geoms = sites.geometry.values
     tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms, predicate="dwithin", distance=spacing_m * _stretch(sites, sites_ll))
+    i, j = tree.query(geoms, predicate="dwithin", distance=spacing_m * _stretch(sites))
     keep = i < j
     d = np.array([distances(sites_ll.geometry.iloc[a], sites_ll.iloc[[b]], spacing_m * 2) for a, b in
                   zip(i[keep], j[keep], strict=True)])

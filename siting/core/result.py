@@ -196,7 +196,8 @@ class SitingResult:
         return save_result(self, out_dir, overwrite=overwrite, formats=formats, offline_map=offline_map)
 
     def explain(self, candidate_id: str) -> pd.DataFrame:
-        """Every rule (value, threshold, pass) and factor (raw, score, weight, contribution) of a candidate.
+        """Every rule (value, threshold, pass, and a ``note`` where no value could be measured and the rule's
+        ``missing`` decided) and factor (raw, score, weight, contribution) of a candidate.
 
         Raises
         ------
@@ -213,13 +214,23 @@ class SitingResult:
                            "older siting); run the scenario again to explain it")
         cols = ["kind", "rule", "measure", "value", "op", "threshold", "passed"]
         out = rows.assign(kind="rule")[cols + ["override"] * ("override" in rows.columns)]
-        out = out.rename(columns={"rule": "name"})
+        out = out.rename(columns={"rule": "name"}).assign(note=self._no_data_notes(rows))
         site = self.sites[self.sites["site_id"] == candidate_id]
         if len(site):
             s = site.iloc[0]
             facts = pd.DataFrame([row for f in self.scenario.factors for row in _factor_rows(f, s)])
             out = pd.concat([out, facts], ignore_index=True)
         return out.reset_index(drop=True)
+
+    def _no_data_notes(self, rows: pd.DataFrame) -> np.ndarray:
+        """Per ledger row: for a rule that had no value to judge, that its ``missing`` decided; else ""."""
+        from siting.core.pipeline import scenario_rules  # lazy: the pipeline makes results
+
+        policy = {r.label(): getattr(r, "missing", None) for r in scenario_rules(self.scenario)}
+        said = [f"no data to judge (off the raster, nodata, too little of the site covered, or the field empty): "
+                f"decided by missing: {policy[name]}" if policy.get(name) and pd.isna(value) else ""
+                for name, value in zip(rows["rule"], rows["value"], strict=True)]
+        return np.array(said, dtype=object)
 
     def audit(self) -> pd.DataFrame:
         """Per layer: features read, kept, repaired, rejected, filtered; for parcels the area balance.

@@ -46,22 +46,27 @@ def horn(p: np.ndarray, dx: float, dy: float, rows=None, cols=None) -> tuple[np.
     return dzdx, dzdy
 
 
-def summarise(vals: np.ndarray, groups: np.ndarray, geoms: np.ndarray, stats, sample) -> dict[str, np.ndarray]:
-    """The statistics of each polygon's valid pixel values, a column each (and ``px_count``); a polygon with no
-    pixel centre is sampled at its representative point (``sample(x, y)``). Plain arrays: a block of a large
-    raster is summarised thousands of times, and a DataFrame each time cost a sixth of the terrain factor.
+def summarise(vals: np.ndarray, groups: np.ndarray, geoms: np.ndarray, stats, sample,
+              found: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The statistics of each polygon's valid pixel values, a column each, ``px_count`` (its valid pixels) and
+    ``px_found`` (its pixel centres on the grid, valid or not: ``found`` holds their polygons; without it, the
+    valid ones); a polygon with no pixel centre is sampled at its representative point (``sample(x, y)``).
+    Plain arrays: a block of a large raster is summarised thousands of times, and a DataFrame each time cost a
+    sixth of the terrain factor.
 
     Examples
     --------
     >>> from shapely import box
     >>> out = summarise(np.array([1.0, 3.0]), np.array([0, 0]), np.array([box(0, 0, 9, 9), box(0, 0, 0.1, 0.1)]),
-    ...                 ["mean"], lambda x, y: np.full(len(x), 7.0))
+    ...                 ["mean"], lambda x, y: np.full(len(x), 7.0), found=np.array([0, 0, 0]))
     >>> {k: v.tolist() for k, v in out.items()}
-    {'mean': [2.0, 7.0], 'px_count': [2.0, 0.0]}
+    {'mean': [2.0, 7.0], 'px_count': [2.0, 0.0], 'px_found': [3.0, 0.0]}
     """
     n = len(geoms)
     res = {s: group_stat(vals, groups, n, s) for s in stats}
     res["px_count"] = np.bincount(groups, minlength=n).astype(float) if len(groups) else np.zeros(n)
+    found = groups if found is None else found
+    res["px_found"] = np.bincount(found, minlength=n).astype(float) if len(found) else np.zeros(n)
     empty = (res["px_count"] == 0) & ~shapely.is_missing(geoms)
     if empty.any():
         pts = shapely.point_on_surface(geoms[empty])

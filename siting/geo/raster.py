@@ -44,8 +44,8 @@ VERTICAL_UNITS = {"m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters":
                   "feet": 0.3048, "international foot": 0.3048, "us survey foot": 1200 / 3937, "us-ft": 1200 / 3937,
                   "ftus": 1200 / 3937}
 
-__all__ = ["DERIVATIONS", "STATS", "VERTICAL_UNITS", "Raster", "check_raster", "derive_layer", "load_raster",
-           "pixel_index", "slope_of", "slope_percent", "value_encoding", "void_pixels", "zonal_stats"]
+__all__ = ["DERIVATIONS", "STATS", "VERTICAL_UNITS", "Raster", "check_raster", "coverage", "derive_layer",
+           "load_raster", "pixel_index", "slope_of", "slope_percent", "value_encoding", "void_pixels", "zonal_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +377,8 @@ def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One column per statistic plus ``px_count``, one row per polygon.
+        One column per statistic plus ``px_count`` (valid pixels) and ``px_found`` (pixel centres on the
+        grid, valid or not; :func:`coverage`), one row per polygon.
 
     Examples
     --------
@@ -385,7 +386,7 @@ def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
     >>> r = Raster(np.ma.masked_invalid(np.arange(16.0).reshape(4, 4)),
     ...            Affine(1, 0, 0, 0, -1, 4), "EPSG:5070", "r")
     >>> zonal_stats(r, [box(0, 2, 2, 4), box(3.2, 0.2, 3.4, 0.4)], ["mean", "max"]).values.tolist()
-    [[2.5, 5.0, 4.0], [15.0, 15.0, 0.0]]
+    [[2.5, 5.0, 4.0, 4.0], [15.0, 15.0, 0.0, 0.0]]
     """
     unknown = [s for s in stats if s not in STATS and not (s.startswith("p") and s[1:].isdigit())]
     if unknown:
@@ -396,7 +397,40 @@ def zonal_stats(raster: Raster, geoms, stats=("mean",)) -> pd.DataFrame:
     rows, cols, groups = pixel_index(raster, geoms)
     vals = raster.values.data[rows, cols].astype(float)
     ok = ~np.ma.getmaskarray(raster.values)[rows, cols]
-    return pd.DataFrame(px.summarise(vals[ok], groups[ok], geoms, stats, raster.sample))
+    return pd.DataFrame(px.summarise(vals[ok], groups[ok], geoms, stats, raster.sample, found=groups))
+
+
+def coverage(raster, geoms, table: pd.DataFrame) -> np.ndarray:
+    """Fraction of each polygon's area with data: its valid pixels over the pixels it would hold on the grid
+    extended without end (those found on the grid, plus its area off the grid in pixels). NaN for a polygon
+    holding no pixel centre (it was sampled at one point: its value says whether there was data).
+
+    ``table`` is :func:`zonal_stats`'s answer for ``geoms`` (``px_count``, ``px_found``).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> r = Raster(np.ma.masked_invalid(np.array([[1.0, np.nan], [3.0, 4.0]])), Affine(1, 0, 0, 0, -1, 2),
+    ...            "EPSG:5070", "r")
+    >>> geoms = [box(0, 0, 2, 2), box(1, 0, 3, 1), box(0.1, 0.1, 0.2, 0.2)]
+    >>> coverage(r, geoms, zonal_stats(r, geoms)).tolist()  # a nodata pixel; half off the grid; sampled
+    [0.75, 0.5, nan]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    t = raster.transform
+    pixel = abs(t.a * t.e - t.b * t.d)
+    height, width = raster.shape
+    corners = np.array([t @ (0, 0), t @ (width, 0), t @ (0, height), t @ (width, height)])
+    x0, y0, x1, y1 = corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max()
+    b = shapely.bounds(geoms)
+    off = np.zeros(len(geoms))
+    out = ~((b[:, 0] >= x0) & (b[:, 1] >= y0) & (b[:, 2] <= x1) & (b[:, 3] <= y1)) & np.isfinite(b).all(axis=1)
+    if out.any():
+        part = geoms[out]
+        off[out] = shapely.area(part) - shapely.area(shapely.intersection(part, shapely.box(x0, y0, x1, y1)))
+    expected = table["px_found"].to_numpy() + np.maximum(off, 0) / pixel
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(expected > 0, np.minimum(table["px_count"].to_numpy() / expected, 1.0), np.nan)
 
 
 def pixel_index(raster, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -209,7 +209,7 @@ class RasterOnDisk:
         >>> r = RasterOnDisk(path, "EPSG:5070", "EPSG:5070", Affine(1, 0, 0, 0, -1, 4), 4, 4, "z",
         ...                  src_window=Window(0, 0, 4, 4))
         >>> r.zonal_stats([box(0, 2, 2, 4), box(50, 50, 51, 51)], ["mean", "count"]).values.tolist()
-        [[2.5, 4.0, 4.0], [nan, 0.0, 0.0]]
+        [[2.5, 4.0, 4.0, 4.0], [nan, 0.0, 0.0, 0.0]]
         """
         geoms = np.asarray(geoms, dtype=object)
         live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
@@ -221,7 +221,8 @@ class RasterOnDisk:
                        ((r0 + r1) // (2 * BLOCK_PX)) * (self.width // BLOCK_PX + 1) + (c0 + c1) // (2 * BLOCK_PX))
         order = np.argsort(key, kind="stable")
         groups = np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(order) else []
-        out = {**{st: np.full(len(geoms), np.nan) for st in stats}, "px_count": np.zeros(len(geoms))}
+        out = {**{st: np.full(len(geoms), np.nan) for st in stats}, "px_count": np.zeros(len(geoms)),
+               "px_found": np.zeros(len(geoms))}
         if "count" in stats:
             out["count"][:] = 0.0
 
@@ -276,7 +277,7 @@ class RasterOnDisk:
             found[inside] = at(r[inside], c[inside])
             return found
 
-        return px.summarise(v[ok], k[ok], geoms, stats, sample)
+        return px.summarise(v[ok], k[ok], geoms, stats, sample, found=k)
 
     def _values_at(self, ds, window):
         """``at(rows, cols)``: values (float, NaN for nodata) at pixels of ``window`` (window-relative indexes)."""

@@ -115,8 +115,9 @@ class BaseRule(BaseModel):
         >>> from siting.screen.rules import GapStatusNotIn, RasterMax
         >>> GapStatusNotIn(values=[1, 2]).no_data()
         'no gap_status; they pass (set missing: pass|fail to decide)'
-        >>> RasterMax(raster="slope", value=5).no_data()
-        'no slope data (off the raster or nodata); they fail (missing: fail)'
+        >>> RasterMax(raster="slope", value=5).no_data()  # doctest: +NORMALIZE_WHITESPACE
+        'slope data on less than 90% of their area (off the raster or nodata); they fail (missing: fail;
+        min_coverage sets the share)'
         """
         return "no data to judge"
 

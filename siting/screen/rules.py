@@ -371,6 +371,9 @@ class _RasterRule(BaseRule):
     stat: str = "mean"
     value: float
     missing: Literal["fail", "pass"] = "fail"
+    #: Least fraction of a candidate's area with data (pixels off the raster or nodata are none) for the rule
+    #: to judge it; below it the candidate has no data and ``missing`` decides.
+    min_coverage: float = Field(0.9, gt=0, le=1)
     _op: ClassVar[str] = "<="
 
     def describe(self) -> str:
@@ -387,14 +390,18 @@ class _RasterRule(BaseRule):
         return np.where(np.isnan(val), self.missing == "pass", ok)
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        from siting.geo.raster import zonal_stats  # lazy: rasterio only when rasters are used
+        from siting.geo.raster import coverage, zonal_stats  # lazy: rasterio only when rasters are used
 
-        val = zonal_stats(ctx.raster(self.raster), geoms, [self.stat])[self.stat].to_numpy()
+        raster = ctx.raster(self.raster)
+        table = zonal_stats(raster, geoms, [self.stat])
+        val = table[self.stat].to_numpy().copy()
+        val[coverage(raster, geoms, table) < self.min_coverage] = np.nan  # judged on too little of the site
         return Outcome(val, self.decide(val), self._op, self.value, f"{self.stat} of {self.raster}",
                        unknown=np.isnan(val))
 
     def no_data(self) -> str:
-        return f"no {self.raster} data (off the raster or nodata); they {self.missing} (missing: {self.missing})"
+        return (f"{self.raster} data on less than {self.min_coverage:.0%} of their area (off the raster or nodata); "
+                f"they {self.missing} (missing: {self.missing}; min_coverage sets the share)")
 
 
 class RasterMax(_RasterRule):

@@ -74,6 +74,9 @@ def test_missing_policy_decides_and_is_stated(tmp_path, policy, sites):
                                          "[1, 2]) removed the last 4; relax it or check its layer"])
     assert result.funnel.set_index("rule").loc["gap_status_not_in", "candidates_no_data"] == 4
     assert result.rules.loc[0, "description"] == "GAP status not in [1, 2]"
+    why = result.explain(result.candidates["candidate_id"].iloc[0]).set_index("name").loc["gap_status_not_in"]
+    assert pd.isna(why["value"]) and why["passed"] == (policy == "pass")
+    assert why["note"].startswith("no data to judge") and why["note"].endswith(f"decided by missing: {policy}")
 
 
 def _half_raster():
@@ -94,12 +97,27 @@ def test_a_raster_rule_without_data_under_some_candidates_warns_with_the_count(g
         res = screen(cands, [rule], RuleContext(rasters={"s": _half_raster()}))
     values = res.frame["raster_max_s__value"].to_numpy(float)
     off = int(np.isnan(values).sum())
-    assert off == 2  # the two eastern squares lie wholly off the raster
+    assert off == 3  # the two eastern squares lie wholly off the raster, the middle one half
     assert [str(w.message) for w in caught] == [
-        f"rule raster_max_s: {off} of the 5 candidates it judged have no s data (off the raster or nodata); "
-        f"they {policy} (missing: {policy})"]
+        f"rule raster_max_s: {off} of the 5 candidates it judged have s data on less than 90% of their area (off "
+        f"the raster or nodata); they {policy} (missing: {policy}; min_coverage sets the share)"]
     assert res.funnel["candidates_no_data"].tolist() == [0, off]
     assert res.frame["raster_max_s__pass"].to_numpy()[np.isnan(values)].tolist() == [policy == "pass"] * off
+
+
+def test_a_raster_rule_judges_a_site_only_on_enough_of_its_area(grid_parcels):
+    # the middle square (20-30 km) is half on the raster: its max over the half it has is not the site's max, so
+    # by default it is not judged; min_coverage lowers the share the rule needs
+    cands = candidates_from_parcels(grid_parcels)
+    ctx = RuleContext(rasters={"s": _half_raster()})
+    with pytest.warns(SitingWarning):
+        strict = screen(cands, [RasterMax(raster="s", stat="max", value=5)], ctx).frame
+    with pytest.warns(SitingWarning):
+        loose = screen(cands, [RasterMax(raster="s", stat="max", value=5, min_coverage=0.4)], ctx).frame
+    half = strict["parcel_id"] == "p2"
+    assert np.isnan(strict.loc[half, "raster_max_s__value"]).all() and not strict.loc[half, "raster_max_s__pass"].any()
+    assert loose.loc[loose["parcel_id"] == "p2", "raster_max_s__value"].tolist() == [1.0]
+    assert loose.loc[loose["parcel_id"] == "p2", "raster_max_s__pass"].tolist() == [True]
 
 
 def test_the_no_data_count_is_of_the_candidates_still_in(grid_parcels):
@@ -121,8 +139,9 @@ def test_partitions_warn_once_with_the_whole_count(grid_parcels):
         parts = [screen(cands.iloc[:3], rules, ctx, whole=False), screen(cands.iloc[3:], rules, ctx, whole=False)]
     with pytest.warns(SitingWarning) as caught:
         merged = merge_screenings(parts, rules)
-    assert len(caught) == 1 and "2 of the 5 candidates it judged have no s data" in str(caught[0].message)
-    assert merged.funnel["candidates_no_data"].tolist() == [0, 2]
+    said = "3 of the 5 candidates it judged have s data on less than 90% of their area"
+    assert len(caught) == 1 and said in str(caught[0].message)
+    assert merged.funnel["candidates_no_data"].tolist() == [0, 3]
 
 
 def test_a_filter_that_selects_nothing_is_an_error_naming_rule_layer_and_values(tmp_path, tiny_scenario):
