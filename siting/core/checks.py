@@ -105,8 +105,9 @@ def _summarise(loaded, name, spec_path, report: CheckReport) -> None:
     r = loaded.report
     expected = ROLE_KIND.get(name)
     if expected and r.kind != expected:
+        own = "; for your own outlines without a known schema, `source: land` with `agency:`" * (expected == "parcels")
         report.add("error", name, spec_path, f"is read as {r.kind} (source {r.source}) but the "
-                   f"`{name}` layer must be {expected}; set `source:`")
+                   f"`{name}` layer must be {expected}; set `source:`{own}")
     for issue in r.issues:
         level = "warning"
         report.add(level, name, spec_path, f"{issue['problem']} in {issue['field']}: {issue['count']:,} "

@@ -82,7 +82,8 @@ def _combine(name: str, parts: list[LoadedLayer], wcrs) -> gpd.GeoDataFrame:
     if expected and kinds != {expected}:
         raise LayerError(
             f"must be a {expected} layer but its file was read as {kinds.pop()} "
-            f"(source {parts[0].report.source}); set `source:` (see `siting info FILE`)", layer=name)
+            f"(source {parts[0].report.source}); set `source:` (see `siting info FILE`; for your own outlines "
+            "without a known schema, `source: land` with the layer's `agency:`)", layer=name)
     id_col = ID_COLUMN[kinds.pop()]
     if len(parts) > 1 and frame[id_col].duplicated().any():  # same ids in two files
         prefix = np.repeat([p.report.source for p in parts], [len(p.frame) for p in parts])

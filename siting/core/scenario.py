@@ -70,6 +70,7 @@ class LayerSpec(BaseModel):
     dedupe: bool = False
     id_field: str | None = None
     kind: str | None = None
+    agency: str | None = Field(None, description="With `source: land`: who manages every feature (DOE, DOD, BLM...).")
     critical_year: Literal[2022, 2025] = 2025
     commodities: list[str] | None = Field(None, description="Keep deposits of these commodities/groups.")
 
@@ -91,6 +92,8 @@ class LayerSpec(BaseModel):
             raise ValueError("give a layer either `path:` or `fetch:` (a catalog dataset), one of them")
         if self.fetch and (self.state is None) == (self.bbox is None):
             raise ValueError(f"`fetch: {self.fetch}` needs `state:` or `bbox:` (one of them)")
+        if (self.agency is not None) != (self.source == "land"):
+            raise ValueError("`agency:` goes with `source: land` (your own outlines), and `source: land` needs it")
         return self
 
 

@@ -15,7 +15,7 @@ Examples
 'mirta'
 """
 
-from siting.io.sources import blm, hifld, mirta, mrds, padus, reference, transport, usgs  # noqa: F401
+from siting.io.sources import blm, hifld, land, mirta, mrds, padus, reference, transport, usgs  # noqa: F401
 from siting.io.sources.base import CANONICAL, Context, Source, available, detect, get, register
 from siting.io.sources.mirta import name_installations
 
