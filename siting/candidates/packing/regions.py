@@ -54,7 +54,7 @@ from siting.geo import geodesy
 
 __all__ = ["STEP", "SpacingGroups", "across_groups", "by_group", "spacing_groups"]
 
-#: Ratio between the scales of neighbouring groups: a piece's spacing is at most 0.2 % above its need.
+#: Ratio between the scales of neighbouring groups: a component's spacing is at most 0.2 % above its need.
 STEP = 1.002
 
 
