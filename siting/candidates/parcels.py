@@ -31,6 +31,7 @@ from shapely import STRtree
 from siting.candidates.ids import numbered, parcel_keys
 from siting.core import settings
 from siting.core.errors import warn
+from siting.geo.areas import ground_acres
 from siting.geo.geometry import keep_family
 from siting.geo.spatial import overlap_pieces, union_by_group
 from siting.io.crs import check_projected
@@ -167,7 +168,7 @@ def candidates_from_parcels(parcels: gpd.GeoDataFrame, *, min_area_acres: float 
         out["_key"] = out["_key"] + "-" + out["zone"]
     ids = numbered((prefix + out.pop("_key")).to_numpy(dtype=object))  # a parcel id given twice: .2, .3...
     out.insert(0, "candidate_id", ids)
-    out["parcel_acres"] = np.nan_to_num(shapely.area(out.geometry.values)) / settings.M2_PER_ACRE
+    out["parcel_acres"] = ground_acres(out.geometry.values, out.crs)
     out = out[out["parcel_acres"] >= min_area_acres] if min_area_acres > 0 else out
     return out.reset_index(drop=True)
 

@@ -32,6 +32,7 @@ import shapely
 from shapely import STRtree
 
 from siting.core import settings
+from siting.geo.areas import ground_acres
 from siting.geo.geometry import keep_family
 
 __all__ = ["candidates_from_parts", "open_land"]
@@ -107,5 +108,5 @@ def candidates_from_parts(land: gpd.GeoDataFrame, *, min_width_m: float = 100.0)
     ids = np.where(count > 1, unit + "." + (rank + 1).astype(str), unit)
     out = land.drop(columns="geometry").iloc[owner].reset_index(drop=True)
     out.insert(0, "candidate_id", ids)
-    out["parcel_acres"] = shapely.area(parts) / settings.M2_PER_ACRE
+    out["parcel_acres"] = ground_acres(parts, land.crs)
     return gpd.GeoDataFrame(out, geometry=parts, crs=land.crs)

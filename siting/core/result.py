@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.core import settings
+from siting.geo.areas import ground_acres
 from siting.score.relaxation import near_misses, relaxation
 from siting.score.sensitivity import rank_stability, weight_sweep
 from siting.screen.ledger import LongLedger
@@ -269,15 +269,15 @@ class SitingResult:
         parcels' remainders that pass every land-stage rule. Not the sites' area: see :attr:`site_acres`.
         """
         if self.eligible_land is not None:
-            return float(np.nan_to_num(self.eligible_land.area).sum() / settings.M2_PER_ACRE)
+            return float(ground_acres(self.eligible_land.geometry.values, self.eligible_land.crs).sum())
         land = [f"{label}__pass" for label, rule in self.rule_objects.items() if rule.stage == "land"]
         ok = self.candidates[land].all(axis=1).to_numpy(bool) if land else np.ones(len(self.candidates), bool)
         return float(self.candidates.loc[ok, "area_acres"].sum())
 
     @property
     def site_acres(self) -> float:
-        """Acres of the sites themselves (the sum of their areas)."""
-        return float(np.nan_to_num(self.sites.area).sum() / settings.M2_PER_ACRE) if len(self.sites) else 0.0
+        """Acres of the sites themselves (the sum of their areas on the ellipsoid)."""
+        return float(ground_acres(self.sites.geometry.values, self.sites.crs).sum()) if len(self.sites) else 0.0
 
     def summary(self) -> dict:
         """Headline numbers of the run: sites, input, eligible and site acres."""

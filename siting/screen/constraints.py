@@ -35,11 +35,10 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from siting.core import settings
 from siting.core.errors import warn
 from siting.core.progress import release_memory
+from siting.geo.areas import ground_acres
 from siting.io.compact import repeated_text
 from siting.io.crs import require_same_crs
 from siting.screen.ledger import LongLedger, compact_ledger, from_outcomes
@@ -179,14 +178,14 @@ def screen(candidates: gpd.GeoDataFrame, rules: Sequence[BaseRule], ctx: RuleCon
     labels = rule_labels(rules)
     geoms = frame.geometry.values.to_numpy() if hasattr(frame.geometry.values, "to_numpy") \
         else np.asarray(frame.geometry.values)
-    area0 = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
+    area0 = ground_acres(geoms, frame.crs)
     areas, outcomes = [area0], []
     for rule, label in zip(rules, labels, strict=True):
         oc = rule.judge(frame, geoms, ctx)
         oc.passed = np.asarray(oc.passed, dtype=bool)
         if oc.geoms is not None:
             geoms = oc.geoms
-        areas.append(np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE)
+        areas.append(ground_acres(geoms, frame.crs))
         outcomes.append(oc)
         release_memory()  # the rule's temporaries go back to the system before the next one
         log.info("rule %s: %d of %d candidates pass", label, int(oc.passed.sum()), len(frame))

@@ -60,6 +60,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from siting.core import settings
 from siting.geo import geodesy, spatial
+from siting.geo.areas import acres_for_threshold
 from siting.geo.farthest import farthest_distance
 from siting.geo.parallel import chunked
 from siting.schema import AGENCIES
@@ -346,7 +347,8 @@ class Outside(BaseRule):
 
 
 class MinArea(BaseRule):
-    """Keep candidates with at least ``acres`` of eligible land."""
+    """Keep candidates with at least ``acres`` of eligible land on the ellipsoid (a CRS that is not equal-area:
+    :func:`siting.geo.areas.acres_for_threshold`)."""
 
     rule: Literal["min_area"] = "min_area"
     stage: ClassVar[str] = "site"
@@ -357,7 +359,7 @@ class MinArea(BaseRule):
         return f"eligible area >= {self.acres:g} acres"
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        acres = np.nan_to_num(shapely.area(geoms)) / settings.M2_PER_ACRE
+        acres = acres_for_threshold(geoms, frame.crs, self.acres)  # on the ellipsoid, whatever the CRS
         return Outcome(acres, self.decide(acres), ">=", self.acres, "eligible acres")
 
     def decide(self, values: ArrayLike) -> np.ndarray:

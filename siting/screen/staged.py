@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting.core import settings
 from siting.core.errors import warn
+from siting.geo.areas import ground_acres
 from siting.io.compact import concat, repeated_text
 from siting.screen import ledger as long_ledger
 from siting.screen.constraints import Screening, screen, warn_if_empty
@@ -136,7 +136,7 @@ def screen_staged(units: gpd.GeoDataFrame, rules, ctx: RuleContext | None = None
     frame = gpd.GeoDataFrame(repeated_text(frame), geometry="geometry", crs=units.crs)
     n_made, made = len(made), made[["candidate_id", "unit_id"]]  # the generated cells are in `frame` now:
     site.frame = site.frame.iloc[:0]  # drop the other copies (a national grid's: a GB)
-    land_acres = float(np.nan_to_num(shapely.area(eligible.geometry.values)).sum() / settings.M2_PER_ACRE)
+    land_acres = float(ground_acres(eligible.geometry.values, units.crs).sum())
     funnel = _funnel(land.funnel, site.funnel, generator, (int(ok.sum()), shared), made["unit_id"].nunique(),
                      land_acres)
     if whole and ok.any() and not n_made:  # the land left some, the generator made none: no stage said so
