@@ -14,7 +14,7 @@ and the delivered ``siting.gpkg``, then checks every site:
   at 20,000 outline and 200 x 200 inside points) within ``distance_m`` of the layer;
 * ``beyond``: the site at least ``distance_m`` from the layer;
 * ``min_area``: every site at least ``acres`` (area on the ellipsoid, ``Geod.geometry_area_perimeter``);
-* width: no site narrower than ``min_width_m`` (parcels);
+* width: no strip or neck of a site narrower than ``min_width_m`` (parcels): an opening removes nothing;
 * zones: every site inside the ``split_by`` zones (plus ``zone_snap_m``);
 * spacing: no two footprints closer than ``spacing_m`` (pack);
 * reported distances: every ``distance_to`` factor column within max(1 m, 0.1 %) of the geodesic distance.
@@ -152,7 +152,7 @@ def check(scenario: Path, out: Path, sample: int | None = None) -> int:
     method = cand.get("method", "parcels")
     if method == "parcels":
         width = cand.get("min_width_m", 100.0)
-        thin = [local(g)(g).buffer(-width / 2 * 0.98).is_empty for g in sites_ll.geometry]
+        thin = [_narrow(local(g)(g), width / 2 * 0.999) for g in sites_ll.geometry]
         rows.append((f"no site narrower than {width:g} m", len(sites), int(np.sum(thin)), ""))
     if cand.get("split_by"):
         zones = layers[cand["split_by"]]
@@ -176,6 +176,14 @@ def check(scenario: Path, out: Path, sample: int | None = None) -> int:
     for name, n, bad, note in rows:
         print(f"{name:<{width}}  {n:>7,}  {bad:>6,}  {note}")
     return int(any(r[2] for r in rows))
+
+
+def _narrow(site, r: float) -> bool:
+    """Whether any strip or neck of a site (in a local frame, metres) is narrower than ``2 r``: an opening by
+    ``r`` removes a piece thicker than 2 m (not a sliver between a rounded corner's chords and its arc)."""
+    opened = site.buffer(-r, 16).buffer(r, 16)
+    removed = shapely.get_parts(shapely.difference(site, opened))
+    return bool(len(removed) and not shapely.is_empty(shapely.buffer(removed, -1.0)).all()) or opened.is_empty
 
 
 def _stretch(sites) -> float:

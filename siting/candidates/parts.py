@@ -34,6 +34,7 @@ from shapely import STRtree
 from siting.core import settings
 from siting.geo.areas import ground_acres
 from siting.geo.geometry import keep_family
+from siting.geo.ground import ground_of
 
 __all__ = ["candidates_from_parts", "open_land"]
 
@@ -43,8 +44,13 @@ log = logging.getLogger(__name__)
 OPEN_QUAD_SEGS = 8
 
 
-def open_land(geoms: np.ndarray, min_width_m: float) -> np.ndarray:
+def open_land(geoms: np.ndarray, min_width_m: float, crs=None) -> np.ndarray:
     """Remove the parts of polygons narrower than ``min_width_m`` (opening, then clipped to the input).
+
+    In a projected ``crs`` the disc's radius on the map is ``min_width_m / 2`` times the largest scale over each
+    polygon's box (:meth:`siting.geo.ground.Ground.local_scales`): no strip or neck narrower than ``min_width_m``
+    on the ellipsoid is left, in any direction (land up to ``s_max / s_min`` times as wide may go too: 1.8 % in
+    Nevada in EPSG:5070). Without a CRS, the map's metres.
 
     Examples
     --------
@@ -57,10 +63,25 @@ def open_land(geoms: np.ndarray, min_width_m: float) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     if min_width_m <= 0:
         return geoms
-    r = min_width_m / 2
+    r = _map_radius(geoms, min_width_m / 2, crs)
     core = shapely.buffer(geoms, -r, quad_segs=OPEN_QUAD_SEGS)
     opened = shapely.buffer(core, r, quad_segs=OPEN_QUAD_SEGS)
     return _clipped(opened, geoms)
+
+
+def _map_radius(geoms: np.ndarray, r: float, crs) -> np.ndarray | float:
+    """The opening's radius on the map per polygon: ``r`` on the ground in every direction."""
+    ground = ground_of(crs)
+    if ground is None or not len(geoms):
+        return r
+    b = shapely.bounds(geoms)
+    ok = np.isfinite(b).all(axis=1)
+    half = np.where(ok, np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2, 0.0)
+    cx, cy = np.where(ok, (b[:, 0] + b[:, 2]) / 2, 0.0), np.where(ok, (b[:, 1] + b[:, 3]) / 2, 0.0)
+    s_max = np.ones(len(geoms))
+    if ok.any():
+        s_max[ok] = ground.local_scales(cx[ok], cy[ok], half[ok] + 2 * r)[1]
+    return r * s_max
 
 
 def _clipped(opened: np.ndarray, geoms: np.ndarray) -> np.ndarray:
@@ -92,7 +113,7 @@ def candidates_from_parts(land: gpd.GeoDataFrame, *, min_width_m: float = 100.0)
     GeoDataFrame
         ``candidate_id``, ``unit_id``, the land's columns, ``parcel_acres`` and one Polygon per row.
     """
-    opened = open_land(np.asarray(land.geometry.values, dtype=object), min_width_m)
+    opened = open_land(np.asarray(land.geometry.values, dtype=object), min_width_m, land.crs)
     parts, owner = shapely.get_parts(opened, return_index=True)
     keep = shapely.area(parts) > 0
     parts, owner = parts[keep], owner[keep]

@@ -202,6 +202,19 @@ def test_parts_are_contiguous_and_min_area_is_per_part():
     assert res.frame["eligible"].tolist() == [True, False]   # 988 acres and 22 acres: not one 1,010-acre site
 
 
+@pytest.mark.parametrize("map_width, kept", [(100.4, False), (101.0, True)])
+def test_min_width_holds_on_the_ground_in_the_direction_the_map_stretches(map_width, kept):
+    # EPSG:5070 stretches north-south distances by 0.9 % at 40 N: an east-west arm 100.4 m wide on the map is
+    # 99.5 m on the ground, narrower than 100 m; 101.0 m on the map is 100.1 m
+    x, y = NEVADA
+    land = shapely.union(box(x, y, x + 2_000, y + 2_000), box(x + 2_000, y + 1_000, x + 5_000, y + 1_000 + map_width))
+    arm = box(x + 2_500, y, x + 4_500, y + 2_000)
+    width = ground_distance(Point(x + 3_500, y + 1_000), Point(x + 3_500, y + 1_000 + map_width), 5070)
+    assert (width >= 100) == kept
+    parts = candidates_from_parts(gpd.GeoDataFrame({"unit_id": ["P-a"]}, geometry=[land], crs=5070), min_width_m=100)
+    assert (shapely.intersection(parts.geometry.iloc[0], arm).area > 0) == kept
+
+
 def test_land_outside_every_zone_is_snapped_or_kept_apart():
     x, y = NEVADA
     parcels = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(x, y, x + 10_000, y + 1_000)], crs=5070)
