@@ -33,6 +33,7 @@ from siting.core import settings
 from siting.core.errors import warn
 from siting.geo.areas import ground_acres
 from siting.geo.geometry import keep_family
+from siting.geo.ground import buffer_radius, ground_of
 from siting.geo.spatial import overlap_pieces, union_by_group
 from siting.io.crs import check_projected
 from siting.schema import PARCEL_COLUMNS
@@ -51,7 +52,7 @@ def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id
     """Cut parcels by zones (counties, districts): one row per parcel and zone.
 
     Land that no zone covers (the gaps between a state outline and its county outlines) joins the
-    nearest zone within ``snap_m``; land farther than that from every zone gets the zone
+    nearest zone within ``snap_m`` on the ground; land farther than that from every zone gets the zone
     :data:`OUTSIDE_ZONES` (the pipeline's ``inside_<layer>`` rule then rejects it, counted in the
     funnel). No land is lost: the pieces' areas add up to the parcels'.
 
@@ -60,9 +61,9 @@ def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id
     >>> from shapely import box
     >>> p = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[box(0, 0, 300, 100)], crs=5070)
     >>> z = gpd.GeoDataFrame({"feature_id": ["west"]}, geometry=[box(0, 0, 100, 100)], crs=5070)
-    >>> out = split_parcels(p, z, snap_m=50)
+    >>> out = split_parcels(p, z, snap_m=50)  # 50 m on the ground: 49.06 m on this map (-96 E, 23 N)
     >>> out[["parcel_id", "zone"]].values.tolist(), out.area.round().tolist()
-    ([['a', 'west'], ['a', 'outside']], [15000.0, 15000.0])
+    ([['a', 'west'], ['a', 'outside']], [14906.0, 15094.0])
     """
     geoms = np.asarray(parcels.geometry.values, dtype=object)
     zgeoms = np.asarray(zones.to_crs(parcels.crs).geometry.values, dtype=object)
@@ -80,7 +81,7 @@ def split_parcels(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, zone_id
     rest[hit] = keep_family(shapely.difference(geoms[hit], covered[hit]), "polygon")
     parts, r_idx = shapely.get_parts(rest, return_index=True)
     parts, r_idx = parts[shapely.area(parts) > 0], r_idx[shapely.area(parts) > 0]
-    parts, r_idx, rest_zone = _snap(parts, r_idx, zgeoms, names, tree, snap_m)
+    parts, r_idx, rest_zone = _snap(parts, r_idx, zgeoms, names, tree, snap_m, parcels.crs)
     snapped = float(shapely.area(parts[rest_zone != OUTSIDE_ZONES]).sum()) / settings.M2_PER_ACRE
     outside = float(shapely.area(parts[rest_zone == OUTSIDE_ZONES]).sum()) / settings.M2_PER_ACRE
     if snapped or outside:
@@ -116,13 +117,14 @@ def _zones_once(zgeoms: np.ndarray, names: np.ndarray) -> np.ndarray:
     return out
 
 
-def _snap(parts, owner, zgeoms, names, tree, snap_m):
-    """Each part's land within ``snap_m`` of its nearest zone joins that zone; the rest is :data:`OUTSIDE_ZONES`."""
+def _snap(parts, owner, zgeoms, names, tree, snap_m, crs):
+    """Each part's land within ``snap_m`` of its nearest zone on the ground joins that zone (a buffer that never
+    reaches beyond it: :func:`siting.geo.ground.buffer_radius`); the rest is :data:`OUTSIDE_ZONES`."""
     zone = np.full(len(parts), OUTSIDE_ZONES, dtype=object)
     if not len(parts) or snap_m <= 0:
         return parts, owner, zone
     src, near = tree.query_nearest(parts, max_distance=snap_m, all_matches=False)
-    reach = shapely.buffer(zgeoms[near], snap_m)
+    reach = shapely.buffer(zgeoms[near], buffer_radius(zgeoms[near], snap_m, ground_of(crs), cover=False))
     inside = keep_family(shapely.intersection(parts[src], reach), "polygon")
     beyond = keep_family(shapely.difference(parts[src], reach), "polygon")
     far = np.setdiff1d(np.arange(len(parts)), src)

@@ -223,7 +223,11 @@ def test_land_outside_every_zone_is_snapped_or_kept_apart():
     out = split_parcels(parcels, zones, snap_m=100)
     assert sorted(out["zone"]) == ["e", "outside", "w"]
     assert out.area.sum() == pytest.approx(parcels.area.sum())          # nothing lost
-    assert out.loc[out["zone"] == "outside"].area.sum() == pytest.approx(1_900 * 1_000, rel=1e-6)
+    east, outside = (out.loc[out["zone"] == z].geometry.iloc[0] for z in ("e", "outside"))
+    joined = shapely.difference(east, zones.geometry.iloc[1])           # the land that joined zone e
+    farthest = ground_distance(Point(joined.bounds[2], y + 500), zones.geometry.iloc[1], 5070)
+    assert 99 < farthest <= 100                                         # within the snap on the ground
+    assert outside.area == pytest.approx((10_000 - 8_000 - (joined.bounds[2] - x - 8_000)) * 1_000, rel=1e-9)
 
 
 def test_scales_off_the_crs_domain_are_said_once():
