@@ -34,7 +34,7 @@ from shapely import STRtree
 from siting.core import settings
 from siting.geo.areas import ground_acres
 from siting.geo.geometry import keep_family
-from siting.geo.ground import ground_of
+from siting.geo.ground import ground_of, largest_scale
 
 __all__ = ["candidates_from_parts", "open_land"]
 
@@ -63,25 +63,10 @@ def open_land(geoms: np.ndarray, min_width_m: float, crs=None) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     if min_width_m <= 0:
         return geoms
-    r = _map_radius(geoms, min_width_m / 2, crs)
+    r = min_width_m / 2 * largest_scale(geoms, ground_of(crs), min_width_m)
     core = shapely.buffer(geoms, -r, quad_segs=OPEN_QUAD_SEGS)
     opened = shapely.buffer(core, r, quad_segs=OPEN_QUAD_SEGS)
     return _clipped(opened, geoms)
-
-
-def _map_radius(geoms: np.ndarray, r: float, crs) -> np.ndarray | float:
-    """The opening's radius on the map per polygon: ``r`` on the ground in every direction."""
-    ground = ground_of(crs)
-    if ground is None or not len(geoms):
-        return r
-    b = shapely.bounds(geoms)
-    ok = np.isfinite(b).all(axis=1)
-    half = np.where(ok, np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2, 0.0)
-    cx, cy = np.where(ok, (b[:, 0] + b[:, 2]) / 2, 0.0), np.where(ok, (b[:, 1] + b[:, 3]) / 2, 0.0)
-    s_max = np.ones(len(geoms))
-    if ok.any():
-        s_max[ok] = ground.local_scales(cx[ok], cy[ok], half[ok] + 2 * r)[1]
-    return r * s_max
 
 
 def _clipped(opened: np.ndarray, geoms: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import shapely
 from pyproj import CRS, Proj
 from scipy.ndimage import distance_transform_edt, maximum_filter, minimum_filter
 
@@ -29,7 +30,7 @@ from siting.geo.kernels import chord_geodesics
 from siting.geo.parallel import each
 from siting.geo.stretch import Stretch
 
-__all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "ground_of", "morton"]
+__all__ = ["MARGIN", "QUAD_SEGS", "Ground", "buffer_radius", "ground_of", "largest_scale", "morton"]
 
 #: Relative allowance added to the lattice's scale bounds (the scale between lattice nodes).
 MARGIN = 2e-5
@@ -268,6 +269,30 @@ def buffer_radius(features: np.ndarray, distance: float, ground: Ground | None, 
     if cover:
         return distance * s_max / np.cos(3 * np.pi / (8 * QUAD_SEGS)) + 1e-3
     return distance * s_min
+
+
+def largest_scale(geoms, ground: Ground | None, reach: float = 0.0) -> np.ndarray:
+    """Certified largest scale of any direction over each geometry's box grown by ``reach`` (1 without a ground,
+    or for a missing or empty geometry): a distance of ``d`` on the ground is at most ``d * scale`` on the map there.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> s = largest_scale(np.array([box(-1_700_000, 2_000_000, -1_690_000, 2_010_000), None]), Ground(5070), 100)
+    >>> bool(1.007 < s[0] < 1.011), float(s[1])
+    (True, 1.0)
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.ones(len(geoms))
+    if ground is None or not len(geoms):
+        return out
+    b = shapely.bounds(geoms)
+    ok = np.isfinite(b).all(axis=1)
+    if ok.any():
+        b = b[ok]
+        half = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2
+        out[ok] = ground.local_scales((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, half + reach)[1]
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -100,3 +100,13 @@ def test_a_crs_that_stretches_one_direction_far_more_is_named_by_run_and_validat
     assert any("stretches" in p.message for p in check_scenario(d).problems if p.level == "warning")
     d["crs"] = "EPSG:5070"  # made for the lower 48: nothing to say
     assert not any("stretches" in p.message for p in check_scenario(d).problems if p.level == "warning")
+
+
+def test_the_edge_setback_holds_on_the_ground():
+    # at 40 N EPSG:5070 stretches north-south distances by 0.9 %: a setback of 300 map metres is 297 m there
+    land = _land(_square(-117.0, 40.0, 8_000))
+    sites = siting.pack_sites(land, footprint_acres=160, edge_setback_m=300, **FAST)
+    edge = land.geometry.iloc[0].exterior
+    gaps = [ground_distance(g, edge, 5070) for g in sites.geometry]
+    assert len(sites) > 10 and min(gaps) >= 300
+    assert min(gaps) < 310  # footprints reach the setback: spaced for this land's own scale, not much more

@@ -88,7 +88,7 @@ def pack_sites(eligible: gpd.GeoDataFrame, *, footprint_acres: float, shape: str
         over its pieces' neighbourhoods (:mod:`~siting.candidates.packing.regions`), and footprints of
         different groups keep the larger of their spacings, so every pair is that far apart on the ellipsoid.
     edge_setback_m : float
-        Footprints stay this far inside the eligible land.
+        Footprints stay this far inside the eligible land, on the ground.
     objective : {"count", "score"}
         Maximise the number of sites, or the sum of ``score`` over them.
     score : Raster or callable, optional

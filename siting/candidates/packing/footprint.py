@@ -130,8 +130,8 @@ class Footprint:
         return spacing / 2
 
 
-def erode(geoms: np.ndarray, distance: float) -> np.ndarray:
-    """Points at least ``distance`` inside each polygon (the arc chords are covered)."""
+def erode(geoms: np.ndarray, distance) -> np.ndarray:
+    """Points at least ``distance`` (one, or one per polygon) inside each polygon (the arc chords are covered)."""
     return shapely.buffer(geoms, -distance * (1 + ARC_SLACK), quad_segs=ARC_SEGS)
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import shapely
 
 from siting.candidates.packing.footprint import Footprint, erode
+from siting.geo.ground import ground_of, largest_scale
 from siting.geo.parallel import chunked
 from siting.geo.spatial import union_by_group
 
@@ -63,10 +64,12 @@ class Pieces:
 
 
 def make_pieces(eligible: gpd.GeoDataFrame, setback: float) -> Pieces:
-    """Single non-empty polygons of the eligible land after the setback."""
+    """Single non-empty polygons of the eligible land after the setback (``setback`` on the ground: on the map,
+    times the largest scale over each part's box)."""
     parts, row = shapely.get_parts(np.asarray(eligible.geometry.values, dtype=object), return_index=True)
     if setback > 0:
-        parts, idx = shapely.get_parts(erode(parts, setback), return_index=True)
+        on_map = setback * largest_scale(parts, ground_of(eligible.crs), setback)
+        parts, idx = shapely.get_parts(erode(parts, on_map), return_index=True)
         row = row[idx]
     keep = ~shapely.is_empty(parts) & (shapely.area(parts) > 0)
     return Pieces(parts[keep], row[keep])

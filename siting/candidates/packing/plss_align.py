@@ -20,9 +20,11 @@ import shapely
 from shapely import STRtree
 
 from siting.candidates.ids import parcel_keys
+from siting.candidates.packing.footprint import erode
 from siting.candidates.plss import PLSS_FIELDS, check_plss_fields, incomplete, section_number
 from siting.core import settings
 from siting.core.errors import ScenarioError, warn
+from siting.geo.ground import ground_of, largest_scale
 from siting.geo.spatial import union_by_group
 
 __all__ = ["UNITS", "pack_on_plss", "plss_frame", "unit_fields"]
@@ -98,8 +100,8 @@ def pack_on_plss(eligible: gpd.GeoDataFrame, plss: gpd.GeoDataFrame, *, footprin
     """
     units = _units(plss, footprint_acres)
     land = np.asarray(eligible.geometry.values, dtype=object)
-    if edge_setback_m > 0:
-        land = shapely.buffer(land, -edge_setback_m)
+    if edge_setback_m > 0:  # on the ground: on the map, times the largest scale over each parcel's box
+        land = erode(land, edge_setback_m * largest_scale(land, ground_of(eligible.crs), edge_setback_m))
     inner = shapely.buffer(np.asarray(units.geometry.values, dtype=object), -0.01)  # edges on the land's edges
     u, row = STRtree(land).query(inner, predicate="within")
     u, first = np.unique(u, return_index=True)
