@@ -265,6 +265,8 @@ class RasterFactor(BaseFactor):
     natural_direction: ClassVar[str] = "cost"
     raster: str
     stat: str = "mean"
+    #: Least fraction of a site's area with data for it to be measured (else it has no data: scored 0, warned).
+    min_coverage: float = Field(0.9, gt=0, le=1)
 
     @property
     def raw_column(self) -> str:
@@ -275,7 +277,8 @@ class RasterFactor(BaseFactor):
 
     def measure(self, candidates: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                 rasters: Mapping[str, Any], reuse: Reuse | None) -> pd.DataFrame:
-        return pd.DataFrame({self.raw_column: raster_stat(candidates, rasters[self.raster], self.stat)})
+        return pd.DataFrame({self.raw_column: raster_stat(candidates, rasters[self.raster], self.stat,
+                                                          self.min_coverage)})
 
     def judge(self, raw: pd.DataFrame) -> None:
         """Raise when no site has data under it (the factor cannot be judged); warn with the count of those
@@ -293,7 +296,7 @@ class RasterFactor(BaseFactor):
         measures.judge_missing(f"factor {self.name!r}", raw[self.raw_column], RasterError,
                                f"raster {self.raster!r} has no data under any of the {{n:,}} sites (every pixel "
                                "there is nodata); check the file's extent and its nodata value, or drop the factor",
-                               f"have no {self.raster!r} data under them")
+                               f"have {self.raster!r} data on less than {self.min_coverage:.0%} of their area")
 
 
 class AttributeFactor(BaseFactor):

@@ -242,8 +242,9 @@ def count_within(candidates: gpd.GeoDataFrame, features: gpd.GeoDataFrame, radiu
                      index=candidates.index, dtype=float)
 
 
-def raster_stat(candidates: gpd.GeoDataFrame, raster, stat: str = "mean") -> pd.Series:
-    """A zonal statistic of ``raster`` over each candidate (NaN where no data).
+def raster_stat(candidates: gpd.GeoDataFrame, raster, stat: str = "mean", min_coverage: float = 0.0) -> pd.Series:
+    """A zonal statistic of ``raster`` over each candidate (NaN where no data, or where data covers less than
+    ``min_coverage`` of its area: :func:`siting.geo.raster.coverage`).
 
     Examples
     --------
@@ -251,14 +252,18 @@ def raster_stat(candidates: gpd.GeoDataFrame, raster, stat: str = "mean") -> pd.
     >>> from shapely import box
     >>> from siting.geo.raster import Raster
     >>> r = Raster(np.ma.masked_invalid(np.arange(16.0).reshape(4, 4)), from_origin(0, 40, 10, 10), "EPSG:5070", "z")
-    >>> c = gpd.GeoDataFrame(geometry=[box(0, 20, 20, 40)], crs=5070)
-    >>> raster_stat(c, r, "max").tolist()
-    [5.0]
+    >>> c = gpd.GeoDataFrame(geometry=[box(0, 20, 20, 40), box(30, 0, 50, 20)], crs=5070)  # the second half off it
+    >>> raster_stat(c, r, "max").tolist(), raster_stat(c, r, "max", min_coverage=0.9).tolist()
+    ([5.0, 15.0], [5.0, nan])
     """
-    from siting.geo.raster import zonal_stats  # lazy: rasterio only when rasters are used
+    from siting.geo.raster import coverage, zonal_stats  # lazy: rasterio only when rasters are used
 
-    res = zonal_stats(raster, _geoms(candidates), [stat])
-    return pd.Series(res[stat].to_numpy(), index=candidates.index, dtype=float)
+    geoms = _geoms(candidates)
+    res = zonal_stats(raster, geoms, [stat])
+    values = res[stat].to_numpy(dtype=float, copy=True)
+    if min_coverage > 0:
+        values[coverage(raster, geoms, res) < min_coverage] = np.nan
+    return pd.Series(values, index=candidates.index, dtype=float)
 
 
 def attribute(candidates: gpd.GeoDataFrame, column: str) -> pd.Series:

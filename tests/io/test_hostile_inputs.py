@@ -282,11 +282,22 @@ def test_a_raster_factor_warns_with_the_count_of_sites_without_data(tmp_path, ti
     with rasterio.open(SAMPLE / "dem.tif") as ds:
         half = ds.width // 2
     path = _dem_with_data_only(tmp_path, lambda r, c: c >= half)  # the western half nodata
-    with pytest.warns(SitingWarning, match=r"factor 'terrain': [\d,]+ of [\d,]+ site\(s\) have no 'slope_pct' data"):
+    said = r"factor 'terrain': [\d,]+ of [\d,]+ site\(s\) have 'slope_pct' data on less than 90% of their area"
+    with pytest.warns(SitingWarning, match=said):
         result = siting.run(_raster_factor_run(tiny_scenario, path), progress=False)
     missing = result.sites["terrain_mean"].isna()
     assert 0 < missing.sum() < len(missing)
     assert (result.sites.loc[missing, "terrain_score"] == 0).all()
+    # a site across the data's edge is measured only when data covers 90 % of it
+    sites = result.sites.to_crs(rasterio.open(path).crs)
+    with rasterio.open(path) as ds:
+        west, east = ds.bounds.left, ds.bounds.right
+    edge = west + (east - west) * half / rasterio.open(path).width
+    across = sites.bounds.minx.lt(edge) & sites.bounds.maxx.gt(edge)
+    geoms = sites.geometry.values  # in degrees: a share of a site's area is all that is needed
+    share_on_data = shapely.area(shapely.intersection(geoms, box(edge, -90, 180, 90))) / shapely.area(geoms)
+    thin = across & (share_on_data < 0.85)
+    assert thin.any() and missing[thin].all()
 
 
 def test_sample_data_is_untouched_by_these_tests():
