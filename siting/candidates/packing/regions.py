@@ -51,6 +51,7 @@ from siting.candidates.packing.conflicts import Sites, independent_set, too_clos
 from siting.candidates.packing.footprint import Footprint
 from siting.candidates.packing.lattice import Pieces
 from siting.geo import geodesy
+from siting.geo.ground import largest_scale
 
 __all__ = ["STEP", "SpacingGroups", "across_groups", "by_group", "spacing_groups"]
 
@@ -93,9 +94,7 @@ def spacing_groups(pieces: Pieces, crs, spacing_m: float) -> SpacingGroups:
     lo, hi = b[:, :2].min(axis=0), b[:, 2:].max(axis=0)
     s_all = ground.scale_range((lo[0] - spacing_m, lo[1] - spacing_m, hi[0] + spacing_m, hi[1] + spacing_m))[1]
     component = _components(b, spacing_m * s_all)
-    half = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2
-    reach = half + spacing_m * max(s_all, 1.0)  # a pair's segment lies within this of either piece
-    s_max = ground.local_scales((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, reach)[1]
+    s_max = largest_scale(pieces.geoms, ground, spacing_m * max(s_all, 1.0))  # a pair's segment lies that near
     worst = np.zeros(component.max() + 1)
     np.maximum.at(worst, component, s_max)
     worst = np.minimum(worst, s_all)
