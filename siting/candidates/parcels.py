@@ -34,6 +34,7 @@ from siting.core.errors import warn
 from siting.geo.areas import ground_acres
 from siting.geo.geometry import keep_family
 from siting.geo.ground import buffer_radius, ground_of
+from siting.geo.inner import inner_buffer
 from siting.geo.spatial import overlap_pieces, union_by_group
 from siting.io.crs import check_projected
 from siting.schema import PARCEL_COLUMNS
@@ -124,7 +125,7 @@ def _snap(parts, owner, zgeoms, names, tree, snap_m, crs):
     if not len(parts) or snap_m <= 0:
         return parts, owner, zone
     src, near = tree.query_nearest(parts, max_distance=snap_m, all_matches=False)
-    reach = shapely.buffer(zgeoms[near], buffer_radius(zgeoms[near], snap_m, ground_of(crs), cover=False))
+    reach = inner_buffer(zgeoms[near], buffer_radius(zgeoms[near], snap_m, ground_of(crs), cover=False))
     inside = keep_family(shapely.intersection(parts[src], reach), "polygon")
     beyond = keep_family(shapely.difference(parts[src], reach), "polygon")
     far = np.setdiff1d(np.arange(len(parts)), src)

@@ -62,6 +62,7 @@ from siting.core import settings
 from siting.geo import geodesy, spatial
 from siting.geo.areas import acres_for_threshold
 from siting.geo.farthest import farthest_distance
+from siting.geo.inner import inner_buffer
 from siting.geo.parallel import chunked
 from siting.schema import AGENCIES
 from siting.screen import where
@@ -436,8 +437,8 @@ class Within(_DistanceRule):
     """Keep land within ``distance_m`` of a (filtered) layer on the ground, e.g. substations >= 115 kV.
 
     On parcel land (candidates ``parts``) the rule keeps only the land within the distance (the mirror
-    of ``outside``; see :func:`siting.geo.geodesy.buffer_radius`), and the value is the distance from
-    the land. On cells and packed footprints the whole footprint must be within: the value is the
+    of ``outside``; see :func:`siting.geo.geodesy.buffer_radius`; the buffers never reach beyond it:
+    :func:`siting.geo.inner.inner_buffer`), and the value is the distance from the land. On cells and packed footprints the whole footprint must be within: the value is the
     distance of its farthest point, whatever the threshold (:func:`siting.geo.farthest.farthest_distance`),
     so relaxing the rule re-decides the ledger value.
     """
@@ -461,7 +462,7 @@ class Within(_DistanceRule):
         measure = f"distance to {self.layer} (m)"
         if self._clip:
             radius = geodesy.buffer_radius(feats, self.distance_m, geodesy.ground_of(frame.crs), cover=False)
-            new = spatial.keep_within(geoms, chunked(shapely.buffer, feats, radius, quad_segs=geodesy.QUAD_SEGS))
+            new = spatial.keep_within(geoms, inner_buffer(feats, radius))
             return _land_outcome(geoms, new, feats, frame.crs, ctx, "<=", self.distance_m, measure, lambda ok: ok)
         d = farthest_distance(np.asarray(geoms, dtype=object), feats, frame.crs)
         return Outcome(d, self.decide(d), "<=", self.distance_m, f"farthest {measure}")

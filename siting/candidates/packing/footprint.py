@@ -22,11 +22,13 @@ from siting.core.errors import ScenarioError
 __all__ = ["HEX_DENSITY", "SHAPES", "Footprint", "packing_bound"]
 
 SHAPES = ("square", "rectangle", "circle")
-#: Buffers here use arcs of ARC_SEGS segments per quarter circle; their chords cut up to
-#: 1 - cos(pi / (4 ARC_SEGS)) = 0.12 % of the distance into the true arcs, so buffers are widened by
-#: ARC_SLACK of their distance to err on the safe side (erosions never too generous, growths never short).
+#: Buffers here use arcs of ARC_SEGS segments per quarter circle. GEOS rounds each corner's arc to a whole
+#: number of segments, so one segment can span 1.5 quanta of ``pi / (2 ARC_SEGS)`` and its chord comes to
+#: ``cos(3 pi / (8 ARC_SEGS))`` of the distance (0.27 % short); buffers are widened by ARC_SLACK of their distance
+#: to err on the safe side (erosions never too generous, growths never short). The former 0.2 % left setbacks
+#: 0.07 % short on rough land (0.21 m at 300 m).
 ARC_SEGS = 16
-ARC_SLACK = 0.002
+ARC_SLACK = 1 / math.cos(3 * math.pi / (8 * ARC_SEGS)) - 1 + 1e-5
 HEX_DENSITY = math.pi / math.sqrt(12)
 
 
