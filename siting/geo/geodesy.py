@@ -13,8 +13,8 @@ engine (:mod:`siting.geo.proximity`) for the search and makes every answer true 
   towards its target (land cut around a town) is measured along the whole stretch of outline that
   could be nearer, not only where it comes nearest on the map.
 * :func:`count_within` lists each source's points within ``radius * s_max`` on the map once (KD-tree):
-  those within ``radius * s_min`` are in, and the ring between is measured exactly.
-* :func:`pair_distance` is the geodesic length of the shortest line between two shapes.
+  those within ``radius * s_min`` are in, and the ring between is measured (:func:`pair_distance`, the geodesic
+  of the shortest line between two shapes; settled by :mod:`siting.geo.settle` just beyond the radius).
 
 Examples
 --------
@@ -22,9 +22,8 @@ Examples
 >>> from shapely import Point
 >>> ground = Ground("EPSG:5070")
 >>> a, b = np.array([Point(-1_700_000, 2_000_000)]), np.array([Point(-1_650_000, 2_000_000)])
->>> planar = 50_000.0
 >>> true = float(pair_distance(a, b, ground)[0])
->>> round(true), round(true / planar - 1, 4)   # east-west: 0.86 % longer on the ground in Nevada
+>>> round(true), round(true / 50_000 - 1, 4)   # east-west: 0.86 % longer on the ground in Nevada
 (50432, 0.0086)
 >>> float(nearest(a, b, ground)[0][0]) == true
 True
@@ -45,9 +44,10 @@ from siting.geo import proximity
 from siting.geo.balls import ball_pairs, ball_split
 from siting.geo.ground import MARGIN, QUAD_SEGS, Ground, buffer_radius, ground_of, morton
 from siting.geo.outline import Outline, box_gap
-from siting.geo.parallel import chunked, each
-from siting.geo.pieces import Pieces, convex, layer_pieces, segment_foot
+from siting.geo.parallel import each
+from siting.geo.pieces import Pieces, layer_pieces, segment_foot, source_hulls
 from siting.geo.reuse import ids_of
+from siting.geo.settle import SETTLE_BAND, settle_pairs
 from siting.geo.stretch import refine
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
@@ -357,31 +357,6 @@ def _concave_side(src, s, take, planar, g, ground, s_max=None, hull=None) -> np.
     return out
 
 
-def source_hulls(geoms, reuse: proximity.Reuse | None = None) -> np.ndarray:
-    """Convex hull of each geometry that is not a point or a convex polygon (None for those), kept for the run.
-
-    Examples
-    --------
-    >>> from shapely import Point, Polygon, box
-    >>> notch = Polygon([(0, 0), (4, 0), (4, 4), (2, 1), (0, 4)])
-    >>> hulls = source_hulls(np.array([Point(0, 0), box(0, 0, 2, 2), notch]))
-    >>> [h is None for h in hulls], hulls[2].area
-    ([True, True, False], 16.0)
-    """
-    kept = reuse.recall("hulls", geoms) if reuse is not None else None
-    if kept is not None:
-        return kept[0]
-    hull = chunked(_hulls, np.asarray(geoms, dtype=object)) if len(geoms) else np.full(0, None, dtype=object)
-    return reuse.keep("hulls", geoms, (hull,))[0] if reuse is not None else hull
-
-
-def _hulls(geoms: np.ndarray) -> np.ndarray:
-    hull = np.full(len(geoms), None, dtype=object)
-    bent = np.flatnonzero(~convex(geoms) & (shapely.get_type_id(geoms) != 0))
-    hull[bent] = shapely.convex_hull(geoms[bent])
-    return hull
-
-
 def _outline_distance(src, s, b, reach, ground) -> np.ndarray:
     """Least geodesic distance from the segments of each ``src[s[i]]``'s outline to the pieces of ``b[i]``
     within ``reach[i]`` on the map (segment to segment in numpy, chunk by chunk: :mod:`siting.geo.outline`)."""
@@ -444,10 +419,9 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
     Each (source, point) pair whose anchors are within ``radius * s_max`` plus the source's reach is found
     once, in Z-order batches of about :data:`COUNT_PAIRS` pairs: a point within ``radius * s_min`` plus the
     source's inradius of its anchor is certainly in, and only counted (:func:`~siting.geo.balls.ball_split`);
-    any other is listed and gets its planar distance to the source,
-    in within ``radius * s_min``, out beyond ``radius * s_max`` and measured on the ellipsoid
-    (:func:`pair_distance`) between. Weights are summed as whole counts per weight value times the value,
-    so a count does not depend on the order of the points.
+    any other is listed and gets its planar distance to the source, in within ``radius * s_min``, out beyond
+    ``radius * s_max`` and measured on the ellipsoid (:func:`pair_distance`) between. Weights are summed as
+    whole counts per weight value times the value, so a count does not depend on the order of the points.
 
     Examples
     --------
@@ -489,12 +463,16 @@ def count_within(sources: np.ndarray, points: np.ndarray, radius: float, ground:
 
 def _within_on_ground(sources, points, s, p, radius, s_min, s_max, ground, hulls) -> np.ndarray:
     """Whether each pair ``(sources[s[i]], points[p[i]])`` is within ``radius`` on the ellipsoid: planar distance
-    first (certain below ``radius * s_min``, or beyond ``radius * s_max``), :func:`pair_distance` between."""
+    first (certain below ``radius * s_min``, or beyond ``radius * s_max``), :func:`pair_distance` between (settled
+    just beyond the radius)."""
     planar = shapely.distance(sources[s], points[p])
     inside = planar <= radius * s_min[s]
     ring = np.flatnonzero(~inside & (planar <= radius * s_max[s]))
     if len(ring):
         used, at = np.unique(s[ring], return_inverse=True)
-        hull = (hulls[used] if hulls is not None else source_hulls(sources[used]))[at]
-        inside[ring] = pair_distance(sources[used][at], points[p[ring]], ground, hull=hull) <= radius
+        gp = pair_distance(sources[used][at], points[p[ring]], ground,
+                           hull=(hulls[used] if hulls is not None else source_hulls(sources[used]))[at])
+        near = np.flatnonzero((gp > radius) & (gp <= radius * (1 + SETTLE_BAND)))  # the map's pair a little long
+        gp[near] = settle_pairs(sources[s[ring[near]]], points[p[ring[near]]], gp[near], ground)
+        inside[ring] = gp <= radius
     return inside

@@ -271,7 +271,7 @@ def buffer_radius(features: np.ndarray, distance: float, ground: Ground | None, 
     return distance * s_min
 
 
-def largest_scale(geoms, ground: Ground | None, reach: float = 0.0) -> np.ndarray:
+def largest_scale(geoms, ground: Ground | None, reach: float | np.ndarray = 0.0) -> np.ndarray:
     """Certified largest scale of any direction over each geometry's box grown by ``reach`` (1 without a ground,
     or for a missing or empty geometry): a distance of ``d`` on the ground is at most ``d * scale`` on the map there.
 

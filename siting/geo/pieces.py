@@ -22,8 +22,11 @@ from functools import cached_property
 import numpy as np
 import shapely
 
+from siting.geo.parallel import chunked
+from siting.geo.reuse import Reuse
+
 __all__ = ["Pieces", "convex", "layer_pieces", "nearest_between_segments", "outline_segments", "ragged_segments",
-           "segment_foot", "segment_gap", "segments"]
+           "segment_foot", "segment_gap", "segments", "source_hulls"]
 
 #: Geometries whose convexity is decided at once (bounds the corners' temporaries).
 CONVEX_BATCH = 200_000
@@ -376,3 +379,28 @@ def segment_foot(px, py, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
     t = ((px - x0) * dx + (py - y0) * dy) / np.maximum(dx * dx + dy * dy, 1e-300)  # 0 for zero-length segments
     t = np.clip(t, 0.0, 1.0)
     return x0 + t * dx, y0 + t * dy
+
+
+def source_hulls(geoms, reuse: Reuse | None = None) -> np.ndarray:
+    """Convex hull of each geometry that is not a point or a convex polygon (None for those), kept for the run.
+
+    Examples
+    --------
+    >>> from shapely import Point, Polygon, box
+    >>> notch = Polygon([(0, 0), (4, 0), (4, 4), (2, 1), (0, 4)])
+    >>> hulls = source_hulls(np.array([Point(0, 0), box(0, 0, 2, 2), notch]))
+    >>> [h is None for h in hulls], hulls[2].area
+    ([True, True, False], 16.0)
+    """
+    kept = reuse.recall("hulls", geoms) if reuse is not None else None
+    if kept is not None:
+        return kept[0]
+    hull = chunked(_hulls, np.asarray(geoms, dtype=object)) if len(geoms) else np.full(0, None, dtype=object)
+    return reuse.keep("hulls", geoms, (hull,))[0] if reuse is not None else hull
+
+
+def _hulls(geoms: np.ndarray) -> np.ndarray:
+    hull = np.full(len(geoms), None, dtype=object)
+    bent = np.flatnonzero(~convex(geoms) & (shapely.get_type_id(geoms) != 0))
+    hull[bent] = shapely.convex_hull(geoms[bent])
+    return hull

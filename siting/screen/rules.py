@@ -64,6 +64,7 @@ from siting.geo.areas import acres_for_threshold
 from siting.geo.farthest import farthest_distance
 from siting.geo.inner import inner_buffer
 from siting.geo.parallel import chunked
+from siting.geo.settle import SETTLE_BAND, settle
 from siting.schema import AGENCIES
 from siting.screen import where
 from siting.screen.overlap import OverlapMax, OverlapMin
@@ -428,8 +429,12 @@ class _DistanceRule(LayerThresholdRule):
         return f"distance to {self.filtered()} {self._op} {self.distance_m:g} m"
 
     def evaluate(self, frame: gpd.GeoDataFrame, geoms: np.ndarray, ctx: RuleContext) -> Outcome:
-        feats = ctx.layer(self.layer, self.where).geometry.values
+        feats = np.asarray(ctx.layer(self.layer, self.where).geometry.values, dtype=object)
         d = spatial.nearest_distance(geoms, feats, reuse=ctx.reuse, crs=frame.crs)
+        close = np.flatnonzero((d >= self.distance_m) & (d <= self.distance_m * (1 + SETTLE_BAND)))
+        if len(close):  # the map's nearest pair can be a little long on the ground: settled where it decides
+            d = d.copy()
+            d[close] = settle(np.asarray(geoms, dtype=object)[close], feats, d[close], frame.crs)
         return Outcome(d, self.decide(d), self._op, self.distance_m, f"distance to {self.layer} (m)")
 
 
@@ -438,9 +443,10 @@ class Within(_DistanceRule):
 
     On parcel land (candidates ``parts``) the rule keeps only the land within the distance (the mirror
     of ``outside``; see :func:`siting.geo.geodesy.buffer_radius`; the buffers never reach beyond it:
-    :func:`siting.geo.inner.inner_buffer`), and the value is the distance from the land. On cells and packed footprints the whole footprint must be within: the value is the
-    distance of its farthest point, whatever the threshold (:func:`siting.geo.farthest.farthest_distance`),
-    so relaxing the rule re-decides the ledger value.
+    :func:`siting.geo.inner.inner_buffer`), and the value is the distance from the land. On cells and packed
+    footprints the whole footprint must be within: the value is the distance of its farthest point, whatever
+    the threshold (:func:`siting.geo.farthest.farthest_distance`), so relaxing the rule re-decides the ledger
+    value.
     """
 
     rule: Literal["within"] = "within"

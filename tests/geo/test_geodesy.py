@@ -16,7 +16,7 @@ from siting.candidates.parts import candidates_from_parts
 from siting.core.errors import CRSError, GeometryError, SitingWarning
 from siting.geo import geodesy
 from siting.screen.constraints import screen
-from siting.screen.rules import MinArea, Outside, RuleContext, Within
+from siting.screen.rules import Beyond, MinArea, Outside, RuleContext, Within
 
 NEVADA = (-1_900_000, 1_800_000)  # EPSG:5070 metres, central Nevada: planar scale 0.990-1.010
 G = geodesy.Ground(5070)
@@ -100,6 +100,16 @@ def test_counts_within_a_radius_match_the_ground(seed):
         assert n == truth
 
 
+@pytest.mark.parametrize("side", [-0.3, 0.3])
+def test_a_point_just_within_the_radius_of_a_site_on_the_ground_is_counted(side):
+    # the map's nearest pair between this long site and the deposit is 0.94 m longer than the ground's (37.8 N)
+    site = shapely.buffer(LineString([(-2_069_821, 1_894_330), (-2_035_179, 1_914_330)]), 1.0, cap_style="flat")
+    deposit = Point(-2_050_000, 1_900_000)
+    truth = ground_distance(site, deposit, 5070)
+    n = geodesy.count_within(np.array([site]), np.array([deposit]), truth + side, geodesy.Ground(5070))
+    assert n.tolist() == [float(side > 0)]
+
+
 def test_weighted_counts_do_not_depend_on_batches_or_the_order_of_points(monkeypatch):
     # counts are listed in batches of COUNT_PAIRS pairs and summed as whole counts per weight: the same
     # numbers to the bit in one batch or many, with the points in any order, and equal to the ground's
@@ -180,6 +190,19 @@ def test_within_on_land_keeps_only_land_within_the_distance():
     far = _outline_distances(kept, subs.geometry.iloc[0], 250).max()
     assert 24_500 < far <= 25_000  # never beyond; at most the scale margin lost
     assert rule.rescreens() and not Within(layer="subs", distance_m=1).rescreens()
+
+
+@pytest.mark.parametrize("side", [-0.3, 0.3])
+def test_beyond_decides_on_the_ground_where_the_maps_nearest_pair_is_long(side):
+    # EPSG:5070 at 37.8 N, 119.8 W: the geodesic between the map's nearest points is 0.94 m longer than the
+    # distance at 5 km, so a site 0.3 m short of the threshold on the ground passed on the map's pair
+    x, y = -2_050_000, 1_900_000
+    roads = gpd.GeoDataFrame(geometry=[LineString([(-2_069_821, 1_894_330), (-2_035_179, 1_914_330)])], crs=5070)
+    site = box(x - 5, y - 5, x + 5, y + 5)
+    truth = ground_distance(site, roads.geometry.iloc[0], 5070)
+    res = screen(_frame([site]), [Beyond(layer="roads", distance_m=truth + side)], RuleContext({"roads": roads}))
+    assert bool(res.frame["eligible"].iloc[0]) == (side < 0)
+    assert abs(res.frame["beyond_roads__value"].iloc[0] - truth) < 0.01
 
 
 def test_within_on_footprints_judges_the_farthest_point():
