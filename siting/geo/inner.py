@@ -32,8 +32,8 @@ from siting.geo.spatial import union_by_group
 __all__ = ["THIN", "inner_buffer"]
 
 #: Douglas-Peucker tolerance for thinning lines before they are cut, as a share of the radius; the radius is
-#: reduced by as much, so the buffer loses a band this wide (2.5 m at 25 km) and gains speed (vertices on
-#: real TIGER roads: 277,043 to about 40,000 at 25 km).
+#: reduced by as much, so the buffer loses a band this wide (2.5 m at 25 km) and gains speed (vertices of the
+#: real TIGER roads as a Nevada scenario loads them: 277,043, thinned for 25 km to 47,887).
 THIN = 1e-4
 
 
