@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -40,8 +41,16 @@ __all__ = ["candidates_from_parts", "open_land"]
 
 log = logging.getLogger(__name__)
 
-#: Segments per quarter circle of the opening's buffers.
+#: Segments per quarter circle of the opening's dilation (its chords lie inside the discs: never too much land).
 OPEN_QUAD_SEGS = 8
+#: Segments per quarter circle of the opening's erosion, which is deepened by ERODE_SLACK of the radius: GEOS
+#: rounds an arc round an inward corner to whole segments of up to 1.5 quanta, whose chords come
+#: ``cos(3 pi / (8 ERODE_QUAD_SEGS))`` of the radius from the corner (with 8 segments, 1.1 % short: centres of
+#: discs that do not fit were kept), and its thinning of the outline costs up to about 1e-5 more. The eroded
+#: outline then stays off the land's own edges (by 3.6 mm for 100 m), so the final clip overlays no coinciding
+#: edges: real Nevada's opening 1.9 s against 5.0 s, 36 acres of 35.8 million fewer.
+ERODE_QUAD_SEGS = 128
+ERODE_SLACK = 1 / math.cos(3 * math.pi / (8 * ERODE_QUAD_SEGS)) - 1 + 3e-5
 
 
 def open_land(geoms: np.ndarray, min_width_m: float, crs=None) -> np.ndarray:
@@ -50,7 +59,7 @@ def open_land(geoms: np.ndarray, min_width_m: float, crs=None) -> np.ndarray:
     In a projected ``crs`` the disc's radius on the map is ``min_width_m / 2`` times the largest scale over each
     polygon's box (:meth:`siting.geo.ground.Ground.local_scales`): no strip or neck narrower than ``min_width_m``
     on the ellipsoid is left, in any direction (land up to ``s_max / s_min`` times as wide may go too: 1.8 % in
-    Nevada in EPSG:5070). Without a CRS, the map's metres.
+    Nevada in EPSG:5070; and the erosion's :data:`ERODE_SLACK`, 0.007 %). Without a CRS, the map's metres.
 
     Examples
     --------
@@ -64,7 +73,7 @@ def open_land(geoms: np.ndarray, min_width_m: float, crs=None) -> np.ndarray:
     if min_width_m <= 0:
         return geoms
     r = min_width_m / 2 * largest_scale(geoms, ground_of(crs), min_width_m)
-    core = shapely.buffer(geoms, -r, quad_segs=OPEN_QUAD_SEGS)
+    core = shapely.buffer(geoms, -r * (1 + ERODE_SLACK), quad_segs=ERODE_QUAD_SEGS)  # centres of discs that fit
     opened = shapely.buffer(core, r, quad_segs=OPEN_QUAD_SEGS)
     return _clipped(opened, geoms)
 

@@ -149,3 +149,25 @@ def test_zones_that_overlap_cut_the_land_once_and_say_so():
     assert area == pytest.approx({"west": 2_000_000.0, "middle": 500_000.0, "east": 500_000.0})
     geoms = out.geometry.values
     assert all(geoms[a].intersection(geoms[b]).area < 1e-6 for a in range(3) for b in range(a + 1, 3))
+
+
+def test_the_opening_keeps_only_land_that_discs_of_the_width_cover():
+    """Near the land's inward corners the erosion's arcs are cut by chords: kept centres of discs that do not fit
+    would keep land no disc covers. Every kept point lies within the half-width of a centre eroded finely."""
+    import math
+
+    import shapely
+
+    from siting.candidates.parts import open_land
+
+    rng = np.random.default_rng(2)
+    t = np.linspace(0, 2 * np.pi, 240, endpoint=False)
+    for noise in (3.0, 10.0, 30.0):
+        r = 1_000 + rng.normal(0, noise, len(t)) + 150 * np.sin(9 * t)
+        land = shapely.Polygon(np.column_stack([r * np.cos(t), r * np.sin(t)]))
+        opened = open_land(np.array([land]), 100.0)[0]
+        fine = 256
+        centres = shapely.buffer(land, -50 / math.cos(3 * math.pi / (8 * fine)) * (1 + 3e-5), quad_segs=fine)
+        shapely.prepare(centres)
+        pts = shapely.points(shapely.get_coordinates(shapely.segmentize(shapely.boundary(opened), 1.0)))
+        assert shapely.dwithin(pts, centres, 50 * (1 + 1e-4)).all(), noise
