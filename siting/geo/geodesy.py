@@ -14,7 +14,7 @@ engine (:mod:`siting.geo.proximity`) for the search and makes every answer true 
   could be nearer, not only where it comes nearest on the map.
 * :func:`count_within` lists each source's points within ``radius * s_max`` on the map once (KD-tree):
   those within ``radius * s_min`` are in, and the ring between is measured (:func:`pair_distance`, the geodesic
-  of the shortest line between two shapes; settled by :mod:`siting.geo.settle` just beyond the radius).
+  of the shortest line between two shapes; found again on the ground just beyond the radius).
 
 Examples
 --------
@@ -47,8 +47,7 @@ from siting.geo.outline import Outline, box_gap
 from siting.geo.parallel import each
 from siting.geo.pieces import Pieces, layer_pieces, segment_foot, source_hulls
 from siting.geo.reuse import ids_of
-from siting.geo.settle import SETTLE_BAND, settle_pairs
-from siting.geo.stretch import refine
+from siting.geo.stretch import SETTLE_BAND, refine
 
 __all__ = ["MARGIN", "QUAD_SEGS", "Ground", "TargetIndex", "buffer_radius", "count_within", "ground_of", "nearest",
            "nearest_xy", "pair_distance", "source_hulls", "target_index"]
@@ -66,12 +65,15 @@ TIE_M = 1e-6
 COUNT_PAIRS = 2_000_000
 
 
-def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndarray | None = None) -> np.ndarray:
+def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndarray | None = None,
+                  everywhere: bool = False) -> np.ndarray:
     """Geodesic length (m) of the shortest line between each ``a[i]`` and ``b[i]`` (0 where they touch).
 
     The nearest points are found in the plane; the length is measured on the ellipsoid. ``hull``
     (per pair) is ``a[i]``'s convex hull or None where ``a[i]`` is a point or convex (:func:`source_hulls`):
-    pass it when the same sources come in many pairs, so each hull is made once, not once per pair.
+    pass it when the same sources come in many pairs, so each hull is made once, not once per pair. With
+    ``everywhere``, every pair's nearest points are found again on the ground (:func:`siting.geo.stretch.refine`),
+    not only where the CRS stretches beyond :data:`~siting.geo.stretch.STRETCH`.
 
     Examples
     --------
@@ -90,7 +92,7 @@ def pair_distance(a: np.ndarray, b: np.ndarray, ground: Ground, *, hull: np.ndar
         gp = ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
     else:
         xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
-        gp = refine(a, b, xy, ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), ground)
+        gp = refine(a, b, xy, ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), ground, everywhere=everywhere)
     planar = np.hypot(xy[:, 2] - xy[:, 0], xy[:, 3] - xy[:, 1])
     return np.minimum(gp, _concave_side(a, np.arange(len(a)), b.__getitem__, planar, gp, ground, hull=hull))
 
@@ -470,9 +472,10 @@ def _within_on_ground(sources, points, s, p, radius, s_min, s_max, ground, hulls
     ring = np.flatnonzero(~inside & (planar <= radius * s_max[s]))
     if len(ring):
         used, at = np.unique(s[ring], return_inverse=True)
-        gp = pair_distance(sources[used][at], points[p[ring]], ground,
-                           hull=(hulls[used] if hulls is not None else source_hulls(sources[used]))[at])
+        a, b = sources[used][at], points[p[ring]]
+        hull = (hulls[used] if hulls is not None else source_hulls(sources[used]))[at]
+        gp = pair_distance(a, b, ground, hull=hull)
         near = np.flatnonzero((gp > radius) & (gp <= radius * (1 + SETTLE_BAND)))  # the map's pair a little long
-        gp[near] = settle_pairs(sources[s[ring[near]]], points[p[ring[near]]], gp[near], ground)
+        gp[near] = pair_distance(a[near], b[near], ground, hull=hull[near], everywhere=True)  # never longer
         inside[ring] = gp <= radius
     return inside

@@ -24,17 +24,13 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-import shapely
 from shapely import STRtree
 
-from siting.geo.ground import Ground, ground_of, largest_scale
-from siting.geo.stretch import refine
+from siting.geo.geodesy import pair_distance
+from siting.geo.ground import ground_of, largest_scale
+from siting.geo.stretch import SETTLE_BAND
 
-__all__ = ["SETTLE_BAND", "settle", "settle_pairs"]
-
-#: Values within this share above a threshold are settled: the map's nearest pair is at most about 3e-4 too long
-#: where the CRS's axes differ by less than 5 % (:mod:`siting.geo.stretch`), measured up to 1.9e-4 in Nevada.
-SETTLE_BAND = 1e-3
+__all__ = ["SETTLE_BAND", "settle"]
 
 
 def settle(sources, targets, d, crs) -> np.ndarray:
@@ -53,7 +49,8 @@ def settle(sources, targets, d, crs) -> np.ndarray:
     Returns
     -------
     ndarray
-        The least of ``d`` and the geodesic of each target's nearest pair found in the local frame.
+        The least of ``d`` and each target's :func:`~siting.geo.geodesy.pair_distance` found on the ground
+        (``everywhere``).
     """
     out = np.array(d, dtype=float)
     ground = ground_of(crs)
@@ -63,25 +60,5 @@ def settle(sources, targets, d, crs) -> np.ndarray:
         return out
     reach = out[live] * largest_scale(sources[live], ground, out[live]) * (1 + 1e-9)  # every target within d
     s, t = STRtree(targets).query(sources[live], predicate="dwithin", distance=reach)
-    np.minimum.at(out, live[s], settle_pairs(sources[live][s], targets[t], np.full(len(s), np.inf), ground))
+    np.minimum.at(out, live[s], pair_distance(sources[live][s], targets[t], ground, everywhere=True))
     return out
-
-
-def settle_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, ground: Ground) -> np.ndarray:
-    """The least of ``d`` and the geodesic of the nearest points of each pair ``(a[i], b[i])`` found in the
-    ground's local frame (:func:`siting.geo.stretch.refine`, for every pair).
-
-    Examples
-    --------
-    >>> from shapely import LineString, Point
-    >>> src, road = np.array([Point(-2_050_000, 1_900_000)]), np.array([LineString([(-2_069_821, 1_894_330),
-    ...                                                                            (-2_035_179, 1_914_330)])])
-    >>> round(float(settle_pairs(src, road, np.array([np.inf]), Ground(5070))[0]), 2)
-    4998.29
-    """
-    d = np.asarray(d, dtype=float)
-    if not len(a):
-        return d.copy()
-    xy = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(len(a), 4)
-    gp = refine(a, b, xy, ground.between(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3]), ground, everywhere=True)
-    return np.fmin(d, gp)

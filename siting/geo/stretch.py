@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["CELL_M", "STRETCH", "Stretch", "metric", "refine"]
+__all__ = ["CELL_M", "SETTLE_BAND", "STRETCH", "Stretch", "metric", "refine"]
 
 #: Ratio of the Tissot axes ``a / b`` above which a pair's nearest points are found again in the local frame.
 #: Below it the map's pair is at most about 3e-4 too long (a third of the 0.1 % promised; measured up to 1.9e-4 in
@@ -47,6 +47,9 @@ __all__ = ["CELL_M", "STRETCH", "Stretch", "metric", "refine"]
 #: a nearest distance settle the values near their threshold (:mod:`siting.geo.settle`). EPSG:5070 stays
 #: under 1.029 over the lower 48 (1.019 in Nevada) and passes 1.05 north of about 51 degrees (Alaska: 1.06 to 2.2).
 STRETCH = 1.05
+#: Values within this share above a threshold are settled by :func:`refine` with ``everywhere``: below
+#: :data:`STRETCH` the map's nearest pair is at most about 3e-4 too long (measured up to 1.9e-4 around Nevada).
+SETTLE_BAND = 1e-3
 #: Side (planar m) of the squares whose anisotropy :class:`Stretch` keeps (sampled at corners and middle).
 CELL_M = 25_000.0
 #: Shapes with more vertices than this are cut to where their nearest points can lie before they are mapped.
